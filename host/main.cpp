@@ -1,0 +1,36 @@
+// msa: the workbench's command-line entry point.
+#include "cli/commands.hpp"
+#include "util/build_info.hpp"
+
+#include <msa/error.hpp>
+
+#include <iostream>
+#include <vector>
+
+int main(int argc, char** argv) {
+    CLI::App app{"msa: multimodal (image + text) sentiment analysis workbench"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", MSA_VERSION);
+    const std::vector<msa::cli::Command> commands{
+        msa::cli::add_plugins_command(app),
+        msa::cli::add_validate_command(app),
+        msa::cli::add_version_command(app),
+    };
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help and --version exit 0; every usage error exits 2, like most Unix tools.
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    try {
+        for (const auto& command : commands)
+            if (command.subcommand->parsed()) return command.run();
+    } catch (const msa::Error& e) {
+        std::cerr << "msa: " << e.what() << "\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "msa: internal error: " << e.what() << "\n";
+        return 2;
+    }
+    return 1;
+}

@@ -1,0 +1,515 @@
+// TOML++ into a typed Study: includes, types, ranges, unknown keys with suggestions,
+// and plugin parameters checked against each plugin's declaration.
+#include "manifest/manifest_reader.hpp"
+
+#include "plugin/plugin_catalog.hpp"
+#include "util/suggest.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+namespace msa {
+
+namespace fs = std::filesystem;
+
+ManifestError::ManifestError(std::vector<ManifestProblem> problems)
+    : Error([&] {
+          std::string text;
+          for (const auto& p : problems)
+              text += (text.empty() ? "" : "\n") + (p.where.empty() ? "" : p.where + ": ") + "error: " + p.message;
+          return text;
+      }()),
+      problems_(std::move(problems)) {}
+
+struct ManifestDocument::Impl {
+    fs::path file;
+    std::vector<fs::path> includes;
+    toml::table root;
+};
+
+namespace {
+
+std::string location(const toml::source_region& region) {
+    if (!region.path) return {};
+    if (region.begin.line == 0) return *region.path;
+    return *region.path + ":" + std::to_string(region.begin.line) + ":" + std::to_string(region.begin.column);
+}
+
+const char* type_name(const toml::node& node) {
+    switch (node.type()) {
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "float";
+    case toml::node_type::boolean: return "boolean";
+    case toml::node_type::date: return "date";
+    case toml::node_type::time: return "time";
+    case toml::node_type::date_time: return "date-time";
+    default: return "nothing";
+    }
+}
+
+// Relative paths in a manifest are relative to the file that states them, so an
+// included file can name its own neighbours.
+fs::path resolve_path(const std::string& value, const toml::node& node) {
+    fs::path path(value);
+    if (path.is_absolute() || !node.source().path) return path;
+    return (fs::path(*node.source().path).parent_path() / path).lexically_normal();
+}
+
+void merge_into(toml::table& base, toml::table&& top) {
+    for (auto&& [key, node] : top) {
+        toml::node* existing = base.get(key.str());
+        if (existing && existing->is_table() && node.is_table())
+            merge_into(*existing->as_table(), std::move(*node.as_table()));
+        else
+            base.insert_or_assign(key, std::move(node));
+    }
+}
+
+class Problems {
+public:
+    void add(std::string where, std::string message) { list_.push_back({std::move(where), std::move(message)}); }
+    void add(const toml::node& node, std::string message) { add(location(node.source()), std::move(message)); }
+    bool empty() const { return list_.empty(); }
+    void throw_if_any() {
+        if (!list_.empty()) throw ManifestError(std::move(list_));
+    }
+
+private:
+    std::vector<ManifestProblem> list_;
+};
+
+struct Loader {
+    Problems& problems;
+    std::vector<fs::path> includes;
+    std::vector<fs::path> stack;
+
+    // The parsed file with its includes merged, or nullopt after a problem.
+    std::optional<toml::table> load(const fs::path& file, const std::string& included_from) {
+        std::error_code ec;
+        if (!fs::is_regular_file(file, ec)) {
+            problems.add(included_from, (included_from.empty() ? "manifest not found: " : "included file not found: ") +
+                                            file.string());
+            return std::nullopt;
+        }
+        const fs::path canonical = fs::weakly_canonical(file, ec);
+        if (std::find(stack.begin(), stack.end(), canonical) != stack.end()) {
+            problems.add(included_from, "include cycle: " + file.string() + " includes itself");
+            return std::nullopt;
+        }
+        toml::table table;
+        try {
+            table = toml::parse_file(file.string());
+        } catch (const toml::parse_error& e) {
+            problems.add(location(e.source()), "TOML syntax: " + std::string(e.description()));
+            return std::nullopt;
+        }
+        stack.push_back(canonical);
+        toml::table merged;
+        if (toml::node* include = table.get("include")) {
+            const toml::array* list = include->as_array();
+            if (!list) {
+                problems.add(*include, std::string("'include' must be an array of file names, got a ") + type_name(*include));
+            } else {
+                for (const toml::node& item : *list) {
+                    const auto name = item.value<std::string>();
+                    if (!name) {
+                        problems.add(item, std::string("'include' entries must be strings, got a ") + type_name(item));
+                        continue;
+                    }
+                    const fs::path path = resolve_path(*name, item);
+                    if (auto included = load(path, location(item.source()))) {
+                        includes.push_back(path);
+                        merge_into(merged, std::move(*included));
+                    }
+                }
+            }
+            table.erase("include");
+        }
+        stack.pop_back();
+        merge_into(merged, std::move(table));
+        return merged;
+    }
+};
+
+// Reads one table of the manifest. Every key asked for, present or not, becomes a
+// known key; finish() reports the rest as unknown, with the nearest known name.
+class TableReader {
+public:
+    TableReader(const toml::table& table, std::string path, Problems& problems)
+        : table_(table), path_(std::move(path)), problems_(problems) {}
+
+    const toml::node* node(const std::string& key) {
+        known_.push_back(key);
+        return table_.get(key);
+    }
+
+    std::optional<std::string> string(const std::string& key) { return typed<std::string>(key, "a string"); }
+    std::optional<bool> boolean(const std::string& key) { return typed<bool>(key, "a boolean"); }
+
+    std::optional<std::int64_t> integer(const std::string& key, std::int64_t min, std::int64_t max) {
+        auto value = typed<std::int64_t>(key, "an integer");
+        if (value && (*value < min || *value > max)) {
+            problems_.add(*table_.get(key), "'" + qualified(key) + "' = " + std::to_string(*value) +
+                                                " is out of range; accepted: [" + std::to_string(min) + ", " +
+                                                std::to_string(max) + "]");
+            return std::nullopt;
+        }
+        return value;
+    }
+
+    std::optional<double> real(const std::string& key, double min, double max) {
+        const toml::node* n = node(key);
+        if (!n) return std::nullopt;
+        if (!n->is_number()) {
+            mistyped(key, *n, "a number");
+            return std::nullopt;
+        }
+        const double value = n->is_integer() ? static_cast<double>(*n->value<std::int64_t>()) : *n->value<double>();
+        if (!(value >= min && value <= max)) {
+            problems_.add(*n, "'" + qualified(key) + "' = " + format_value(Value{value}) +
+                                  " is out of range; accepted: [" + format_value(Value{min}) + ", " +
+                                  format_value(Value{max}) + "]");
+            return std::nullopt;
+        }
+        return value;
+    }
+
+    std::optional<std::string> choice(const std::string& key, const std::vector<std::string>& choices) {
+        auto value = string(key);
+        if (value && std::find(choices.begin(), choices.end(), *value) == choices.end()) {
+            problems_.add(*table_.get(key), "'" + qualified(key) + "' = \"" + *value + "\" is not accepted" +
+                                                did_you_mean(*value, choices) + "; accepted: " + join(choices));
+            return std::nullopt;
+        }
+        return value;
+    }
+
+    std::optional<std::vector<std::string>> strings(const std::string& key) {
+        const toml::node* n = node(key);
+        if (!n) return std::nullopt;
+        const toml::array* array = n->as_array();
+        std::vector<std::string> out;
+        if (array)
+            for (const toml::node& item : *array) {
+                if (!item.is_string()) {
+                    problems_.add(item, "'" + qualified(key) + "' must hold strings, found a " + type_name(item));
+                    return std::nullopt;
+                }
+                out.push_back(*item.value<std::string>());
+            }
+        else {
+            mistyped(key, *n, "an array of strings");
+            return std::nullopt;
+        }
+        return out;
+    }
+
+    // A path relative to the file that states it.
+    std::optional<fs::path> path(const std::string& key) {
+        auto value = string(key);
+        if (!value) return std::nullopt;
+        return resolve_path(*value, *table_.get(key));
+    }
+
+    std::optional<std::vector<fs::path>> paths(const std::string& key) {
+        auto values = strings(key);
+        if (!values) return std::nullopt;
+        std::vector<fs::path> out;
+        const toml::array& array = *table_.get(key)->as_array();
+        for (std::size_t i = 0; i < values->size(); ++i) out.push_back(resolve_path((*values)[i], *array.get(i)));
+        return out;
+    }
+
+    // A sub-table; nullptr when absent or not a table (reported).
+    const toml::table* table(const std::string& key) {
+        const toml::node* n = node(key);
+        if (!n) return nullptr;
+        if (!n->is_table()) mistyped(key, *n, "a table");
+        return n->as_table();
+    }
+
+    void finish() {
+        for (auto&& [key, value] : table_) {
+            const std::string name(key.str());
+            if (std::find(known_.begin(), known_.end(), name) != known_.end()) continue;
+            std::vector<std::string> candidates;
+            for (const auto& k : known_) candidates.push_back(qualified(k));
+            problems_.add(location(key.source()), "unknown key '" + qualified(name) + "'" +
+                                                      did_you_mean(qualified(name), candidates) +
+                                                      "; accepted here: " + join(candidates));
+        }
+    }
+
+    std::string qualified(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+    const toml::table& raw() const { return table_; }
+    Problems& problems() { return problems_; }
+
+private:
+    template <class T> std::optional<T> typed(const std::string& key, const char* expected) {
+        const toml::node* n = node(key);
+        if (!n) return std::nullopt;
+        auto value = n->value_exact<T>();
+        if (!value) mistyped(key, *n, expected);
+        return value;
+    }
+
+    void mistyped(const std::string& key, const toml::node& n, const char* expected) {
+        problems_.add(n, "'" + qualified(key) + "' must be " + expected + ", got a " + type_name(n));
+    }
+
+    const toml::table& table_;
+    std::string path_;
+    Problems& problems_;
+    std::vector<std::string> known_;
+};
+
+// The TOML value as the declared parameter type, or a reason it cannot be one.
+std::optional<Value> to_value(const toml::node& node, const ParamSpec& spec, std::string& problem) {
+    auto list = [&](auto element, const char* what) -> std::optional<Value> {
+        using T = decltype(element);
+        const toml::array* array = node.as_array();
+        if (!array) {
+            problem = std::string("expected ") + what + ", got a " + type_name(node);
+            return std::nullopt;
+        }
+        std::vector<T> out;
+        for (const toml::node& item : *array) {
+            std::optional<T> value;
+            if constexpr (std::is_same_v<T, double>) {
+                if (item.is_integer()) value = static_cast<double>(*item.value<std::int64_t>());
+                else value = item.value_exact<double>();
+            } else {
+                value = item.value_exact<T>();
+            }
+            if (!value) {
+                problem = std::string("expected ") + what + ", found a " + type_name(item) + " in it";
+                return std::nullopt;
+            }
+            out.push_back(*value);
+        }
+        return Value{std::move(out)};
+    };
+    auto scalar = [&](auto element, const char* what) -> std::optional<Value> {
+        using T = decltype(element);
+        auto value = node.value_exact<T>();
+        if (!value) {
+            problem = std::string("expected ") + what + ", got a " + type_name(node);
+            return std::nullopt;
+        }
+        return Value{*value};
+    };
+    switch (spec.type) {
+    case ParamType::boolean: return scalar(bool{}, "a boolean");
+    case ParamType::integer: return scalar(std::int64_t{}, "an integer");
+    case ParamType::real:
+        if (node.is_integer()) return Value{static_cast<double>(*node.value<std::int64_t>())};
+        return scalar(double{}, "a number");
+    case ParamType::string: {
+        auto value = scalar(std::string{}, "a string");
+        if (value && spec.is_path) value = Value{resolve_path(std::get<std::string>(*value), node).string()};
+        return value;
+    }
+    case ParamType::integer_list: return list(std::int64_t{}, "an array of integers");
+    case ParamType::real_list: return list(double{}, "an array of numbers");
+    case ParamType::string_list: return list(std::string{}, "an array of strings");
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> param_names(const PluginInfo& info) {
+    std::vector<std::string> names{"plugin"};
+    for (const auto& spec : info.params) names.push_back(spec.name);
+    return names;
+}
+
+// A plugin table such as [fusion] (or the shorthand `fusion = "gated"`), checked
+// against the plugin's declaration. `fallback` is the plugin used when the key is absent.
+std::optional<PluginChoice> read_plugin(TableReader& parent, const std::string& key, PluginKind kind,
+                                        const PluginCatalog& catalog, const std::string& fallback = {}) {
+    Problems& problems = parent.problems();
+    const std::string qualified = parent.qualified(key);
+    const toml::node* node = parent.node(key);
+    std::string name = fallback;
+    const toml::node* name_node = nullptr;
+    const toml::table* table = nullptr;
+    if (node) {
+        if (node->is_string()) {
+            name_node = node;
+        } else if ((table = node->as_table())) {
+            name_node = table->get("plugin");
+            if (!name_node) {
+                problems.add(*node, "[" + qualified + "] needs 'plugin = \"<name>\"'; known " + to_string(kind) +
+                                        " plugins: " + join(catalog.names(kind)));
+                return std::nullopt;
+            }
+            if (!name_node->is_string()) {
+                problems.add(*name_node, "'" + qualified + ".plugin' must be a string, got a " + type_name(*name_node));
+                return std::nullopt;
+            }
+        } else {
+            problems.add(*node, "'" + qualified + "' must be a table with a 'plugin' key or a plugin name, got a " +
+                                    type_name(*node));
+            return std::nullopt;
+        }
+        name = *name_node->value<std::string>();
+    }
+    if (name.empty()) return std::nullopt;
+
+    const std::string where = node ? location(node->source()) : std::string{};
+    const PluginEntry* entry = catalog.find(kind, name);
+    if (!entry) {
+        try {
+            catalog.get(kind, name, name_node ? location(name_node->source()) : where);
+        } catch (const ConfigError& e) {
+            problems.add(e.where(), e.message());
+        }
+        return std::nullopt;
+    }
+
+    PluginChoice choice{name, Properties(std::string(to_string(kind)) + " '" + name + "'"), where};
+    if (table) {
+        const auto accepted = param_names(entry->info);
+        for (auto&& [param_key, value] : *table) {
+            const std::string param(param_key.str());
+            if (param == "plugin") continue;
+            auto spec = std::find_if(entry->info.params.begin(), entry->info.params.end(),
+                                     [&](const ParamSpec& s) { return s.name == param; });
+            if (spec == entry->info.params.end()) {
+                problems.add(location(param_key.source()),
+                             "unknown parameter '" + qualified + "." + param + "' of " + describe(*entry) +
+                                 did_you_mean(param, accepted) + "; accepted: " + join(accepted));
+                continue;
+            }
+            std::string problem;
+            auto converted = to_value(value, *spec, problem);
+            if (!problem.empty() || !converted) {
+                problems.add(value, "'" + qualified + "." + param + "': " + problem);
+                continue;
+            }
+            if (auto bad = spec->check(*converted)) {
+                problems.add(value, "'" + qualified + "." + param + "': " + *bad);
+                continue;
+            }
+            choice.params.set(param, std::move(*converted), location(value.source()), true);
+        }
+    }
+    for (const auto& name : fill_defaults(entry->info, choice.params)) {
+        const auto& spec = *std::find_if(entry->info.params.begin(), entry->info.params.end(),
+                                         [&](const ParamSpec& s) { return s.name == name; });
+        problems.add(where, "[" + qualified + "] " + describe(*entry) + " needs parameter '" + name + "' (" +
+                                to_string(spec.type) + ": " + spec.doc + ")");
+    }
+    return choice;
+}
+
+} // namespace
+
+ManifestDocument ManifestDocument::load(const fs::path& file) {
+    Problems problems;
+    Loader loader{problems, {}, {}};
+    auto root = loader.load(file, {});
+    problems.throw_if_any();
+    ManifestDocument document;
+    document.impl_ = std::make_shared<Impl>(Impl{file, std::move(loader.includes), std::move(*root)});
+    return document;
+}
+
+const fs::path& ManifestDocument::file() const { return impl_->file; }
+
+std::vector<fs::path> ManifestDocument::plugin_paths() const {
+    Problems problems;
+    TableReader reader(impl_->root, {}, problems);
+    auto paths = reader.paths("plugin_paths");
+    problems.throw_if_any();
+    return paths.value_or(std::vector<fs::path>{});
+}
+
+Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
+    Problems problems;
+    TableReader top(impl_->root, {}, problems);
+    Study study;
+    study.file = impl_->file;
+    study.includes = impl_->includes;
+
+    if (auto version = top.integer("schema_version", 0, 1'000'000)) {
+        study.schema_version = *version;
+        if (*version != kManifestSchemaVersion)
+            problems.add(*impl_->root.get("schema_version"),
+                         "schema_version " + std::to_string(*version) + " is not supported; this msa reads " +
+                             "schema_version " + std::to_string(kManifestSchemaVersion));
+    } else if (!impl_->root.get("schema_version")) {
+        problems.add(impl_->file.string(), "missing 'schema_version = " + std::to_string(kManifestSchemaVersion) +
+                                               "' at the top of the manifest");
+    }
+    study.name = top.string("name").value_or(impl_->file.stem().string());
+    if (study.name.empty() ||
+        study.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+            std::string::npos)
+        problems.add(impl_->root.get("name") ? location(impl_->root.get("name")->source()) : impl_->file.string(),
+                     "study name '" + study.name + "' must be non-empty and use only letters, digits, '.', '_' "
+                     "and '-' (it names the run folder)");
+    study.description = top.string("description").value_or("");
+    study.seed = static_cast<std::uint64_t>(top.integer("seed", 0, INT64_MAX).value_or(42));
+    study.output = top.path("output").value_or(fs::path("runs"));
+    study.plugin_paths = top.paths("plugin_paths").value_or(std::vector<fs::path>{});
+
+    if (const toml::table* dataset = top.table("dataset")) {
+        TableReader r(*dataset, "dataset", problems);
+        DatasetConfig& d = study.dataset;
+        d.format = r.choice("format", {"guid-tag", "mvsa", "jsonl"}).value_or(d.format);
+        if (auto root = r.path("root")) {
+            d.root = *root;
+            std::error_code ec;
+            if (!fs::exists(d.root, ec))
+                problems.add(*dataset->get("root"), "dataset root not found: " + d.root.string());
+        } else if (!dataset->get("root")) {
+            problems.add(*dataset, "[dataset] needs 'root', the folder that holds the data");
+        }
+        d.encoding = r.string("encoding").value_or(d.encoding);
+        d.on_error = r.choice("on_error", {"fail", "skip"}).value_or(d.on_error);
+        if (auto labels = r.strings("labels")) {
+            std::set<std::string> unique(labels->begin(), labels->end());
+            if (labels->size() < 2 || unique.size() != labels->size())
+                problems.add(*dataset->get("labels"), "'dataset.labels' needs at least two distinct labels");
+            else
+                d.labels = *labels;
+        }
+        r.finish();
+    } else if (!impl_->root.get("dataset")) {
+        problems.add(impl_->file.string(), "missing [dataset] table (format, root)");
+    }
+
+    if (const toml::table* encoders = top.table("encoders")) {
+        TableReader r(*encoders, "encoders", problems);
+        for (const char* modality : {"text", "image"})
+            if (auto choice = read_plugin(r, modality, PluginKind::encoder, catalog))
+                study.encoders.emplace(modality, std::move(*choice));
+        r.finish();
+    }
+    if (auto fusion = read_plugin(top, "fusion", PluginKind::fusion, catalog, "concat")) study.fusion = std::move(*fusion);
+    if (auto loss = read_plugin(top, "loss", PluginKind::loss, catalog, "cross-entropy")) study.loss = std::move(*loss);
+    if (auto sampler = read_plugin(top, "sampler", PluginKind::sampler, catalog, "all")) study.sampler = std::move(*sampler);
+    study.augmenter = read_plugin(top, "augmenter", PluginKind::augmenter, catalog);
+
+    if (const toml::table* train = top.table("train")) {
+        TableReader r(*train, "train", problems);
+        TrainConfig& t = study.train;
+        t.epochs = r.integer("epochs", 1, 100'000).value_or(t.epochs);
+        t.batch_size = r.integer("batch_size", 1, 1'000'000).value_or(t.batch_size);
+        t.learning_rate = r.real("learning_rate", 0.0, 10.0).value_or(t.learning_rate);
+        t.weight_decay = r.real("weight_decay", 0.0, 10.0).value_or(t.weight_decay);
+        t.device = r.choice("device", {"cpu", "cuda"}).value_or(t.device);
+        r.finish();
+    }
+    top.finish();
+    problems.throw_if_any();
+    return study;
+}
+
+} // namespace msa

@@ -1,0 +1,57 @@
+// The typed form of a study manifest, after every key was checked.
+#pragma once
+
+#include <msa/properties.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace msa {
+
+// A `[fusion]`-style table: which plugin, with its checked parameters (declared
+// defaults filled in).
+struct PluginChoice {
+    std::string plugin;
+    Properties params;
+    std::string where; // "file:line:column" of the table, for later messages
+};
+
+struct DatasetConfig {
+    std::string format = "guid-tag";
+    std::filesystem::path root;
+    std::string encoding = "auto";
+    std::string on_error = "fail";
+    std::vector<std::string> labels{"negative", "neutral", "positive"};
+};
+
+struct TrainConfig {
+    std::int64_t epochs = 30;
+    std::int64_t batch_size = 32;
+    double learning_rate = 1e-3;
+    double weight_decay = 0.01;
+    std::string device = "cpu";
+};
+
+struct Study {
+    std::filesystem::path file; // the manifest itself
+    std::int64_t schema_version = 1;
+    std::string name;
+    std::string description;
+    std::uint64_t seed = 42;
+    std::filesystem::path output;
+    std::vector<std::filesystem::path> plugin_paths;
+    std::vector<std::filesystem::path> includes; // every file read besides `file`, in order
+    DatasetConfig dataset;
+    std::map<std::string, PluginChoice> encoders; // "text" and/or "image"
+    PluginChoice fusion;
+    PluginChoice loss;
+    PluginChoice sampler;
+    std::optional<PluginChoice> augmenter;
+    TrainConfig train;
+};
+
+} // namespace msa

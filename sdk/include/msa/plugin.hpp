@@ -1,0 +1,48 @@
+// The one exported entry point of a plugin library and its version descriptor.
+//
+//   static void register_plugins(msa::Registry& registry) {
+//       registry.add_fusion({"hadamard", "...", {...}}, [](auto& props, auto& ctx) {...});
+//   }
+//   MSA_PLUGIN(register_plugins)
+#pragma once
+
+#include <msa/registry.hpp>
+
+#include <torch/version.h>
+
+#include <cstdint>
+
+// Major: the host refuses a plugin whose major differs. Minor: the host refuses a plugin
+// built against a newer minor than its own (it may use what the host lacks).
+#define MSA_SDK_ABI_MAJOR 1
+#define MSA_SDK_ABI_MINOR 0
+
+#ifndef _GLIBCXX_USE_CXX11_ABI
+#define MSA_CXX11_ABI -1
+#else
+#define MSA_CXX11_ABI _GLIBCXX_USE_CXX11_ABI
+#endif
+
+extern "C" {
+// Plain data only, so that any host can read it before trusting anything else in the
+// library. New fields go at the end; struct_size tells the host which ones exist.
+struct msa_plugin_descriptor {
+    std::uint32_t struct_size;
+    std::uint32_t abi_major;
+    std::uint32_t abi_minor;
+    const char* torch_version; // TORCH_VERSION the library was compiled against
+    std::int32_t cxx11_abi;    // _GLIBCXX_USE_CXX11_ABI, -1 when not libstdc++
+    void (*register_plugins)(msa::Registry&);
+};
+}
+
+#define MSA_PLUGIN_ENTRY_SYMBOL "msa_plugin_entry"
+
+#define MSA_PLUGIN(register_function)                                                       \
+    extern "C" __attribute__((visibility("default"))) const msa_plugin_descriptor*          \
+    msa_plugin_entry() {                                                                    \
+        static const msa_plugin_descriptor descriptor{                                      \
+            sizeof(msa_plugin_descriptor), MSA_SDK_ABI_MAJOR, MSA_SDK_ABI_MINOR,            \
+            TORCH_VERSION, MSA_CXX11_ABI, &(register_function)};                            \
+        return &descriptor;                                                                 \
+    }

@@ -1,0 +1,63 @@
+// The registry a plugin library fills in its registration function: one entry per
+// plugin, each with its declared parameters and a factory.
+#pragma once
+
+#include <msa/properties.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace msa {
+
+class Encoder;
+class Fusion;
+class Loss;
+class Sampler;
+class Augmenter;
+struct FusionContext;
+struct LossContext;
+
+enum class PluginKind { encoder, fusion, loss, sampler, augmenter };
+
+inline const char* to_string(PluginKind kind) {
+    switch (kind) {
+    case PluginKind::encoder: return "encoder";
+    case PluginKind::fusion: return "fusion";
+    case PluginKind::loss: return "loss";
+    case PluginKind::sampler: return "sampler";
+    case PluginKind::augmenter: return "augmenter";
+    }
+    return "?";
+}
+
+// What a plugin says about itself. `version` is part of the feature-store key of an
+// encoder: bump it whenever the plugin's output changes.
+struct PluginInfo {
+    std::string name;
+    std::string summary;
+    std::vector<ParamSpec> params;
+    std::string version = "1";
+};
+
+using EncoderFactory = std::function<std::shared_ptr<Encoder>(const Properties&)>;
+using FusionFactory =
+    std::function<std::shared_ptr<Fusion>(const Properties&, const FusionContext&)>;
+using LossFactory = std::function<std::shared_ptr<Loss>(const Properties&, const LossContext&)>;
+using SamplerFactory = std::function<std::shared_ptr<Sampler>(const Properties&)>;
+using AugmenterFactory = std::function<std::shared_ptr<Augmenter>(const Properties&)>;
+
+// Implemented by the host. Registration is explicit, never through static
+// constructors; the host records which library every entry came from.
+class __attribute__((visibility("default"))) Registry {
+public:
+    virtual ~Registry() = default;
+    virtual void add_encoder(PluginInfo info, EncoderFactory factory) = 0;
+    virtual void add_fusion(PluginInfo info, FusionFactory factory) = 0;
+    virtual void add_loss(PluginInfo info, LossFactory factory) = 0;
+    virtual void add_sampler(PluginInfo info, SamplerFactory factory) = 0;
+    virtual void add_augmenter(PluginInfo info, AugmenterFactory factory) = 0;
+};
+
+} // namespace msa

@@ -1,0 +1,34 @@
+# Helpers for the integration tests: assertions with readable failures. Sourced.
+set -euo pipefail
+: "${MSA:?MSA must name the msa binary}"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# expect_exit CODE CMD...: runs CMD, keeps stdout/stderr in $OUT/$ERR, checks the code.
+expect_exit() {
+  local want=$1
+  shift
+  local code=0
+  "$@" >"$WORK/stdout" 2>"$WORK/stderr" || code=$?
+  OUT=$(cat "$WORK/stdout")
+  ERR=$(cat "$WORK/stderr")
+  [[ $code == "$want" ]] || fail "'$*' exited $code, expected $want
+stdout: $OUT
+stderr: $ERR"
+  passed=$((passed + 1))
+}
+
+# expect_contains TEXT NEEDLE
+expect_contains() {
+  [[ $1 == *"$2"* ]] || fail "expected to find: $2
+in: $1"
+  passed=$((passed + 1))
+}
+
+done_ok() { echo "$passed checks passed in $(basename "$0")"; }

@@ -1,0 +1,69 @@
+# The msa command line: version, help, plugins --json, validate on good and bad files.
+source "$(dirname "$0")/lib.sh"
+
+expect_exit 0 "$MSA" version
+expect_contains "$OUT" "SDK ABI 1.0"
+expect_contains "$OUT" "LibTorch 1.13"
+expect_contains "$OUT" "build type Release"
+
+expect_exit 0 "$MSA" --help
+for sub in plugins validate version; do
+  expect_exit 0 "$MSA" "$sub" --help
+done
+expect_exit 2 "$MSA" no-such-command
+expect_exit 2 "$MSA" validate
+
+# Every kind is present, and each plugin carries its parameter table.
+expect_exit 0 "$MSA" plugins --json
+python3 - "$WORK/stdout" <<'PY' || fail "plugins --json is incomplete"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+kinds = {p["kind"] for p in doc["plugins"]}
+assert kinds == {"encoder", "fusion", "loss", "sampler", "augmenter"}, kinds
+concat = next(p for p in doc["plugins"] if p["name"] == "concat")
+hidden = next(q for q in concat["params"] if q["name"] == "hidden")
+assert hidden["type"] == "int" and hidden["default"] == 256 and hidden["min"] == 0, hidden
+assert concat["library"].endswith("msa-fusion-concat.so")
+assert doc["load_failures"] == [], doc["load_failures"]
+PY
+expect_exit 0 "$MSA" plugins --kind loss
+expect_contains "$OUT" "loss cross-entropy"
+[[ $OUT != *"fusion concat"* ]] || fail "--kind loss listed a fusion"
+expect_exit 2 "$MSA" plugins --kind colour
+
+mkdir -p "$WORK/data"
+cat >"$WORK/good.toml" <<'TOML'
+schema_version = 1
+name = "cli-check"
+[dataset]
+format = "guid-tag"
+root = "data"
+[encoders.text]
+plugin = "hashed-ngram"
+dim = 128
+[fusion]
+plugin = "concat"
+TOML
+expect_exit 0 "$MSA" validate "$WORK/good.toml"
+expect_contains "$OUT" "valid study 'cli-check'"
+
+# A misspelled key: file:line, the suggestion, exit 1.
+sed 's/^\[fusion\]/[fusoin]/' "$WORK/good.toml" >"$WORK/typo.toml"
+expect_exit 1 "$MSA" validate "$WORK/typo.toml"
+expect_contains "$ERR" "$WORK/typo.toml:9:2: error: unknown key 'fusoin' (did you mean 'fusion'?)"
+
+sed 's/^dim = 128/dimm = 128/' "$WORK/good.toml" >"$WORK/param.toml"
+expect_exit 1 "$MSA" validate "$WORK/param.toml"
+expect_contains "$ERR" "$WORK/param.toml:8:1: error: unknown parameter 'encoders.text.dimm'"
+expect_contains "$ERR" "(did you mean 'dim'?)"
+
+expect_exit 1 "$MSA" validate "$WORK/absent.toml"
+expect_contains "$ERR" "manifest not found: $WORK/absent.toml"
+
+# The shipped experiment validates wherever the shared dataset is present.
+if [[ -d "$MSA_SOURCE_DIR/../shared/data/mvsa-ecnu" ]]; then
+  expect_exit 0 "$MSA" validate "$MSA_SOURCE_DIR/experiments/mvsa-ecnu.toml"
+else
+  echo "skipped: experiments/mvsa-ecnu.toml needs ../shared/data/mvsa-ecnu beside the checkout"
+fi
+done_ok

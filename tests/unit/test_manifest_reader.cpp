@@ -1,0 +1,207 @@
+// Manifests: includes, typed keys, and errors that give file:line:column, the key path
+// and the nearest accepted name.
+#include "manifest/manifest_reader.hpp"
+
+#include "test_helpers.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace msa;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// A manifest header with a dataset root that exists.
+std::string header(const test::TempDir& dir) {
+    std::filesystem::create_directories(dir.path() / "data");
+    return "schema_version = 1\n[dataset]\nformat = \"guid-tag\"\nroot = \"data\"\n";
+}
+
+Study read(const std::filesystem::path& file) {
+    return ManifestDocument::load(file).to_study(test::builtin_catalog());
+}
+
+// The problems of an invalid manifest, one per line.
+std::string problems_of(const std::filesystem::path& file) {
+    try {
+        read(file);
+    } catch (const ManifestError& e) {
+        return e.what();
+    }
+    FAIL("the manifest was accepted: " << file);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("a complete manifest reads into a typed Study with plugin defaults filled in") {
+    test::TempDir dir;
+    const auto file = dir.write("study.toml", header(dir) + R"(labels = ["neg", "pos"]
+[encoders.text]
+plugin = "hashed-ngram"
+dim = 64
+[fusion]
+plugin = "concat"
+hidden = 32
+[loss]
+plugin = "cross-entropy"
+class_weights = [1, 2]
+[sampler]
+plugin = "stratified"
+fraction = 0.25
+[train]
+epochs = 5
+learning_rate = 3e-4
+)");
+    const Study study = read(file);
+    CHECK(study.name == "study");
+    CHECK(study.seed == 42);
+    CHECK(study.dataset.root == dir.path() / "data");
+    CHECK(study.dataset.labels == std::vector<std::string>{"neg", "pos"});
+    REQUIRE(study.encoders.count("text") == 1);
+    CHECK(study.encoders.at("text").params.get_int("dim") == 64);
+    CHECK(study.encoders.at("text").params.get_string("analyzer") == "word"); // declared default
+    CHECK(study.fusion.params.get_int("hidden") == 32);
+    CHECK(study.fusion.params.where("hidden") == file.string() + ":11:10");
+    CHECK(study.loss.params.get_reals("class_weights") == std::vector<double>{1.0, 2.0});
+    CHECK(study.sampler.plugin == "stratified");
+    CHECK_FALSE(study.augmenter.has_value());
+    CHECK(study.train.epochs == 5);
+    CHECK(study.train.learning_rate == Approx(3e-4));
+}
+
+TEST_CASE("absent plugin tables take the baseline plugins; a plugin name alone is a shorthand") {
+    test::TempDir dir;
+    const Study study = read(dir.write("s.toml", header(dir) + "[encoders]\ntext = \"hashed-ngram\"\n"));
+    CHECK(study.fusion.plugin == "concat");
+    CHECK(study.loss.plugin == "cross-entropy");
+    CHECK(study.sampler.plugin == "all");
+    CHECK(study.encoders.at("text").params.get_int("dim") == 1024);
+}
+
+TEST_CASE("a misspelled key gives file:line:column and the nearest accepted name") {
+    test::TempDir dir;
+    const auto file = dir.write("typo.toml", header(dir) + "[fusoin]\nplugin = \"concat\"\n");
+    CHECK_THAT(problems_of(file), Contains(file.string() + ":5:2: error: unknown key 'fusoin' (did you mean 'fusion'?)"));
+
+    const auto nested = dir.write("nested.toml", header(dir) + "[train]\nepohcs = 3\n");
+    CHECK_THAT(problems_of(nested),
+               Contains(nested.string() + ":6:1: error: unknown key 'train.epohcs' (did you mean 'train.epochs'?)"));
+}
+
+TEST_CASE("plugin parameters are checked against the plugin's declaration") {
+    test::TempDir dir;
+    const auto typo = dir.write("p.toml", header(dir) + "[fusion]\nplugin = \"concat\"\nhiden = 8\n");
+    CHECK_THAT(problems_of(typo), Contains(typo.string() + ":7:1: error: unknown parameter 'fusion.hiden'") &&
+                                      Contains("(did you mean 'hidden'?)") && Contains("accepted: plugin, hidden, dropout"));
+
+    const auto range = dir.write("r.toml", header(dir) + "[fusion]\nplugin = \"concat\"\ndropout = 1.5\n");
+    CHECK_THAT(problems_of(range), Contains(range.string() + ":7:11: error: 'fusion.dropout': 1.5 is out of range; "
+                                                             "accepted: [0.0, 0.95]"));
+
+    const auto type = dir.write("t.toml", header(dir) + "[fusion]\nplugin = \"concat\"\nhidden = \"wide\"\n");
+    CHECK_THAT(problems_of(type), Contains("'fusion.hidden': expected an integer, got a string"));
+
+    const auto choice = dir.write("c.toml", header(dir) + "[encoders.text]\nplugin = \"hashed-ngram\"\nanalyzer = \"chars\"\n");
+    CHECK_THAT(problems_of(choice), Contains("\"chars\" is not accepted; one of word, char"));
+}
+
+TEST_CASE("an unknown plugin name suggests the nearest known plugin") {
+    test::TempDir dir;
+    const auto file = dir.write("u.toml", header(dir) + "[loss]\nplugin = \"cross-entropi\"\n");
+    CHECK_THAT(problems_of(file), Contains(file.string() + ":6:10: error: unknown loss plugin 'cross-entropi' "
+                                                           "(did you mean 'cross-entropy'?)"));
+}
+
+TEST_CASE("wrong types and ranges of study keys are errors with their location") {
+    test::TempDir dir;
+    const auto file = dir.write("w.toml", "seed = \"x\"\n" + header(dir) + "[train]\nepochs = 0\ndevice = \"tpu\"\n");
+    const std::string text = problems_of(file);
+    CHECK_THAT(text, Contains(file.string() + ":1:8: error: 'seed' must be an integer, got a string"));
+    CHECK_THAT(text, Contains(":7:10: error: 'train.epochs' = 0 is out of range; accepted: [1, 100000]"));
+    CHECK_THAT(text, Contains("'train.device' = \"tpu\" is not accepted (did you mean 'cpu'?); accepted: cpu, cuda"));
+}
+
+TEST_CASE("a top-level key written after a table header belongs to that table, and says so") {
+    test::TempDir dir;
+    const auto file = dir.write("late.toml", header(dir) + "seed = 3\n");
+    CHECK_THAT(problems_of(file), Contains("unknown key 'dataset.seed'"));
+}
+
+TEST_CASE("every problem is reported, not only the first") {
+    test::TempDir dir;
+    const auto file = dir.write("many.toml", header(dir) + "colour = 1\n[fusion]\nplugin = \"concat\"\nhidden = -1\n");
+    try {
+        read(file);
+        FAIL("accepted");
+    } catch (const ManifestError& e) {
+        CHECK(e.problems().size() == 2);
+    }
+}
+
+TEST_CASE("schema_version is required and must be the one this msa reads") {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir.path() / "data");
+    CHECK_THAT(problems_of(dir.write("a.toml", "[dataset]\nroot = \"data\"\n")), Contains("missing 'schema_version = 1'"));
+    CHECK_THAT(problems_of(dir.write("b.toml", "schema_version = 7\n[dataset]\nroot = \"data\"\n")),
+               Contains("b.toml:1:18: error: schema_version 7 is not supported; this msa reads schema_version 1"));
+}
+
+TEST_CASE("missing files are named: the manifest, an include, the dataset root") {
+    test::TempDir dir;
+    CHECK_THROWS_WITH(ManifestDocument::load(dir.path() / "absent.toml"), Contains("manifest not found: ") && Contains("absent.toml"));
+    const auto inc = dir.write("i.toml", "include = [\"common.toml\"]\nschema_version = 1\n");
+    CHECK_THROWS_WITH(ManifestDocument::load(inc),
+                      Contains(inc.string() + ":1:12: error: included file not found: ") && Contains("common.toml"));
+    const auto root = dir.write("r.toml", "schema_version = 1\n[dataset]\nroot = \"nowhere\"\n");
+    CHECK_THAT(problems_of(root), Contains(root.string() + ":3:8: error: dataset root not found: ") && Contains("nowhere"));
+}
+
+TEST_CASE("a TOML syntax error gives its location") {
+    test::TempDir dir;
+    const auto file = dir.write("syntax.toml", "schema_version = 1\n[dataset\n");
+    CHECK_THROWS_WITH(ManifestDocument::load(file), Contains(file.string() + ":2:") && Contains("TOML syntax"));
+}
+
+TEST_CASE("includes merge table by table; the including file wins; paths are relative to their file") {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir.path() / "shared/data");
+    dir.write("shared/common.toml", R"(schema_version = 1
+seed = 7
+[dataset]
+root = "data"
+[fusion]
+plugin = "concat"
+hidden = 16
+dropout = 0.3
+)");
+    const auto file = dir.write("study.toml", R"(include = ["shared/common.toml"]
+[fusion]
+hidden = 64
+)");
+    const auto document = ManifestDocument::load(file);
+    const Study study = document.to_study(test::builtin_catalog());
+    CHECK(study.seed == 7);
+    CHECK(study.dataset.root == dir.path() / "shared/data");
+    CHECK(study.fusion.params.get_int("hidden") == 64);
+    CHECK(study.fusion.params.get_real("dropout") == Approx(0.3));
+    // A value from the included file reports the included file's location.
+    CHECK(study.fusion.params.where("dropout") == (dir.path() / "shared/common.toml").string() + ":8:11");
+    REQUIRE(study.includes.size() == 1);
+}
+
+TEST_CASE("an include cycle is an error") {
+    test::TempDir dir;
+    dir.write("a.toml", "include = [\"b.toml\"]\nschema_version = 1\n");
+    dir.write("b.toml", "include = [\"a.toml\"]\n");
+    CHECK_THROWS_WITH(ManifestDocument::load(dir.path() / "a.toml"), Contains("include cycle"));
+}
+
+TEST_CASE("plugin_paths are read before the plugins load, relative to the manifest") {
+    test::TempDir dir;
+    const auto file = dir.write("p.toml", "schema_version = 1\nplugin_paths = [\"plugins\", \"/opt/msa\"]\n");
+    const auto paths = ManifestDocument::load(file).plugin_paths();
+    REQUIRE(paths.size() == 2);
+    CHECK(paths[0] == dir.path() / "plugins");
+    CHECK(paths[1] == "/opt/msa");
+}
