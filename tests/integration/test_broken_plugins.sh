@@ -11,6 +11,8 @@ expect = {
     "no_entry_symbol.so": "no entry symbol",
     "wrong_abi_major.so": "incompatible SDK ABI",
     "newer_abi_minor.so": "newer SDK",
+    "wrong_torch_version.so": "LibTorch mismatch",
+    "wrong_cxx_abi.so": "C++ ABI mismatch",
     "not_a_library.so": "not a loadable shared library",
     "throwing_registration.so": "registration failed",
     "duplicate_name.so": "already registered by",

@@ -70,7 +70,7 @@ learning_rate = 3e-4
     CHECK(study.train.learning_rate == Approx(3e-4));
 }
 
-TEST_CASE("absent plugin tables take the baseline plugins; a plugin name alone is a shorthand") {
+TEST_CASE("absent plugin tables take the baseline plugins, and a plugin name alone is a shorthand") {
     test::TempDir dir;
     const Study study = read(dir.write("s.toml", header(dir) + "[encoders]\ntext = \"hashed-ngram\"\n"));
     CHECK(study.fusion.plugin == "concat");
@@ -163,7 +163,7 @@ TEST_CASE("a TOML syntax error gives its location") {
     CHECK_THROWS_WITH(ManifestDocument::load(file), Contains(file.string() + ":2:") && Contains("TOML syntax"));
 }
 
-TEST_CASE("includes merge table by table; the including file wins; paths are relative to their file") {
+TEST_CASE("includes merge table by table, the including file wins, paths are relative to their file") {
     test::TempDir dir;
     std::filesystem::create_directories(dir.path() / "shared/data");
     dir.write("shared/common.toml", R"(schema_version = 1

@@ -2,6 +2,7 @@
 // must refuse with its path and reason while the others still load.
 #include "test_helpers.hpp"
 
+#include <msa/plugin.hpp>
 #include <msa/sampler.hpp>
 
 #include <catch2/catch.hpp>
@@ -34,7 +35,7 @@ TEST_CASE("the built-in folder provides a plugin of every kind") {
     CHECK_FALSE(concat.info.params.empty());
 }
 
-TEST_CASE("broken libraries are reported with path and reason; the rest still load") {
+TEST_CASE("broken libraries are reported with path and reason, and the rest still load") {
     PluginCatalog catalog;
     PluginLoader loader(catalog);
     loader.load_path(MSA_BUILTIN_PLUGIN_DIR);
@@ -45,6 +46,10 @@ TEST_CASE("broken libraries are reported with path and reason; the rest still lo
     CHECK_THAT(reason_for(loader, "wrong_abi_major.so"),
                Contains("incompatible SDK ABI") && Contains("SDK 99.0") && Contains("provides SDK 1.0"));
     CHECK_THAT(reason_for(loader, "newer_abi_minor.so"), Contains("newer SDK (1.1)"));
+    CHECK_THAT(reason_for(loader, "wrong_torch_version.so"),
+               Contains("LibTorch mismatch: the library was built against LibTorch 0.4.1") &&
+                   Contains("this msa uses LibTorch " TORCH_VERSION));
+    CHECK_THAT(reason_for(loader, "wrong_cxx_abi.so"), Contains("C++ ABI mismatch"));
     CHECK_THAT(reason_for(loader, "not_a_library.so"), Contains("not a loadable shared library"));
     CHECK_THAT(reason_for(loader, "throwing_registration.so"),
                Contains("registration failed: deliberate failure during registration"));
