@@ -485,6 +485,43 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
         problems.add(impl_->file.string(), "missing [dataset] table (format, root)");
     }
 
+    if (const toml::table* split = top.table("split")) {
+        TableReader r(*split, "split", problems);
+        SplitConfig& c = study.split;
+        c.valid = r.real("valid", 0.0, 0.9).value_or(c.valid);
+        c.test = r.real("test", 0.0, 0.9).value_or(c.test);
+        c.folds = r.integer("folds", 0, 100).value_or(c.folds);
+        c.fold = r.integer("fold", 0, 99).value_or(c.fold);
+        if (c.folds == 1) problems.add(*split->get("folds"), "'split.folds' must be 0 (no cross-validation) or at least 2");
+        if (c.folds > 1 && c.fold >= c.folds)
+            problems.add(*split->get("fold"), "'split.fold' = " + std::to_string(c.fold) + " must be below 'split.folds' = " +
+                                                  std::to_string(c.folds));
+        if (c.folds == 0 && c.valid + c.test >= 1.0)
+            problems.add(*split, "'split.valid' + 'split.test' must leave some samples for training");
+        const auto train = r.path("train_file"), valid = r.path("valid_file"), test = r.path("test_file");
+        const int given = int(bool(train)) + int(bool(valid)) + int(bool(test));
+        if (given != 0 && given != 3)
+            problems.add(*split, "[split] needs all of train_file, valid_file and test_file, or none of them");
+        for (const auto& [key, value] : {std::pair{"train_file", train}, {"valid_file", valid}, {"test_file", test}})
+            if (value && !fs::is_regular_file(*value))
+                problems.add(*split->get(key), std::string("split file not found: ") + value->string());
+        if (given == 3) {
+            c.train_file = *train;
+            c.valid_file = *valid;
+            c.test_file = *test;
+        }
+        r.finish();
+    }
+
+    if (const toml::table* store = top.table("store")) {
+        TableReader r(*store, "store", problems);
+        StoreConfig& c = study.store;
+        c.path = r.path("path").value_or(c.path);
+        c.dtype = r.choice("dtype", {"float32", "float16"}).value_or(c.dtype);
+        c.compression = r.integer("compression", 0, 9).value_or(c.compression);
+        r.finish();
+    }
+
     if (const toml::table* encoders = top.table("encoders")) {
         TableReader r(*encoders, "encoders", problems);
         for (const char* modality : {"text", "image"})

@@ -28,6 +28,25 @@ struct DatasetConfig {
     std::vector<std::string> labels{"negative", "neutral", "positive"};
 };
 
+// How the labelled samples are divided. Given files win over ratios; folds > 0 means
+// k-fold cross-validation, with `fold` the held-out test fold.
+struct SplitConfig {
+    double valid = 0.1; // fraction of the labelled samples
+    double test = 0.1;  // fraction of the labelled samples; ignored with folds
+    std::int64_t folds = 0;
+    std::int64_t fold = 0;
+    std::filesystem::path train_file; // `guid,tag` lists; all three or none
+    std::filesystem::path valid_file;
+    std::filesystem::path test_file;
+};
+
+// Where encoder features are cached, and how they are written.
+struct StoreConfig {
+    std::filesystem::path path; // empty: the default per-dataset file in the user's cache
+    std::string dtype = "float32";
+    std::int64_t compression = 4; // gzip level, 0 = none
+};
+
 struct TrainConfig {
     std::int64_t epochs = 30;
     std::int64_t batch_size = 32;
@@ -46,6 +65,8 @@ struct Study {
     std::vector<std::filesystem::path> plugin_paths;
     std::vector<std::filesystem::path> includes; // every file read besides `file`, in order
     DatasetConfig dataset;
+    SplitConfig split;
+    StoreConfig store;
     std::map<std::string, PluginChoice> encoders; // "text" and/or "image"
     PluginChoice fusion;
     PluginChoice loss;
