@@ -36,6 +36,8 @@ public:
     // version: checkpoint digest, preprocessing, pooling. The feature store keys on it.
     virtual std::string cache_key() const = 0;
     virtual Features encode(const EncoderBatch& batch) = 0;
+    // How many samples the host should pass to encode() at once.
+    virtual std::int64_t batch_size() const { return 64; }
 };
 
 } // namespace msa
