@@ -12,9 +12,11 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", MSA_VERSION);
     const std::vector<msa::cli::Command> commands{
+        msa::cli::add_encode_command(app),
         msa::cli::add_plugins_command(app),
         msa::cli::add_validate_command(app),
         msa::cli::add_version_command(app),
+        msa::cli::add_cache_command(app),
     };
     try {
         app.parse(argc, argv);

@@ -21,8 +21,10 @@ struct Command {
 // library that failed as a warning on stderr and returns them.
 std::vector<LoadFailure> load_plugins(PluginCatalog& catalog, const std::vector<std::filesystem::path>& extra = {});
 
+Command add_encode_command(CLI::App& app);
 Command add_plugins_command(CLI::App& app);
 Command add_validate_command(CLI::App& app);
 Command add_version_command(CLI::App& app);
+Command add_cache_command(CLI::App& app);
 
 } // namespace msa::cli

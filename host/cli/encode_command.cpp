@@ -1,0 +1,135 @@
+// `msa encode MANIFEST`: encodes the manifest's dataset with its encoders into the
+// feature store; only samples the store lacks are encoded.
+#include "cli/commands.hpp"
+
+#include "data/dataset_reader.hpp"
+#include "manifest/manifest_reader.hpp"
+#include "store/feature_store.hpp"
+#include "util/progress.hpp"
+
+#include <msa/encoder.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <unordered_map>
+
+namespace msa::cli {
+
+namespace {
+
+struct EncodeResult {
+    std::string modality;
+    std::string plugin;
+    std::string key;
+    std::size_t total = 0;
+    std::size_t encoded = 0;
+    std::size_t from_store = 0;
+    double seconds = 0;
+};
+
+// An encoder's output must have one row per sample and its declared width; anything
+// else would poison the store for every later run.
+void check_output(const PluginEntry& entry, const Encoder& encoder, const Features& features, std::size_t rows) {
+    const auto& pooled = features.pooled;
+    if (!pooled.defined() || pooled.dim() != 2 || pooled.size(0) != static_cast<std::int64_t>(rows) ||
+        pooled.size(1) != encoder.dim())
+        throw Error(describe(entry) + " returned pooled features of shape " +
+                    (pooled.defined() ? c10::str(pooled.sizes()) : std::string("(none)")) + " for " +
+                    std::to_string(rows) + " samples; expected [" + std::to_string(rows) + ", " +
+                    std::to_string(encoder.dim()) + "]");
+}
+
+EncodeResult encode_one(const std::string& modality, const PluginChoice& choice, const PluginCatalog& catalog,
+                        const std::vector<Sample>& samples, FeatureStore& store) {
+    const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
+    auto encoder = catalog.create_encoder(choice.plugin, choice.params);
+    if (to_string(encoder->modality()) != modality)
+        throw ConfigError(choice.where, "[encoders." + modality + "] names " + describe(entry) + ", which encodes " +
+                                            to_string(encoder->modality()) + "; move it to [encoders." +
+                                            to_string(encoder->modality()) + "]");
+    const EncoderMeta meta = encoder_meta(entry, *encoder, choice.params);
+    EncodeResult result{modality, choice.plugin, encoder_key(meta)};
+
+    std::vector<std::string> ids;
+    std::unordered_map<std::string, const Sample*> by_id;
+    for (const auto& sample : samples) {
+        ids.push_back(sample.id);
+        by_id.emplace(sample.id, &sample);
+    }
+    const auto missing = store.missing(result.key, ids);
+    result.total = ids.size();
+    result.encoded = missing.size();
+    result.from_store = ids.size() - missing.size();
+
+    const auto start = std::chrono::steady_clock::now();
+    if (!missing.empty()) {
+        Progress progress("encode " + modality + " (" + choice.plugin + ")", static_cast<std::int64_t>(missing.size()),
+                          std::cerr);
+        const auto batch_size = static_cast<std::size_t>(std::max<std::int64_t>(1, encoder->batch_size()));
+        for (std::size_t begin = 0; begin < missing.size(); begin += batch_size) {
+            const std::vector<std::string> batch_ids(missing.begin() + begin,
+                                                     missing.begin() + std::min(missing.size(), begin + batch_size));
+            EncoderBatch batch;
+            for (const auto& id : batch_ids) batch.samples.push_back(by_id.at(id));
+            const Features features = call_plugin(entry, "failed to encode", [&] { return encoder->encode(batch); });
+            check_output(entry, *encoder, features, batch_ids.size());
+            store.append(result.key, meta, batch_ids, features);
+            progress.advance(static_cast<std::int64_t>(batch_ids.size()));
+        }
+    }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+} // namespace
+
+Command add_encode_command(CLI::App& app) {
+    struct Options {
+        std::string manifest;
+        std::string store;
+        bool json = false;
+    };
+    auto options = std::make_shared<Options>();
+    CLI::App* sub = app.add_subcommand("encode", "Encode the manifest's dataset into the feature store (only what is missing)");
+    sub->add_option("manifest", options->manifest, "The study manifest (TOML)")->required();
+    sub->add_option("--store", options->store, "Feature store file (default: [store] path, else the per-dataset cache file)");
+    sub->add_flag("--json", options->json, "Print the counts as JSON on stdout");
+    return {sub, [options] {
+                const auto document = ManifestDocument::load(options->manifest);
+                PluginCatalog catalog;
+                load_plugins(catalog, document.plugin_paths());
+                const Study study = document.to_study(catalog);
+                if (study.encoders.empty())
+                    throw ConfigError(options->manifest, "no [encoders.text] or [encoders.image] table: nothing to encode");
+                const data::Dataset dataset = data::read_dataset(study.dataset);
+                FeatureStore store(options->store.empty() ? store_path(study) : std::filesystem::path(options->store),
+                                   {study.store.dtype, static_cast<int>(study.store.compression)});
+
+                std::vector<EncodeResult> results;
+                for (const auto& [modality, choice] : study.encoders)
+                    results.push_back(encode_one(modality, choice, catalog, dataset.samples, store));
+
+                if (options->json) {
+                    nlohmann::json out{{"store", store.file().string()},
+                                       {"samples", dataset.samples.size()},
+                                       {"encoders", nlohmann::json::array()}};
+                    for (const auto& r : results)
+                        out["encoders"].push_back({{"modality", r.modality}, {"plugin", r.plugin}, {"key", r.key},
+                                                   {"total", r.total}, {"encoded", r.encoded},
+                                                   {"from_store", r.from_store}, {"seconds", r.seconds}});
+                    std::cout << out.dump(2) << "\n";
+                } else {
+                    std::cout << "store " << store.file().string() << "\n";
+                    for (const auto& r : results)
+                        std::cout << r.modality << " (" << r.plugin << ", key " << r.key.substr(0, 12) << "): "
+                                  << r.total << " samples, " << r.encoded << " encoded, " << r.from_store
+                                  << " from the store" << (r.encoded ? ", " + Progress::format_duration(r.seconds) : "")
+                                  << "\n";
+                }
+                return 0;
+            }};
+}
+
+} // namespace msa::cli

@@ -1,0 +1,70 @@
+// Dividing the labelled samples into train / valid / test: stratified by class, seeded,
+// identical on every platform, and group-aware (an augmented copy never leaves its
+// source's split).
+#pragma once
+
+#include "manifest/study.hpp"
+
+#include <msa/error.hpp>
+#include <msa/sample.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace msa::data {
+
+// Indices into the samples the split was made from, ascending. Unlabelled samples
+// (label -1) are in none of the three.
+struct Split {
+    std::vector<std::size_t> train;
+    std::vector<std::size_t> valid;
+    std::vector<std::size_t> test;
+};
+
+// A split that cannot be made: bad ratios or folds, or given split files that name an
+// unknown id, name one twice, or separate a group.
+class SplitError : public Error {
+public:
+    using Error::Error;
+};
+
+// Samples are split as whole groups (Sample::group; empty means the sample's own id).
+// A group counts once and is stratified by its source's label: the member whose id is
+// the group, else its first labelled member.
+
+// By the config: given files when set, else k-fold when folds > 1, else ratios.
+Split make_split(const std::vector<Sample>& samples, const SplitConfig& config, std::uint64_t seed);
+
+// Per class of n groups: round(n * test) to test, round(n * valid) to valid, the rest to
+// train (which keeps at least one group of each class when the ratios leave room).
+Split split_by_ratio(const std::vector<Sample>& samples, double valid, double test, std::uint64_t seed);
+
+// k-fold cross-validation: every class's groups are dealt round-robin into `folds`
+// folds after a seeded shuffle (the same for every `fold`, so the test folds are disjoint
+// and cover every group); fold `fold` is the test set; valid takes round(n * valid) of
+// each class's remaining groups (n: the class's groups), the rest is train.
+Split split_k_fold(const std::vector<Sample>& samples, int folds, int fold, double valid, std::uint64_t seed);
+
+// Given `guid,tag` lists (tags are not used; labels come from the dataset). Every listed
+// id must be a labelled sample and be listed once in all three files; members of a listed
+// sample's group follow it; labelled samples listed nowhere (nor grouped with a listed
+// one) are in no split.
+Split split_by_files(const std::vector<Sample>& samples, const std::filesystem::path& train_file,
+                     const std::filesystem::path& valid_file, const std::filesystem::path& test_file);
+
+// The ids of `indices`, in that order (for writing a split down).
+std::vector<std::string> ids_of(const std::vector<Sample>& samples, const std::vector<std::size_t>& indices);
+
+// Uniform in [0, n) without modulo bias; std::uniform_int_distribution's algorithm
+// differs between standard libraries, so splits would too.
+std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t n);
+
+// Fisher–Yates with uniform_below: the same permutation for the same seed everywhere
+// (std::shuffle's is implementation-defined).
+void seeded_shuffle(std::vector<std::size_t>& items, std::mt19937_64& rng);
+
+} // namespace msa::data

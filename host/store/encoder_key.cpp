@@ -1,0 +1,71 @@
+// Encoder keys (SHA-256 through OpenSSL's EVP interface) and the default store path.
+#include "store/encoder_key.hpp"
+
+#include "plugin/plugin_catalog.hpp"
+
+#include <msa/encoder.hpp>
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+#include <cstdlib>
+
+namespace msa {
+
+namespace fs = std::filesystem;
+
+std::string sha256_hex(const std::string& bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+        throw Error("SHA-256 failed in OpenSSL (EVP_Digest); is libcrypto usable?");
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * length);
+    for (unsigned int i = 0; i < length; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+    }
+    return out;
+}
+
+std::string encoder_key(const std::string& plugin, const std::string& version, const std::string& cache_key) {
+    std::string material;
+    for (const std::string* part : {&plugin, &version, &cache_key}) {
+        material += *part;
+        material += '\0';
+    }
+    return sha256_hex(material);
+}
+
+std::string encoder_key(const EncoderMeta& meta) { return encoder_key(meta.plugin, meta.version, meta.cache_key); }
+
+EncoderMeta encoder_meta(const PluginEntry& entry, const Encoder& encoder, const Properties& params) {
+    nlohmann::json json = nlohmann::json::object();
+    for (const auto& name : params.names())
+        json[name] = std::visit([](const auto& v) { return nlohmann::json(v); }, params.peek(name));
+    const std::string cache_key = call_plugin(entry, "cache_key()", [&] { return encoder.cache_key(); });
+    return {entry.info.name, entry.info.version, cache_key, json.dump()};
+}
+
+fs::path default_store_path(const DatasetConfig& dataset) {
+    fs::path cache;
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg && fs::path(xdg).is_absolute())
+        cache = xdg;
+    else if (const char* home = std::getenv("HOME"); home && *home)
+        cache = fs::path(home) / ".cache";
+    else
+        throw Error("cannot place the feature store of dataset " + dataset.root.string() +
+                    ": neither XDG_CACHE_HOME nor HOME is set; set [store] path in the manifest");
+    // Canonical, so the same folder reached through different spellings shares a store.
+    const fs::path root = fs::weakly_canonical(fs::absolute(dataset.root));
+    std::string name = root.filename().string();
+    if (name.empty()) name = "root";
+    return cache / "msa-workbench" / "features" / (name + "-" + sha256_hex(root.string()).substr(0, 12) + ".h5");
+}
+
+fs::path store_path(const Study& study) {
+    return study.store.path.empty() ? default_store_path(study.dataset) : study.store.path;
+}
+
+} // namespace msa

@@ -1,0 +1,337 @@
+// Splits: per-class ratios, seeds, k-fold coverage, given files, and no group ever
+// crossing splits.
+#include "data/split.hpp"
+#include "test_helpers.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+
+namespace {
+
+using msa::Sample;
+using msa::data::Split;
+using msa::data::SplitError;
+using msa::test::TempDir;
+
+// `counts[c]` samples of class c, ids "s0", "s1", ..., then `unlabelled` more with label -1.
+std::vector<Sample> make_samples(const std::vector<int>& counts, int unlabelled = 0) {
+    std::vector<Sample> samples;
+    for (std::size_t c = 0; c < counts.size(); ++c)
+        for (int i = 0; i < counts[c]; ++i) {
+            Sample s;
+            s.id = "s" + std::to_string(samples.size());
+            s.group = s.id;
+            s.label = int(c);
+            samples.push_back(s);
+        }
+    for (int i = 0; i < unlabelled; ++i) {
+        Sample s;
+        s.id = "u" + std::to_string(i);
+        s.group = s.id;
+        samples.push_back(s);
+    }
+    return samples;
+}
+
+std::vector<std::size_t> per_class(const std::vector<Sample>& samples, const std::vector<std::size_t>& indices,
+                                   int classes) {
+    std::vector<std::size_t> counts(std::size_t(classes), 0);
+    for (const std::size_t i : indices) ++counts[std::size_t(samples[i].label)];
+    return counts;
+}
+
+// Every labelled sample is in exactly one part; unlabelled ones in none.
+void check_partition(const std::vector<Sample>& samples, const Split& split) {
+    std::vector<int> seen(samples.size(), 0);
+    for (const auto* part : {&split.train, &split.valid, &split.test}) {
+        CHECK(std::is_sorted(part->begin(), part->end()));
+        for (const std::size_t i : *part) ++seen[i];
+    }
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        INFO("sample " << samples[i].id);
+        CHECK(seen[i] == (samples[i].label >= 0 ? 1 : 0));
+    }
+}
+
+// The part (0 train, 1 valid, 2 test) of each sample; -1 when in none.
+std::vector<int> parts_of(std::size_t n, const Split& split) {
+    std::vector<int> part(n, -1);
+    int p = 0;
+    for (const auto* indices : {&split.train, &split.valid, &split.test}) {
+        for (const std::size_t i : *indices) part[i] = p;
+        ++p;
+    }
+    return part;
+}
+
+std::string split_error(const std::function<void()>& make) {
+    try {
+        make();
+    } catch (const msa::Error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+} // namespace
+
+TEST_CASE("split_by_ratio respects the ratios per class", "[split]") {
+    const auto samples = make_samples({600, 300, 95}, 20);
+    const Split split = msa::data::split_by_ratio(samples, 0.1, 0.2, 42);
+    check_partition(samples, split);
+    CHECK(per_class(samples, split.test, 3) == std::vector<std::size_t>{120, 60, 19});
+    CHECK(per_class(samples, split.valid, 3) == std::vector<std::size_t>{60, 30, 10}); // 9.5 rounds up
+    CHECK(per_class(samples, split.train, 3) == std::vector<std::size_t>{420, 210, 66});
+}
+
+TEST_CASE("split_by_ratio keeps one sample of a tiny class for training", "[split]") {
+    const auto samples = make_samples({50, 1, 2});
+    const Split split = msa::data::split_by_ratio(samples, 0.3, 0.3, 1);
+    check_partition(samples, split);
+    const auto train = per_class(samples, split.train, 3);
+    CHECK(train[1] == 1);
+    CHECK(train[2] >= 1);
+}
+
+TEST_CASE("split_by_ratio is deterministic per seed", "[split]") {
+    const auto samples = make_samples({100, 50, 20});
+    const Split a = msa::data::split_by_ratio(samples, 0.1, 0.1, 7);
+    const Split b = msa::data::split_by_ratio(samples, 0.1, 0.1, 7);
+    CHECK(a.train == b.train);
+    CHECK(a.valid == b.valid);
+    CHECK(a.test == b.test);
+}
+
+TEST_CASE("split_by_ratio differs between seeds", "[split]") {
+    const auto samples = make_samples({100, 50, 20});
+    const Split a = msa::data::split_by_ratio(samples, 0.1, 0.1, 7);
+    const Split b = msa::data::split_by_ratio(samples, 0.1, 0.1, 8);
+    CHECK(a.test.size() == b.test.size());
+    CHECK(a.test != b.test);
+    CHECK(a.valid != b.valid);
+}
+
+TEST_CASE("seeded_shuffle gives the same permutation on every standard library", "[split]") {
+    // mt19937_64's output is fixed by the C++ standard, and the shuffle uses nothing
+    // implementation-defined, so these values hold everywhere.
+    std::mt19937_64 rng(42);
+    std::vector<std::size_t> items{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    msa::data::seeded_shuffle(items, rng);
+    CHECK(items == std::vector<std::size_t>{1, 7, 9, 0, 3, 8, 4, 2, 5, 6});
+}
+
+TEST_CASE("uniform_below stays in range and reaches every value", "[split]") {
+    std::mt19937_64 rng(3);
+    std::vector<int> hits(7, 0);
+    for (int i = 0; i < 7000; ++i) {
+        const auto x = msa::data::uniform_below(rng, 7);
+        REQUIRE(x < 7);
+        ++hits[x];
+    }
+    for (const int h : hits) CHECK((h > 850 && h < 1150));
+}
+
+TEST_CASE("split_by_ratio refuses ratios that leave nothing for training", "[split]") {
+    const auto samples = make_samples({10, 10});
+    CHECK_THAT(split_error([&] { msa::data::split_by_ratio(samples, 0.5, 0.5, 1); }),
+               Catch::Contains("leaves nothing for training"));
+    CHECK_THAT(split_error([&] { msa::data::split_by_ratio(samples, -0.1, 0.2, 1); }), Catch::Contains("split.valid"));
+}
+
+TEST_CASE("a split of a dataset without labels fails", "[split]") {
+    const auto samples = make_samples({}, 5);
+    CHECK_THAT(split_error([&] { msa::data::split_by_ratio(samples, 0.1, 0.1, 1); }),
+               Catch::Contains("no labelled samples"));
+}
+
+TEST_CASE("k-fold test folds are disjoint and cover every labelled sample", "[split]") {
+    const auto samples = make_samples({53, 31, 9}, 4);
+    const int k = 5;
+    std::vector<int> fold_of(samples.size(), -1);
+    std::vector<std::size_t> sizes;
+    for (int fold = 0; fold < k; ++fold) {
+        const Split split = msa::data::split_k_fold(samples, k, fold, 0.1, 42);
+        check_partition(samples, split);
+        for (const std::size_t i : split.test) {
+            CHECK(fold_of[i] == -1);
+            fold_of[i] = fold;
+        }
+        sizes.push_back(split.test.size());
+        // Per class, the valid share is round(n * valid) of the class.
+        CHECK(per_class(samples, split.valid, 3) == std::vector<std::size_t>{5, 3, 1});
+    }
+    for (std::size_t i = 0; i < samples.size(); ++i) CHECK((fold_of[i] >= 0) == (samples[i].label >= 0));
+    const auto [smallest, largest] = std::minmax_element(sizes.begin(), sizes.end());
+    CHECK(*largest - *smallest <= 1);
+}
+
+TEST_CASE("k-fold folds are stratified", "[split]") {
+    const auto samples = make_samples({100, 50, 25});
+    for (int fold = 0; fold < 5; ++fold) {
+        const Split split = msa::data::split_k_fold(samples, 5, fold, 0.0, 9);
+        const auto test = per_class(samples, split.test, 3);
+        CHECK(test == std::vector<std::size_t>{20, 10, 5});
+        CHECK(split.valid.empty());
+    }
+}
+
+TEST_CASE("k-fold refuses a fold outside the folds", "[split]") {
+    const auto samples = make_samples({10, 10});
+    CHECK_THAT(split_error([&] { msa::data::split_k_fold(samples, 5, 5, 0.1, 1); }), Catch::Contains("split.fold = 5"));
+    CHECK_THAT(split_error([&] { msa::data::split_k_fold(samples, 1, 0, 0.1, 1); }),
+               Catch::Contains("at least 2 folds"));
+}
+
+TEST_CASE("make_split prefers given files, then folds, then ratios", "[split]") {
+    const auto samples = make_samples({20, 20});
+    msa::SplitConfig config;
+    config.valid = 0.2;
+    config.test = 0.3;
+    const Split ratio = msa::data::make_split(samples, config, 5);
+    CHECK(ratio.test.size() == 12);
+    config.folds = 4;
+    config.fold = 1;
+    const Split fold = msa::data::make_split(samples, config, 5);
+    CHECK(fold.test.size() == 10);
+    CHECK(fold.test == msa::data::split_k_fold(samples, 4, 1, 0.2, 5).test);
+    TempDir dir;
+    config.train_file = dir.write("train.csv", "guid,tag\ns0,x\n");
+    config.valid_file = dir.write("valid.csv", "guid,tag\ns1,x\n");
+    config.test_file = dir.write("test.csv", "guid,tag\ns2,x\n");
+    const Split given = msa::data::make_split(samples, config, 5);
+    CHECK(given.train == std::vector<std::size_t>{0});
+    CHECK(given.valid == std::vector<std::size_t>{1});
+    CHECK(given.test == std::vector<std::size_t>{2});
+}
+
+TEST_CASE("given split files place groups with their listed member", "[split]") {
+    auto samples = make_samples({3, 3});
+    Sample copy = samples[0];
+    copy.id = "s0-aug";
+    copy.group = "s0";
+    samples.push_back(copy);
+    TempDir dir;
+    const Split split = msa::data::split_by_files(
+        samples, dir.write("train.txt", "guid,tag\ns0,negative\ns1,negative\ns3,null\n"),
+        dir.write("valid.txt", "guid,tag\ns2,negative\n"), dir.write("test.txt", "guid,tag\ns4,positive\n"));
+    CHECK(split.train == std::vector<std::size_t>{0, 1, 3, 6});
+    CHECK(split.valid == std::vector<std::size_t>{2});
+    CHECK(split.test == std::vector<std::size_t>{4}); // s5 is listed nowhere
+    CHECK(msa::data::ids_of(samples, split.train) == std::vector<std::string>{"s0", "s1", "s3", "s0-aug"});
+}
+
+TEST_CASE("a given split file naming an unknown id fails naming id and file", "[split]") {
+    const auto samples = make_samples({3, 3});
+    TempDir dir;
+    const std::string message = split_error([&] {
+        msa::data::split_by_files(samples, dir.write("train.txt", "guid,tag\ns0,x\n"),
+                                  dir.write("valid.txt", "guid,tag\ns1,x\nnope,x\n"),
+                                  dir.write("test.txt", "guid,tag\ns2,x\n"));
+    });
+    CHECK_THAT(message, Catch::Contains("valid.txt:3: id 'nope' is not in the dataset"));
+}
+
+TEST_CASE("a given split file repeating an id fails naming both places", "[split]") {
+    const auto samples = make_samples({3, 3});
+    TempDir dir;
+    const std::string message = split_error([&] {
+        msa::data::split_by_files(samples, dir.write("train.txt", "guid,tag\ns0,x\ns1,x\n"),
+                                  dir.write("valid.txt", "guid,tag\ns2,x\n"),
+                                  dir.write("test.txt", "guid,tag\ns1,x\n"));
+    });
+    CHECK_THAT(message, Catch::Contains("test.txt:2: id 's1' is listed again (first at "));
+    CHECK_THAT(message, Catch::Contains("train.txt:3"));
+}
+
+TEST_CASE("given split files that separate a group fail", "[split]") {
+    auto samples = make_samples({3, 3});
+    samples[1].group = "s0";
+    TempDir dir;
+    const std::string message = split_error([&] {
+        msa::data::split_by_files(samples, dir.write("train.txt", "guid,tag\ns0,x\n"),
+                                  dir.write("valid.txt", "guid,tag\ns2,x\n"),
+                                  dir.write("test.txt", "guid,tag\ns1,x\n"));
+    });
+    CHECK_THAT(message, Catch::Contains("id 's1' is in test but 's0' of the same group 's0' is in train"));
+}
+
+TEST_CASE("a given split file listing an unlabelled sample fails", "[split]") {
+    const auto samples = make_samples({3, 3}, 1);
+    TempDir dir;
+    const std::string message = split_error([&] {
+        msa::data::split_by_files(samples, dir.write("train.txt", "guid,tag\ns0,x\n"),
+                                  dir.write("valid.txt", "guid,tag\nu0,null\n"),
+                                  dir.write("test.txt", "guid,tag\ns2,x\n"));
+    });
+    CHECK_THAT(message, Catch::Contains("valid.txt:2: id 'u0' is unlabelled"));
+}
+
+TEST_CASE("a given split file with a wrong header fails naming the key", "[split]") {
+    const auto samples = make_samples({3, 3});
+    TempDir dir;
+    const std::string message = split_error([&] {
+        msa::data::split_by_files(samples, dir.write("train.txt", "id\ns0\n"),
+                                  dir.write("valid.txt", "guid,tag\ns1,x\n"),
+                                  dir.write("test.txt", "guid,tag\ns2,x\n"));
+    });
+    CHECK_THAT(message, Catch::Contains("split.train_file"));
+    CHECK_THAT(message, Catch::Contains("expected 'guid,tag'"));
+}
+
+TEST_CASE("no group ever crosses splits, over 200 random groupings", "[split][property]") {
+    std::mt19937_64 rng(2024);
+    for (int round = 0; round < 200; ++round) {
+        // Random groups of 1..6 samples: a source (id == group) and augmented copies,
+        // some copies listed before their source; a few unlabelled samples.
+        std::vector<Sample> samples;
+        const int groups = 5 + int(rng() % 120);
+        const int classes = 2 + int(rng() % 3);
+        for (int g = 0; g < groups; ++g) {
+            const std::string source = "g" + std::to_string(g);
+            const int label = int(rng() % std::uint64_t(classes));
+            const int size = 1 + int(rng() % 6);
+            for (int m = 0; m < size; ++m) {
+                Sample s;
+                s.id = m == 0 ? source : source + "-aug" + std::to_string(m);
+                s.group = source;
+                s.label = label;
+                samples.push_back(s);
+            }
+            if (rng() % 10 == 0) {
+                Sample u;
+                u.id = "u" + std::to_string(g);
+                u.group = u.id;
+                samples.push_back(u);
+            }
+        }
+        // Shuffle the order so that group members are not adjacent.
+        std::vector<std::size_t> order(samples.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+        msa::data::seeded_shuffle(order, rng);
+        std::vector<Sample> shuffled;
+        for (const std::size_t i : order) shuffled.push_back(samples[i]);
+
+        const std::uint64_t seed = rng();
+        std::vector<Split> splits{msa::data::split_by_ratio(shuffled, 0.15, 0.2, seed)};
+        const int k = 2 + int(rng() % 4);
+        if (groups >= k)
+            for (int fold = 0; fold < k; ++fold)
+                splits.push_back(msa::data::split_k_fold(shuffled, k, fold, 0.1, seed));
+        for (const Split& split : splits) {
+            check_partition(shuffled, split);
+            const auto part = parts_of(shuffled.size(), split);
+            std::map<std::string, int> group_part;
+            for (std::size_t i = 0; i < shuffled.size(); ++i) {
+                if (shuffled[i].label < 0) continue;
+                const auto [it, fresh] = group_part.emplace(shuffled[i].group, part[i]);
+                INFO("round " << round << ", group " << shuffled[i].group);
+                REQUIRE(it->second == part[i]);
+            }
+        }
+    }
+}
