@@ -63,12 +63,7 @@ std::string read_error(const DatasetConfig& config) {
     return read_error(config, log);
 }
 
-fs::path mvsa_ecnu_root() {
-    fs::path root = std::getenv("MSA_SHARED_DATA") ? fs::path(std::getenv("MSA_SHARED_DATA"))
-                                                   : fs::path(MSA_SOURCE_DIR) / ".." / "shared" / "data";
-    if (!fs::exists(root / "train.txt")) root /= "mvsa-ecnu";
-    return root;
-}
+fs::path mvsa_ecnu_root() { return msa::test::mvsa_ecnu_dir(); }
 
 } // namespace
 
@@ -461,7 +456,7 @@ TEST_CASE("an empty inline JSON text fails", "[dataset][jsonl]") {
 TEST_CASE("the mvsa-ecnu reader yields the documented counts", "[dataset][mvsa-ecnu]") {
     const fs::path root = mvsa_ecnu_root();
     if (!fs::exists(root / "train.txt")) {
-        WARN("mvsa-ecnu not found at " << root.string() << " (set MSA_SHARED_DATA); skipping");
+        WARN("mvsa-ecnu not found at " << root.string() << " (set MSA_SHARED_DIR); skipping");
         return;
     }
     DatasetConfig c;

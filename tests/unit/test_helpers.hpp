@@ -5,11 +5,14 @@
 
 #include <msa/properties.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace msa::test {
 
@@ -34,6 +37,23 @@ inline Properties properties(PluginKind kind, const std::string& name, const std
     for (const auto& [key, value] : overrides) props.set(key, value, "test", true);
     fill_defaults(entry.info, props);
     return props;
+}
+
+// The mvsa-ecnu dataset: under $MSA_SHARED_DIR when set, else in the shared folder
+// beside the checkout. Tests that need it skip with a message when it is absent.
+inline std::filesystem::path mvsa_ecnu_dir() {
+    const char* shared = std::getenv("MSA_SHARED_DIR");
+    return (shared ? std::filesystem::path(shared) : std::filesystem::path(MSA_SOURCE_DIR) / ".." / "shared") /
+           "data" / "mvsa-ecnu";
+}
+
+// 64-bit FNV-1a as 16 hex digits: the checksum fixtures/images/dataset-checksums.json uses.
+inline std::string fnv1a64(const std::vector<unsigned char>& bytes) {
+    unsigned long long h = 0xcbf29ce484222325ULL;
+    for (unsigned char b : bytes) h = (h ^ b) * 0x100000001b3ULL;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", h);
+    return hex;
 }
 
 // A fresh folder under the system temp folder, removed when the object goes.

@@ -31,19 +31,6 @@ std::string read_bytes(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// The shared folder sits beside the checkout unless MSA_SHARED_DIR says otherwise.
-fs::path msa_dataset_images() {
-    const char* env = std::getenv("MSA_SHARED_DIR");
-    return (env ? fs::path(env) : fs::path(MSA_FIXTURE_DIR) / "../../../shared") / "data/mvsa-ecnu/data";
-}
-
-std::string fnv1a64(const std::vector<unsigned char>& bytes) {
-    unsigned long long h = 0xcbf29ce484222325ULL;
-    for (unsigned char b : bytes) h = (h ^ b) * 0x100000001b3ULL;
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", h);
-    return hex;
-}
 
 // Catch2 v2 has no matcher for "throws msa::Error whose message contains all of these".
 void require_error(const std::string& path, const std::vector<std::string>& parts) {
@@ -196,7 +183,7 @@ TEST_CASE("decode_image reports empty, missing and unreadable paths") {
 // Real photographs from the shared dataset, compared through checksums of Pillow's pixels
 // (fixtures/images/dataset-checksums.json): nothing else from the dataset is committed.
 TEST_CASE("decode_image matches Pillow on dataset images when the dataset is present") {
-    const fs::path data = msa_dataset_images();
+    const fs::path data = msa::test::mvsa_ecnu_dir() / "data";
     if (!fs::is_directory(data)) {
         WARN("skipped: " << data.string() << " absent (set MSA_SHARED_DIR to the shared folder)");
         SUCCEED();
@@ -210,6 +197,6 @@ TEST_CASE("decode_image matches Pillow on dataset images when the dataset is pre
         const Image image = decode_image((data / name).string());
         CHECK(image.width == entry["width"].get<int>());
         CHECK(image.height == entry["height"].get<int>());
-        CHECK(fnv1a64(image.rgb) == entry["rgb"].get<std::string>());
+        CHECK(msa::test::fnv1a64(image.rgb) == entry["rgb"].get<std::string>());
     }
 }

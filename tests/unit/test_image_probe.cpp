@@ -209,11 +209,9 @@ TEST_CASE("probe_image says a text file is not an image and what is accepted", "
 
 TEST_CASE("probe_image reads every mvsa-ecnu image header", "[image_probe][mvsa-ecnu]") {
     namespace fs = std::filesystem;
-    fs::path root = std::getenv("MSA_SHARED_DATA") ? fs::path(std::getenv("MSA_SHARED_DATA"))
-                                                   : fs::path(MSA_SOURCE_DIR) / ".." / "shared" / "data";
-    if (!fs::exists(root / "train.txt")) root /= "mvsa-ecnu";
+    const fs::path root = msa::test::mvsa_ecnu_dir();
     if (!fs::exists(root / "data")) {
-        WARN("mvsa-ecnu not found at " << root.string() << " (set MSA_SHARED_DATA); skipping");
+        WARN("mvsa-ecnu not found at " << root.string() << " (set MSA_SHARED_DIR); skipping");
         return;
     }
     std::size_t images = 0;

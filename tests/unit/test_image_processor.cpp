@@ -57,18 +57,6 @@ std::string message_of(const std::function<void()>& f) {
     return "(no error)";
 }
 
-fs::path msa_dataset_images() {
-    const char* env = std::getenv("MSA_SHARED_DIR");
-    return (env ? fs::path(env) : fs::path(MSA_FIXTURE_DIR) / "../../../shared") / "data/mvsa-ecnu/data";
-}
-
-std::string fnv1a64(const std::vector<unsigned char>& bytes) {
-    unsigned long long h = 0xcbf29ce484222325ULL;
-    for (unsigned char b : bytes) h = (h ^ b) * 0x100000001b3ULL;
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", h);
-    return hex;
-}
 
 } // namespace
 
@@ -337,7 +325,7 @@ TEST_CASE("read_preprocessor_config errors name the file and the key") {
 // Real photographs (a wide, a tall and a small one among them) compared through checksums
 // of the uint8 pixel values transformers gives (fixtures/images/dataset-checksums.json).
 TEST_CASE("preprocess matches transformers on dataset images when the dataset is present") {
-    const fs::path data = msa_dataset_images();
+    const fs::path data = msa::test::mvsa_ecnu_dir() / "data";
     if (!fs::is_directory(data)) {
         WARN("skipped: " << data.string() << " absent (set MSA_SHARED_DIR to the shared folder)");
         SUCCEED();
@@ -353,7 +341,7 @@ TEST_CASE("preprocess matches transformers on dataset images when the dataset is
             std::vector<unsigned char> bytes(out.data.size());
             std::transform(out.data.begin(), out.data.end(), bytes.begin(),
                            [](float v) { return static_cast<unsigned char>(v); });
-            CHECK(fnv1a64(bytes) == entry[config].get<std::string>());
+            CHECK(msa::test::fnv1a64(bytes) == entry[config].get<std::string>());
         }
     }
 }

@@ -1,4 +1,6 @@
 // is_valid_utf8 and decode_text: UTF-8 checks, GB18030 and named encodings, the real texts.
+#include "test_helpers.hpp"
+
 #include <msa/error.hpp>
 #include <msa/media/text.hpp>
 
@@ -24,13 +26,7 @@ std::string decode_error(const std::string& bytes, const std::string& encoding) 
     return "(no error)";
 }
 
-std::filesystem::path mvsa_ecnu_root() {
-    namespace fs = std::filesystem;
-    fs::path root = std::getenv("MSA_SHARED_DATA") ? fs::path(std::getenv("MSA_SHARED_DATA"))
-                                                   : fs::path(MSA_SOURCE_DIR) / ".." / "shared" / "data";
-    if (!fs::exists(root / "train.txt")) root /= "mvsa-ecnu";
-    return root;
-}
+std::filesystem::path mvsa_ecnu_root() { return msa::test::mvsa_ecnu_dir(); }
 
 std::string read_bytes(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -111,7 +107,7 @@ TEST_CASE("every mvsa-ecnu text decodes", "[text][mvsa-ecnu]") {
     namespace fs = std::filesystem;
     const fs::path data = mvsa_ecnu_root() / "data";
     if (!fs::exists(data)) {
-        WARN("mvsa-ecnu not found at " << data.parent_path().string() << " (set MSA_SHARED_DATA); skipping");
+        WARN("mvsa-ecnu not found at " << data.parent_path().string() << " (set MSA_SHARED_DIR); skipping");
         return;
     }
     std::size_t texts = 0, ascii = 0, utf8 = 0;
@@ -140,7 +136,7 @@ TEST_CASE("the two mvsa-ecnu texts that are UTF-8 by accident read right as GB18
     namespace fs = std::filesystem;
     const fs::path data = mvsa_ecnu_root() / "data";
     if (!fs::exists(data)) {
-        WARN("mvsa-ecnu not found at " << data.parent_path().string() << " (set MSA_SHARED_DATA); skipping");
+        WARN("mvsa-ecnu not found at " << data.parent_path().string() << " (set MSA_SHARED_DIR); skipping");
         return;
     }
     const std::string bytes = read_bytes(data / "4499.txt");
