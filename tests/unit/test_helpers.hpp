@@ -47,6 +47,17 @@ inline std::filesystem::path mvsa_ecnu_dir() {
            "data" / "mvsa-ecnu";
 }
 
+// Where scripts/fetch-models puts real checkpoints (MSA_MODELS_DIR overrides).
+inline std::filesystem::path models_dir() {
+    const char* models = std::getenv("MSA_MODELS_DIR");
+    return models ? std::filesystem::path(models) : std::filesystem::path(MSA_SOURCE_DIR) / "models";
+}
+
+// The parity fixtures made by scripts/make-parity-fixtures (tiny random HF models).
+inline std::filesystem::path parity_fixture_dir(const std::string& name) {
+    return std::filesystem::path(MSA_FIXTURE_DIR) / "parity" / name;
+}
+
 // 64-bit FNV-1a as 16 hex digits: the checksum fixtures/images/dataset-checksums.json uses.
 inline std::string fnv1a64(const std::vector<unsigned char>& bytes) {
     unsigned long long h = 0xcbf29ce484222325ULL;

@@ -1,0 +1,71 @@
+// Hugging Face model folders: config.json plus weights (model.safetensors, a torch.save
+// zip such as pytorch_model.bin, or shards listed in *.index.json), read without Python,
+// and strict loading of those weights into LibTorch modules named like the checkpoint.
+#pragma once
+
+#include <msa/error.hpp>
+#include <msa/models/export.hpp>
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace torch::nn {
+class Module;
+}
+
+namespace msa::models {
+
+// Tensors by checkpoint name ("encoder.layer.0.attention.self.query.weight").
+using StateDict = std::map<std::string, at::Tensor>;
+
+// A checkpoint that cannot be read or does not fit the model; the message names the
+// file and, for a mismatch, every offending tensor.
+class CheckpointError : public Error {
+public:
+    using Error::Error;
+};
+
+// One weight file. safetensors tensors are zero-copy views of a read-only memory map
+// that lives as long as any of them.
+MSA_MODELS_API StateDict read_safetensors(const std::filesystem::path& file);
+// A torch.save zip archive (PyTorch >= 1.6), unpickled with a restricted set of globals.
+MSA_MODELS_API StateDict read_torch_zip(const std::filesystem::path& file);
+// Either of the above, chosen by the file's content, not its name.
+MSA_MODELS_API StateDict read_weights(const std::filesystem::path& file);
+
+struct Checkpoint {
+    std::filesystem::path folder;
+    nlohmann::json config;         // config.json; an empty object when the folder has none
+    StateDict weights;
+    std::vector<std::filesystem::path> weight_files;
+    std::string digest;            // SHA-256 of the weight files' bytes, hex
+};
+
+// Reads a model folder. Weights are looked for in this order: model.safetensors,
+// model.safetensors.index.json, pytorch_model.bin, pytorch_model.bin.index.json, a single
+// *.pth/*.pt. A missing folder or no weights is an error naming the folder and how to get one.
+MSA_MODELS_API Checkpoint load_checkpoint(const std::filesystem::path& folder);
+
+struct LoadOptions {
+    // Only names starting with this prefix are used; the prefix is removed first
+    // ("text_model." for CLIP's text tower inside a CLIPModel checkpoint).
+    std::string prefix;
+    // Checkpoint names (after the prefix) starting with one of these may be left unused
+    // (a classification head the encoder does not need).
+    std::vector<std::string> may_ignore;
+    // Module names that may be absent from the checkpoint (buffers the checkpoint predates).
+    std::vector<std::string> may_be_missing;
+};
+
+// Copies weights into the module's parameters and buffers by name, converting dtype.
+// Strict: a missing, unexpected or wrongly shaped tensor is an error that lists them all.
+// `source` names the checkpoint in messages.
+MSA_MODELS_API void load_state_dict(torch::nn::Module& module, const StateDict& weights,
+                                    const std::string& source, const LoadOptions& options = {});
+
+} // namespace msa::models
