@@ -44,8 +44,10 @@ TEST_CASE("broken libraries are reported with path and reason, and the rest stil
 
     CHECK_THAT(reason_for(loader, "no_entry_symbol.so"), Contains("no entry symbol 'msa_plugin_entry'"));
     CHECK_THAT(reason_for(loader, "wrong_abi_major.so"),
-               Contains("incompatible SDK ABI") && Contains("SDK 99.0") && Contains("provides SDK 1.0"));
-    CHECK_THAT(reason_for(loader, "newer_abi_minor.so"), Contains("newer SDK (1.1)"));
+               Contains("incompatible SDK ABI") && Contains("SDK " + std::to_string(MSA_SDK_ABI_MAJOR + 98) + ".0") &&
+                   Contains("provides SDK " + std::to_string(MSA_SDK_ABI_MAJOR) + "." + std::to_string(MSA_SDK_ABI_MINOR)));
+    CHECK_THAT(reason_for(loader, "newer_abi_minor.so"),
+               Contains("newer SDK (" + std::to_string(MSA_SDK_ABI_MAJOR) + "." + std::to_string(MSA_SDK_ABI_MINOR + 1) + ")"));
     CHECK_THAT(reason_for(loader, "wrong_torch_version.so"),
                Contains("LibTorch mismatch: the library was built against LibTorch 0.4.1") &&
                    Contains("this msa uses LibTorch " TORCH_VERSION));

@@ -6,8 +6,13 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace torch::nn {
+class Module;
+}
 
 namespace msa {
 
@@ -26,6 +31,31 @@ struct EncoderBatch {
     std::vector<const Sample*> samples;
 };
 
+// Fine-tuning of an encoder's top k layers (`trainable_layers = k`). The frozen bottom
+// turns a batch into the hidden state entering those layers (the prefix); with
+// `cached_prefix = true` the host keeps prefix features in the feature store, so
+// training runs only the top layers and never the frozen bottom again.
+class __attribute__((visibility("default"))) TrainableTop {
+public:
+    virtual ~TrainableTop() = default;
+    // k: how many of the encoder's top layers train.
+    virtual std::int64_t layers() const = 0;
+    // Whether the host should keep prefix features in the feature store.
+    virtual bool cached_prefix() const = 0;
+    // Everything that changes the prefix besides plugin name and version (checkpoint,
+    // preprocessing, where the cut is); the store keys prefix features on it.
+    virtual std::string prefix_cache_key() const = 0;
+    // The hidden state below the top k layers as tokens [N, T, D] and mask [N, T];
+    // pooled is the masked mean of the tokens (the store wants a pooled row per sample).
+    virtual Features encode_prefix(const EncoderBatch& batch) = 0;
+    // The part that trains: the top k layers and what follows them (final norm,
+    // pooler, projection). Its parameters are the ones to optimise.
+    virtual std::shared_ptr<torch::nn::Module> module() = 0;
+    // The encoder's output (as encode() gives it) computed from prefix features, with
+    // autograd through module()'s parameters.
+    virtual Features forward(const Features& prefix) = 0;
+};
+
 class __attribute__((visibility("default"))) Encoder {
 public:
     virtual ~Encoder() = default;
@@ -38,6 +68,8 @@ public:
     virtual Features encode(const EncoderBatch& batch) = 0;
     // How many samples the host should pass to encode() at once.
     virtual std::int64_t batch_size() const { return 64; }
+    // Non-null when the encoder was configured to fine-tune its top layers.
+    virtual TrainableTop* trainable_top() { return nullptr; }
 };
 
 } // namespace msa

@@ -14,7 +14,8 @@
 
 // Major: the host refuses a plugin whose major differs. Minor: the host refuses a plugin
 // built against a newer minor than its own (it may use what the host lacks).
-#define MSA_SDK_ABI_MAJOR 1
+// 2.0: Encoder::trainable_top() (fine-tuning of top layers) changed the Encoder vtable.
+#define MSA_SDK_ABI_MAJOR 2
 #define MSA_SDK_ABI_MINOR 0
 
 #ifndef _GLIBCXX_USE_CXX11_ABI

@@ -1,0 +1,182 @@
+// Shared parts of the checkpoint encoder plugins: parameters, checkpoint folder, dtype,
+// threads, pooling, parallel image loading, and the generic top-k fine-tuning.
+#include <msa/models/encoder_support.hpp>
+
+#include <msa/media/image.hpp>
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
+
+namespace msa::models {
+
+std::vector<ParamSpec> checkpoint_encoder_params(const std::string& checkpoint_hint) {
+    return {
+        ParamSpec::path("checkpoint", "", "Hugging Face model folder (config.json + weights); " + checkpoint_hint)
+            .required(),
+        ParamSpec::choice("dtype", "float32", {"float32", "bfloat16"},
+                          "Compute type; bfloat16 is faster on CPUs with AVX512_BF16, features are stored as float32"),
+        ParamSpec::integer("batch_size", 32, "Samples per forward pass").range(1, 4096),
+        ParamSpec::integer("threads", 0, "Intra-op threads for LibTorch and image decoding; 0 = all cores")
+            .range(0, 1024),
+        ParamSpec::integer("layer", -1,
+                           "Hidden layer whose output is pooled: -1 = last (with the final norm), 0 = embeddings, "
+                           "i = after layer i")
+            .at_least(-1),
+        ParamSpec::integer("trainable_layers", 0, "Fine-tune the top k layers (0 = frozen encoder)").at_least(0),
+        ParamSpec::boolean("cached_prefix", false,
+                           "Keep the hidden states below the trainable layers in the feature store, so fine-tuning "
+                           "never re-runs the frozen bottom"),
+    };
+}
+
+EncoderSettings EncoderSettings::read(const Properties& props, const std::string& plugin,
+                                      const std::string& checkpoint_hint) {
+    EncoderSettings s;
+    s.plugin = plugin;
+    const std::string folder = props.get_string("checkpoint");
+    const std::string where = props.where("checkpoint");
+    if (!std::filesystem::is_directory(folder))
+        throw ConfigError(where, plugin + ": checkpoint folder '" + folder + "' does not exist. Point `checkpoint` at " +
+                                     "a Hugging Face model folder you already have (models are never downloaded at " +
+                                     "run time); " + checkpoint_hint);
+    try {
+        s.checkpoint = load_checkpoint(folder);
+    } catch (const CheckpointError& e) {
+        throw ConfigError(where, plugin + ": " + e.what());
+    }
+    s.dtype = props.get_string("dtype") == "bfloat16" ? at::kBFloat16 : at::kFloat;
+    s.batch_size = props.get_int("batch_size");
+    s.threads = props.get_int("threads");
+    s.layer = props.get_int("layer");
+    s.where_layer = props.where("layer");
+    s.trainable_layers = props.get_int("trainable_layers");
+    s.where_trainable_layers = props.where("trainable_layers");
+    s.cached_prefix = props.get_bool("cached_prefix");
+    if (s.cached_prefix && s.trainable_layers == 0)
+        throw ConfigError(props.where("cached_prefix"),
+                          plugin + ": cached_prefix = true needs trainable_layers >= 1 (there is no prefix to cache)");
+    if (s.trainable_layers > 0 && s.layer != -1)
+        throw ConfigError(s.where_layer, plugin + ": fine-tuning (trainable_layers = " +
+                                             std::to_string(s.trainable_layers) +
+                                             ") trains the top layers, so `layer` must be -1 (the last)");
+    if (s.threads > 0) at::set_num_threads(static_cast<int>(s.threads));
+    return s;
+}
+
+std::string EncoderSettings::cache_key() const {
+    return "checkpoint=" + checkpoint.digest + ";dtype=" + (dtype == at::kBFloat16 ? "bfloat16" : "float32") +
+           ";layer=" + std::to_string(layer);
+}
+
+std::int64_t EncoderSettings::resolve_layer(std::int64_t num_layers) const {
+    if (layer > num_layers)
+        throw ConfigError(where_layer, plugin + ": layer = " + std::to_string(layer) + " but " +
+                                           checkpoint.folder.string() + " has " + std::to_string(num_layers) +
+                                           " layers; accepted: -1 (last), 0 (embeddings) .. " +
+                                           std::to_string(num_layers));
+    if (trainable_layers > num_layers)
+        throw ConfigError(where_trainable_layers, plugin + ": trainable_layers = " + std::to_string(trainable_layers) +
+                                                      " but " + checkpoint.folder.string() + " has " +
+                                                      std::to_string(num_layers) + " layers");
+    return layer < 0 ? num_layers : layer;
+}
+
+at::Tensor masked_mean(const at::Tensor& tokens, const at::Tensor& mask) {
+    if (!mask.defined()) return tokens.mean(1);
+    const auto weights = mask.to(tokens.scalar_type()).unsqueeze(-1);
+    // clamp: a row without tokens gives zeros, not NaN (sentence-transformers does the same).
+    return (tokens * weights).sum(1) / weights.sum(1).clamp_min(1e-9);
+}
+
+at::Tensor load_image_batch(const EncoderBatch& batch, const media::ImageProcessorOptions& options,
+                            std::int64_t threads) {
+    const auto n = static_cast<std::int64_t>(batch.samples.size());
+    // Every image of a batch has the same preprocessed size when the processor crops or
+    // resizes to a fixed size; the first decides, and a different one is an error.
+    std::vector<media::FloatImage> images(static_cast<std::size_t>(n));
+    std::vector<std::string> errors(static_cast<std::size_t>(n));
+    std::atomic<std::int64_t> next{0};
+    auto work = [&] {
+        for (std::int64_t i; (i = next++) < n;) {
+            const Sample& sample = *batch.samples[static_cast<std::size_t>(i)];
+            try {
+                images[static_cast<std::size_t>(i)] = media::preprocess(media::decode_image(sample.image_path), options);
+            } catch (const std::exception& e) {
+                errors[static_cast<std::size_t>(i)] = "sample " + sample.id + " (" + sample.image_path + "): " + e.what();
+            }
+        }
+    };
+    const std::int64_t workers = std::max<std::int64_t>(
+        1, std::min<std::int64_t>(n, threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency())));
+    std::vector<std::thread> pool;
+    for (std::int64_t t = 1; t < workers; ++t) pool.emplace_back(work);
+    work();
+    for (auto& thread : pool) thread.join();
+    for (const auto& error : errors)
+        if (!error.empty()) throw Error("cannot read image of " + error);
+    if (n == 0) return at::empty({0, 3, options.crop_size.height, options.crop_size.width});
+    const int height = images[0].height, width = images[0].width;
+    at::Tensor out = at::empty({n, 3, height, width}, at::kFloat);
+    for (std::int64_t i = 0; i < n; ++i) {
+        const auto& image = images[static_cast<std::size_t>(i)];
+        if (image.height != height || image.width != width)
+            throw Error("sample " + batch.samples[static_cast<std::size_t>(i)]->id + ": preprocessed to " +
+                        std::to_string(image.width) + "x" + std::to_string(image.height) + " but the batch is " +
+                        std::to_string(width) + "x" + std::to_string(height) +
+                        "; the image processor must crop or resize to a fixed size");
+        std::copy(image.data.begin(), image.data.end(), out[i].data_ptr<float>());
+    }
+    return out;
+}
+
+namespace {
+
+// The trainable part as one module, so the trainer sees one parameter list.
+struct TopModule : torch::nn::Module {
+    explicit TopModule(const std::vector<std::shared_ptr<torch::nn::Module>>& modules) {
+        for (std::size_t i = 0; i < modules.size(); ++i) register_module(std::to_string(i), modules[i]);
+    }
+};
+
+at::Tensor identity(const at::Tensor& t) { return t; }
+
+} // namespace
+
+StackTrainableTop::StackTrainableTop(LayerStack stack, Embed embed, std::int64_t k, bool cached_prefix,
+                                     std::string prefix_cache_key)
+    : stack_(std::move(stack)), embed_(std::move(embed)), k_(k), cached_prefix_(cached_prefix),
+      prefix_cache_key_(std::move(prefix_cache_key)) {
+    if (!stack_.to_tokens) stack_.to_tokens = identity;
+    if (!stack_.from_tokens) stack_.from_tokens = identity;
+    module_ = std::make_shared<TopModule>(stack_.top_modules(k_));
+}
+
+Features StackTrainableTop::encode_prefix(const EncoderBatch& batch) {
+    torch::NoGradGuard no_grad;
+    auto [hidden, mask] = embed_(batch);
+    hidden = stack_.run_layers(hidden, mask, 0, stack_.num_layers - k_);
+    Features out;
+    out.tokens = stack_.to_tokens(hidden).to(at::kFloat);
+    out.mask = mask.defined() ? mask.to(at::kFloat)
+                              : at::ones({out.tokens.size(0), out.tokens.size(1)}, at::kFloat);
+    out.pooled = masked_mean(out.tokens, out.mask);
+    return out;
+}
+
+Features StackTrainableTop::forward(const Features& prefix) {
+    // Compute in the module's dtype (bfloat16 when so configured).
+    const auto parameters = module_->parameters();
+    const auto dtype = parameters.empty() ? prefix.tokens.scalar_type() : parameters.front().scalar_type();
+    const auto device = parameters.empty() ? prefix.tokens.device() : parameters.front().device();
+    at::Tensor hidden = stack_.from_tokens(prefix.tokens.to(device, dtype));
+    // Text models get the stored mask (0 at padding); image models take none.
+    at::Tensor mask = stack_.takes_mask && prefix.mask.defined() ? prefix.mask.to(device) : at::Tensor();
+    hidden = stack_.run_layers(hidden, mask, stack_.num_layers - k_, stack_.num_layers);
+    return stack_.finish(hidden, mask);
+}
+
+} // namespace msa::models
