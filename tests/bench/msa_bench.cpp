@@ -1,17 +1,30 @@
-// Benchmarks of the data layer, run by tests/bench/bench_*.sh (CTest label bench):
+// Benchmarks run by tests/bench/bench_*.sh (CTest label bench):
 //   msa_bench images DIR [--threads N] [--size S] [--repeat R]   decode + preprocess *.jpg
 //   msa_bench store [--rows N] [--dim D] [--dtype T] [--repeat R] read N x D features
+//   msa_bench encoder MANIFEST MODALITY [--limit N] [--repeat R] [--out PREFIX]
+//       encode the manifest's first N samples with its MODALITY encoder; PREFIX.f32
+//       (pooled rows, float32) and PREFIX.jsonl (id, text, image per row) let a
+//       reference implementation encode the same samples and compare
 // Each prints one JSON object with the median of R runs.
+#include "cli/commands.hpp"
+#include "data/dataset_reader.hpp"
+#include "manifest/manifest_reader.hpp"
 #include "store/feature_store.hpp"
+
+#include <msa/encoder.hpp>
 
 #include <msa/media/image.hpp>
 #include <msa/media/image_processor.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <thread>
@@ -112,6 +125,54 @@ int bench_store(const std::vector<std::string>& args) {
     return 0;
 }
 
+int bench_encoder(const std::string& manifest, const std::string& modality, const std::vector<std::string>& args) {
+    const std::size_t limit = std::stoul(option(args, "--limit", "1000000"));
+    const int repeat = std::stoi(option(args, "--repeat", "3"));
+    const std::string out = option(args, "--out", "");
+    const auto document = msa::ManifestDocument::load(manifest);
+    msa::PluginCatalog catalog;
+    msa::cli::load_plugins(catalog, document.plugin_paths());
+    const msa::Study study = document.to_study(catalog);
+    const auto choice = study.encoders.find(modality);
+    if (choice == study.encoders.end()) throw msa::Error(manifest + " has no [encoders." + modality + "]");
+    const auto dataset = msa::data::read_dataset(study.dataset);
+    std::vector<const msa::Sample*> samples;
+    for (const auto& sample : dataset.samples)
+        if (samples.size() < limit) samples.push_back(&sample);
+
+    const auto load_start = Clock::now();
+    auto encoder = catalog.create_encoder(choice->second.plugin, choice->second.params);
+    const double load_seconds = seconds_since(load_start);
+    const auto batch_size = static_cast<std::size_t>(encoder->batch_size());
+    at::Tensor pooled;
+    std::vector<double> runs;
+    for (int r = 0; r < repeat; ++r) {
+        std::vector<at::Tensor> rows;
+        const auto start = Clock::now();
+        for (std::size_t begin = 0; begin < samples.size(); begin += batch_size) {
+            msa::EncoderBatch batch;
+            batch.samples.assign(samples.begin() + begin, samples.begin() + std::min(samples.size(), begin + batch_size));
+            rows.push_back(encoder->encode(batch).pooled);
+        }
+        runs.push_back(seconds_since(start));
+        pooled = at::cat(rows).to(at::kFloat).contiguous();
+    }
+    if (!out.empty()) {
+        std::ofstream f32(out + ".f32", std::ios::binary);
+        f32.write(reinterpret_cast<const char*>(pooled.data_ptr<float>()), pooled.numel() * sizeof(float));
+        std::ofstream jsonl(out + ".jsonl");
+        for (const auto* sample : samples)
+            jsonl << nlohmann::json{{"id", sample->id}, {"text", sample->text}, {"image", sample->image_path}}.dump() << "\n";
+    }
+    const double seconds = median(runs);
+    std::cout << nlohmann::json{{"benchmark", "encoder"}, {"plugin", choice->second.plugin}, {"modality", modality},
+                                {"samples", samples.size()}, {"batch_size", batch_size}, {"threads", at::get_num_threads()},
+                                {"dim", pooled.size(1)}, {"load_seconds", load_seconds}, {"seconds", seconds},
+                                {"samples_per_second", samples.size() / seconds}}
+              << "\n";
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -119,11 +180,13 @@ int main(int argc, char** argv) {
     try {
         if (args.size() >= 2 && args[0] == "images") return bench_images(args[1], args);
         if (!args.empty() && args[0] == "store") return bench_store(args);
+        if (args.size() >= 3 && args[0] == "encoder") return bench_encoder(args[1], args[2], args);
     } catch (const std::exception& e) {
         std::cerr << "msa_bench: " << e.what() << "\n";
         return 1;
     }
     std::cerr << "usage: msa_bench images DIR [--threads N] [--size S] [--repeat R]\n"
-                 "       msa_bench store [--rows N] [--dim D] [--dtype float32|float16] [--repeat R]\n";
+                 "       msa_bench store [--rows N] [--dim D] [--dtype float32|float16] [--repeat R]\n"
+                 "       msa_bench encoder MANIFEST text|image [--limit N] [--repeat R] [--out PREFIX]\n";
     return 2;
 }

@@ -26,6 +26,9 @@ std::vector<ParamSpec> checkpoint_encoder_params(const std::string& checkpoint_h
                            "Hidden layer whose output is pooled: -1 = last (with the final norm), 0 = embeddings, "
                            "i = after layer i")
             .at_least(-1),
+        ParamSpec::boolean("tokens", false,
+                           "Also return the token or patch sequence [N, T, D] with its mask (token-level fusions "
+                           "need it; it takes T times the store space)"),
         ParamSpec::integer("trainable_layers", 0, "Fine-tune the top k layers (0 = frozen encoder)").at_least(0),
         ParamSpec::boolean("cached_prefix", false,
                            "Keep the hidden states below the trainable layers in the feature store, so fine-tuning "
@@ -53,6 +56,7 @@ EncoderSettings EncoderSettings::read(const Properties& props, const std::string
     s.threads = props.get_int("threads");
     s.layer = props.get_int("layer");
     s.where_layer = props.where("layer");
+    s.tokens = props.get_bool("tokens");
     s.trainable_layers = props.get_int("trainable_layers");
     s.where_trainable_layers = props.where("trainable_layers");
     s.cached_prefix = props.get_bool("cached_prefix");
@@ -69,7 +73,7 @@ EncoderSettings EncoderSettings::read(const Properties& props, const std::string
 
 std::string EncoderSettings::cache_key() const {
     return "checkpoint=" + checkpoint.digest + ";dtype=" + (dtype == at::kBFloat16 ? "bfloat16" : "float32") +
-           ";layer=" + std::to_string(layer);
+           ";layer=" + std::to_string(layer) + ";tokens=" + (tokens ? "1" : "0");
 }
 
 std::int64_t EncoderSettings::resolve_layer(std::int64_t num_layers) const {

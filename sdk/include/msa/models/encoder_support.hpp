@@ -19,7 +19,7 @@
 namespace msa::models {
 
 // The parameters every checkpoint encoder declares: checkpoint, dtype, batch_size,
-// threads, layer, trainable_layers, cached_prefix. `checkpoint_hint` says where a
+// threads, layer, tokens, trainable_layers, cached_prefix. `checkpoint_hint` says where a
 // suitable folder comes from (shown in `msa plugins` and in the missing-folder error).
 MSA_MODELS_API std::vector<ParamSpec> checkpoint_encoder_params(const std::string& checkpoint_hint);
 
@@ -31,6 +31,7 @@ struct EncoderSettings {
     std::int64_t batch_size = 32;
     std::int64_t threads = 0;          // 0: LibTorch's default
     std::int64_t layer = -1;           // -1: the last layer, with the model's final norm
+    bool tokens = false;               // also return the token sequence
     std::int64_t trainable_layers = 0;
     bool cached_prefix = false;
     std::string where_layer;           // manifest positions, for errors found later
@@ -40,7 +41,7 @@ struct EncoderSettings {
     // ConfigError that names it and repeats the hint) and applies `threads`.
     static EncoderSettings read(const Properties& props, const std::string& plugin, const std::string& checkpoint_hint);
 
-    // Everything in them that changes the output: checkpoint digest, dtype, layer.
+    // Everything in them that changes the output: checkpoint digest, dtype, layer, tokens.
     std::string cache_key() const;
     // Checks layer and trainable_layers against the model's depth; returns the layer
     // index counted from 0 (= the embedding output) to num_layers (= the last layer).
