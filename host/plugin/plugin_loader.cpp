@@ -3,6 +3,8 @@
 
 #include <msa/plugin.hpp>
 
+#include <dlfcn.h>
+
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 
@@ -86,7 +88,14 @@ void PluginLoader::load_library(const fs::path& file) {
     library.load(canonical.string(), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
                  load_error);
     if (load_error) {
-        failures_.push_back({name, "not a loadable shared library: " + load_error.message()});
+        // Boost.DLL's error code drops dlerror()'s text, which names the missing symbol
+        // or dependency; ask dlopen once more for it.
+        std::string reason = load_error.message();
+        if (void* handle = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL))
+            ::dlclose(handle);
+        else if (const char* text = ::dlerror())
+            reason = text;
+        failures_.push_back({name, "not a loadable shared library: " + reason});
         return;
     }
     if (!library.has(MSA_PLUGIN_ENTRY_SYMBOL)) {

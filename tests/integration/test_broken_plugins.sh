@@ -14,6 +14,7 @@ expect = {
     "wrong_torch_version.so": "LibTorch mismatch",
     "wrong_cxx_abi.so": "C++ ABI mismatch",
     "not_a_library.so": "not a loadable shared library",
+    "unresolved_symbol.so": "undefined symbol: _Z24function_defined_nowherev",
     "throwing_registration.so": "registration failed",
     "duplicate_name.so": "already registered by",
 }

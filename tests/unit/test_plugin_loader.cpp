@@ -53,6 +53,8 @@ TEST_CASE("broken libraries are reported with path and reason, and the rest stil
                    Contains("this msa uses LibTorch " TORCH_VERSION));
     CHECK_THAT(reason_for(loader, "wrong_cxx_abi.so"), Contains("C++ ABI mismatch"));
     CHECK_THAT(reason_for(loader, "not_a_library.so"), Contains("not a loadable shared library"));
+    // dlerror()'s text names what is missing.
+    CHECK_THAT(reason_for(loader, "unresolved_symbol.so"), Contains("undefined symbol: _Z24function_defined_nowherev"));
     CHECK_THAT(reason_for(loader, "throwing_registration.so"),
                Contains("registration failed: deliberate failure during registration"));
     // A duplicate names both libraries.
