@@ -1,0 +1,115 @@
+// Tokenizers of the text encoders, in C++ and matching Hugging Face's fast tokenizers id
+// for id: BERT's WordPiece (BertNormalizer + BertPreTokenizer + WordPiece) and CLIP's
+// byte-level BPE. Read from a model folder (vocab.txt, vocab.json + merges.txt, or
+// tokenizer.json).
+#pragma once
+
+#include <msa/models/export.hpp>
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace msa::models {
+
+class MSA_MODELS_API Tokenizer {
+public:
+    virtual ~Tokenizer() = default;
+    // Token ids of one UTF-8 text with the special tokens ([CLS] ... [SEP], or
+    // <|startoftext|> ... <|endoftext|>), the content truncated so that the whole is at
+    // most max_length ids (0: no truncation).
+    virtual std::vector<std::int64_t> encode(const std::string& text, std::int64_t max_length) const = 0;
+    // The id that pads a batch.
+    virtual std::int64_t pad_id() const = 0;
+    virtual std::int64_t vocab_size() const = 0;
+    // What changes the ids (vocabulary digest, normalisation flags), for cache keys.
+    virtual std::string cache_key() const = 0;
+};
+
+// BERT's tokenizer: clean text, CJK characters split, optional lower-casing and accent
+// stripping (NFD, drop non-spacing marks), whitespace and punctuation splitting, then
+// greedy longest-match WordPiece with "##" continuations.
+struct WordPieceOptions {
+    bool clean_text = true;
+    bool handle_chinese_chars = true;
+    bool lowercase = true;
+    int strip_accents = -1; // -1: as lowercase, 0: no, 1: yes
+    std::int64_t max_input_chars_per_word = 100;
+    std::string unk_token = "[UNK]";
+    std::string cls_token = "[CLS]";
+    std::string sep_token = "[SEP]";
+    std::string pad_token = "[PAD]";
+    std::string continuing_subword_prefix = "##";
+};
+
+class MSA_MODELS_API WordPieceTokenizer final : public Tokenizer {
+public:
+    WordPieceTokenizer(std::unordered_map<std::string, std::int64_t> vocab, WordPieceOptions options,
+                       std::string source);
+    // vocab.txt: one token per line, the id is the line number.
+    static std::unique_ptr<WordPieceTokenizer> from_vocab_txt(const std::filesystem::path& file,
+                                                              WordPieceOptions options);
+    // A tokenizer.json whose model is WordPiece (its normalizer's flags are used).
+    static std::unique_ptr<WordPieceTokenizer> from_tokenizer_json(const std::filesystem::path& file);
+
+    std::vector<std::int64_t> encode(const std::string& text, std::int64_t max_length) const override;
+    std::int64_t pad_id() const override { return pad_id_; }
+    std::int64_t vocab_size() const override { return static_cast<std::int64_t>(vocab_.size()); }
+    std::string cache_key() const override { return cache_key_; }
+    // The word pieces of a text, without special tokens (for tests and debugging).
+    std::vector<std::string> tokenize(const std::string& text) const;
+
+private:
+    std::unordered_map<std::string, std::int64_t> vocab_;
+    WordPieceOptions options_;
+    std::int64_t unk_id_, cls_id_, sep_id_, pad_id_;
+    std::string cache_key_;
+};
+
+// CLIP's tokenizer as CLIPTokenizerFast: NFC, whitespace runs to one space, lower-case,
+// CLIP's pre-tokenising pattern, bytes mapped to characters, BPE with "</w>" ending a word.
+class MSA_MODELS_API ClipBpeTokenizer final : public Tokenizer {
+public:
+    ClipBpeTokenizer(std::unordered_map<std::string, std::int64_t> vocab,
+                     std::vector<std::pair<std::string, std::string>> merges, std::string source);
+    static std::unique_ptr<ClipBpeTokenizer> from_files(const std::filesystem::path& vocab_json,
+                                                        const std::filesystem::path& merges_txt);
+    // A tokenizer.json whose model is BPE.
+    static std::unique_ptr<ClipBpeTokenizer> from_tokenizer_json(const std::filesystem::path& file);
+
+    std::vector<std::int64_t> encode(const std::string& text, std::int64_t max_length) const override;
+    std::int64_t pad_id() const override { return eos_id_; }
+    std::int64_t vocab_size() const override { return static_cast<std::int64_t>(vocab_.size()); }
+    std::string cache_key() const override { return cache_key_; }
+    std::vector<std::string> tokenize(const std::string& text) const;
+
+private:
+    std::vector<std::string> bpe(const std::string& word) const;
+    std::unordered_map<std::string, std::int64_t> vocab_;
+    std::unordered_map<std::string, std::int64_t> merge_ranks_; // "left right" -> rank
+    std::int64_t bos_id_, eos_id_;
+    std::string cache_key_;
+};
+
+// The tokenizer of a model folder: `kind` is "wordpiece" or "clip-bpe". tokenizer.json is
+// preferred; else vocab.txt (WordPiece, flags from tokenizer_config.json) or
+// vocab.json + merges.txt (BPE). An error names the folder and what was looked for.
+MSA_MODELS_API std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& folder,
+                                                         const std::string& kind);
+
+// A padded batch: ids [N, T] int64 (pad_id beyond each text), mask [N, T] int64 (1 = token),
+// T the longest text's length.
+struct TokenBatch {
+    at::Tensor ids;
+    at::Tensor mask;
+};
+MSA_MODELS_API TokenBatch tokenize_batch(const Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                                         std::int64_t max_length);
+
+} // namespace msa::models

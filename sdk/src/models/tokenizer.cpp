@@ -1,0 +1,566 @@
+// BERT WordPiece and CLIP byte-level BPE, written to give the ids of Hugging Face's fast
+// tokenizers (the Rust `tokenizers` crate): the Unicode rules below are that crate's.
+#include <msa/models/checkpoint.hpp>
+#include <msa/models/tokenizer.hpp>
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <utf8proc.h>
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <sstream>
+
+namespace msa::models {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---- Unicode -----------------------------------------------------------------------
+
+// UTF-8 to code points; an invalid byte becomes U+FFFD, as a lossy decoder would.
+std::vector<std::int32_t> code_points(const std::string& text) {
+    std::vector<std::int32_t> out;
+    out.reserve(text.size());
+    const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+    utf8proc_ssize_t at = 0;
+    const auto size = static_cast<utf8proc_ssize_t>(text.size());
+    while (at < size) {
+        utf8proc_int32_t cp = 0;
+        const utf8proc_ssize_t n = utf8proc_iterate(bytes + at, size - at, &cp);
+        if (n <= 0) {
+            out.push_back(0xFFFD);
+            ++at;
+        } else {
+            out.push_back(cp);
+            at += n;
+        }
+    }
+    return out;
+}
+
+void append_utf8(std::string& out, std::int32_t cp) {
+    utf8proc_uint8_t buffer[4];
+    const auto n = utf8proc_encode_char(cp, buffer);
+    out.append(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(n));
+}
+
+std::string utf8(const std::vector<std::int32_t>& cps, std::size_t begin = 0,
+                 std::size_t end = std::numeric_limits<std::size_t>::max()) {
+    std::string out;
+    end = std::min(end, cps.size());
+    for (std::size_t i = begin; i < end; ++i) append_utf8(out, cps[i]);
+    return out;
+}
+
+// One of utf8proc's normalisation forms over a whole string.
+std::string normalize(const std::string& text, int options) {
+    utf8proc_uint8_t* result = nullptr;
+    const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                                static_cast<utf8proc_ssize_t>(text.size()), &result,
+                                static_cast<utf8proc_option_t>(options | UTF8PROC_STABLE));
+    if (n < 0) return text; // only for invalid UTF-8, which code_points() already replaced
+    std::string out(reinterpret_cast<const char*>(result), static_cast<std::size_t>(n));
+    std::free(result);
+    return out;
+}
+
+utf8proc_category_t category(std::int32_t cp) { return utf8proc_category(cp); }
+
+// Rust's char::is_whitespace: the Unicode White_Space property.
+bool is_white_space(std::int32_t cp) {
+    return (cp >= 0x9 && cp <= 0xD) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
+           cp == 0x3000;
+}
+
+// tokenizers' BertNormalizer: tab, newline and carriage return count as whitespace, not
+// control; control is every "Other" category (Cc, Cf, Cs, Co, Cn).
+bool is_bert_whitespace(std::int32_t cp) { return cp == '\t' || cp == '\n' || cp == '\r' || is_white_space(cp); }
+bool is_bert_control(std::int32_t cp) {
+    if (cp == '\t' || cp == '\n' || cp == '\r') return false;
+    switch (category(cp)) {
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO:
+    case UTF8PROC_CATEGORY_CN:
+        return true;
+    default:
+        return false;
+    }
+}
+
+// BERT's _is_chinese_char: the CJK Unified Ideographs blocks.
+bool is_chinese_char(std::int32_t cp) {
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
+           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
+           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+}
+
+bool is_punctuation(std::int32_t cp) {
+    if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126))
+        return true;
+    const auto c = category(cp);
+    return c == UTF8PROC_CATEGORY_PC || c == UTF8PROC_CATEGORY_PD || c == UTF8PROC_CATEGORY_PS ||
+           c == UTF8PROC_CATEGORY_PE || c == UTF8PROC_CATEGORY_PI || c == UTF8PROC_CATEGORY_PF ||
+           c == UTF8PROC_CATEGORY_PO;
+}
+
+bool is_letter(std::int32_t cp) {
+    const auto c = category(cp);
+    return c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT ||
+           c == UTF8PROC_CATEGORY_LM || c == UTF8PROC_CATEGORY_LO;
+}
+
+bool is_number(std::int32_t cp) {
+    const auto c = category(cp);
+    return c == UTF8PROC_CATEGORY_ND || c == UTF8PROC_CATEGORY_NL || c == UTF8PROC_CATEGORY_NO;
+}
+
+// Rust's char::to_lowercase, one character at a time (no final-sigma context); its only
+// multi-character result is U+0130 -> "i" + U+0307.
+void append_lower(std::vector<std::int32_t>& out, std::int32_t cp) {
+    if (cp == 0x130) {
+        out.push_back('i');
+        out.push_back(0x307);
+    } else {
+        out.push_back(utf8proc_tolower(cp));
+    }
+}
+
+std::string sha256_hex(const std::string& bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < length; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+    }
+    return out;
+}
+
+std::string read_file(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw CheckpointError(file.string() + ": cannot be read");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+nlohmann::json read_json(const fs::path& file) {
+    try {
+        return nlohmann::json::parse(read_file(file));
+    } catch (const nlohmann::json::exception& e) {
+        throw CheckpointError(file.string() + ": not valid JSON: " + e.what());
+    }
+}
+
+std::int64_t require_id(const std::unordered_map<std::string, std::int64_t>& vocab, const std::string& token,
+                        const std::string& source) {
+    const auto it = vocab.find(token);
+    if (it == vocab.end()) throw CheckpointError(source + ": the vocabulary has no '" + token + "' token");
+    return it->second;
+}
+
+std::string vocab_digest(const std::unordered_map<std::string, std::int64_t>& vocab) {
+    std::vector<std::pair<std::int64_t, std::string>> sorted;
+    for (const auto& [token, id] : vocab) sorted.emplace_back(id, token);
+    std::sort(sorted.begin(), sorted.end());
+    std::string material;
+    for (const auto& [id, token] : sorted) material += std::to_string(id) + '\t' + token + '\n';
+    return sha256_hex(material);
+}
+
+} // namespace
+
+// ---- WordPiece -----------------------------------------------------------------------
+
+WordPieceTokenizer::WordPieceTokenizer(std::unordered_map<std::string, std::int64_t> vocab, WordPieceOptions options,
+                                       std::string source)
+    : vocab_(std::move(vocab)), options_(std::move(options)) {
+    unk_id_ = require_id(vocab_, options_.unk_token, source);
+    cls_id_ = require_id(vocab_, options_.cls_token, source);
+    sep_id_ = require_id(vocab_, options_.sep_token, source);
+    const auto pad = vocab_.find(options_.pad_token);
+    pad_id_ = pad == vocab_.end() ? 0 : pad->second;
+    cache_key_ = "wordpiece:" + vocab_digest(vocab_) + ":" + std::to_string(options_.clean_text) +
+                 std::to_string(options_.handle_chinese_chars) + std::to_string(options_.lowercase) +
+                 std::to_string(options_.strip_accents) + ":" + std::to_string(options_.max_input_chars_per_word);
+}
+
+std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_txt(const fs::path& file, WordPieceOptions options) {
+    std::ifstream in(file);
+    if (!in) throw CheckpointError(file.string() + ": cannot be read");
+    std::unordered_map<std::string, std::int64_t> vocab;
+    std::string line;
+    for (std::int64_t id = 0; std::getline(in, line); ++id) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        vocab.emplace(line, id); // the first of two equal lines keeps its id, as transformers
+    }
+    return std::make_unique<WordPieceTokenizer>(std::move(vocab), std::move(options), file.string());
+}
+
+std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(const fs::path& file) {
+    const auto json = read_json(file);
+    const auto& model = json.value("model", nlohmann::json::object());
+    if (model.value("type", "") != "WordPiece")
+        throw CheckpointError(file.string() + ": model type is '" + model.value("type", "") +
+                              "', not WordPiece (a BERT-family tokenizer)");
+    WordPieceOptions options;
+    options.unk_token = model.value("unk_token", options.unk_token);
+    options.continuing_subword_prefix = model.value("continuing_subword_prefix", options.continuing_subword_prefix);
+    options.max_input_chars_per_word = model.value("max_input_chars_per_word", options.max_input_chars_per_word);
+    const auto& normalizer = json.value("normalizer", nlohmann::json());
+    if (normalizer.is_object()) {
+        if (normalizer.value("type", "") != "BertNormalizer")
+            throw CheckpointError(file.string() + ": normalizer '" + normalizer.value("type", "") +
+                                  "' is not supported; accepted: BertNormalizer");
+        options.clean_text = normalizer.value("clean_text", true);
+        options.handle_chinese_chars = normalizer.value("handle_chinese_chars", true);
+        options.lowercase = normalizer.value("lowercase", true);
+        const auto& strip = normalizer.value("strip_accents", nlohmann::json());
+        options.strip_accents = strip.is_boolean() ? (strip.get<bool>() ? 1 : 0) : -1;
+    } else {
+        options.lowercase = false;
+        options.strip_accents = 0;
+        options.clean_text = false;
+        options.handle_chinese_chars = false;
+    }
+    if (json.contains("padding") && json["padding"].is_object())
+        options.pad_token = json["padding"].value("pad_token", options.pad_token);
+    std::unordered_map<std::string, std::int64_t> vocab;
+    for (const auto& [token, id] : model.at("vocab").items()) vocab.emplace(token, id.get<std::int64_t>());
+    return std::make_unique<WordPieceTokenizer>(std::move(vocab), std::move(options), file.string());
+}
+
+std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) const {
+    // BertNormalizer, in its order: clean, CJK spacing, accents (NFD, drop Mn), lower-case.
+    std::vector<std::int32_t> cps;
+    for (std::int32_t cp : code_points(text)) {
+        if (options_.clean_text) {
+            if (cp == 0 || cp == 0xFFFD || is_bert_control(cp)) continue;
+            if (is_bert_whitespace(cp)) cp = ' ';
+        }
+        if (options_.handle_chinese_chars && is_chinese_char(cp)) {
+            cps.push_back(' ');
+            cps.push_back(cp);
+            cps.push_back(' ');
+        } else {
+            cps.push_back(cp);
+        }
+    }
+    const bool strip = options_.strip_accents < 0 ? options_.lowercase : options_.strip_accents == 1;
+    if (strip) {
+        const auto decomposed = code_points(normalize(utf8(cps), UTF8PROC_DECOMPOSE));
+        cps.clear();
+        for (std::int32_t cp : decomposed)
+            if (category(cp) != UTF8PROC_CATEGORY_MN) cps.push_back(cp);
+    }
+    if (options_.lowercase) {
+        std::vector<std::int32_t> lower;
+        lower.reserve(cps.size());
+        for (std::int32_t cp : cps) append_lower(lower, cp);
+        cps.swap(lower);
+    }
+    // BertPreTokenizer: split at whitespace; every punctuation character is a word.
+    std::vector<std::vector<std::int32_t>> words;
+    std::vector<std::int32_t> current;
+    auto flush = [&] {
+        if (!current.empty()) words.push_back(std::move(current));
+        current.clear();
+    };
+    for (std::int32_t cp : cps) {
+        if (is_white_space(cp)) {
+            flush();
+        } else if (is_punctuation(cp)) {
+            flush();
+            words.push_back({cp});
+        } else {
+            current.push_back(cp);
+        }
+    }
+    flush();
+    // WordPiece: greedy longest match first; a word with no full cover is [UNK].
+    std::vector<std::string> pieces;
+    for (const auto& word : words) {
+        if (static_cast<std::int64_t>(word.size()) > options_.max_input_chars_per_word) {
+            pieces.push_back(options_.unk_token);
+            continue;
+        }
+        std::vector<std::string> sub;
+        bool bad = false;
+        for (std::size_t start = 0; start < word.size();) {
+            std::size_t end = word.size();
+            std::string found;
+            for (; end > start; --end) {
+                std::string candidate = (start > 0 ? options_.continuing_subword_prefix : "") + utf8(word, start, end);
+                if (vocab_.count(candidate)) {
+                    found = std::move(candidate);
+                    break;
+                }
+            }
+            if (found.empty()) {
+                bad = true;
+                break;
+            }
+            sub.push_back(std::move(found));
+            start = end;
+        }
+        if (bad) pieces.push_back(options_.unk_token);
+        else pieces.insert(pieces.end(), sub.begin(), sub.end());
+    }
+    return pieces;
+}
+
+std::vector<std::int64_t> WordPieceTokenizer::encode(const std::string& text, std::int64_t max_length) const {
+    const auto pieces = tokenize(text);
+    std::size_t keep = pieces.size();
+    if (max_length > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(std::max<std::int64_t>(0, max_length - 2)));
+    std::vector<std::int64_t> ids{cls_id_};
+    for (std::size_t i = 0; i < keep; ++i) {
+        const auto it = vocab_.find(pieces[i]);
+        ids.push_back(it == vocab_.end() ? unk_id_ : it->second);
+    }
+    ids.push_back(sep_id_);
+    return ids;
+}
+
+// ---- CLIP byte-level BPE -------------------------------------------------------------
+
+namespace {
+
+// GPT-2's bytes_to_unicode: printable bytes stand for themselves, the rest are moved to
+// U+0100 and up, so every byte is a visible character.
+const std::vector<std::string>& byte_symbols() {
+    static const std::vector<std::string> table = [] {
+        std::vector<std::string> out(256);
+        int next = 0;
+        for (int b = 0; b < 256; ++b) {
+            const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+            std::string s;
+            append_utf8(s, printable ? b : 256 + next++);
+            out[static_cast<std::size_t>(b)] = s;
+        }
+        return out;
+    }();
+    return table;
+}
+
+// CLIP's pattern: 's|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+ ; what it does
+// not match (whitespace) is dropped.
+std::vector<std::string> clip_pre_tokenize(const std::vector<std::int32_t>& cps) {
+    static const std::vector<std::vector<std::int32_t>> contractions{{'\'', 's'}, {'\'', 't'}, {'\'', 'r', 'e'},
+                                                                     {'\'', 'v', 'e'}, {'\'', 'm'}, {'\'', 'l', 'l'},
+                                                                     {'\'', 'd'}};
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    while (i < cps.size()) {
+        const std::int32_t cp = cps[i];
+        bool matched = false;
+        if (cp == '\'')
+            for (const auto& c : contractions)
+                if (i + c.size() <= cps.size() && std::equal(c.begin(), c.end(), cps.begin() + static_cast<long>(i))) {
+                    out.push_back(utf8(cps, i, i + c.size()));
+                    i += c.size();
+                    matched = true;
+                    break;
+                }
+        if (matched) continue;
+        std::size_t j = i;
+        if (is_letter(cp)) {
+            while (j < cps.size() && is_letter(cps[j])) ++j;
+        } else if (is_number(cp)) {
+            j = i + 1;
+        } else if (!is_white_space(cp)) {
+            while (j < cps.size() && !is_white_space(cps[j]) && !is_letter(cps[j]) && !is_number(cps[j])) ++j;
+        } else {
+            ++i; // whitespace separates and is dropped
+            continue;
+        }
+        out.push_back(utf8(cps, i, j));
+        i = j;
+    }
+    return out;
+}
+
+} // namespace
+
+ClipBpeTokenizer::ClipBpeTokenizer(std::unordered_map<std::string, std::int64_t> vocab,
+                                   std::vector<std::pair<std::string, std::string>> merges, std::string source)
+    : vocab_(std::move(vocab)) {
+    for (std::size_t rank = 0; rank < merges.size(); ++rank)
+        merge_ranks_.emplace(merges[rank].first + " " + merges[rank].second, static_cast<std::int64_t>(rank));
+    bos_id_ = require_id(vocab_, "<|startoftext|>", source);
+    eos_id_ = require_id(vocab_, "<|endoftext|>", source);
+    std::string material = vocab_digest(vocab_);
+    for (const auto& [pair, rank] : merge_ranks_) material += pair + std::to_string(rank);
+    cache_key_ = "clip-bpe:" + sha256_hex(material);
+}
+
+std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_files(const fs::path& vocab_json, const fs::path& merges_txt) {
+    const auto json = read_json(vocab_json);
+    if (!json.is_object()) throw CheckpointError(vocab_json.string() + ": expected an object of token -> id");
+    std::unordered_map<std::string, std::int64_t> vocab;
+    for (const auto& [token, id] : json.items()) vocab.emplace(token, id.get<std::int64_t>());
+    std::ifstream in(merges_txt);
+    if (!in) throw CheckpointError(merges_txt.string() + ": cannot be read");
+    std::vector<std::pair<std::string, std::string>> merges;
+    std::string line;
+    for (std::size_t number = 1; std::getline(in, line); ++number) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || (number == 1 && line.rfind("#version", 0) == 0)) continue;
+        const auto space = line.find(' ');
+        if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
+            throw CheckpointError(merges_txt.string() + ":" + std::to_string(number) +
+                                  ": expected two symbols separated by one space");
+        merges.emplace_back(line.substr(0, space), line.substr(space + 1));
+    }
+    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), std::move(merges), vocab_json.string());
+}
+
+std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_tokenizer_json(const fs::path& file) {
+    const auto json = read_json(file);
+    const auto& model = json.value("model", nlohmann::json::object());
+    if (model.value("type", "") != "BPE")
+        throw CheckpointError(file.string() + ": model type is '" + model.value("type", "") + "', not BPE (CLIP)");
+    std::unordered_map<std::string, std::int64_t> vocab;
+    for (const auto& [token, id] : model.at("vocab").items()) vocab.emplace(token, id.get<std::int64_t>());
+    std::vector<std::pair<std::string, std::string>> merges;
+    for (const auto& merge : model.at("merges")) {
+        if (merge.is_array() && merge.size() == 2) {
+            merges.emplace_back(merge[0].get<std::string>(), merge[1].get<std::string>());
+        } else if (merge.is_string()) {
+            const auto s = merge.get<std::string>();
+            const auto space = s.find(' ');
+            if (space == std::string::npos) throw CheckpointError(file.string() + ": malformed merge '" + s + "'");
+            merges.emplace_back(s.substr(0, space), s.substr(space + 1));
+        } else {
+            throw CheckpointError(file.string() + ": malformed merge " + merge.dump());
+        }
+    }
+    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), std::move(merges), file.string());
+}
+
+std::vector<std::string> ClipBpeTokenizer::bpe(const std::string& word) const {
+    // Symbols: one per mapped byte; the last carries the end-of-word mark.
+    std::vector<std::string> symbols;
+    for (unsigned char b : word) symbols.push_back(byte_symbols()[b]);
+    if (symbols.empty()) return symbols;
+    symbols.back() += "</w>";
+    while (symbols.size() > 1) {
+        std::int64_t best = std::numeric_limits<std::int64_t>::max();
+        std::size_t at = 0;
+        for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
+            const auto it = merge_ranks_.find(symbols[i] + " " + symbols[i + 1]);
+            if (it != merge_ranks_.end() && it->second < best) {
+                best = it->second;
+                at = i;
+            }
+        }
+        if (best == std::numeric_limits<std::int64_t>::max()) break;
+        // Merge every occurrence of that pair, left to right.
+        const std::string left = symbols[at], right = symbols[at + 1];
+        std::vector<std::string> merged;
+        for (std::size_t i = 0; i < symbols.size();) {
+            if (i + 1 < symbols.size() && symbols[i] == left && symbols[i + 1] == right) {
+                merged.push_back(left + right);
+                i += 2;
+            } else {
+                merged.push_back(symbols[i++]);
+            }
+        }
+        symbols.swap(merged);
+    }
+    return symbols;
+}
+
+std::vector<std::string> ClipBpeTokenizer::tokenize(const std::string& text) const {
+    // Normalizer: NFC, whitespace runs to one space, lower-case.
+    std::vector<std::int32_t> cps;
+    bool in_space = false;
+    for (std::int32_t cp : code_points(normalize(utf8(code_points(text)), UTF8PROC_COMPOSE))) {
+        if (is_white_space(cp)) {
+            if (!in_space) cps.push_back(' ');
+            in_space = true;
+            continue;
+        }
+        in_space = false;
+        append_lower(cps, cp);
+    }
+    std::vector<std::string> out;
+    for (const auto& word : clip_pre_tokenize(cps))
+        for (auto& piece : bpe(word)) out.push_back(std::move(piece));
+    return out;
+}
+
+std::vector<std::int64_t> ClipBpeTokenizer::encode(const std::string& text, std::int64_t max_length) const {
+    const auto pieces = tokenize(text);
+    std::size_t keep = pieces.size();
+    if (max_length > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(std::max<std::int64_t>(0, max_length - 2)));
+    std::vector<std::int64_t> ids{bos_id_};
+    for (std::size_t i = 0; i < keep; ++i) {
+        const auto it = vocab_.find(pieces[i]);
+        ids.push_back(it == vocab_.end() ? eos_id_ : it->second); // CLIP's unknown token is <|endoftext|>
+    }
+    ids.push_back(eos_id_);
+    return ids;
+}
+
+// ---- Folders and batches ---------------------------------------------------------------
+
+std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& folder, const std::string& kind) {
+    const auto json = folder / "tokenizer.json";
+    if (kind == "wordpiece") {
+        if (fs::exists(json)) return WordPieceTokenizer::from_tokenizer_json(json);
+        if (fs::exists(folder / "vocab.txt")) {
+            WordPieceOptions options;
+            const auto config_file = folder / "tokenizer_config.json";
+            if (fs::exists(config_file)) {
+                const auto config = read_json(config_file);
+                options.lowercase = config.value("do_lower_case", true);
+                options.handle_chinese_chars = config.value("tokenize_chinese_chars", true);
+                const auto& strip = config.value("strip_accents", nlohmann::json());
+                options.strip_accents = strip.is_boolean() ? (strip.get<bool>() ? 1 : 0) : -1;
+            }
+            return WordPieceTokenizer::from_vocab_txt(folder / "vocab.txt", options);
+        }
+        throw CheckpointError(folder.string() + ": no tokenizer: looked for tokenizer.json and vocab.txt");
+    }
+    if (kind == "clip-bpe") {
+        if (fs::exists(json)) return ClipBpeTokenizer::from_tokenizer_json(json);
+        if (fs::exists(folder / "vocab.json") && fs::exists(folder / "merges.txt"))
+            return ClipBpeTokenizer::from_files(folder / "vocab.json", folder / "merges.txt");
+        throw CheckpointError(folder.string() + ": no tokenizer: looked for tokenizer.json and vocab.json + merges.txt");
+    }
+    throw CheckpointError("unknown tokenizer kind '" + kind + "'; accepted: wordpiece, clip-bpe");
+}
+
+TokenBatch tokenize_batch(const Tokenizer& tokenizer, const std::vector<std::string>& texts, std::int64_t max_length) {
+    std::vector<std::vector<std::int64_t>> rows;
+    std::size_t longest = 0;
+    for (const auto& text : texts) {
+        rows.push_back(tokenizer.encode(text, max_length));
+        longest = std::max(longest, rows.back().size());
+    }
+    const auto n = static_cast<std::int64_t>(rows.size());
+    TokenBatch batch{at::full({n, static_cast<std::int64_t>(longest)}, tokenizer.pad_id(), at::kLong),
+                     at::zeros({n, static_cast<std::int64_t>(longest)}, at::kLong)};
+    auto ids = batch.ids.accessor<std::int64_t, 2>();
+    auto mask = batch.mask.accessor<std::int64_t, 2>();
+    for (std::int64_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < rows[static_cast<std::size_t>(i)].size(); ++j) {
+            ids[i][static_cast<std::int64_t>(j)] = rows[static_cast<std::size_t>(i)][j];
+            mask[i][static_cast<std::int64_t>(j)] = 1;
+        }
+    return batch;
+}
+
+} // namespace msa::models

@@ -1,0 +1,158 @@
+// Tokenizers: WordPiece and CLIP BPE give transformers' fast tokenizers' ids on
+// hand-written cases and on all 4,869 mvsa-ecnu texts (digests in the fixture, made by
+// scripts/make-tokenizer-fixtures.py), and malformed vocabularies are clear errors.
+#include "test_helpers.hpp"
+
+#include "store/encoder_key.hpp"
+
+#include <msa/media/text.hpp>
+#include <msa/models/tokenizer.hpp>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <zlib.h>
+
+#include <chrono>
+#include <sstream>
+
+using namespace msa;
+using namespace msa::models;
+using namespace msa::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const auto fixtures = std::filesystem::path(MSA_FIXTURE_DIR) / "tokenizers";
+
+bool have_models() {
+    return std::filesystem::exists(models_dir() / "all-MiniLM-L6-v2" / "tokenizer.json") &&
+           std::filesystem::exists(models_dir() / "clip-bpe" / "vocab.json");
+}
+
+std::string short_sha(const std::string& bytes) { return sha256_hex(bytes).substr(0, 16); }
+
+std::string id_digest(const std::vector<std::int64_t>& ids) {
+    std::string joined;
+    for (std::size_t i = 0; i < ids.size(); ++i) joined += (i ? "," : "") + std::to_string(ids[i]);
+    return short_sha(joined);
+}
+
+std::string gunzip(const std::filesystem::path& file) {
+    gzFile in = gzopen(file.c_str(), "rb");
+    REQUIRE(in != nullptr);
+    std::string out;
+    char buffer[1 << 16];
+    for (int n; (n = gzread(in, buffer, sizeof buffer)) > 0;) out.append(buffer, static_cast<std::size_t>(n));
+    gzclose(in);
+    return out;
+}
+
+std::string read_bytes(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::vector<std::int64_t> ids_of(const nlohmann::json& j) { return j.get<std::vector<std::int64_t>>(); }
+
+} // namespace
+
+TEST_CASE("WordPiece splits greedily into the longest known pieces", "[tokenizer]") {
+    std::unordered_map<std::string, std::int64_t> vocab{{"[PAD]", 0}, {"[UNK]", 1}, {"[CLS]", 2}, {"[SEP]", 3},
+                                                        {"un", 4},    {"##aff", 5}, {"##able", 6}, {"!", 7},
+                                                        {"cafe", 8},  {"##s", 9},   {"东", 10}};
+    WordPieceTokenizer tokenizer(vocab, WordPieceOptions{}, "test vocabulary");
+    CHECK(tokenizer.tokenize("UnAffable!") == std::vector<std::string>{"un", "##aff", "##able", "!"});
+    // Accents are stripped with lower-casing; CJK characters stand alone; unknown words are [UNK].
+    CHECK(tokenizer.tokenize("Cafés东xyz") == std::vector<std::string>{"cafe", "##s", "东", "[UNK]"});
+    CHECK(tokenizer.encode("unaffable unaffable", 4) == std::vector<std::int64_t>{2, 4, 5, 3});
+    CHECK(tokenizer.encode("", 0) == std::vector<std::int64_t>{2, 3});
+    CHECK_THROWS_WITH(WordPieceTokenizer({{"[UNK]", 0}}, WordPieceOptions{}, "vocab.txt"),
+                      Contains("vocab.txt") && Contains("'[CLS]'"));
+}
+
+TEST_CASE("tokenizer folders without a vocabulary, and malformed merges, are clear errors", "[tokenizer]") {
+    TempDir dir;
+    CHECK_THROWS_WITH(load_tokenizer(dir.path(), "wordpiece"), Contains(dir.path().string()) && Contains("vocab.txt"));
+    CHECK_THROWS_WITH(load_tokenizer(dir.path(), "clip-bpe"), Contains("merges.txt"));
+    CHECK_THROWS_WITH(load_tokenizer(dir.path(), "sentencepiece"), Contains("accepted: wordpiece, clip-bpe"));
+    std::ofstream(dir.path() / "vocab.json") << R"({"a": 0, "<|startoftext|>": 1, "<|endoftext|>": 2})";
+    std::ofstream(dir.path() / "merges.txt") << "#version: 0.2\na b\nthree parts here\n";
+    CHECK_THROWS_WITH(load_tokenizer(dir.path(), "clip-bpe"), Contains("merges.txt:3") && Contains("two symbols"));
+    std::ofstream(dir.path() / "tokenizer.json") << "{ not json";
+    CHECK_THROWS_WITH(load_tokenizer(dir.path(), "clip-bpe"), Contains("tokenizer.json") && Contains("not valid JSON"));
+}
+
+TEST_CASE("tokenizers give transformers' ids on hand-written cases", "[tokenizer]") {
+    if (!have_models()) {
+        WARN("skipped: " << models_dir() << " lacks all-MiniLM-L6-v2 or clip-bpe; run scripts/fetch-models");
+        return;
+    }
+    const auto wordpiece = load_tokenizer(models_dir() / "all-MiniLM-L6-v2", "wordpiece");
+    const auto clip = load_tokenizer(models_dir() / "clip-bpe", "clip-bpe");
+    const auto cases = nlohmann::json::parse(read_bytes(fixtures / "cases.json"));
+    REQUIRE(cases.size() >= 10);
+    for (const auto& c : cases) {
+        const std::string text = c["text"];
+        INFO("text: " << text);
+        CHECK(wordpiece->encode(text, 0) == ids_of(c["wordpiece"]));
+        CHECK(wordpiece->encode(text, 128) == ids_of(c["wordpiece_128"]));
+        CHECK(clip->encode(text, 0) == ids_of(c["clip"]));
+        CHECK(clip->encode(text, 77) == ids_of(c["clip_77"]));
+    }
+    // Batches pad with the pad id and mask the padding.
+    const auto batch = tokenize_batch(*wordpiece, {"a b c d", "a"}, 0);
+    CHECK(batch.ids.sizes() == at::IntArrayRef{2, 6});
+    CHECK(batch.mask.sum().item<std::int64_t>() == 9);
+    CHECK(batch.ids[1][5].item<std::int64_t>() == wordpiece->pad_id());
+}
+
+TEST_CASE("tokenizers give transformers' ids on every mvsa-ecnu text", "[tokenizer]") {
+    const auto data = mvsa_ecnu_dir() / "data";
+    if (!have_models() || !std::filesystem::exists(data)) {
+        WARN("skipped: needs " << data << " (../shared) and models/ (scripts/fetch-models)");
+        return;
+    }
+    const auto wordpiece = load_tokenizer(models_dir() / "all-MiniLM-L6-v2", "wordpiece");
+    const auto clip = load_tokenizer(models_dir() / "clip-bpe", "clip-bpe");
+    std::istringstream rows(gunzip(fixtures / "mvsa-ecnu-ids.tsv.gz"));
+    std::vector<std::string> decoding, wordpiece_wrong, clip_wrong;
+    std::size_t texts = 0;
+    double wordpiece_seconds = 0, clip_seconds = 0;
+    for (std::string line; std::getline(rows, line);) {
+        std::istringstream fields(line);
+        std::string guid, text_sha, wp_count, wp_sha, clip_count, clip_sha;
+        fields >> guid >> text_sha >> wp_count >> wp_sha >> clip_count >> clip_sha;
+        ++texts;
+        // The dataset is GB18030 throughout; msa's reader decides the same ("auto").
+        const std::string text = media::decode_text(read_bytes(data / (guid + ".txt")), "gb18030");
+        if (short_sha(text) != text_sha) {
+            decoding.push_back(guid);
+            continue;
+        }
+        auto start = std::chrono::steady_clock::now();
+        const auto wp = wordpiece->encode(text, 0);
+        auto middle = std::chrono::steady_clock::now();
+        const auto cl = clip->encode(text, 0);
+        auto end = std::chrono::steady_clock::now();
+        wordpiece_seconds += std::chrono::duration<double>(middle - start).count();
+        clip_seconds += std::chrono::duration<double>(end - middle).count();
+        if (std::to_string(wp.size()) != wp_count || id_digest(wp) != wp_sha) wordpiece_wrong.push_back(guid);
+        if (std::to_string(cl.size()) != clip_count || id_digest(cl) != clip_sha) clip_wrong.push_back(guid);
+    }
+    auto first = [](const std::vector<std::string>& guids) {
+        std::string out;
+        for (std::size_t i = 0; i < std::min<std::size_t>(10, guids.size()); ++i) out += " " + guids[i];
+        return out;
+    };
+    WARN(texts << " texts; WordPiece " << texts / wordpiece_seconds << " texts/s, CLIP BPE " << texts / clip_seconds
+               << " texts/s (one thread)");
+    CHECK(texts == 4869);
+    INFO("decoded differently from Python's gb18030:" << first(decoding));
+    CHECK(decoding.empty());
+    INFO("WordPiece differs (scripts/make-tokenizer-fixtures.py --show GUID):" << first(wordpiece_wrong));
+    CHECK(wordpiece_wrong.empty());
+    INFO("CLIP BPE differs:" << first(clip_wrong));
+    CHECK(clip_wrong.empty());
+}
