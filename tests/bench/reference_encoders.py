@@ -51,21 +51,17 @@ def efficientnet_lite(samples, folder, batch_size):
     model = EfficientNet.from_pretrained(config["variant"], weights_path=os.path.join(folder, weights),
                                          num_classes=config.get("num_classes", 1000))
     model.eval()
+    # The lite preprocessing (see efficientnet_lite_image_options): short side to
+    # image_size + 32, bicubic, centre crop, (x - 127) / 128 on 0..255 pixels; with
+    # transformers' PIL image processor, which libmsa-media reproduces exactly.
+    from transformers import CLIPImageProcessorPil
+
     size = config.get("image_size", 224)
-    crop = size
-    resize = int(round(size / 0.875))  # 224 -> 256: the usual ImageNet evaluation resize
+    processor = CLIPImageProcessorPil(size={"shortest_edge": size + 32}, crop_size={"height": size, "width": size},
+                                      resample=Image.BICUBIC, image_mean=[127 / 255] * 3, image_std=[128 / 255] * 3)
 
     def preprocess(path):
-        image = Image.open(path).convert("RGB")
-        w, h = image.size
-        short, long_ = (w, h) if w <= h else (h, w)
-        new_long = int(resize * long_ / short)
-        image = image.resize((resize, new_long) if w <= h else (new_long, resize), Image.BILINEAR)
-        w, h = image.size
-        top, left = int(round((h - crop) / 2.0)), int(round((w - crop) / 2.0))
-        image = image.crop((left, top, left + crop, top + crop))
-        pixels = np.asarray(image, dtype=np.float32) * (1 / 255)
-        return ((pixels - 0.5) / 0.5).transpose(2, 0, 1)
+        return processor(Image.open(path), return_tensors="np")["pixel_values"][0]
 
     paths = [s["image"] for s in samples]
 

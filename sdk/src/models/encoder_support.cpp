@@ -96,6 +96,12 @@ at::Tensor masked_mean(const at::Tensor& tokens, const at::Tensor& mask) {
     return (tokens * weights).sum(1) / weights.sum(1).clamp_min(1e-9);
 }
 
+at::Tensor pool_tokens(const at::Tensor& tokens, const at::Tensor& mask, const std::string& pooling) {
+    if (pooling == "cls") return tokens.select(1, 0);
+    if (pooling == "mean") return masked_mean(tokens, mask);
+    throw Error("unknown pooling '" + pooling + "'; accepted: cls, mean");
+}
+
 at::Tensor load_image_batch(const EncoderBatch& batch, const media::ImageProcessorOptions& options,
                             std::int64_t threads) {
     const auto n = static_cast<std::int64_t>(batch.samples.size());
@@ -135,6 +141,31 @@ at::Tensor load_image_batch(const EncoderBatch& batch, const media::ImageProcess
         std::copy(image.data.begin(), image.data.end(), out[i].data_ptr<float>());
     }
     return out;
+}
+
+media::ImageProcessorOptions image_processor_for(const Checkpoint& checkpoint, const std::string& processor_type,
+                                                 std::int64_t image_size) {
+    const auto config = checkpoint.folder / "preprocessor_config.json";
+    if (std::filesystem::exists(config)) return media::read_preprocessor_config(config.string());
+    auto options = media::image_processor_defaults(processor_type);
+    const int size = static_cast<int>(image_size);
+    if (options.shortest_edge > 0) options.shortest_edge = size;
+    else options.size = {size, size};
+    if (options.do_center_crop) options.crop_size = {size, size};
+    return options;
+}
+
+std::string image_processor_key(const media::ImageProcessorOptions& o) {
+    std::string key = "resize=" + std::to_string(o.do_resize) + ":" + std::to_string(o.size.height) + "x" +
+                      std::to_string(o.size.width) + ":" + std::to_string(o.shortest_edge) + ":" +
+                      media::to_string(o.resample) + ":" + std::to_string(static_cast<int>(o.pass_order)) +
+                      ";crop=" + std::to_string(o.do_center_crop) + ":" + std::to_string(o.crop_size.height) + "x" +
+                      std::to_string(o.crop_size.width) + ";rescale=" + std::to_string(o.do_rescale) + ":" +
+                      std::to_string(o.rescale_factor) + ":" + std::to_string(o.rescale_offset) +
+                      ";normalize=" + std::to_string(o.do_normalize);
+    for (float v : o.image_mean) key += ":" + std::to_string(v);
+    for (float v : o.image_std) key += ":" + std::to_string(v);
+    return key + ";include_top=" + std::to_string(o.include_top);
 }
 
 namespace {
@@ -181,6 +212,31 @@ Features StackTrainableTop::forward(const Features& prefix) {
     at::Tensor mask = stack_.takes_mask && prefix.mask.defined() ? prefix.mask.to(device) : at::Tensor();
     hidden = stack_.run_layers(hidden, mask, stack_.num_layers - k_, stack_.num_layers);
     return stack_.finish(hidden, mask);
+}
+
+StackEncoder::StackEncoder(EncoderSettings settings, StackEncoderSpec spec)
+    : settings_(std::move(settings)), spec_(std::move(spec)),
+      layer_(settings_.resolve_layer(spec_.stack.num_layers)) {
+    if (settings_.trainable_layers > 0)
+        top_ = std::make_unique<StackTrainableTop>(
+            spec_.stack, spec_.embed, settings_.trainable_layers, settings_.cached_prefix,
+            cache_key() + ";prefix_below=" + std::to_string(spec_.stack.num_layers - settings_.trainable_layers));
+}
+
+std::string StackEncoder::cache_key() const { return settings_.cache_key() + ";" + spec_.extra_cache_key; }
+
+Features StackEncoder::encode(const EncoderBatch& batch) {
+    torch::NoGradGuard no_grad;
+    auto [hidden, mask] = spec_.embed(batch);
+    hidden = spec_.stack.run_layers(hidden, mask, 0, layer_);
+    Features out = layer_ == spec_.stack.num_layers ? spec_.stack.finish(hidden, mask) : spec_.inner(hidden, mask);
+    out.pooled = out.pooled.to(at::kFloat);
+    if (out.tokens.defined()) {
+        out.tokens = out.tokens.to(at::kFloat);
+        out.mask = out.mask.defined() ? out.mask.to(at::kFloat)
+                                      : at::ones({out.tokens.size(0), out.tokens.size(1)}, at::kFloat);
+    }
+    return out;
 }
 
 } // namespace msa::models

@@ -35,7 +35,10 @@ public:
 MSA_MODELS_API StateDict read_safetensors(const std::filesystem::path& file);
 // A torch.save zip archive (PyTorch >= 1.6), unpickled with a restricted set of globals.
 MSA_MODELS_API StateDict read_torch_zip(const std::filesystem::path& file);
-// Either of the above, chosen by the file's content, not its name.
+// A legacy torch.save file (PyTorch < 1.6, or _use_new_zipfile_serialization=False),
+// unpickled with the same restricted set of globals.
+MSA_MODELS_API StateDict read_torch_legacy(const std::filesystem::path& file);
+// Any of the above, chosen by the file's content, not its name.
 MSA_MODELS_API StateDict read_weights(const std::filesystem::path& file);
 
 struct Checkpoint {

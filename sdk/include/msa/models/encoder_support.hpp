@@ -24,7 +24,7 @@ namespace msa::models {
 MSA_MODELS_API std::vector<ParamSpec> checkpoint_encoder_params(const std::string& checkpoint_hint);
 
 // Those parameters, read and checked.
-struct EncoderSettings {
+struct MSA_MODELS_API EncoderSettings {
     std::string plugin;
     Checkpoint checkpoint;
     at::ScalarType dtype = at::kFloat; // float32 or bfloat16
@@ -56,6 +56,15 @@ MSA_MODELS_API at::Tensor masked_mean(const at::Tensor& tokens, const at::Tensor
 // sample id and the file.
 MSA_MODELS_API at::Tensor load_image_batch(const EncoderBatch& batch, const media::ImageProcessorOptions& options,
                                            std::int64_t threads);
+
+// The checkpoint's image processor: its preprocessor_config.json when the folder has one,
+// else the defaults of `processor_type` ("ViTImageProcessor", ...) resized to
+// image_size x image_size.
+MSA_MODELS_API media::ImageProcessorOptions image_processor_for(const Checkpoint& checkpoint,
+                                                                const std::string& processor_type,
+                                                                std::int64_t image_size);
+// Every option that changes the pixels, for cache keys.
+MSA_MODELS_API std::string image_processor_key(const media::ImageProcessorOptions& options);
 
 // A model as an encoder plugin sees it: an input step (in the plugin), num_layers layers,
 // and a final step from the last hidden state to the encoder's features.
@@ -98,6 +107,44 @@ private:
     bool cached_prefix_;
     std::string prefix_cache_key_;
     std::shared_ptr<torch::nn::Module> module_;
+};
+
+// Pools a token sequence: "cls" takes the first token, "mean" the masked mean.
+MSA_MODELS_API at::Tensor pool_tokens(const at::Tensor& tokens, const at::Tensor& mask, const std::string& pooling);
+
+// What a checkpoint encoder plugin provides to become an Encoder: its input step, its
+// model as a LayerStack, and how an inner layer's hidden state becomes features.
+struct StackEncoderSpec {
+    Modality modality = Modality::text;
+    std::int64_t dim = 0; // width of the pooled features
+    // The plugin's own output-changing parameters (max_length, pooling, preprocessing).
+    std::string extra_cache_key;
+    // Tokenizer or image preprocessing, then the model's embeddings: the hidden state
+    // entering layer 0, and the token mask (undefined for image models).
+    StackTrainableTop::Embed embed;
+    LayerStack stack;
+    // Features from the output of an inner layer (`layer` below the last).
+    std::function<Features(const at::Tensor& hidden, const at::Tensor& mask)> inner;
+};
+
+// The Encoder every checkpoint plugin is: runs embed, the layers up to `layer`, then the
+// final step (or `inner`), without autograd; offers fine-tuning of the top layers when
+// trainable_layers > 0. Features come back as float32 whatever the compute dtype.
+class MSA_MODELS_API StackEncoder final : public Encoder {
+public:
+    StackEncoder(EncoderSettings settings, StackEncoderSpec spec);
+    Modality modality() const override { return spec_.modality; }
+    std::int64_t dim() const override { return spec_.dim; }
+    std::string cache_key() const override;
+    std::int64_t batch_size() const override { return settings_.batch_size; }
+    Features encode(const EncoderBatch& batch) override;
+    TrainableTop* trainable_top() override { return top_.get(); }
+
+private:
+    EncoderSettings settings_;
+    StackEncoderSpec spec_;
+    std::int64_t layer_;
+    std::unique_ptr<TrainableTop> top_;
 };
 
 } // namespace msa::models

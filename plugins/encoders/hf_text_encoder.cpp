@@ -1,0 +1,100 @@
+// hf-text: text encoder from a Hugging Face BERT-family model folder (BERT, MiniLM and
+// other WordPiece checkpoints; sentence-transformers folders such as all-MiniLM-L6-v2):
+// our WordPiece tokenizer, then BertModel.
+//
+// | parameter  | type   | default | meaning                                                 |
+// | max_length | int    | 128     | ids per text, [CLS] and [SEP] included; longer texts are truncated |
+// | pooling    | string | mean    | mean: masked mean of the tokens (sentence-transformers); cls: the [CLS] state; pooler: the checkpoint's tanh pooler |
+// | normalize  | bool   | false   | scale pooled vectors to unit L2 norm (sentence-transformers' Normalize) |
+// | (common)   |        |         | checkpoint, dtype, batch_size, threads, layer, tokens, trainable_layers, cached_prefix |
+#include <msa/models/bert.hpp>
+#include <msa/models/encoder_support.hpp>
+#include <msa/models/tokenizer.hpp>
+#include <msa/plugin.hpp>
+
+#include <torch/torch.h>
+
+namespace {
+
+using namespace msa::models;
+
+const char* const hint = "scripts/fetch-models puts all-MiniLM-L6-v2 in models/all-MiniLM-L6-v2";
+
+std::shared_ptr<msa::Encoder> make_encoder(const msa::Properties& props) {
+    EncoderSettings settings = EncoderSettings::read(props, "hf-text", hint);
+    const std::shared_ptr<BertModelImpl> model = bert_from_checkpoint(settings.checkpoint).ptr();
+    model->to(settings.dtype);
+    std::shared_ptr<Tokenizer> tokenizer;
+    try {
+        tokenizer = load_tokenizer(settings.checkpoint.folder, "wordpiece");
+    } catch (const CheckpointError& e) {
+        throw msa::ConfigError(props.where("checkpoint"), std::string("hf-text: ") + e.what() +
+                                                              " (hf-text reads WordPiece tokenizers: BERT, MiniLM, ...)");
+    }
+    const std::int64_t max_length = props.get_int("max_length");
+    const std::int64_t positions = model->config().max_position_embeddings;
+    if (max_length > positions)
+        throw msa::ConfigError(props.where("max_length"), "hf-text: max_length = " + std::to_string(max_length) +
+                                                              " but the checkpoint has " + std::to_string(positions) +
+                                                              " positions; accepted: [2, " +
+                                                              std::to_string(positions) + "]");
+    const std::string pooling = props.get_string("pooling");
+    if (pooling == "pooler" && (!model->has_pooler() || settings.layer != -1))
+        throw msa::ConfigError(props.where("pooling"),
+                               "hf-text: pooling = \"pooler\" needs the checkpoint's pooler weights (" +
+                                   settings.checkpoint.folder.string() +
+                                   (model->has_pooler() ? " has them" : " has none") + ") and layer = -1");
+    const bool normalize = props.get_bool("normalize");
+    const bool tokens = settings.tokens;
+    const auto to_features = [model, pooling, normalize, tokens](const at::Tensor& hidden, const at::Tensor& mask) {
+        at::Tensor pooled = pooling == "pooler" ? model->pool(hidden) : pool_tokens(hidden, mask, pooling);
+        if (normalize) pooled = pooled / pooled.norm(2, 1, true).clamp_min(1e-12);
+        return msa::Features{pooled, tokens ? hidden : at::Tensor(), tokens ? mask : at::Tensor()};
+    };
+
+    StackEncoderSpec spec;
+    spec.modality = msa::Modality::text;
+    spec.dim = model->config().hidden_size;
+    spec.extra_cache_key = "max_length=" + std::to_string(max_length) + ";pooling=" + pooling +
+                           ";normalize=" + std::to_string(normalize) + ";" + tokenizer->cache_key();
+    spec.embed = [model, tokenizer, max_length](const msa::EncoderBatch& batch) {
+        std::vector<std::string> texts;
+        for (const auto* sample : batch.samples) texts.push_back(sample->text);
+        const TokenBatch tokens = tokenize_batch(*tokenizer, texts, max_length);
+        return std::make_pair(model->embed(tokens.ids), tokens.mask);
+    };
+    spec.stack.num_layers = model->num_layers();
+    spec.stack.run_layers = [model](const at::Tensor& h, const at::Tensor& m, std::int64_t b, std::int64_t e) {
+        return model->run_layers(h, m, b, e);
+    };
+    spec.stack.finish = to_features; // BERT has no final norm: the last layer's output is pooled
+    spec.stack.top_modules = [model](std::int64_t k) {
+        std::vector<std::shared_ptr<torch::nn::Module>> modules;
+        for (auto i = model->num_layers() - k; i < model->num_layers(); ++i) modules.push_back(model->layer(i));
+        for (auto& m : model->final_step_modules()) modules.push_back(m);
+        return modules;
+    };
+    spec.inner = to_features;
+    return std::make_shared<StackEncoder>(std::move(settings), std::move(spec));
+}
+
+void register_plugins(msa::Registry& registry) {
+    auto params = checkpoint_encoder_params(hint);
+    params.insert(params.begin() + 1,
+                  {msa::ParamSpec::integer("max_length", 128, "Ids per text, [CLS] and [SEP] included; longer texts "
+                                                              "are truncated")
+                       .at_least(2),
+                   msa::ParamSpec::choice("pooling", "mean", {"mean", "cls", "pooler"},
+                                          "mean: masked mean of the tokens (sentence-transformers); cls: the [CLS] "
+                                          "state; pooler: the checkpoint's tanh pooler (last layer only)"),
+                   msa::ParamSpec::boolean("normalize", false,
+                                           "Scale pooled vectors to unit L2 norm (sentence-transformers' Normalize; "
+                                           "set it for all-MiniLM-L6-v2's sentence embeddings)")});
+    registry.add_encoder({"hf-text", "Text encoder: a Hugging Face BERT-family checkpoint (BERT, MiniLM) in LibTorch.",
+                          params},
+                         make_encoder);
+}
+
+} // namespace
+
+MSA_PLUGIN(register_plugins)

@@ -1,0 +1,320 @@
+// BERT, MiniLM and RoBERTa in LibTorch, layer for layer as transformers' modeling_bert.py / modeling_roberta.py.
+#include <msa/models/bert.hpp>
+#include <msa/models/transformer_blocks.hpp>
+
+#include <torch/torch.h>
+
+namespace msa::models {
+
+namespace {
+
+const std::vector<std::string>& bert_model_types() {
+    static const std::vector<std::string> types{"bert", "roberta", "xlm-roberta"};
+    return types;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+    return out;
+}
+
+torch::nn::LayerNorm layer_norm(const BertConfig& config) {
+    return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps));
+}
+
+} // namespace
+
+BertConfig BertConfig::from_json(const ModelConfig& json) {
+    BertConfig config;
+    config.model_type = json.string("model_type");
+    const auto& types = bert_model_types();
+    if (std::find(types.begin(), types.end(), config.model_type) == types.end())
+        json.fail("model_type", "'" + config.model_type + "' is not a BERT-family model; accepted: " + joined(types));
+    // The defaults are those of transformers' BertConfig / RobertaConfig for keys a
+    // config.json may leave out; the sizes must be there.
+    config.vocab_size = json.integer("vocab_size");
+    config.hidden_size = json.integer("hidden_size");
+    config.num_hidden_layers = json.integer("num_hidden_layers");
+    config.num_attention_heads = json.integer("num_attention_heads");
+    config.intermediate_size = json.integer("intermediate_size");
+    config.hidden_act = json.string("hidden_act", "gelu");
+    config.hidden_dropout_prob = json.real("hidden_dropout_prob", 0.1);
+    config.attention_probs_dropout_prob = json.real("attention_probs_dropout_prob", 0.1);
+    config.max_position_embeddings = json.integer("max_position_embeddings", 512);
+    config.type_vocab_size = json.integer("type_vocab_size", 2);
+    config.layer_norm_eps = json.real("layer_norm_eps", 1e-12);
+    config.pad_token_id = json.integer("pad_token_id", config.roberta_positions() ? 1 : 0);
+
+    for (const char* key : {"vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                            "max_position_embeddings", "type_vocab_size"})
+        if (json.integer(key, 1) < 1) json.fail(key, "must be at least 1, found " + std::to_string(json.integer(key)));
+    if (config.hidden_size % config.num_attention_heads != 0)
+        json.fail("num_attention_heads", "hidden_size " + std::to_string(config.hidden_size) +
+                                             " is not a multiple of num_attention_heads " +
+                                             std::to_string(config.num_attention_heads));
+    if (!Activation::accepts(config.hidden_act))
+        json.fail("hidden_act", "'" + config.hidden_act + "' is not supported; accepted: " + Activation::accepted_names());
+    const auto positions = json.string("position_embedding_type", "absolute");
+    if (positions != "absolute")
+        json.fail("position_embedding_type", "'" + positions + "' is not supported; accepted: absolute");
+    if (json.boolean("is_decoder", false))
+        json.fail("is_decoder", "true (a causal decoder) is not supported; this module is a bidirectional encoder");
+    if (json.boolean("add_cross_attention", false))
+        json.fail("add_cross_attention", "true is not supported; this module is an encoder without cross-attention");
+    if (config.roberta_positions() &&
+        (config.pad_token_id < 0 || config.pad_token_id + 1 >= config.max_position_embeddings))
+        json.fail("pad_token_id", "RoBERTa numbers positions from pad_token_id + 1, so it must lie in [0, " +
+                                      std::to_string(config.max_position_embeddings - 1) + "), found " +
+                                      std::to_string(config.pad_token_id));
+    return config;
+}
+
+// embeddings.{word,position,token_type}_embeddings and embeddings.LayerNorm.
+class BertEmbeddingsImpl : public torch::nn::Module {
+public:
+    explicit BertEmbeddingsImpl(const BertConfig& config) : config_(config) {
+        auto word = torch::nn::EmbeddingOptions(config.vocab_size, config.hidden_size);
+        // padding_idx only keeps the padding row's gradient at zero, as in transformers.
+        if (config.pad_token_id >= 0 && config.pad_token_id < config.vocab_size) word.padding_idx(config.pad_token_id);
+        word_embeddings = register_module("word_embeddings", torch::nn::Embedding(word));
+        auto position = torch::nn::EmbeddingOptions(config.max_position_embeddings, config.hidden_size);
+        if (config.roberta_positions()) position.padding_idx(config.pad_token_id);
+        position_embeddings = register_module("position_embeddings", torch::nn::Embedding(position));
+        token_type_embeddings = register_module(
+            "token_type_embeddings", torch::nn::Embedding(config.type_vocab_size, config.hidden_size));
+        LayerNorm = register_module("LayerNorm", layer_norm(config));
+    }
+
+    at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& token_type_ids) {
+        check_inputs(input_ids, token_type_ids);
+        const auto ids = input_ids.to(at::kLong);
+        const auto tokens = ids.size(1);
+        at::Tensor positions;
+        if (config_.roberta_positions()) {
+            // fairseq's make_positions: real tokens count up from pad_token_id + 1 and
+            // padding tokens keep position pad_token_id.
+            const auto real = ids.ne(config_.pad_token_id).to(at::kLong);
+            positions = at::cumsum(real, /*dim=*/1) * real + config_.pad_token_id;
+        } else {
+            positions = at::arange(tokens, ids.options()).unsqueeze(0).expand_as(ids);
+        }
+        const auto types = token_type_ids.defined() ? token_type_ids.to(at::kLong) : at::zeros_like(ids);
+        auto embeddings = word_embeddings->forward(ids) + token_type_embeddings->forward(types);
+        embeddings = embeddings + position_embeddings->forward(positions);
+        embeddings = LayerNorm->forward(embeddings);
+        return at::dropout(embeddings, config_.hidden_dropout_prob, is_training());
+    }
+
+    torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr}, token_type_embeddings{nullptr};
+    torch::nn::LayerNorm LayerNorm{nullptr};
+
+private:
+    // Out-of-range ids would otherwise surface as LibTorch's "index out of range in self".
+    void check_inputs(const at::Tensor& input_ids, const at::Tensor& token_type_ids) const {
+        if (input_ids.dim() != 2 || at::isFloatingType(input_ids.scalar_type()))
+            throw Error("BertModel: input_ids must be an integer tensor [batch, tokens], found " +
+                        std::string(c10::toString(input_ids.scalar_type())) + " with " +
+                        std::to_string(input_ids.dim()) + " dimensions");
+        const auto tokens = input_ids.size(1);
+        // RoBERTa's last position id is pad_token_id + tokens.
+        const auto max_tokens = config_.roberta_positions() ? config_.max_position_embeddings - config_.pad_token_id - 1
+                                                            : config_.max_position_embeddings;
+        if (tokens > max_tokens)
+            throw Error("BertModel: " + std::to_string(tokens) + " tokens per sequence, but the model has " +
+                        std::to_string(config_.max_position_embeddings) + " position embeddings; at most " +
+                        std::to_string(max_tokens) + " tokens fit (truncate the text)");
+        if (input_ids.numel() > 0) {
+            const auto low = input_ids.min().item<std::int64_t>();
+            const auto high = input_ids.max().item<std::int64_t>();
+            if (low < 0 || high >= config_.vocab_size)
+                throw Error("BertModel: input_ids holds token id " + std::to_string(low < 0 ? low : high) +
+                            ", outside the vocabulary [0, " + std::to_string(config_.vocab_size) +
+                            "); the tokenizer does not belong to this checkpoint");
+        }
+        if (!token_type_ids.defined()) return;
+        if (token_type_ids.sizes() != input_ids.sizes())
+            throw Error("BertModel: token_type_ids " + shape(token_type_ids) + " must have the shape of input_ids " +
+                        shape(input_ids));
+        if (token_type_ids.numel() > 0) {
+            const auto low = token_type_ids.min().item<std::int64_t>();
+            const auto high = token_type_ids.max().item<std::int64_t>();
+            if (low < 0 || high >= config_.type_vocab_size)
+                throw Error("BertModel: token_type_ids holds " + std::to_string(low < 0 ? low : high) +
+                            "; the model has type_vocab_size " + std::to_string(config_.type_vocab_size) +
+                            " (accepted: 0 to " + std::to_string(config_.type_vocab_size - 1) + ")");
+        }
+    }
+
+    static std::string shape(const at::Tensor& t) {
+        std::string out = "[";
+        for (std::int64_t i = 0; i < t.dim(); ++i) out += (i ? "," : "") + std::to_string(t.size(i));
+        return out + "]";
+    }
+
+    BertConfig config_;
+};
+TORCH_MODULE(BertEmbeddings);
+
+// A projection, dropout, then LayerNorm of the sum with the block's input: both
+// attention.output and output in a BertLayer.
+class BertResidualOutputImpl : public torch::nn::Module {
+public:
+    BertResidualOutputImpl(const BertConfig& config, std::int64_t in_features) : dropout_(config.hidden_dropout_prob) {
+        dense = register_module("dense", torch::nn::Linear(in_features, config.hidden_size));
+        LayerNorm = register_module("LayerNorm", layer_norm(config));
+    }
+    at::Tensor forward(const at::Tensor& hidden, const at::Tensor& input) {
+        return LayerNorm->forward(at::dropout(dense->forward(hidden), dropout_, is_training()) + input);
+    }
+    torch::nn::Linear dense{nullptr};
+    torch::nn::LayerNorm LayerNorm{nullptr};
+
+private:
+    double dropout_;
+};
+TORCH_MODULE(BertResidualOutput);
+
+// attention.self (query, key, value) and attention.output (dense, LayerNorm).
+class BertAttentionImpl : public torch::nn::Module {
+public:
+    explicit BertAttentionImpl(const BertConfig& config) {
+        self = register_module("self", MultiHeadSelfAttention(config.hidden_size, config.num_attention_heads,
+                                                              /*bias=*/true, config.attention_probs_dropout_prob));
+        output = register_module("output", BertResidualOutput(config, config.hidden_size));
+    }
+    at::Tensor forward(const at::Tensor& hidden, const at::Tensor& additive_mask) {
+        return output->forward(self->forward(hidden, additive_mask), hidden);
+    }
+    MultiHeadSelfAttention self{nullptr};
+    BertResidualOutput output{nullptr};
+};
+TORCH_MODULE(BertAttention);
+
+// intermediate.dense and its activation.
+class BertIntermediateImpl : public torch::nn::Module {
+public:
+    explicit BertIntermediateImpl(const BertConfig& config) : activation_(config.hidden_act) {
+        dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.intermediate_size));
+    }
+    at::Tensor forward(const at::Tensor& hidden) { return activation_(dense->forward(hidden)); }
+    torch::nn::Linear dense{nullptr};
+
+private:
+    Activation activation_;
+};
+TORCH_MODULE(BertIntermediate);
+
+// encoder.layer.N: post-norm self-attention and feed-forward blocks.
+class BertLayerImpl : public torch::nn::Module {
+public:
+    explicit BertLayerImpl(const BertConfig& config) {
+        attention = register_module("attention", BertAttention(config));
+        intermediate = register_module("intermediate", BertIntermediate(config));
+        output = register_module("output", BertResidualOutput(config, config.intermediate_size));
+    }
+    at::Tensor forward(const at::Tensor& hidden, const at::Tensor& additive_mask) {
+        const auto attended = attention->forward(hidden, additive_mask);
+        return output->forward(intermediate->forward(attended), attended);
+    }
+    BertAttention attention{nullptr};
+    BertIntermediate intermediate{nullptr};
+    BertResidualOutput output{nullptr};
+};
+
+// pooler.dense over the first token, then tanh.
+class BertPoolerImpl : public torch::nn::Module {
+public:
+    explicit BertPoolerImpl(const BertConfig& config) {
+        dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.hidden_size));
+    }
+    at::Tensor forward(const at::Tensor& last_hidden_state) {
+        return at::tanh(dense->forward(last_hidden_state.select(/*dim=*/1, /*index=*/0)));
+    }
+    torch::nn::Linear dense{nullptr};
+};
+
+BertModelImpl::BertModelImpl(BertConfig config) : config_(std::move(config)) {
+    if (!Activation::accepts(config_.hidden_act))
+        throw Error("BertModel: hidden_act '" + config_.hidden_act + "' is not supported; accepted: " +
+                    Activation::accepted_names());
+    embeddings_ = register_module("embeddings", std::make_shared<BertEmbeddingsImpl>(config_));
+    // transformers nests the layers as encoder.layer.N; the encoder itself has no weights.
+    auto encoder = register_module("encoder", std::make_shared<torch::nn::Module>("BertEncoder"));
+    torch::nn::ModuleList layer_list;
+    for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+        layers_.push_back(std::make_shared<BertLayerImpl>(config_));
+        layer_list->push_back(layers_.back());
+    }
+    encoder->register_module("layer", layer_list);
+    if (config_.with_pooler) pooler_ = register_module("pooler", std::make_shared<BertPoolerImpl>(config_));
+}
+
+at::Tensor BertModelImpl::embed(const at::Tensor& input_ids, const at::Tensor& token_type_ids) {
+    return embeddings_->forward(input_ids, token_type_ids);
+}
+
+at::Tensor BertModelImpl::run_layers(at::Tensor hidden, const at::Tensor& attention_mask, std::int64_t begin,
+                                     std::int64_t end) {
+    if (begin < 0 || end > num_layers() || begin > end)
+        throw Error("BertModel: cannot run layers [" + std::to_string(begin) + ", " + std::to_string(end) +
+                    "); the model has layers 0 to " + std::to_string(num_layers() - 1));
+    if (hidden.dim() != 3 || hidden.size(2) != config_.hidden_size)
+        throw Error("BertModel: hidden states must be [batch, tokens, " + std::to_string(config_.hidden_size) +
+                    "], found " + std::to_string(hidden.dim()) + " dimensions");
+    at::Tensor additive_mask;
+    if (attention_mask.defined()) {
+        if (attention_mask.dim() != 2 || attention_mask.size(0) != hidden.size(0) ||
+            attention_mask.size(1) != hidden.size(1))
+            throw Error("BertModel: attention_mask must be [batch, tokens] = [" + std::to_string(hidden.size(0)) + "," +
+                        std::to_string(hidden.size(1)) + "] (1 = real token, 0 = padding)");
+        additive_mask = additive_attention_mask(attention_mask, hidden.scalar_type());
+    }
+    for (auto i = begin; i < end; ++i) hidden = layers_[static_cast<std::size_t>(i)]->forward(hidden, additive_mask);
+    return hidden;
+}
+
+at::Tensor BertModelImpl::pool(const at::Tensor& last_hidden_state) {
+    return pooler_ ? pooler_->forward(last_hidden_state) : at::Tensor();
+}
+
+BertModelOutput BertModelImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                       const at::Tensor& token_type_ids) {
+    BertModelOutput out;
+    out.hidden_states.push_back(embed(input_ids, token_type_ids));
+    for (std::int64_t i = 0; i < num_layers(); ++i)
+        out.hidden_states.push_back(run_layers(out.hidden_states.back(), attention_mask, i, i + 1));
+    out.last_hidden_state = out.hidden_states.back();
+    out.pooled = pool(out.last_hidden_state);
+    return out;
+}
+
+std::shared_ptr<torch::nn::Module> BertModelImpl::layer(std::int64_t index) {
+    if (index < 0 || index >= num_layers())
+        throw Error("BertModel: no layer " + std::to_string(index) + "; the model has layers 0 to " +
+                    std::to_string(num_layers() - 1));
+    return layers_[static_cast<std::size_t>(index)];
+}
+
+std::vector<std::shared_ptr<torch::nn::Module>> BertModelImpl::final_step_modules() {
+    if (!pooler_) return {};
+    return {pooler_};
+}
+
+BertModel bert_from_checkpoint(const Checkpoint& checkpoint) {
+    const auto source = (checkpoint.folder / "config.json").string();
+    auto config = BertConfig::from_json(ModelConfig(checkpoint.config, source));
+    const auto weights_source = checkpoint.weight_files.size() == 1 ? checkpoint.weight_files.front().string()
+                                                                    : checkpoint.folder.string();
+    LoadOptions options;
+    options.prefix = find_name_prefix(checkpoint.weights, "embeddings.word_embeddings.weight", weights_source, "BERT-family");
+    config.with_pooler = checkpoint.weights.count(options.prefix + "pooler.dense.weight") != 0;
+    // Saved by transformers before 4.31 as a persistent buffer; we compute positions instead.
+    options.may_ignore = {"embeddings.position_ids"};
+    BertModel model(config);
+    load_state_dict(*model, checkpoint.weights, weights_source, options);
+    model->eval();
+    return model;
+}
+
+} // namespace msa::models

@@ -1,0 +1,174 @@
+// The checkpoint encoder plugins (hf-text, hf-vit, hf-swinv2, clip-text, clip-image,
+// efficientnet-lite) on the tiny parity checkpoints: shapes, layer choice, token output,
+// bfloat16, fine-tuning of the top layers from cached prefix features, and errors.
+#include "test_helpers.hpp"
+
+#include "store/feature_store.hpp"
+
+#include <msa/encoder.hpp>
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+using namespace msa;
+using namespace msa::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Case {
+    std::string plugin;
+    std::filesystem::path checkpoint;
+    std::map<std::string, Value> extra; // plugin parameters besides the checkpoint
+};
+
+// Image fixtures and short texts, as samples with ids.
+std::vector<Sample> samples() {
+    const auto images = std::filesystem::path(MSA_FIXTURE_DIR) / "images";
+    const std::vector<std::pair<std::string, std::string>> rows{
+        {"photo.jpg", "what a lovely day at the beach :)"},
+        {"grey.jpg", "worst service ever, never again"},
+        {"alpha.png", "Neutral statement about the weather in #London"},
+    };
+    std::vector<Sample> out;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        Sample s;
+        s.id = "s" + std::to_string(i);
+        s.image_path = (images / rows[i].first).string();
+        s.text = rows[i].second;
+        out.push_back(s);
+    }
+    return out;
+}
+
+EncoderBatch batch_of(const std::vector<Sample>& rows) {
+    EncoderBatch batch;
+    for (const auto& s : rows) batch.samples.push_back(&s);
+    return batch;
+}
+
+std::shared_ptr<Encoder> make(const Case& c, std::map<std::string, Value> overrides = {}) {
+    overrides["checkpoint"] = c.checkpoint.string();
+    for (const auto& [k, v] : c.extra) overrides.emplace(k, v);
+    return builtin_catalog().create_encoder(c.plugin, properties(PluginKind::encoder, c.plugin, overrides));
+}
+
+double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+std::vector<Case> cases() {
+    std::vector<Case> all{
+        //VIT
+        {"hf-swinv2", parity_fixture_dir("swinv2"), {}},
+        {"clip-image", parity_fixture_dir("clip") / "model", {}},
+        {"clip-image", parity_fixture_dir("clip") / "vision", {{"embedding", std::string("pooled")}}},
+    };
+    return all;
+}
+
+} // namespace
+
+TEST_CASE("checkpoint encoders give pooled features of their declared width, and tokens on request",
+          "[encoders]") {
+    const auto rows = samples();
+    for (const auto& c : cases()) {
+        INFO(c.plugin << " on " << c.checkpoint);
+        auto encoder = make(c);
+        const Features f = encoder->encode(batch_of(rows));
+        REQUIRE(f.pooled.sizes() == at::IntArrayRef{3, encoder->dim()});
+        CHECK(f.pooled.scalar_type() == at::kFloat);
+        CHECK(torch::isfinite(f.pooled).all().item<bool>());
+        CHECK_FALSE(f.tokens.defined());
+        // The rows differ: the samples reached the model.
+        CHECK(max_diff(f.pooled[0], f.pooled[1]) > 1e-4);
+
+        auto with_tokens = make(c, {{"tokens", true}});
+        const Features t = with_tokens->encode(batch_of(rows));
+        REQUIRE(t.tokens.dim() == 3);
+        CHECK(t.tokens.size(0) == 3);
+        CHECK(t.mask.sizes() == at::IntArrayRef{3, t.tokens.size(1)});
+        CHECK(max_diff(t.pooled, f.pooled) < 1e-6);
+        CHECK(with_tokens->cache_key() != encoder->cache_key());
+
+        // One sample alone gives what it gives in a batch (padding does not leak).
+        const std::vector<Sample> one{rows[2]};
+        CHECK(max_diff(encoder->encode(batch_of(one)).pooled[0], f.pooled[2]) < 1e-5);
+    }
+}
+
+TEST_CASE("checkpoint encoders pool an inner layer when asked, and refuse a layer the model lacks", "[encoders]") {
+    const auto rows = samples();
+    for (const auto& c : cases()) {
+        INFO(c.plugin);
+        const Features last = make(c)->encode(batch_of(rows));
+        auto first = make(c, {{"layer", std::int64_t{1}}});
+        CHECK(first->cache_key() != make(c)->cache_key());
+        const Features inner = first->encode(batch_of(rows));
+        REQUIRE(inner.pooled.sizes() == at::IntArrayRef{3, first->dim()});
+        // (A projected or merged last layer may be wider than an inner one.)
+        if (inner.pooled.sizes() == last.pooled.sizes()) CHECK(max_diff(inner.pooled, last.pooled) > 1e-4);
+        CHECK_THROWS_WITH(make(c, {{"layer", std::int64_t{99}}}), Contains("layer = 99") && Contains("layers"));
+    }
+}
+
+TEST_CASE("bfloat16 checkpoint encoders stay close to float32", "[encoders]") {
+    const auto rows = samples();
+    for (const auto& c : cases()) {
+        INFO(c.plugin);
+        const at::Tensor fp32 = make(c)->encode(batch_of(rows)).pooled;
+        const at::Tensor bf16 = make(c, {{"dtype", std::string("bfloat16")}})->encode(batch_of(rows)).pooled;
+        REQUIRE(bf16.scalar_type() == at::kFloat);
+        const double cosine = torch::cosine_similarity(fp32, bf16, 1).min().item<double>();
+        INFO("min cosine " << cosine);
+        CHECK(cosine > 0.99);
+    }
+}
+
+TEST_CASE("fine-tuning runs the top layers from cached prefix features and matches the full encoder",
+          "[encoders]") {
+    const auto rows = samples();
+    TempDir dir;
+    for (const auto& c : cases()) {
+        INFO(c.plugin);
+        auto frozen = make(c);
+        CHECK(frozen->trainable_top() == nullptr);
+        auto encoder = make(c, {{"trainable_layers", std::int64_t{1}}, {"cached_prefix", true}});
+        TrainableTop* top = encoder->trainable_top();
+        REQUIRE(top != nullptr);
+        CHECK(top->layers() == 1);
+        CHECK(top->cached_prefix());
+        CHECK(top->prefix_cache_key() != encoder->cache_key());
+
+        // Prefix features through the store, as msa encode keeps them.
+        FeatureStore store(dir.path() / (c.plugin + ".h5"));
+        const EncoderMeta meta{c.plugin, "1", top->prefix_cache_key(), "{}"};
+        const std::vector<std::string> ids{"s0", "s1", "s2"};
+        store.append(encoder_key(meta), meta, ids, top->encode_prefix(batch_of(rows)));
+        const Features prefix = store.read(encoder_key(meta), ids);
+
+        const Features full = encoder->encode(batch_of(rows));
+        top->module()->eval();
+        const Features from_prefix = top->forward(prefix);
+        CHECK(max_diff(from_prefix.pooled.to(at::kFloat), full.pooled) < 1e-4);
+
+        // Gradients reach the trainable part only.
+        top->module()->train();
+        const auto parameters = top->module()->parameters();
+        REQUIRE_FALSE(parameters.empty());
+        top->forward(prefix).pooled.pow(2).sum().backward();
+        std::size_t with_grad = 0;
+        for (const auto& p : parameters) with_grad += p.grad().defined() && p.grad().abs().sum().item<double>() > 0;
+        CHECK(with_grad > 0);
+
+        CHECK_THROWS_WITH(make(c, {{"cached_prefix", true}}), Contains("trainable_layers >= 1"));
+        CHECK_THROWS_WITH(make(c, {{"trainable_layers", std::int64_t{99}}}), Contains("trainable_layers = 99"));
+    }
+}
+
+TEST_CASE("a missing checkpoint folder is an error that names it and says how to get one", "[encoders]") {
+    for (const auto& c : cases()) {
+        Case missing = c;
+        missing.checkpoint = "/nonexistent/model-folder";
+        CHECK_THROWS_WITH(make(missing), Contains("/nonexistent/model-folder") && Contains("does not exist") &&
+                                             Contains("never downloaded"));
+    }
+}
