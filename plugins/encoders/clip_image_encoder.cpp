@@ -27,7 +27,8 @@ std::shared_ptr<msa::Encoder> make_encoder(const msa::Properties& props) {
         throw msa::ConfigError(props.where("embedding"),
                                "clip-image: embedding = \"projected\" but " + settings.checkpoint.folder.string() +
                                    " has no visual_projection (a bare CLIPVisionModel); use \"pooled\"");
-    const auto processor = image_processor_for(settings.checkpoint, "CLIPImageProcessor", config.image_size);
+    const auto processor = image_processor_for(settings.checkpoint, "CLIPImageProcessor", config.image_size,
+                                                 config.image_size);
     const bool tokens = settings.tokens;
 
     StackEncoderSpec spec;

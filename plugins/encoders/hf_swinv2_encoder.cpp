@@ -35,7 +35,7 @@ std::shared_ptr<msa::Encoder> make_encoder(const msa::Properties& props) {
     const auto model = load_model(settings.checkpoint);
     model->to(settings.dtype);
     const auto& config = model->config();
-    auto processor = image_processor_for(settings.checkpoint, "ViTImageProcessor", config.image_height);
+    auto processor = image_processor_for(settings.checkpoint, "ViTImageProcessor", config.image_height, config.image_width);
     if (!std::filesystem::exists(settings.checkpoint.folder / "preprocessor_config.json")) {
         // Swin V2 was trained with ImageNet's statistics (transformers' IMAGENET_DEFAULT_*).
         processor.image_mean = {0.485f, 0.456f, 0.406f};

@@ -28,7 +28,8 @@ std::shared_ptr<msa::Encoder> make_encoder(const msa::Properties& props) {
                                                            " has no pooler weights; use cls or mean");
     if (pooling == "pooler" && settings.layer != -1)
         throw msa::ConfigError(props.where("pooling"), "hf-vit: the pooler works on the last layer only (layer = -1)");
-    const auto processor = image_processor_for(settings.checkpoint, "ViTImageProcessor", model->config().image_height);
+    const auto processor = image_processor_for(settings.checkpoint, "ViTImageProcessor", model->config().image_height,
+                                                 model->config().image_width);
     const bool tokens = settings.tokens;
     const auto to_features = [pooling, tokens](const at::Tensor& hidden, at::Tensor pooled) {
         return msa::Features{pooled.defined() ? pooled : pool_tokens(hidden, {}, pooling), tokens ? hidden : at::Tensor(),

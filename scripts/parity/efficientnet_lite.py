@@ -108,8 +108,14 @@ def main() -> None:
     dynamic.load_state_dict(model.state_dict(), strict=True)
     dynamic.eval()
 
-    io = run(model, "", torch.randn(2, 3, 41, 41, generator=generator))
-    io.update(run(dynamic, "dynamic.", torch.randn(3, 3, 29, 38, generator=generator)))
+    # Expected outputs in float64: with random batch-norm statistics the network amplifies
+    # rounding, and the reference's own float32 result drifts ~1e-3 from its float64 one;
+    # the test runs our module in float64 too, so parity is about the network.
+    model.double()
+    dynamic.double()
+    io = run(model, "", torch.randn(2, 3, 41, 41, generator=generator).double())
+    io.update(run(dynamic, "dynamic.", torch.randn(3, 3, 29, 38, generator=generator).double()))
+    model.float()
     describe("", io)
     describe("dynamic.", io)
 

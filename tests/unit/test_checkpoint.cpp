@@ -184,7 +184,7 @@ TEST_CASE("load_state_dict lists every missing, unexpected and mismatched tensor
                             Catch::Contains("norm.running_mean [3]"));
     CHECK_THAT(message, Catch::Contains("1 unexpected") && Catch::Contains("extra.weight [5]"));
     CHECK_THAT(message, Catch::Contains("first.weight: checkpoint [2, 3], model [3, 2]"));
-    CHECK_THAT(message, Catch::Contains("norm.num_batches_tracked: checkpoint float64, model int64"));
+    CHECK_THAT(message, Catch::Contains("norm.num_batches_tracked: checkpoint float32, model int64"));
     // Nothing is copied when anything is wrong: no half-loaded model.
     CHECK(torch::equal(model->first->bias, before));
 }
@@ -234,4 +234,166 @@ TEST_CASE("load_checkpoint errors name the folder and what was looked for", "[ch
                    Catch::Contains("pytorch_model.bin") && Catch::Contains("*.pth"));
     dir.write("config.json", "{\n  \"hidden_size\": 4,\n  \"x\": ]\n}\n");
     CHECK_THAT(error_of([&] { load_checkpoint(dir.path()); }), Catch::Contains("config.json:3:"));
+}
+
+TEST_CASE("torch.save files keep every dtype, shared storage and parameters", "[checkpoint]") {
+    const auto expected = read_safetensors(checkpoint_fixtures() / "expected.safetensors");
+    for (const char* name : {"state.zip.pt", "state.legacy.pt"}) {
+        INFO(name);
+        const auto weights = read_weights(checkpoint_fixtures() / name);
+        REQUIRE(weights.size() == expected.size());
+        for (const auto& [key, tensor] : expected) {
+            INFO(key);
+            REQUIRE(weights.count(key));
+            CHECK(weights.at(key).scalar_type() == tensor.scalar_type());
+            CHECK(weights.at(key).sizes() == tensor.sizes());
+            CHECK(torch::equal(weights.at(key), tensor)); // bit-exact, bf16 and f16 included
+        }
+        // The view shares its base's storage with offset 5 and strides (5, 2), as saved.
+        const auto& base = weights.at("layer.weight");
+        const auto& view = weights.at("layer.view");
+        CHECK(view.storage().data() == base.storage().data());
+        CHECK(view.storage_offset() == 5);
+        CHECK(view.strides() == torch::IntArrayRef({5, 2}));
+        CHECK_FALSE(view.is_contiguous());
+        CHECK(weights.at("types.i32")[0].item<std::int32_t>() == INT32_MIN);
+        CHECK(weights.at("layer.count")[2].item<std::int64_t>() == 3'000'000'000LL);
+        CHECK(weights.at("types.empty").sizes() == torch::IntArrayRef({0, 3}));
+        CHECK(weights.at("scalar").dim() == 0);
+        CHECK_FALSE(weights.at("types.param").requires_grad());
+    }
+}
+
+TEST_CASE("a state dict nested in a training checkpoint is unwrapped only when unambiguous", "[checkpoint]") {
+    const auto expected = read_safetensors(checkpoint_fixtures() / "expected.safetensors");
+    // {"epoch": 3, "state_dict": ..., "lr": 0.01, "name": "run-7", "note": b"..."}
+    const auto wrapped = read_weights(checkpoint_fixtures() / "wrapped.pt");
+    CHECK(wrapped.size() == expected.size());
+    CHECK(torch::equal(wrapped.at("layer.half"), expected.at("layer.half")));
+    const auto file = checkpoint_fixtures() / "two_state_dicts.pt";
+    CHECK_THAT(error_of([&] { read_weights(file); }),
+               Catch::Contains(file.string()) && Catch::Contains("'student': dict of") &&
+                   Catch::Contains("'teacher': dict of") && Catch::Contains("not a state dict"));
+}
+
+TEST_CASE("foreign globals, TorchScript and unknown files are refused with what is accepted", "[checkpoint]") {
+    for (const char* name : {"evil.pt", "evil_zip.pt"}) {
+        INFO(name);
+        const auto file = checkpoint_fixtures() / name;
+        const auto message = error_of([&] { read_weights(file); });
+        CHECK_THAT(message, Catch::Contains(file.string()) && Catch::Contains("refusing to load the global '") &&
+                                Catch::Contains("system'") && Catch::Contains("collections.OrderedDict"));
+    }
+    CHECK_THAT(error_of([&] { read_weights(checkpoint_fixtures() / "torchscript.pt"); }),
+               Catch::Contains("TorchScript") && Catch::Contains("torch.jit.load"));
+
+    test::TempDir dir;
+    std::string noise(4096, '\0');
+    std::mt19937 random(7);
+    for (auto& c : noise) c = static_cast<char>(random());
+    noise[0] = 'x'; // neither a zip, a pickle nor a safetensors header
+    const auto unknown = write_binary(dir, "weights.bin", noise);
+    CHECK_THAT(error_of([&] { read_weights(unknown); }),
+               Catch::Contains(unknown.string()) && Catch::Contains("accepted: safetensors") &&
+                   Catch::Contains("legacy torch.save") && Catch::Contains("save_file("));
+    const auto pickle = write_binary(dir, "plain.pkl", std::string("\x80\x02\x8a\x01\x05.", 6));
+    CHECK_THAT(error_of([&] { read_weights(pickle); }), Catch::Contains("not with torch.save's magic number"));
+    CHECK_THAT(error_of([&] { read_weights(dir.path() / "absent.bin"); }), Catch::Contains("no such weights file"));
+}
+
+TEST_CASE("damaged torch.save pickles are errors, never reads past the end", "[checkpoint]") {
+    test::TempDir dir;
+    std::ifstream in(checkpoint_fixtures() / "state.legacy.pt", std::ios::binary);
+    const std::string legacy(std::istreambuf_iterator<char>(in), {});
+    // Every prefix of the file: a truncated download.
+    for (std::size_t cut = 0; cut < legacy.size(); cut += 37) {
+        INFO("cut at " << cut);
+        const auto file = write_binary(dir, "cut.pt", legacy.substr(0, cut));
+        CHECK_THAT(error_of([&] { read_torch_legacy(file); }), Catch::Contains(file.string()));
+    }
+    // A storage that claims more elements than the file has.
+    // (Arrays, not pointers: the bytes hold NULs.)
+    const char magic[] = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.";
+    const char rest[] = "\x80\x02M\xe9\x03.\x80\x02}.\x80\x02(X\x07\x00\x00\x00storage"
+                        "ctorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuJ\xff\xff\xff\x7fNtQ.";
+    const std::string huge_storage = std::string(magic, sizeof magic - 1) + std::string(rest, sizeof rest - 1);
+    const auto file = write_binary(dir, "huge.pt", huge_storage);
+    CHECK_THAT(error_of([&] { read_torch_legacy(file); }), Catch::Contains("more than the file holds"));
+}
+
+TEST_CASE("load_checkpoint reads every shard of a sharded folder", "[checkpoint]") {
+    const auto checkpoint = load_checkpoint(checkpoint_fixtures() / "sharded");
+    CHECK(checkpoint.config.at("hidden_size") == 3);
+    REQUIRE(checkpoint.weights.size() == 3);
+    CHECK(torch::equal(checkpoint.weights.at("a.weight"), torch::arange(6, torch::kFloat).reshape({2, 3})));
+    CHECK(torch::equal(checkpoint.weights.at("b.weight"), torch::full({3}, 4.0, torch::kHalf)));
+    REQUIRE(checkpoint.weight_files.size() == 2);
+    CHECK(checkpoint.weight_files[1].filename() == "model-00002-of-00002.safetensors");
+    // sha256 of the two shards' bytes, one after the other, by Python's hashlib.
+    std::string expected_digest;
+    std::ifstream(checkpoint_fixtures() / "sharded.sha256") >> expected_digest;
+    CHECK(checkpoint.digest == expected_digest);
+}
+
+TEST_CASE("a sharded index naming a missing shard or tensor is an error", "[checkpoint]") {
+    test::TempDir dir;
+    fs::copy(checkpoint_fixtures() / "sharded", dir.path(), fs::copy_options::recursive);
+    const auto index_file = dir.path() / "model.safetensors.index.json";
+    const auto index = nlohmann::json::parse(std::ifstream(index_file));
+    auto rewrite = [&](const nlohmann::json& j) { std::ofstream(index_file) << j.dump(); };
+
+    auto absent_tensor = index;
+    absent_tensor["weight_map"]["c.weight"] = "model-00002-of-00002.safetensors";
+    rewrite(absent_tensor);
+    CHECK_THAT(error_of([&] { load_checkpoint(dir.path()); }),
+               Catch::Contains(index_file.string()) && Catch::Contains("'c.weight' (in model-00002-of-00002.safetensors)"));
+
+    auto absent_shard = index;
+    absent_shard["weight_map"]["b.weight"] = "model-00003-of-00002.safetensors";
+    rewrite(absent_shard);
+    CHECK_THAT(error_of([&] { load_checkpoint(dir.path()); }),
+               Catch::Contains("'model-00003-of-00002.safetensors', which is not in"));
+
+    auto escaping = index;
+    escaping["weight_map"]["b.weight"] = "../elsewhere.safetensors";
+    rewrite(escaping);
+    CHECK_THAT(error_of([&] { load_checkpoint(dir.path()); }), Catch::Contains("outside the model folder"));
+
+    rewrite(nlohmann::json{{"metadata", {}}});
+    CHECK_THAT(error_of([&] { load_checkpoint(dir.path()); }), Catch::Contains("\"weight_map\""));
+    std::ofstream(index_file) << "{\"weight_map\": {\n\"a\": \n";
+    CHECK_THAT(error_of([&] { load_checkpoint(dir.path()); }), Catch::Contains("model.safetensors.index.json:3:"));
+}
+
+TEST_CASE("load_checkpoint takes pytorch_model.bin and a single .pth", "[checkpoint]") {
+    test::TempDir dir;
+    fs::copy_file(checkpoint_fixtures() / "state.zip.pt", dir.path() / "pytorch_model.bin");
+    CHECK(load_checkpoint(dir.path()).weights.count("layer.view"));
+    fs::remove(dir.path() / "pytorch_model.bin");
+    fs::copy_file(checkpoint_fixtures() / "state.legacy.pt", dir.path() / "weights.pth");
+    const auto checkpoint = load_checkpoint(dir.path());
+    CHECK(checkpoint.weights.count("layer.view"));
+    CHECK(checkpoint.config.empty());
+    fs::copy_file(checkpoint_fixtures() / "state.zip.pt", dir.path() / "other.pt");
+    CHECK_THAT(error_of([&] { load_checkpoint(dir.path()); }), Catch::Contains("several *.pth/*.pt files (other.pt weights.pth)"));
+    CHECK_THAT(error_of([&] { load_checkpoint(checkpoint_fixtures() / "state.zip.pt"); }), Catch::Contains("is a file, not a model folder"));
+}
+
+TEST_CASE("the real EfficientNet-Lite0 legacy file equals what torch.load gives", "[checkpoint]") {
+    const auto file = test::models_dir() / "efficientnet-lite0" / "efficientnet-lite0-57934424.pth";
+    if (!fs::exists(file)) {
+        WARN("skipped: " << file << " is absent; run scripts/fetch-models");
+        return;
+    }
+    const auto weights = read_weights(file);
+    const auto sums = nlohmann::json::parse(std::ifstream(checkpoint_fixtures() / "efficientnet-lite0.fnv.json"));
+    REQUIRE(weights.size() == sums.size());
+    for (const auto& [name, expected] : sums.items()) {
+        INFO(name);
+        REQUIRE(weights.count(name));
+        const auto tensor = weights.at(name).contiguous();
+        CHECK(tensor.sizes().vec() == expected.at("shape").get<std::vector<std::int64_t>>());
+        const auto* bytes = static_cast<const unsigned char*>(tensor.data_ptr());
+        CHECK(test::fnv1a64({bytes, bytes + tensor.nbytes()}) == expected.at("fnv1a64").get<std::string>());
+    }
 }

@@ -36,6 +36,8 @@ Loaded load_fixture() {
     Loaded out;
     out.model = EfficientNetLite(EfficientNetLiteConfig::from_json(ModelConfig(checkpoint.config, (dir / "config.json").string())));
     load_state_dict(*out.model, checkpoint.weights, dir.string());
+    // The expected outputs are float64 (scripts/parity/efficientnet_lite.py): like with like.
+    out.model->to(torch::kDouble);
     out.model->eval();
     out.io = read_safetensors(dir / "io.safetensors");
     return out;

@@ -144,14 +144,14 @@ at::Tensor load_image_batch(const EncoderBatch& batch, const media::ImageProcess
 }
 
 media::ImageProcessorOptions image_processor_for(const Checkpoint& checkpoint, const std::string& processor_type,
-                                                 std::int64_t image_size) {
+                                                 std::int64_t height, std::int64_t width) {
     const auto config = checkpoint.folder / "preprocessor_config.json";
     if (std::filesystem::exists(config)) return media::read_preprocessor_config(config.string());
     auto options = media::image_processor_defaults(processor_type);
-    const int size = static_cast<int>(image_size);
-    if (options.shortest_edge > 0) options.shortest_edge = size;
-    else options.size = {size, size};
-    if (options.do_center_crop) options.crop_size = {size, size};
+    const media::ImageSize size{static_cast<int>(height), static_cast<int>(width)};
+    if (options.shortest_edge > 0) options.shortest_edge = std::min(size.height, size.width);
+    else options.size = size;
+    if (options.do_center_crop) options.crop_size = size;
     return options;
 }
 

@@ -3,6 +3,7 @@
 // only dicts, lists, tuples, scalars and tensors, and refuses every other global by name.
 #include "checkpoint_files.hpp"
 
+#include <c10/core/CPUAllocator.h>
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
@@ -260,9 +261,9 @@ ValuePtr Unpickler::global(const std::string& module, const std::string& name) {
         v->text = module + "." + name;
         return v;
     }
-    fail("the pickle needs the global '" + module + "." + name +
-         "', which a file of weights has no use for, so it is refused (as torch.load(weights_only=True) "
-         "would); accepted globals: " + accepted_globals());
+    fail("refusing to load the global '" + module + "." + name +
+         "': a file of weights has no use for it (torch.load(weights_only=True) refuses it too); "
+         "accepted globals: " + accepted_globals());
 }
 
 std::vector<std::int64_t> Unpickler::int_tuple(const Value& v, const char* what) {

@@ -58,11 +58,11 @@ MSA_MODELS_API at::Tensor load_image_batch(const EncoderBatch& batch, const medi
                                            std::int64_t threads);
 
 // The checkpoint's image processor: its preprocessor_config.json when the folder has one,
-// else the defaults of `processor_type` ("ViTImageProcessor", ...) resized to
-// image_size x image_size.
+// else the defaults of `processor_type` ("ViTImageProcessor", ...) resized to the
+// model's height x width.
 MSA_MODELS_API media::ImageProcessorOptions image_processor_for(const Checkpoint& checkpoint,
                                                                 const std::string& processor_type,
-                                                                std::int64_t image_size);
+                                                                std::int64_t height, std::int64_t width);
 // Every option that changes the pixels, for cache keys.
 MSA_MODELS_API std::string image_processor_key(const media::ImageProcessorOptions& options);
 
