@@ -10,8 +10,8 @@ data="$MSA_SOURCE_DIR/../shared/data/mvsa-ecnu"
 models="${MSA_MODELS_DIR:-$MSA_SOURCE_DIR/models}"
 out="$MSA_BINARY_DIR/bench/encoders"
 mkdir -p "$out"
-text_limit=${MSA_BENCH_TEXTS:-4012}   # every sample the guid-tag lists name
-image_limit=${MSA_BENCH_IMAGES:-512}  # EfficientNet is ~30x the work per sample
+text_limit=${MSA_BENCH_TEXTS:-1024}  # the first samples the guid-tag lists name
+image_limit=${MSA_BENCH_IMAGES:-128}  # EfficientNet-Lite0 is ~10x the work per sample
 threads=2
 
 for need in "$data" "$models/all-MiniLM-L6-v2" "$models/efficientnet-lite0"; do

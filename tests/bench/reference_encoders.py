@@ -10,9 +10,11 @@ features with ours. Prints one JSON object (median of R runs, max abs diff, cosi
                     efficientnet-lite plugin does
 """
 import argparse
+import contextlib
 import json
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -48,8 +50,9 @@ def efficientnet_lite(samples, folder, batch_size):
 
     config = json.load(open(os.path.join(folder, "config.json")))
     weights = [f for f in os.listdir(folder) if f.endswith(".pth")][0]
-    model = EfficientNet.from_pretrained(config["variant"], weights_path=os.path.join(folder, weights),
-                                         num_classes=config.get("num_classes", 1000))
+    with contextlib.redirect_stdout(sys.stderr):  # it prints "Loaded pretrained weights"
+        model = EfficientNet.from_pretrained(config["variant"], weights_path=os.path.join(folder, weights),
+                                             num_classes=config.get("num_classes", 1000))
     model.eval()
     # The lite preprocessing (see efficientnet_lite_image_options): short side to
     # image_size + 32, bicubic, centre crop, (x - 127) / 128 on 0..255 pixels; with
