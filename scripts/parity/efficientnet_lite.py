@@ -1,6 +1,6 @@
 """Parity fixture for EfficientNet-Lite: a width/depth-reduced random-weight model built by
-the reference package efficientnet_lite_pytorch, with fixed inputs and its float32 eval
-outputs, read by tests/unit/test_parity_efficientnet_lite.cpp.
+the reference package efficientnet_lite_pytorch, with fixed inputs and its eval
+outputs (float64, see main), read by tests/unit/test_parity_efficientnet_lite.cpp.
 
 Usage: python scripts/parity/efficientnet_lite.py tests/fixtures/parity
 

@@ -365,3 +365,26 @@ TEST_CASE("CLIP towers refuse inputs they cannot take, saying what fits", "[pari
     CHECK_THAT(error_of([&] { clip_logits_per_image(torch::zeros({2, 16}), torch::zeros({3, 8}), 1.0); }),
                Catch::Contains("same D"));
 }
+
+TEST_CASE("A real CLIPModel snapshot loads strictly into both towers", "[parity][clip]") {
+    // openai/clip-vit-base-patch32 as published: a legacy config (eos_token_id 2, maybe
+    // text_config_dict) and, in older files, position_ids buffers. Not fetched by default.
+    const auto dir = test::models_dir() / "clip-vit-base-patch32";
+    if (!std::filesystem::exists(dir / "config.json")) {
+        WARN("skipped: no CLIP checkpoint at " << dir.string() << " (put an openai/clip-vit-base-patch32 snapshot there)");
+        return;
+    }
+    torch::NoGradGuard no_grad;
+    auto model = load_clip_model(load_checkpoint(dir));
+    // OpenAI trained the temperature to its clamp, 100 = exp(4.6052).
+    CHECK(model->logit_scale_value() == Approx(std::log(100.0)).epsilon(1e-3));
+    const auto& text_config = model->text->config();
+    // <|startoftext|> a photo <|endoftext|>, as the CLIP tokenizer writes ids.
+    const auto ids = torch::tensor({{49406L, 320L, 1125L, 49407L}});
+    const auto pixels = torch::zeros({1, 3, model->vision->config().image_size, model->vision->config().image_size});
+    const auto logits = model->logits_per_image(pixels, ids, torch::ones({1, 4}, torch::kLong));
+    CHECK(logits.sizes() == at::IntArrayRef({1, 1}));
+    CHECK(torch::isfinite(logits).all().item<bool>());
+    CHECK(model->text->pool_positions(ids).item<std::int64_t>() == 3);
+    WARN("real CLIP: eos_token_id " << text_config.eos_token_id << ", logits_per_image " << logits.item<double>());
+}

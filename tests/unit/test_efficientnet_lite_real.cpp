@@ -1,0 +1,108 @@
+// The real EfficientNet-Lite0 ImageNet checkpoint (legacy torch.save, models/efficientnet-lite0)
+// on 20 mvsa-ecnu photos: our preprocessing and module against efficientnet_lite_pytorch's
+// logits (tests/fixtures/real/efficientnet-lite0-mvsa20.*, scripts/make-real-fixtures-efficientnet.py).
+#include "test_helpers.hpp"
+
+#include <msa/media/image.hpp>
+#include <msa/media/image_processor.hpp>
+#include <msa/models/checkpoint.hpp>
+#include <msa/models/efficientnet_lite.hpp>
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using namespace msa;
+using namespace msa::models;
+namespace fs = std::filesystem;
+
+namespace {
+
+// float32 through 16 blocks and a 1000-way head: the two implementations sum in different
+// orders (oneDNN convolutions here, PyTorch 2's there), so logits agree to rounding, not bits.
+constexpr double kLogitTolerance = 1e-4;
+
+std::string pixels_checksum(const float* data, std::size_t count) {
+    std::vector<unsigned char> bytes(count * sizeof(float));
+    std::memcpy(bytes.data(), data, bytes.size());
+    return msa::test::fnv1a64(bytes);
+}
+
+} // namespace
+
+TEST_CASE("EfficientNet-Lite0 ImageNet checkpoint matches efficientnet_lite_pytorch on 20 mvsa-ecnu images", "[real]") {
+    const fs::path folder = msa::test::models_dir() / "efficientnet-lite0";
+    const fs::path data = msa::test::mvsa_ecnu_dir() / "data";
+    if (!fs::exists(folder / "config.json")) {
+        WARN("skipped: " << folder.string() << " absent (scripts/fetch-models puts EfficientNet-Lite0 there)");
+        return;
+    }
+    if (!fs::is_directory(data)) {
+        WARN("skipped: " << data.string() << " absent (set MSA_SHARED_DIR to the shared folder)");
+        return;
+    }
+    const fs::path fixtures = fs::path(MSA_FIXTURE_DIR) / "real";
+    std::ifstream in(fixtures / "efficientnet-lite0-mvsa20.json");
+    REQUIRE(in);
+    const auto doc = nlohmann::json::parse(in);
+    const StateDict expected = read_safetensors(fixtures / "efficientnet-lite0-mvsa20.safetensors");
+
+    const Checkpoint checkpoint = load_checkpoint(folder);
+    {
+        INFO("the expected values were made from " << doc["weights"].get<std::string>() << "; " << folder.string()
+                                                   << " holds other weights: rerun scripts/make-real-fixtures-efficientnet.py");
+        REQUIRE(checkpoint.digest == doc["weights_sha256"].get<std::string>());
+    }
+    const auto config = EfficientNetLiteConfig::from_json(ModelConfig(checkpoint.config, (folder / "config.json").string()));
+    EfficientNetLite model(config);
+    load_state_dict(*model, checkpoint.weights, folder.string());
+    model->eval();
+
+    // The fixture's preprocessing is the one the encoder plugin uses.
+    const media::ImageProcessorOptions options = efficientnet_lite_image_options(config);
+    const auto& pre = doc["preprocessing"];
+    CHECK(options.shortest_edge == pre["size"]["shortest_edge"].get<int>());
+    CHECK(options.crop_size.height == pre["crop_size"]["height"].get<int>());
+    CHECK(static_cast<int>(options.resample) == pre["resample"].get<int>());
+    for (int c = 0; c < 3; ++c) {
+        CHECK(options.image_mean[c] == static_cast<float>(pre["image_mean"][c].get<double>()));
+        CHECK(options.image_std[c] == static_cast<float>(pre["image_std"][c].get<double>()));
+    }
+
+    const auto& images = doc["images"];
+    const auto n = static_cast<std::int64_t>(images.size());
+    REQUIRE(n == 20);
+    const std::int64_t size = config.image_size;
+    at::Tensor batch = at::empty({n, 3, size, size}, at::kFloat);
+    const std::size_t per_image = static_cast<std::size_t>(3 * size * size);
+    for (std::int64_t i = 0; i < n; ++i) {
+        const std::string name = images[i]["image"];
+        INFO(name);
+        float* slot = batch.data_ptr<float>() + i * static_cast<std::int64_t>(per_image);
+        media::preprocess_into(media::decode_image((data / name).string()), options, slot);
+        CHECK(pixels_checksum(slot, per_image) == images[i]["pixels_fnv1a64"].get<std::string>());
+    }
+
+    torch::NoGradGuard no_grad;
+    const EfficientNetLiteOutput out = model->forward(batch);
+    const at::Tensor& logits = expected.at("logits");
+    REQUIRE(out.logits.sizes() == logits.sizes());
+    const double logit_diff = (out.logits - logits).abs().max().item<double>();
+    const double logit_range = logits.abs().max().item<double>();
+    const double pooled_diff = (out.pooled - expected.at("pooled")).abs().max().item<double>();
+    WARN("efficientnet-lite0, 20 mvsa-ecnu images: max abs diff logits " << logit_diff << " (largest |logit| "
+                                                                      << logit_range << "), pooled " << pooled_diff);
+    CHECK(logit_diff <= kLogitTolerance);
+    CHECK(pooled_diff <= kLogitTolerance);
+    const at::Tensor ours_top1 = out.logits.argmax(1);
+    for (std::int64_t i = 0; i < n; ++i) {
+        INFO(images[i]["image"].get<std::string>());
+        CHECK(ours_top1[i].item<std::int64_t>() == images[i]["top5"][0].get<std::int64_t>());
+    }
+    CHECK(out.last_hidden_state.sizes() == at::IntArrayRef({n, 7 * 7, EfficientNetLiteConfig::head_channels}));
+    CHECK(out.hidden_states.size() == 17); // stem + 16 blocks
+}
