@@ -311,6 +311,26 @@ TEST_CASE("damaged torch.save pickles are errors, never reads past the end", "[c
         const auto file = write_binary(dir, "cut.pt", legacy.substr(0, cut));
         CHECK_THAT(error_of([&] { read_torch_legacy(file); }), Catch::Contains(file.string()));
     }
+    // Every byte flipped in turn: an error or a state dict, never a crash or another exception.
+    // (Every 9th byte of the pickles, every 4th of the safetensors header: each is a file written and read.)
+    auto read_flipped = [&](const std::string& bytes, std::size_t end, std::size_t step, const char* name, auto reader) {
+        for (std::size_t at = 0; at < end; at += step) {
+            std::string broken = bytes;
+            broken[at] = static_cast<char>(broken[at] ^ 0x5a);
+            const auto file = write_binary(dir, name, broken);
+            try {
+                reader(file);
+            } catch (const CheckpointError&) {
+            } catch (const std::exception& e) {
+                FAIL("flipping byte " << at << " of " << name << " let through: " << e.what());
+            }
+        }
+    };
+    read_flipped(legacy, legacy.size(), 9, "flipped.pt", [](const fs::path& f) { read_torch_legacy(f); });
+    std::ifstream safetensors_in(checkpoint_fixtures() / "expected.safetensors", std::ios::binary);
+    const std::string safetensors(std::istreambuf_iterator<char>(safetensors_in), {});
+    const std::size_t header_end = 8 + static_cast<unsigned char>(safetensors[0]) + 256 * static_cast<unsigned char>(safetensors[1]);
+    read_flipped(safetensors, header_end, 4, "flipped.safetensors", [](const fs::path& f) { read_safetensors(f); });
     // A storage that claims more elements than the file has.
     // (Arrays, not pointers: the bytes hold NULs.)
     const char magic[] = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.";

@@ -15,8 +15,12 @@ using namespace msa::models;
 
 namespace {
 
-// Agreement required with transformers' float32 outputs.
+// Agreement required with transformers' outputs, both sides in float64.
 constexpr double kTolerance = 1e-4;
+// Our float32 run against transformers' float64: transformers' own float32 run is 2.9e-4
+// from its float64 one on these weights (cosine attention with temperatures up to 100
+// amplifies rounding), so float32 can only be held to rounding of that size.
+constexpr double kFloat32Tolerance = 1e-3;
 
 struct LoadedSwinv2 {
     Swinv2Model model{nullptr};
@@ -24,7 +28,8 @@ struct LoadedSwinv2 {
 };
 
 // The fixture folder's model, strictly loaded, in eval mode; nullopt-like (model null) when absent.
-LoadedSwinv2 load_fixture(const std::filesystem::path& dir, bool use_mask_token) {
+LoadedSwinv2 load_fixture(const std::filesystem::path& dir, bool use_mask_token,
+                          at::ScalarType dtype = torch::kDouble) {
     LoadedSwinv2 out;
     if (!std::filesystem::exists(dir / "model.safetensors")) return out;
     const auto checkpoint = load_checkpoint(dir);
@@ -33,7 +38,7 @@ LoadedSwinv2 load_fixture(const std::filesystem::path& dir, bool use_mask_token)
     out.model = Swinv2Model(config);
     load_state_dict(*out.model, checkpoint.weights, dir.string());
     // The expected outputs are float64 (see scripts/parity/swinv2.py): compare like with like.
-    out.model->to(torch::kDouble);
+    out.model->to(dtype);
     out.model->eval();
     out.io = read_safetensors(dir / "io.safetensors");
     return out;
@@ -53,12 +58,13 @@ double max_diff(const at::Tensor& ours, const at::Tensor& expected, const std::s
 }
 
 // Compares one forward pass with the outputs stored under `prefix`; returns the worst diff.
-double compare_outputs(const Swinv2Output& out, const StateDict& io, const std::string& prefix) {
+double compare_outputs(const Swinv2Output& out, const StateDict& io, const std::string& prefix,
+                       double tolerance = kTolerance) {
     double worst = 0.0;
     auto check = [&](const at::Tensor& ours, const std::string& name) {
         const double diff = max_diff(ours, io_tensor(io, prefix + name), prefix + name);
         INFO(prefix + name << " max abs diff " << diff);
-        CHECK(diff <= kTolerance);
+        CHECK(diff <= tolerance);
         worst = std::max(worst, diff);
     };
     REQUIRE(out.hidden_states.size() == 3);
@@ -162,6 +168,23 @@ TEST_CASE("Swinv2 matches transformers: padded then clamped windows, pretrained 
     // The mask token matters: without it the embeddings differ.
     const auto unmasked = fixture.model->embed(io_tensor(fixture.io, "pixel_values"));
     CHECK(max_diff(unmasked, io_tensor(fixture.io, "hidden_states.0"), "unmasked embed") > 1e-2);
+}
+
+TEST_CASE("Swinv2 in float32 stays within rounding of the float64 transformers outputs", "[parity][swinv2]") {
+    const auto dir = test::parity_fixture_dir("swinv2");
+    auto fixture = load_fixture(dir, /*use_mask_token=*/false, torch::kFloat);
+    if (!fixture.model) {
+        WARN("skipped: no parity fixture in " << dir.string() << "; run scripts/make-parity-fixtures");
+        return;
+    }
+    torch::NoGradGuard no_grad;
+    for (const std::string prefix : {"", "odd."}) {
+        const auto pixels = io_tensor(fixture.io, prefix + "pixel_values").to(torch::kFloat);
+        const auto out = fixture.model->forward(pixels);
+        REQUIRE(out.last_hidden_state.scalar_type() == torch::kFloat);
+        WARN("swinv2 float32 (" << pixels.size(2) << "x" << pixels.size(3) << ") vs transformers float64: max abs diff "
+                                << compare_outputs(out, fixture.io, prefix, kFloat32Tolerance));
+    }
 }
 
 TEST_CASE("Swinv2 checkpoints that do not fit are refused with the tensor names", "[parity][swinv2]") {

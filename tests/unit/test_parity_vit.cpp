@@ -158,6 +158,11 @@ TEST_CASE("A ViT checkpoint that does not fit is an error naming the tensors", "
     missing.weights.erase("encoder.layer.0.layernorm_before.weight");
     CHECK_THAT(load_error(missing), Catch::Contains("encoder.layer.0.layernorm_before.weight"));
 
+    // A masked-image-modeling checkpoint's mask token is not needed to encode.
+    auto masked = good;
+    masked.weights["embeddings.mask_token"] = torch::zeros({1, 1, 32});
+    CHECK(load_error(masked) == "(loaded)");
+
     auto misshaped = good;
     misshaped.weights["embeddings.position_embeddings"] = torch::zeros({1, 5, 32});
     CHECK_THAT(load_error(misshaped), Catch::Contains("embeddings.position_embeddings"));

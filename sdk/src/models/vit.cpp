@@ -251,6 +251,9 @@ ViTModel vit_from_checkpoint(const Checkpoint& checkpoint) {
     options.prefix =
         find_name_prefix(checkpoint.weights, "embeddings.patch_embeddings.projection.weight", weights_source, "ViT");
     config.with_pooler = checkpoint.weights.count(options.prefix + "pooler.dense.weight") != 0;
+    // Masked-image-modeling checkpoints (ViTForMaskedImageModeling) carry the token that
+    // replaces masked patches; encoding never masks, so it stays unused.
+    options.may_ignore = {"embeddings.mask_token"};
     ViTModel model(config);
     load_state_dict(*model, checkpoint.weights, weights_source, options);
     model->eval();

@@ -104,7 +104,8 @@ TORCH_MODULE(ViTModel);
 
 // A ViTModel built from a checkpoint folder's config.json and filled with its weights,
 // strictly. Names may carry a task model's prefix ("vit."), which is found and removed;
-// the task's head (classifier.) is then left unused. A pooler is built when the checkpoint
+// the task's head (classifier.) is then left unused, as is a masked-image-modeling
+// checkpoint's embeddings.mask_token. A pooler is built when the checkpoint
 // has one. The model is returned in eval mode.
 MSA_MODELS_API ViTModel vit_from_checkpoint(const Checkpoint& checkpoint);
 
