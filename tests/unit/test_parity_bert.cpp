@@ -3,6 +3,8 @@
 // pooler_output; then the configs, checkpoints and inputs the module must refuse.
 #include "test_helpers.hpp"
 
+#include "parity_helpers.hpp"
+
 #include <msa/models/bert.hpp>
 #include <msa/models/checkpoint.hpp>
 
@@ -13,6 +15,8 @@
 
 using namespace msa;
 using namespace msa::models;
+using msa::test::io_tensor;
+using msa::test::max_diff;
 
 namespace {
 
@@ -27,20 +31,6 @@ Checkpoint fixture_checkpoint(const std::string& name) {
 }
 
 StateDict fixture_io(const std::string& name) { return read_safetensors(test::parity_fixture_dir(name) / "io.safetensors"); }
-
-const at::Tensor& io_tensor(const StateDict& io, const std::string& name) {
-    const auto it = io.find(name);
-    if (it == io.end()) FAIL("io.safetensors has no tensor '" << name << "'; regenerate with scripts/make-parity-fixtures");
-    return it->second;
-}
-
-// Max |ours - expected| after checking the shapes agree.
-double max_diff(const at::Tensor& ours, const at::Tensor& expected, const std::string& what) {
-    INFO(what << ": ours " << ours.sizes() << ", transformers " << expected.sizes());
-    REQUIRE(ours.defined());
-    REQUIRE(ours.sizes() == expected.sizes());
-    return (ours.to(torch::kDouble) - expected.to(torch::kDouble)).abs().max().item<double>();
-}
 
 // Compares a forward pass with io.safetensors; returns the worst difference.
 double compare_outputs(const BertModelOutput& out, const StateDict& io, bool with_pooler) {

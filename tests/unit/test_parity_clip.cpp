@@ -3,6 +3,8 @@
 // plus the checkpoint layouts CLIP comes in and the configs and inputs it must refuse.
 #include "test_helpers.hpp"
 
+#include "parity_helpers.hpp"
+
 #include <msa/models/checkpoint.hpp>
 #include <msa/models/clip.hpp>
 
@@ -14,6 +16,8 @@
 
 using namespace msa;
 using namespace msa::models;
+using msa::test::io_tensor;
+using msa::test::max_diff;
 
 namespace {
 
@@ -27,12 +31,6 @@ bool fixture_present(const std::string& name) {
     WARN("skipped: no CLIP parity fixture at " << fixture(name).string()
                                                << "; run scripts/make-parity-fixtures");
     return false;
-}
-
-const at::Tensor& io_tensor(const StateDict& io, const std::string& name) {
-    const auto it = io.find(name);
-    if (it == io.end()) FAIL("io.safetensors has no tensor '" << name << "'; regenerate with scripts/make-parity-fixtures");
-    return it->second;
 }
 
 // Checks every compared output and remembers the worst difference for the report.

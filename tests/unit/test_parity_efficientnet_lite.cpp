@@ -3,6 +3,8 @@
 // pooled, logits), its tensor names and shapes for lite0..lite4, and its errors.
 #include "test_helpers.hpp"
 
+#include "parity_helpers.hpp"
+
 #include <msa/models/checkpoint.hpp>
 #include <msa/models/efficientnet_lite.hpp>
 
@@ -15,6 +17,8 @@
 
 using namespace msa;
 using namespace msa::models;
+using msa::test::io_tensor;
+using msa::test::max_diff;
 
 namespace {
 
@@ -41,18 +45,6 @@ Loaded load_fixture() {
     out.model->eval();
     out.io = read_safetensors(dir / "io.safetensors");
     return out;
-}
-
-const at::Tensor& io_tensor(const StateDict& io, const std::string& name) {
-    const auto it = io.find(name);
-    if (it == io.end()) FAIL("io.safetensors has no tensor '" << name << "'; regenerate with scripts/make-parity-fixtures");
-    return it->second;
-}
-
-double max_diff(const at::Tensor& ours, const at::Tensor& expected, const std::string& what) {
-    INFO(what << ": ours " << ours.sizes() << ", reference " << expected.sizes());
-    REQUIRE(ours.sizes() == expected.sizes());
-    return (ours.to(torch::kDouble) - expected.to(torch::kDouble)).abs().max().item<double>();
 }
 
 // One forward pass against the outputs stored under `prefix`; returns the worst difference.

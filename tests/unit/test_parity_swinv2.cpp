@@ -2,6 +2,8 @@
 // scripts/parity/swinv2.py: every hidden state, last_hidden_state and pooler_output.
 #include "test_helpers.hpp"
 
+#include "parity_helpers.hpp"
+
 #include <msa/models/checkpoint.hpp>
 #include <msa/models/swinv2.hpp>
 
@@ -12,6 +14,8 @@
 
 using namespace msa;
 using namespace msa::models;
+using msa::test::io_tensor;
+using msa::test::max_diff;
 
 namespace {
 
@@ -42,19 +46,6 @@ LoadedSwinv2 load_fixture(const std::filesystem::path& dir, bool use_mask_token,
     out.model->eval();
     out.io = read_safetensors(dir / "io.safetensors");
     return out;
-}
-
-const at::Tensor& io_tensor(const StateDict& io, const std::string& name) {
-    const auto it = io.find(name);
-    if (it == io.end()) FAIL("io.safetensors has no tensor '" << name << "'; regenerate with scripts/make-parity-fixtures");
-    return it->second;
-}
-
-// Max |a - b| after checking the shapes agree.
-double max_diff(const at::Tensor& ours, const at::Tensor& expected, const std::string& what) {
-    INFO(what << ": ours " << ours.sizes() << ", transformers " << expected.sizes());
-    REQUIRE(ours.sizes() == expected.sizes());
-    return (ours.to(torch::kDouble) - expected.to(torch::kDouble)).abs().max().item<double>();
 }
 
 // Compares one forward pass with the outputs stored under `prefix`; returns the worst diff.

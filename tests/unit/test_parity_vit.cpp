@@ -3,6 +3,8 @@
 // inputs the module must refuse.
 #include "test_helpers.hpp"
 
+#include "parity_helpers.hpp"
+
 #include <msa/models/checkpoint.hpp>
 #include <msa/models/vit.hpp>
 
@@ -13,6 +15,8 @@
 
 using namespace msa;
 using namespace msa::models;
+using msa::test::io_tensor;
+using msa::test::max_diff;
 
 namespace {
 
@@ -24,19 +28,6 @@ Checkpoint fixture_checkpoint() {
     INFO("regenerate with scripts/make-parity-fixtures");
     REQUIRE(std::filesystem::exists(dir / "model.safetensors"));
     return load_checkpoint(dir);
-}
-
-const at::Tensor& io_tensor(const StateDict& io, const std::string& name) {
-    const auto it = io.find(name);
-    if (it == io.end()) FAIL("io.safetensors has no tensor '" << name << "'; regenerate with scripts/make-parity-fixtures");
-    return it->second;
-}
-
-double max_diff(const at::Tensor& ours, const at::Tensor& expected, const std::string& what) {
-    INFO(what << ": ours " << ours.sizes() << ", transformers " << expected.sizes());
-    REQUIRE(ours.defined());
-    REQUIRE(ours.sizes() == expected.sizes());
-    return (ours.to(torch::kDouble) - expected.to(torch::kDouble)).abs().max().item<double>();
 }
 
 nlohmann::json tiny_config() {
