@@ -161,13 +161,13 @@ TORCH_MODULE(BertEmbeddings);
 class BertResidualOutputImpl : public torch::nn::Module {
 public:
     BertResidualOutputImpl(const BertConfig& config, std::int64_t in_features) : dropout_(config.hidden_dropout_prob) {
-        dense = register_module("dense", torch::nn::Linear(in_features, config.hidden_size));
+        dense = register_module("dense", Linear(in_features, config.hidden_size));
         LayerNorm = register_module("LayerNorm", layer_norm(config));
     }
     at::Tensor forward(const at::Tensor& hidden, const at::Tensor& input) {
         return LayerNorm->forward(at::dropout(dense->forward(hidden), dropout_, is_training()) + input);
     }
-    torch::nn::Linear dense{nullptr};
+    Linear dense{nullptr};
     torch::nn::LayerNorm LayerNorm{nullptr};
 
 private:
@@ -195,10 +195,10 @@ TORCH_MODULE(BertAttention);
 class BertIntermediateImpl : public torch::nn::Module {
 public:
     explicit BertIntermediateImpl(const BertConfig& config) : activation_(config.hidden_act) {
-        dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.intermediate_size));
+        dense = register_module("dense", Linear(config.hidden_size, config.intermediate_size));
     }
     at::Tensor forward(const at::Tensor& hidden) { return activation_(dense->forward(hidden)); }
-    torch::nn::Linear dense{nullptr};
+    Linear dense{nullptr};
 
 private:
     Activation activation_;
@@ -226,12 +226,12 @@ public:
 class BertPoolerImpl : public torch::nn::Module {
 public:
     explicit BertPoolerImpl(const BertConfig& config) {
-        dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.hidden_size));
+        dense = register_module("dense", Linear(config.hidden_size, config.hidden_size));
     }
     at::Tensor forward(const at::Tensor& last_hidden_state) {
         return at::tanh(dense->forward(last_hidden_state.select(/*dim=*/1, /*index=*/0)));
     }
-    torch::nn::Linear dense{nullptr};
+    Linear dense{nullptr};
 };
 
 BertModelImpl::BertModelImpl(BertConfig config) : config_(std::move(config)) {

@@ -1,5 +1,6 @@
 // CLIP's text and vision towers, following transformers' modeling_clip.py operation by operation.
 #include <msa/models/clip.hpp>
+#include <msa/models/transformer_blocks.hpp>
 
 #include <torch/torch.h>
 
@@ -157,16 +158,22 @@ ClipAttentionImpl::ClipAttentionImpl(const ClipEncoderConfig& config)
       dropout_(config.attention_dropout) {
     const auto size = config.hidden_size;
     // Registered in transformers' order (k, v, q, out) so named_parameters() lists alike.
-    k_proj = register_module("k_proj", torch::nn::Linear(size, size));
-    v_proj = register_module("v_proj", torch::nn::Linear(size, size));
-    q_proj = register_module("q_proj", torch::nn::Linear(size, size));
-    out_proj = register_module("out_proj", torch::nn::Linear(size, size));
+    k_proj = register_module("k_proj", Linear(size, size));
+    v_proj = register_module("v_proj", Linear(size, size));
+    q_proj = register_module("q_proj", Linear(size, size));
+    out_proj = register_module("out_proj", Linear(size, size));
 }
 
 at::Tensor ClipAttentionImpl::forward(const at::Tensor& hidden, const at::Tensor& bias, const at::Tensor& sees_any) {
     const auto batch = hidden.size(0);
     const auto tokens = hidden.size(1);
     // [N, T, C] -> [N, heads, T, head_dim]
+    if (self_attention_inference_applies(*this, hidden, dropout_)) {
+        auto context = self_attention_inference(q_proj->forward(hidden), k_proj->forward(hidden),
+                                                v_proj->forward(hidden), num_heads_, scale_, bias);
+        if (sees_any.defined()) context = context * sees_any.view({batch, tokens, 1});
+        return out_proj->forward(context);
+    }
     auto heads = [&](const at::Tensor& x) { return x.view({batch, tokens, num_heads_, head_dim_}).transpose(1, 2); };
     const auto q = heads(q_proj->forward(hidden));
     const auto k = heads(k_proj->forward(hidden));
@@ -183,8 +190,8 @@ at::Tensor ClipAttentionImpl::forward(const at::Tensor& hidden, const at::Tensor
 }
 
 ClipMlpImpl::ClipMlpImpl(const ClipEncoderConfig& config) : activation_(config.hidden_act) {
-    fc1 = register_module("fc1", torch::nn::Linear(config.hidden_size, config.intermediate_size));
-    fc2 = register_module("fc2", torch::nn::Linear(config.intermediate_size, config.hidden_size));
+    fc1 = register_module("fc1", Linear(config.hidden_size, config.intermediate_size));
+    fc2 = register_module("fc2", Linear(config.intermediate_size, config.hidden_size));
 }
 
 at::Tensor ClipMlpImpl::forward(const at::Tensor& hidden) {
@@ -251,7 +258,7 @@ ClipTextModelImpl::ClipTextModelImpl(const ClipTextConfig& config) : config_(con
     if (config.with_projection)
         text_projection = register_module(
             "text_projection",
-            torch::nn::Linear(torch::nn::LinearOptions(config.hidden_size, config.projection_dim).bias(false)));
+            Linear(torch::nn::LinearOptions(config.hidden_size, config.projection_dim).bias(false)));
 }
 
 at::Tensor ClipTextModelImpl::embed(const at::Tensor& input_ids) {
@@ -369,7 +376,7 @@ ClipVisionModelImpl::ClipVisionModelImpl(const ClipVisionConfig& config) : confi
     if (config.with_projection)
         visual_projection = register_module(
             "visual_projection",
-            torch::nn::Linear(torch::nn::LinearOptions(config.hidden_size, config.projection_dim).bias(false)));
+            Linear(torch::nn::LinearOptions(config.hidden_size, config.projection_dim).bias(false)));
 }
 
 at::Tensor ClipVisionModelImpl::embed(const at::Tensor& pixel_values) {

@@ -262,7 +262,7 @@ EfficientNetLiteImpl::EfficientNetLiteImpl(const EfficientNetLiteConfig& config)
         "_conv_head",
         make_conv(block_configs.back().output_filters, EfficientNetLiteConfig::head_channels, /*kernel=*/1));
     bn1_ = register_module("_bn1", make_bn(EfficientNetLiteConfig::head_channels, config));
-    fc_ = register_module("_fc", torch::nn::Linear(EfficientNetLiteConfig::head_channels, config.num_classes));
+    fc_ = register_module("_fc", Linear(EfficientNetLiteConfig::head_channels, config.num_classes));
 }
 
 at::Tensor EfficientNetLiteImpl::embed(const at::Tensor& pixel_values) {

@@ -1,5 +1,6 @@
 // Swin Transformer V2 in LibTorch, step for step as transformers' modeling_swinv2.py, so
 // that a Swinv2Model checkpoint loads by name and gives the same numbers.
+#include <msa/models/linear.hpp>
 #include <msa/models/swinv2.hpp>
 
 #include <torch/torch.h>
@@ -170,14 +171,14 @@ public:
     Swinv2SelfAttentionImpl(const Swinv2Config& config, std::int64_t dim, std::int64_t heads, std::int64_t window,
                             std::int64_t pretrained_window)
         : heads_(heads), head_dim_(dim / heads), window_(window), dropout_(config.attention_probs_dropout_prob) {
-        query_ = register_module("query", torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(config.qkv_bias)));
-        key_ = register_module("key", torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(false)));
-        value_ = register_module("value", torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(config.qkv_bias)));
+        query_ = register_module("query", Linear(torch::nn::LinearOptions(dim, dim).bias(config.qkv_bias)));
+        key_ = register_module("key", Linear(torch::nn::LinearOptions(dim, dim).bias(false)));
+        value_ = register_module("value", Linear(torch::nn::LinearOptions(dim, dim).bias(config.qkv_bias)));
         logit_scale_ = register_parameter("logit_scale", torch::full({heads, 1, 1}, std::log(10.0)));
         position_bias_mlp_ = register_module(
             "continuous_position_bias_mlp",
-            torch::nn::Sequential(torch::nn::Linear(/*in=*/2, kPositionBiasHidden), torch::nn::ReLU(),
-                                  torch::nn::Linear(torch::nn::LinearOptions(kPositionBiasHidden, heads).bias(false))));
+            torch::nn::Sequential(Linear(/*in=*/2, kPositionBiasHidden), torch::nn::ReLU(),
+                                  Linear(torch::nn::LinearOptions(kPositionBiasHidden, heads).bias(false))));
         build_tables(pretrained_window);
     }
 
@@ -239,7 +240,7 @@ private:
     std::int64_t head_dim_;
     std::int64_t window_;
     double dropout_;
-    torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr};
+    Linear query_{nullptr}, key_{nullptr}, value_{nullptr};
     at::Tensor logit_scale_;
     torch::nn::Sequential position_bias_mlp_{nullptr};
     at::Tensor coords_table_;   // [1, 2w-1, 2w-1, 2], not a checkpoint tensor
@@ -252,8 +253,8 @@ TORCH_MODULE(Swinv2SelfAttention);
 class Swinv2DenseImpl : public torch::nn::Module {
 public:
     Swinv2DenseImpl(std::int64_t in, std::int64_t out)
-        : dense(register_module("dense", torch::nn::Linear(in, out))) {}
-    torch::nn::Linear dense;
+        : dense(register_module("dense", Linear(in, out))) {}
+    Linear dense;
 };
 TORCH_MODULE(Swinv2Dense);
 
@@ -363,7 +364,7 @@ class Swinv2PatchMergingImpl : public torch::nn::Module {
 public:
     explicit Swinv2PatchMergingImpl(std::int64_t dim)
         : reduction_(register_module("reduction",
-                                     torch::nn::Linear(torch::nn::LinearOptions(4 * dim, 2 * dim).bias(false)))),
+                                     Linear(torch::nn::LinearOptions(4 * dim, 2 * dim).bias(false)))),
           norm_(register_module("norm",
                                 torch::nn::LayerNorm(torch::nn::LayerNormOptions({2 * dim}).eps(kTorchLayerNormEps)))) {}
 
@@ -383,7 +384,7 @@ public:
     }
 
 private:
-    torch::nn::Linear reduction_{nullptr};
+    Linear reduction_{nullptr};
     torch::nn::LayerNorm norm_{nullptr};
 };
 TORCH_MODULE(Swinv2PatchMerging);

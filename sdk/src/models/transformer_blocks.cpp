@@ -1,6 +1,8 @@
 // Self-attention, padding masks, activations and name prefixes shared by the BERT-family and ViT encoders.
 #include <msa/models/transformer_blocks.hpp>
 
+#include <ATen/Parallel.h>
+#include <dnnl.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -17,14 +19,75 @@ MultiHeadSelfAttentionImpl::MultiHeadSelfAttentionImpl(std::int64_t hidden_size,
         throw Error("self-attention: hidden size " + std::to_string(hidden_size) +
                     " is not a multiple of the number of heads " + std::to_string(num_heads));
     scaling_ = 1.0 / std::sqrt(static_cast<double>(head_size_));
-    query = register_module("query", torch::nn::Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
-    key = register_module("key", torch::nn::Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
-    value = register_module("value", torch::nn::Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
+    query = register_module("query", Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
+    key = register_module("key", Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
+    value = register_module("value", Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
+}
+
+namespace {
+
+void sgemm(char transb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a, std::int64_t lda,
+           const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+    if (dnnl_sgemm('N', transb, m, n, k, alpha, a, lda, b, ldb, 0.0F, c, ldc) != dnnl_success)
+        throw Error("self-attention: oneDNN's sgemm failed on a [" + std::to_string(m) + " x " + std::to_string(k) +
+                    "] block");
+}
+
+} // namespace
+
+bool self_attention_inference_applies(const torch::nn::Module& attention, const at::Tensor& hidden, double dropout) {
+    if (!hidden.device().is_cpu() || hidden.scalar_type() != at::kFloat || hidden.dim() != 3) return false;
+    if (attention.is_training() && dropout > 0) return false;
+    if (!at::GradMode::is_enabled()) return true;
+    if (hidden.requires_grad()) return false;
+    for (const auto& parameter : attention.parameters())
+        if (parameter.requires_grad()) return false;
+    return true;
+}
+
+at::Tensor self_attention_inference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                    std::int64_t num_heads, double scaling, const at::Tensor& additive_mask) {
+    const auto batch = q.size(0);
+    const auto tokens = q.size(1);
+    const auto width = q.size(2);
+    const auto head_size = width / num_heads;
+    const auto qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+    const float* qp = qc.data_ptr<float>();
+    const float* kp = kc.data_ptr<float>();
+    const float* vp = vc.data_ptr<float>();
+    // Head h of sample n is a [tokens x head_size] block with row stride `width` inside
+    // [N,T,D]: the products read and write it in place, without the transposes.
+    auto scores = at::empty({batch, num_heads, tokens, tokens}, q.options());
+    float* sp = scores.data_ptr<float>();
+    // Nested inside parallel_for, each sgemm runs on the calling thread.
+    at::parallel_for(0, batch * num_heads, 1, [&](std::int64_t begin, std::int64_t end) {
+        for (auto i = begin; i < end; ++i) {
+            const auto offset = (i / num_heads) * tokens * width + (i % num_heads) * head_size;
+            sgemm('T', tokens, tokens, head_size, static_cast<float>(scaling), qp + offset, width, kp + offset, width,
+                  sp + i * tokens * tokens, tokens);
+        }
+    });
+    if (additive_mask.defined()) scores.add_(additive_mask);
+    const auto probs = at::softmax(scores, /*dim=*/-1);
+    const float* pp = probs.data_ptr<float>();
+    auto context = at::empty({batch, tokens, width}, q.options());
+    float* cp = context.data_ptr<float>();
+    at::parallel_for(0, batch * num_heads, 1, [&](std::int64_t begin, std::int64_t end) {
+        for (auto i = begin; i < end; ++i) {
+            const auto offset = (i / num_heads) * tokens * width + (i % num_heads) * head_size;
+            sgemm('N', tokens, head_size, tokens, 1.0F, pp + i * tokens * tokens, tokens, vp + offset, width,
+                  cp + offset, width);
+        }
+    });
+    return context;
 }
 
 at::Tensor MultiHeadSelfAttentionImpl::forward(const at::Tensor& hidden, const at::Tensor& additive_mask) {
     const auto batch = hidden.size(0);
     const auto tokens = hidden.size(1);
+    if (self_attention_inference_applies(*this, hidden, dropout_))
+        return self_attention_inference(query->forward(hidden), key->forward(hidden), value->forward(hidden),
+                                        num_heads_, scaling_, additive_mask);
     // [N,T,D] -> [N,heads,T,head_size]
     auto split_heads = [&](const at::Tensor& x) { return x.view({batch, tokens, num_heads_, head_size_}).transpose(1, 2); };
     const auto q = split_heads(query->forward(hidden));

@@ -119,13 +119,13 @@ public:
                                                                         config.qkv_bias,
                                                                         config.attention_probs_dropout_prob));
         auto output = register_module("output", std::make_shared<torch::nn::Module>("ViTSelfOutput"));
-        dense = output->register_module("dense", torch::nn::Linear(config.hidden_size, config.hidden_size));
+        dense = output->register_module("dense", Linear(config.hidden_size, config.hidden_size));
     }
     at::Tensor forward(const at::Tensor& hidden) {
         return at::dropout(dense->forward(attention->forward(hidden, at::Tensor())), dropout_, is_training());
     }
     MultiHeadSelfAttention attention{nullptr};
-    torch::nn::Linear dense{nullptr};
+    Linear dense{nullptr};
 
 private:
     double dropout_;
@@ -141,9 +141,9 @@ public:
         layernorm_after = register_module("layernorm_after", layer_norm(config));
         auto intermediate = register_module("intermediate", std::make_shared<torch::nn::Module>("ViTIntermediate"));
         intermediate_dense =
-            intermediate->register_module("dense", torch::nn::Linear(config.hidden_size, config.intermediate_size));
+            intermediate->register_module("dense", Linear(config.hidden_size, config.intermediate_size));
         auto output = register_module("output", std::make_shared<torch::nn::Module>("ViTOutput"));
-        output_dense = output->register_module("dense", torch::nn::Linear(config.intermediate_size, config.hidden_size));
+        output_dense = output->register_module("dense", Linear(config.intermediate_size, config.hidden_size));
     }
     at::Tensor forward(const at::Tensor& hidden) {
         const auto attended = attention->forward(layernorm_before->forward(hidden)) + hidden;
@@ -152,7 +152,7 @@ public:
     }
     torch::nn::LayerNorm layernorm_before{nullptr}, layernorm_after{nullptr};
     ViTAttention attention{nullptr};
-    torch::nn::Linear intermediate_dense{nullptr}, output_dense{nullptr};
+    Linear intermediate_dense{nullptr}, output_dense{nullptr};
 
 private:
     Activation activation_;
@@ -163,12 +163,12 @@ private:
 class ViTPoolerImpl : public torch::nn::Module {
 public:
     explicit ViTPoolerImpl(const ViTConfig& config) : activation_(config.pooler_act) {
-        dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.pooler_output_size));
+        dense = register_module("dense", Linear(config.hidden_size, config.pooler_output_size));
     }
     at::Tensor forward(const at::Tensor& last_hidden_state) {
         return activation_(dense->forward(last_hidden_state.select(/*dim=*/1, /*index=*/0)));
     }
-    torch::nn::Linear dense{nullptr};
+    Linear dense{nullptr};
 
 private:
     Activation activation_;

@@ -12,7 +12,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
+#include <msa/models/linear.hpp>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
@@ -91,7 +91,7 @@ public:
     // 1/0, the queries that may attend to at least one key, or undefined (all may).
     at::Tensor forward(const at::Tensor& hidden, const at::Tensor& bias, const at::Tensor& sees_any);
 
-    torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+    Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
 
 private:
     std::int64_t num_heads_;
@@ -107,7 +107,7 @@ public:
     explicit ClipMlpImpl(const ClipEncoderConfig& config);
     at::Tensor forward(const at::Tensor& hidden);
 
-    torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+    Linear fc1{nullptr}, fc2{nullptr};
 
 private:
     ClipActivation activation_;
@@ -206,7 +206,7 @@ public:
     const ClipTextConfig& config() const { return config_; }
 
     ClipTextTransformer text_model{nullptr};
-    torch::nn::Linear text_projection{nullptr};
+    Linear text_projection{nullptr};
 
 private:
     ClipTextConfig config_;
@@ -277,7 +277,7 @@ public:
     const ClipVisionConfig& config() const { return config_; }
 
     ClipVisionTransformer vision_model{nullptr};
-    torch::nn::Linear visual_projection{nullptr};
+    Linear visual_projection{nullptr};
 
 private:
     ClipVisionConfig config_;

@@ -12,7 +12,7 @@
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/linear.h>
+#include <msa/models/linear.hpp>
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
@@ -145,7 +145,7 @@ private:
     torch::nn::ModuleList blocks_{nullptr};
     torch::nn::Conv2d conv_head_{nullptr};
     torch::nn::BatchNorm2d bn1_{nullptr};
-    torch::nn::Linear fc_{nullptr};
+    Linear fc_{nullptr};
 };
 TORCH_MODULE(EfficientNetLite);
 

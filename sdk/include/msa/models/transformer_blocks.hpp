@@ -8,7 +8,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
+#include <msa/models/linear.hpp>
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
@@ -29,7 +29,7 @@ public:
     // when every position may attend everywhere. Returns [N,T,D].
     at::Tensor forward(const at::Tensor& hidden, const at::Tensor& additive_mask);
 
-    torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
+    Linear query{nullptr}, key{nullptr}, value{nullptr};
 
 private:
     std::int64_t num_heads_;
@@ -38,6 +38,22 @@ private:
     double dropout_;
 };
 TORCH_MODULE(MultiHeadSelfAttention);
+
+// softmax(q k^T * scaling + additive_mask) v for each head, for float32 CPU inference
+// (no autograd): q, k, v [N,T,D] as the projections give them, D = num_heads x head
+// size; additive_mask broadcasts to [N,heads,T,T]. Returns [N,T,D] with the heads
+// concatenated. The per-head products run through oneDNN's sgemm in parallel over
+// samples and heads, reading each head in place, instead of LibTorch's batched matmul
+// (one small BLAS call after another, see linear.hpp).
+MSA_MODELS_API at::Tensor self_attention_inference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                                   std::int64_t num_heads, double scaling,
+                                                   const at::Tensor& additive_mask);
+
+// Whether `attention` (a module holding the q/k/v projections) may take
+// self_attention_inference for `hidden`: float32 [N,T,D] on the CPU, no dropout, and
+// nothing that needs gradients (a trainable layer or an input that requires them).
+MSA_MODELS_API bool self_attention_inference_applies(const torch::nn::Module& attention, const at::Tensor& hidden,
+                                                     double dropout);
 
 // A [N,T] padding mask (nonzero = real token) as the [N,1,1,T] tensor transformers adds to
 // the attention scores: 0 where a key may be attended, the lowest value of `dtype` where not.

@@ -1,0 +1,56 @@
+// Inference of fully connected layers through oneDNN's sgemm (see linear.hpp for why).
+#include <msa/models/linear.hpp>
+
+#include <msa/error.hpp>
+
+#include <dnnl.h>
+#include <torch/torch.h>
+
+#include <string>
+
+namespace msa::models {
+
+namespace {
+
+bool sgemm_applies(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias) {
+    const auto float_cpu = [](const at::Tensor& t) {
+        return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided;
+    };
+    if (!float_cpu(input) || !float_cpu(weight) || input.dim() < 1 || weight.dim() != 2) return false;
+    if (bias.defined() && (!float_cpu(bias) || bias.dim() != 1 || bias.size(0) != weight.size(0))) return false;
+    if (input.size(-1) != weight.size(1)) return false; // at::linear words the shape error
+    // Gradients need autograd's graph, which only at::linear records.
+    if (at::GradMode::is_enabled() &&
+        (input.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad())))
+        return false;
+    return true;
+}
+
+} // namespace
+
+at::Tensor linear(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias) {
+    if (!sgemm_applies(input, weight, bias)) return at::linear(input, weight, bias);
+    const auto in_features = weight.size(1);
+    const auto out_features = weight.size(0);
+    const auto x = input.reshape({-1, in_features}).contiguous();
+    const auto w = weight.contiguous();
+    const auto rows = x.size(0);
+    auto out_sizes = input.sizes().vec();
+    out_sizes.back() = out_features;
+    if (rows == 0 || in_features == 0)
+        return bias.defined() ? bias.expand(out_sizes).contiguous() : at::zeros(out_sizes, input.options());
+    // The bias is written first and the product added to it (beta = 1): one pass less.
+    at::Tensor y = bias.defined() ? bias.unsqueeze(0).expand({rows, out_features}).contiguous()
+                                  : at::empty({rows, out_features}, input.options());
+    const dnnl_status_t status =
+        dnnl_sgemm('N', 'T', rows, out_features, in_features, 1.0F, x.data_ptr<float>(), in_features,
+                   w.data_ptr<float>(), in_features, bias.defined() ? 1.0F : 0.0F, y.data_ptr<float>(), out_features);
+    if (status != dnnl_success)
+        throw Error("linear layer [" + std::to_string(out_features) + " x " + std::to_string(in_features) +
+                    "]: oneDNN's sgemm failed with status " + std::to_string(static_cast<int>(status)));
+    return y.view(out_sizes);
+}
+
+at::Tensor LinearImpl::forward(const at::Tensor& input) { return linear(input, weight, bias); }
+
+} // namespace msa::models
