@@ -2,7 +2,7 @@
 source "$(dirname "$0")/lib.sh"
 
 expect_exit 0 "$MSA" version
-expect_contains "$OUT" "SDK ABI 2.0"
+expect_contains "$OUT" "SDK ABI 2.1"
 expect_contains "$OUT" "LibTorch 1.13"
 expect_contains "$OUT" "build type Release"
 

@@ -12,6 +12,10 @@ namespace msa {
 struct LossContext {
     std::int64_t num_classes = 0;
     std::vector<std::int64_t> class_counts; // training-set count per class
+    // Widths of the pooled unimodal features (0 when a modality is absent), for losses
+    // with their own heads on them (image-text contrastive and matching). SDK 2.1.
+    std::int64_t text_dim = 0;
+    std::int64_t image_dim = 0;
 };
 
 struct LossInput {

@@ -15,8 +15,9 @@
 // Major: the host refuses a plugin whose major differs. Minor: the host refuses a plugin
 // built against a newer minor than its own (it may use what the host lacks).
 // 2.0: Encoder::trainable_top() (fine-tuning of top layers) changed the Encoder vtable.
+// 2.1: LossContext gained text_dim and image_dim, SamplerContext the class names.
 #define MSA_SDK_ABI_MAJOR 2
-#define MSA_SDK_ABI_MINOR 0
+#define MSA_SDK_ABI_MINOR 1
 
 #ifndef _GLIBCXX_USE_CXX11_ABI
 #define MSA_CXX11_ABI -1

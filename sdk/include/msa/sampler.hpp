@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace msa {
@@ -12,6 +13,9 @@ namespace msa {
 struct SamplerContext {
     std::int64_t num_classes = 0;
     std::uint64_t seed = 0;
+    // The study's class names in class-index order (Sample::label indexes them), so a
+    // sampler can name a class ("neutral") or read a predictions file. SDK 2.1.
+    std::vector<std::string> labels;
 };
 
 class __attribute__((visibility("default"))) Sampler {
