@@ -70,9 +70,23 @@ std::string normalize(const std::string& text, int options) {
     return out;
 }
 
-utf8proc_category_t category(std::int32_t cp) { return utf8proc_category(cp); }
+// The tokenizers crate's own Unicode data, measured per code point (see the script that
+// writes it): its crates are of different Unicode versions, none of them utf8proc's.
+struct CodePointRange {
+    std::int32_t first, last;
+};
+struct CodePointPair {
+    std::int32_t from, to;
+};
+#include "tokenizer_unicode_tables.inc"
 
-// Rust's char::is_whitespace: the Unicode White_Space property.
+template <std::size_t N> bool in_ranges(const CodePointRange (&ranges)[N], std::int32_t cp) {
+    const auto it = std::upper_bound(std::begin(ranges), std::end(ranges), cp,
+                                     [](std::int32_t value, const CodePointRange& r) { return value < r.first; });
+    return it != std::begin(ranges) && cp <= std::prev(it)->last;
+}
+
+// Rust's char::is_whitespace: the Unicode White_Space property (also what CLIP's \s matches).
 bool is_white_space(std::int32_t cp) {
     return (cp >= 0x9 && cp <= 0xD) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
            (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
@@ -80,48 +94,26 @@ bool is_white_space(std::int32_t cp) {
 }
 
 // tokenizers' BertNormalizer: tab, newline and carriage return count as whitespace, not
-// control; control is every "Other" category (Cc, Cf, Cs, Co, Cn).
+// control; control is unicode_categories' is_other (Cc, Cf, Co of its old Unicode
+// version: unassigned code points (Cn) stay, and become [UNK]).
 bool is_bert_whitespace(std::int32_t cp) { return cp == '\t' || cp == '\n' || cp == '\r' || is_white_space(cp); }
 bool is_bert_control(std::int32_t cp) {
     if (cp == '\t' || cp == '\n' || cp == '\r') return false;
-    switch (category(cp)) {
-    case UTF8PROC_CATEGORY_CC:
-    case UTF8PROC_CATEGORY_CF:
-    case UTF8PROC_CATEGORY_CS:
-    case UTF8PROC_CATEGORY_CO:
-    case UTF8PROC_CATEGORY_CN:
-        return true;
-    default:
-        return false;
-    }
+    return in_ranges(bert_control_ranges, cp);
 }
 
-// BERT's _is_chinese_char: the CJK Unified Ideographs blocks.
+// BERT's _is_chinese_char as tokenizers has it: its fifth range starts at 0x2B920, not at
+// the 0x2B820 of Google's BERT (U+2B820..U+2B91F are not split apart).
 bool is_chinese_char(std::int32_t cp) {
     return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
-           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
+           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
            (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
-bool is_punctuation(std::int32_t cp) {
-    if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126))
-        return true;
-    const auto c = category(cp);
-    return c == UTF8PROC_CATEGORY_PC || c == UTF8PROC_CATEGORY_PD || c == UTF8PROC_CATEGORY_PS ||
-           c == UTF8PROC_CATEGORY_PE || c == UTF8PROC_CATEGORY_PI || c == UTF8PROC_CATEGORY_PF ||
-           c == UTF8PROC_CATEGORY_PO;
-}
-
-bool is_letter(std::int32_t cp) {
-    const auto c = category(cp);
-    return c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT ||
-           c == UTF8PROC_CATEGORY_LM || c == UTF8PROC_CATEGORY_LO;
-}
-
-bool is_number(std::int32_t cp) {
-    const auto c = category(cp);
-    return c == UTF8PROC_CATEGORY_ND || c == UTF8PROC_CATEGORY_NL || c == UTF8PROC_CATEGORY_NO;
-}
+bool is_punctuation(std::int32_t cp) { return in_ranges(bert_punctuation_ranges, cp); }
+bool is_nonspacing_mark(std::int32_t cp) { return in_ranges(nonspacing_mark_ranges, cp); }
+bool is_letter(std::int32_t cp) { return in_ranges(clip_letter_ranges, cp); }
+bool is_number(std::int32_t cp) { return in_ranges(clip_number_ranges, cp); }
 
 // Rust's char::to_lowercase, one character at a time (no final-sigma context); its only
 // multi-character result is U+0130 -> "i" + U+0307.
@@ -129,9 +121,58 @@ void append_lower(std::vector<std::int32_t>& out, std::int32_t cp) {
     if (cp == 0x130) {
         out.push_back('i');
         out.push_back(0x307);
-    } else {
-        out.push_back(utf8proc_tolower(cp));
+        return;
     }
+    const auto it = std::lower_bound(std::begin(lowercase_pairs), std::end(lowercase_pairs), cp,
+                                     [](const CodePointPair& p, std::int32_t value) { return p.from < value; });
+    out.push_back(it != std::end(lowercase_pairs) && it->from == cp ? it->to : cp);
+}
+
+// utf8proc's canonical decomposition of one character (itself when it has none).
+std::vector<std::int32_t> utf8proc_decomposition(std::int32_t cp) {
+    utf8proc_int32_t buffer[8];
+    int last_boundclass = 0;
+    const auto n = utf8proc_decompose_char(cp, buffer, 8, UTF8PROC_DECOMPOSE, &last_boundclass);
+    if (n <= 0 || n > 8) return {cp};
+    return std::vector<std::int32_t>(buffer, buffer + n);
+}
+
+// A character utf8proc decomposes but the tokenizers' older NFD tables do not (U+11938,
+// Unicode 13): kept as it is, and never composed from its parts. (decomp_type 0 is a
+// canonical decomposition; Hangul syllables, decomposed by rule, are in the table.)
+bool keeps_whole(std::int32_t cp) {
+    if (cp < 0xC0 || in_ranges(nfd_decomposes_ranges, cp)) return false;
+    const auto* property = utf8proc_get_property(cp);
+    return property->decomp_seqindex != UINT16_MAX && property->decomp_type == 0;
+}
+
+// NFD or NFC (compose) as the tokenizers crate has it: utf8proc's, over the runs between
+// characters that crate would not decompose; in NFC a character that crate would not
+// compose is decomposed again.
+std::vector<std::int32_t> normalize_like_tokenizers(const std::vector<std::int32_t>& cps, bool compose) {
+    std::vector<std::int32_t> out;
+    out.reserve(cps.size());
+    const int options = compose ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE;
+    std::size_t start = 0;
+    auto flush = [&](std::size_t end) {
+        if (end == start) return;
+        for (std::int32_t cp : code_points(normalize(utf8(cps, start, end), options))) {
+            if (compose && keeps_whole(cp)) {
+                const auto parts = utf8proc_decomposition(cp);
+                out.insert(out.end(), parts.begin(), parts.end());
+            } else {
+                out.push_back(cp);
+            }
+        }
+    };
+    for (std::size_t i = 0; i < cps.size(); ++i)
+        if (keeps_whole(cps[i])) {
+            flush(i);
+            out.push_back(cps[i]);
+            start = i + 1;
+        }
+    flush(cps.size());
+    return out;
 }
 
 std::string sha256_hex(const std::string& bytes) {
@@ -191,7 +232,7 @@ WordPieceTokenizer::WordPieceTokenizer(std::unordered_map<std::string, std::int6
     sep_id_ = require_id(vocab_, options_.sep_token, source);
     const auto pad = vocab_.find(options_.pad_token);
     pad_id_ = pad == vocab_.end() ? 0 : pad->second;
-    cache_key_ = "wordpiece:" + vocab_digest(vocab_) + ":" + std::to_string(options_.clean_text) +
+    cache_key_ = std::string("wordpiece:") + unicode_tables_source + ":" + vocab_digest(vocab_) + ":" + std::to_string(options_.clean_text) +
                  std::to_string(options_.handle_chinese_chars) + std::to_string(options_.lowercase) +
                  std::to_string(options_.strip_accents) + ":" + std::to_string(options_.max_input_chars_per_word);
 }
@@ -259,10 +300,10 @@ std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) c
     }
     const bool strip = options_.strip_accents < 0 ? options_.lowercase : options_.strip_accents == 1;
     if (strip) {
-        const auto decomposed = code_points(normalize(utf8(cps), UTF8PROC_DECOMPOSE));
+        const auto decomposed = normalize_like_tokenizers(cps, /*compose=*/false);
         cps.clear();
         for (std::int32_t cp : decomposed)
-            if (category(cp) != UTF8PROC_CATEGORY_MN) cps.push_back(cp);
+            if (!is_nonspacing_mark(cp)) cps.push_back(cp);
     }
     if (options_.lowercase) {
         std::vector<std::int32_t> lower;
@@ -402,7 +443,7 @@ ClipBpeTokenizer::ClipBpeTokenizer(std::unordered_map<std::string, std::int64_t>
     eos_id_ = require_id(vocab_, "<|endoftext|>", source);
     std::string material = vocab_digest(vocab_);
     for (const auto& [pair, rank] : merge_ranks_) material += pair + std::to_string(rank);
-    cache_key_ = "clip-bpe:" + sha256_hex(material);
+    cache_key_ = std::string("clip-bpe:") + unicode_tables_source + ":" + sha256_hex(material);
 }
 
 std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_files(const fs::path& vocab_json, const fs::path& merges_txt) {
@@ -486,7 +527,7 @@ std::vector<std::string> ClipBpeTokenizer::tokenize(const std::string& text) con
     // Normalizer: NFC, whitespace runs to one space, lower-case.
     std::vector<std::int32_t> cps;
     bool in_space = false;
-    for (std::int32_t cp : code_points(normalize(utf8(code_points(text)), UTF8PROC_COMPOSE))) {
+    for (std::int32_t cp : normalize_like_tokenizers(code_points(text), /*compose=*/true)) {
         if (is_white_space(cp)) {
             if (!in_space) cps.push_back(' ');
             in_space = true;
