@@ -12,6 +12,10 @@
                         (Python's unicodedata): the same columns for the probe of those characters
                         written decomposed, which shows (re)composition, and last that probe itself.
   cases.json            hand-written texts with their full expected ids.
+  added-tokens.json     tokenizer_config.json files whose "added_tokens_decoder" sets every added-token
+                        flag (lstrip, rstrip, single_word, normalized), for a folder of the model's
+                        vocab.txt (WordPiece) or vocab.json + merges.txt (CLIP), and hand-written texts
+                        with transformers' ids for both.
 
 Needs scripts/fetch-models' models/ and ../shared. Run with the reference environment:
   $(scripts/python-env) scripts/make-tokenizer-fixtures.py [--show GUID | --show-block HEX]
@@ -21,6 +25,8 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 import unicodedata
 
 from transformers import BertTokenizerFast, CLIPTokenizerFast
@@ -45,6 +51,15 @@ CASES = [
     "   leading and trailing spaces   ",
     "",
     "word " * 200,
+    # Added tokens are found in the text as written, before normalisation, case-sensitively.
+    "a [MASK] b[SEP]c [CLS][PAD]x[UNK] [mask] [Mask] [MASK",
+    "<|endoftext|>hello<|startoftext|> <|ENDOFTEXT|> x<|endoftext|>'s",
+    "Cafe\u0301[MASK]\u0301 e<|endoftext|>\u0301",
+    # Rules the code-point check found: unassigned (Cn) kept, newer Cf kept, newer marks not
+    # stripped, newer punctuation not split, CJK from U+2B920, Unicode 16 lower-casing and
+    # letters, U+11938 neither decomposed nor composed.
+    "a\u0378b \U000E0080 x\u0890y x\u07FDy x\u061Dy \U0002B820\U0002B920x",
+    "\uA7CB\u1C89 \U00016EA0 \U00011935\U00011930 \U00011938",
 ]
 
 
@@ -73,6 +88,36 @@ def decomposed_probe(first):
     # tokenizers' Unicode tables are older than unicodedata's, they must not compose.
     pieces = [unicodedata.normalize("NFD", chr(cp)) for cp in block_code_points(first)]
     return " ".join("x" + p + "x" for cp, p in zip(block_code_points(first), pieces) if p != chr(cp))
+
+
+def flags(content, special, normalized=False, lstrip=False, rstrip=False, single_word=False):
+    return {"content": content, "special": special, "normalized": normalized, "lstrip": lstrip, "rstrip": rstrip,
+            "single_word": single_word}
+
+
+ADDED_TOKEN_CONFIGS = {
+    "wordpiece": {"do_lower_case": True, "added_tokens_decoder": {
+        "103": flags("[MASK]", True, lstrip=True, rstrip=True),
+        "102": flags("[SEP]", True, single_word=True),
+        "30522": flags("Hello World", False, normalized=True),
+        "30523": flags("<ent>", False, single_word=True),
+        "30524": flags("<ent>s", False),
+    }},
+    "clip": {"added_tokens_decoder": {
+        "49407": flags("<|endoftext|>", True, rstrip=True),
+        "49408": flags("<IMG>", False, normalized=True),
+        "49409": flags("<obj>", False, lstrip=True, single_word=True),
+    }},
+}
+
+ADDED_TOKEN_CASES = [
+    "a [MASK] b a\t\u00a0[MASK]  b [MASK][MASK]",
+    "x[SEP]y x [SEP] y é[SEP] [SEP], _[SEP] \u2460[SEP]",
+    "say Hello World, HELLO WORLD or hello   world: helloworld hello worldly",
+    "<ent> <ent>s a<ent> <ent>, x<ent>sy",
+    "a<|endoftext|>  b <|endoftext|>",
+    "an <IMG> or <img>, <Img>x <obj> y<obj> <obj>z  <obj>",
+]
 
 
 def sha(data):
@@ -141,6 +186,22 @@ def main():
               "clip": ids(clip, t), "clip_77": ids(clip, t, 77)} for t in CASES]
     with open(os.path.join(OUT, "cases.json"), "w", encoding="utf-8") as f:
         json.dump(cases, f, ensure_ascii=False, indent=0)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, files in [("wordpiece", ["vocab.txt"]), ("clip", ["vocab.json", "merges.txt"])]:
+            os.makedirs(os.path.join(tmp, name))
+            for file in files:
+                shutil.copy(os.path.join(MODELS, "all-MiniLM-L6-v2" if name == "wordpiece" else "clip-bpe", file),
+                            os.path.join(tmp, name))
+            with open(os.path.join(tmp, name, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+                json.dump(ADDED_TOKEN_CONFIGS[name], f)
+        flagged = {"wordpiece": BertTokenizerFast.from_pretrained(os.path.join(tmp, "wordpiece")),
+                   "clip": CLIPTokenizerFast.from_pretrained(os.path.join(tmp, "clip"))}
+        added = {"configs": ADDED_TOKEN_CONFIGS,
+                 "cases": [{"text": t, **{name: ids(tok, t) for name, tok in flagged.items()}}
+                           for t in ADDED_TOKEN_CASES]}
+    with open(os.path.join(OUT, "added-tokens.json"), "w", encoding="utf-8") as f:
+        json.dump(added, f, ensure_ascii=False, indent=1)
     print(f"{len(rows)} texts, {len(blocks)} code-point probes, {len(cases)} cases -> {OUT}")
 
 

@@ -268,3 +268,34 @@ TEST_CASE("tokenizers give transformers' ids on every Unicode code point", "[tok
     INFO("CLIP BPE differs on " << first(clip_wrong));
     CHECK(clip_wrong.empty());
 }
+
+TEST_CASE("added tokens follow their lstrip, rstrip, single_word and normalized flags", "[tokenizer]") {
+    if (!have_models()) {
+        WARN("skipped: " << models_dir() << " lacks all-MiniLM-L6-v2 or clip-bpe; run scripts/fetch-models");
+        return;
+    }
+    // Folders as the fixture script built them: the model's vocabulary files and a
+    // tokenizer_config.json whose added_tokens_decoder sets the flags.
+    const auto fixture = nlohmann::json::parse(read_bytes(fixtures / "added-tokens.json"));
+    TempDir dir;
+    const std::vector<std::pair<std::string, std::vector<std::filesystem::path>>> folders{
+        {"wordpiece", {models_dir() / "all-MiniLM-L6-v2" / "vocab.txt"}},
+        {"clip", {models_dir() / "clip-bpe" / "vocab.json", models_dir() / "clip-bpe" / "merges.txt"}}};
+    for (const auto& [name, files] : folders) {
+        std::filesystem::create_directories(dir.path() / name);
+        for (const auto& file : files) std::filesystem::copy_file(file, dir.path() / name / file.filename());
+        std::ofstream(dir.path() / name / "tokenizer_config.json") << fixture["configs"][name].dump();
+    }
+    const auto wordpiece = load_tokenizer(dir.path() / "wordpiece", "wordpiece");
+    const auto clip = load_tokenizer(dir.path() / "clip", "clip-bpe");
+    REQUIRE(fixture["cases"].size() >= 5);
+    for (const auto& c : fixture["cases"]) {
+        const std::string text = c["text"];
+        INFO("text: " << text);
+        CHECK(wordpiece->encode(text, 0) == ids_of(c["wordpiece"]));
+        CHECK(clip->encode(text, 0) == ids_of(c["clip"]));
+    }
+    // The flags are part of what the ids depend on.
+    CHECK(wordpiece->cache_key() != load_tokenizer(models_dir() / "all-MiniLM-L6-v2", "wordpiece")->cache_key());
+    CHECK(clip->cache_key() != load_tokenizer(models_dir() / "clip-bpe", "clip-bpe")->cache_key());
+}
