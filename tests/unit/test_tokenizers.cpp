@@ -1,6 +1,7 @@
 // Tokenizers: WordPiece and CLIP BPE give transformers' fast tokenizers' ids on
-// hand-written cases and on all 4,869 mvsa-ecnu texts (digests in the fixture, made by
-// scripts/make-tokenizer-fixtures.py), and malformed vocabularies are clear errors.
+// hand-written cases, on every Unicode code point and on all 4,869 mvsa-ecnu texts (digests
+// in the fixtures, made by scripts/make-tokenizer-fixtures.py), and malformed vocabularies
+// are clear errors.
 #include "test_helpers.hpp"
 
 #include "store/encoder_key.hpp"
@@ -13,6 +14,8 @@
 #include <zlib.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 using namespace msa;
@@ -55,6 +58,53 @@ std::string read_bytes(const std::filesystem::path& file) {
 }
 
 std::vector<std::int64_t> ids_of(const nlohmann::json& j) { return j.get<std::vector<std::int64_t>>(); }
+
+std::string utf8_of(std::uint32_t cp) {
+    std::string out;
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+    return out;
+}
+
+// The probes of scripts/make-tokenizer-fixtures.py: "x" + code point + "x" for each code
+// point of a block of 256 (surrogates skipped), joined by spaces.
+constexpr std::uint32_t code_point_block = 256;
+bool is_surrogate(std::uint32_t cp) { return cp >= 0xD800 && cp <= 0xDFFF; }
+std::string probe_piece(std::uint32_t cp) { return "x" + utf8_of(cp) + "x"; }
+std::string block_probe(std::uint32_t first) {
+    std::string text;
+    for (std::uint32_t cp = first; cp < first + code_point_block; ++cp) {
+        if (is_surrogate(cp)) continue;
+        if (!text.empty()) text += ' ';
+        text += probe_piece(cp);
+    }
+    return text;
+}
+
+std::string ids_text(const std::vector<std::int64_t>& ids) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? ", " : "") + std::to_string(ids[i]);
+    return out + "]";
+}
+
+std::string hex(std::uint32_t cp) {
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, "%04X", cp);
+    return buffer;
+}
 
 } // namespace
 
@@ -155,4 +205,97 @@ TEST_CASE("tokenizers give transformers' ids on every mvsa-ecnu text", "[tokeniz
     CHECK(wordpiece_wrong.empty());
     INFO("CLIP BPE differs:" << first(clip_wrong));
     CHECK(clip_wrong.empty());
+}
+
+TEST_CASE("tokenizers give transformers' ids on every Unicode code point", "[tokenizer][code-points]") {
+    if (!have_models()) {
+        WARN("skipped: " << models_dir() << " lacks all-MiniLM-L6-v2 or clip-bpe; run scripts/fetch-models");
+        return;
+    }
+    const auto wordpiece = load_tokenizer(models_dir() / "all-MiniLM-L6-v2", "wordpiece");
+    const auto clip = load_tokenizer(models_dir() / "clip-bpe", "clip-bpe");
+    // For debugging: MSA_SHOW_BLOCK=HEX prints our ids in the format of
+    // `scripts/make-tokenizer-fixtures.py --show-block HEX`, so that the two can be diffed.
+    if (const char* show = std::getenv("MSA_SHOW_BLOCK")) {
+        std::string value = show;
+        if (value.rfind("U+", 0) == 0 || value.rfind("u+", 0) == 0) value = value.substr(2);
+        const auto first = static_cast<std::uint32_t>(std::stoul(value, nullptr, 16)) / code_point_block * code_point_block;
+        for (std::uint32_t cp = first; cp < first + code_point_block; ++cp)
+            if (!is_surrogate(cp))
+                std::printf("U+%s\twordpiece %s\tclip %s\n", hex(cp).c_str(),
+                            ids_text(wordpiece->encode(probe_piece(cp), 0)).c_str(),
+                            ids_text(clip->encode(probe_piece(cp), 0)).c_str());
+    }
+    std::istringstream rows(gunzip(fixtures / "code-points.tsv.gz"));
+    std::vector<std::string> wordpiece_wrong, clip_wrong;
+    std::size_t blocks = 0, decomposed_blocks = 0;
+    for (std::string line; std::getline(rows, line);) {
+        std::istringstream fields(line);
+        std::string kind, first_hex, wp_count, wp_sha, clip_count, clip_sha;
+        fields >> kind >> first_hex >> wp_count >> wp_sha >> clip_count >> clip_sha;
+        REQUIRE((kind == "x" || kind == "nfd"));
+        REQUIRE(!clip_sha.empty());
+        const auto first = static_cast<std::uint32_t>(std::stoul(first_hex, nullptr, 16));
+        std::string text, range = "U+" + hex(first) + "..U+" + hex(first + code_point_block - 1);
+        if (kind == "x") {
+            ++blocks;
+            text = block_probe(first);
+        } else {
+            // The block's characters written decomposed: the probe is in the row (from
+            // Python's unicodedata), so the test does not depend on a Unicode library.
+            ++decomposed_blocks;
+            fields.get();
+            std::getline(fields, text);
+            range += " decomposed";
+        }
+        const auto wp = wordpiece->encode(text, 0);
+        const auto cl = clip->encode(text, 0);
+        if (std::to_string(wp.size()) != wp_count || id_digest(wp) != wp_sha) wordpiece_wrong.push_back(range);
+        if (std::to_string(cl.size()) != clip_count || id_digest(cl) != clip_sha) clip_wrong.push_back(range);
+    }
+    auto first = [](const std::vector<std::string>& ranges) {
+        std::string out = std::to_string(ranges.size()) + " blocks:";
+        for (std::size_t i = 0; i < std::min<std::size_t>(8, ranges.size()); ++i) out += " " + ranges[i];
+        return out;
+    };
+    // Every block from U+0000 to U+10FFFF but the 8 of surrogates.
+    CHECK(blocks == 0x110000 / code_point_block - 8);
+    CHECK(decomposed_blocks > 50);
+    INFO("WordPiece differs on " << first(wordpiece_wrong)
+                                 << " (compare scripts/make-tokenizer-fixtures.py --show-block HEX with "
+                                    "MSA_SHOW_BLOCK=HEX msa_tests \"[code-points]\")");
+    CHECK(wordpiece_wrong.empty());
+    INFO("CLIP BPE differs on " << first(clip_wrong));
+    CHECK(clip_wrong.empty());
+}
+
+TEST_CASE("added tokens follow their lstrip, rstrip, single_word and normalized flags", "[tokenizer]") {
+    if (!have_models()) {
+        WARN("skipped: " << models_dir() << " lacks all-MiniLM-L6-v2 or clip-bpe; run scripts/fetch-models");
+        return;
+    }
+    // Folders as the fixture script built them: the model's vocabulary files and a
+    // tokenizer_config.json whose added_tokens_decoder sets the flags.
+    const auto fixture = nlohmann::json::parse(read_bytes(fixtures / "added-tokens.json"));
+    TempDir dir;
+    const std::vector<std::pair<std::string, std::vector<std::filesystem::path>>> folders{
+        {"wordpiece", {models_dir() / "all-MiniLM-L6-v2" / "vocab.txt"}},
+        {"clip", {models_dir() / "clip-bpe" / "vocab.json", models_dir() / "clip-bpe" / "merges.txt"}}};
+    for (const auto& [name, files] : folders) {
+        std::filesystem::create_directories(dir.path() / name);
+        for (const auto& file : files) std::filesystem::copy_file(file, dir.path() / name / file.filename());
+        std::ofstream(dir.path() / name / "tokenizer_config.json") << fixture["configs"][name].dump();
+    }
+    const auto wordpiece = load_tokenizer(dir.path() / "wordpiece", "wordpiece");
+    const auto clip = load_tokenizer(dir.path() / "clip", "clip-bpe");
+    REQUIRE(fixture["cases"].size() >= 5);
+    for (const auto& c : fixture["cases"]) {
+        const std::string text = c["text"];
+        INFO("text: " << text);
+        CHECK(wordpiece->encode(text, 0) == ids_of(c["wordpiece"]));
+        CHECK(clip->encode(text, 0) == ids_of(c["clip"]));
+    }
+    // The flags are part of what the ids depend on.
+    CHECK(wordpiece->cache_key() != load_tokenizer(models_dir() / "all-MiniLM-L6-v2", "wordpiece")->cache_key());
+    CHECK(clip->cache_key() != load_tokenizer(models_dir() / "clip-bpe", "clip-bpe")->cache_key());
 }

@@ -70,9 +70,23 @@ std::string normalize(const std::string& text, int options) {
     return out;
 }
 
-utf8proc_category_t category(std::int32_t cp) { return utf8proc_category(cp); }
+// The tokenizers crate's own Unicode data, measured per code point (see the script that
+// writes it): its crates are of different Unicode versions, none of them utf8proc's.
+struct CodePointRange {
+    std::int32_t first, last;
+};
+struct CodePointPair {
+    std::int32_t from, to;
+};
+#include "tokenizer_unicode_tables.inc"
 
-// Rust's char::is_whitespace: the Unicode White_Space property.
+template <std::size_t N> bool in_ranges(const CodePointRange (&ranges)[N], std::int32_t cp) {
+    const auto it = std::upper_bound(std::begin(ranges), std::end(ranges), cp,
+                                     [](std::int32_t value, const CodePointRange& r) { return value < r.first; });
+    return it != std::begin(ranges) && cp <= std::prev(it)->last;
+}
+
+// Rust's char::is_whitespace: the Unicode White_Space property (also what CLIP's \s matches).
 bool is_white_space(std::int32_t cp) {
     return (cp >= 0x9 && cp <= 0xD) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
            (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
@@ -80,48 +94,26 @@ bool is_white_space(std::int32_t cp) {
 }
 
 // tokenizers' BertNormalizer: tab, newline and carriage return count as whitespace, not
-// control; control is every "Other" category (Cc, Cf, Cs, Co, Cn).
+// control; control is unicode_categories' is_other (Cc, Cf, Co of its old Unicode
+// version: unassigned code points (Cn) stay, and become [UNK]).
 bool is_bert_whitespace(std::int32_t cp) { return cp == '\t' || cp == '\n' || cp == '\r' || is_white_space(cp); }
 bool is_bert_control(std::int32_t cp) {
     if (cp == '\t' || cp == '\n' || cp == '\r') return false;
-    switch (category(cp)) {
-    case UTF8PROC_CATEGORY_CC:
-    case UTF8PROC_CATEGORY_CF:
-    case UTF8PROC_CATEGORY_CS:
-    case UTF8PROC_CATEGORY_CO:
-    case UTF8PROC_CATEGORY_CN:
-        return true;
-    default:
-        return false;
-    }
+    return in_ranges(bert_control_ranges, cp);
 }
 
-// BERT's _is_chinese_char: the CJK Unified Ideographs blocks.
+// BERT's _is_chinese_char as tokenizers has it: its fifth range starts at 0x2B920, not at
+// the 0x2B820 of Google's BERT (U+2B820..U+2B91F are not split apart).
 bool is_chinese_char(std::int32_t cp) {
     return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
-           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
+           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
            (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
-bool is_punctuation(std::int32_t cp) {
-    if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126))
-        return true;
-    const auto c = category(cp);
-    return c == UTF8PROC_CATEGORY_PC || c == UTF8PROC_CATEGORY_PD || c == UTF8PROC_CATEGORY_PS ||
-           c == UTF8PROC_CATEGORY_PE || c == UTF8PROC_CATEGORY_PI || c == UTF8PROC_CATEGORY_PF ||
-           c == UTF8PROC_CATEGORY_PO;
-}
-
-bool is_letter(std::int32_t cp) {
-    const auto c = category(cp);
-    return c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT ||
-           c == UTF8PROC_CATEGORY_LM || c == UTF8PROC_CATEGORY_LO;
-}
-
-bool is_number(std::int32_t cp) {
-    const auto c = category(cp);
-    return c == UTF8PROC_CATEGORY_ND || c == UTF8PROC_CATEGORY_NL || c == UTF8PROC_CATEGORY_NO;
-}
+bool is_punctuation(std::int32_t cp) { return in_ranges(bert_punctuation_ranges, cp); }
+bool is_nonspacing_mark(std::int32_t cp) { return in_ranges(nonspacing_mark_ranges, cp); }
+bool is_letter(std::int32_t cp) { return in_ranges(clip_letter_ranges, cp); }
+bool is_number(std::int32_t cp) { return in_ranges(clip_number_ranges, cp); }
 
 // Rust's char::to_lowercase, one character at a time (no final-sigma context); its only
 // multi-character result is U+0130 -> "i" + U+0307.
@@ -129,9 +121,58 @@ void append_lower(std::vector<std::int32_t>& out, std::int32_t cp) {
     if (cp == 0x130) {
         out.push_back('i');
         out.push_back(0x307);
-    } else {
-        out.push_back(utf8proc_tolower(cp));
+        return;
     }
+    const auto it = std::lower_bound(std::begin(lowercase_pairs), std::end(lowercase_pairs), cp,
+                                     [](const CodePointPair& p, std::int32_t value) { return p.from < value; });
+    out.push_back(it != std::end(lowercase_pairs) && it->from == cp ? it->to : cp);
+}
+
+// utf8proc's canonical decomposition of one character (itself when it has none).
+std::vector<std::int32_t> utf8proc_decomposition(std::int32_t cp) {
+    utf8proc_int32_t buffer[8];
+    int last_boundclass = 0;
+    const auto n = utf8proc_decompose_char(cp, buffer, 8, UTF8PROC_DECOMPOSE, &last_boundclass);
+    if (n <= 0 || n > 8) return {cp};
+    return std::vector<std::int32_t>(buffer, buffer + n);
+}
+
+// A character utf8proc decomposes but the tokenizers' older NFD tables do not (U+11938,
+// Unicode 13): kept as it is, and never composed from its parts. (decomp_type 0 is a
+// canonical decomposition; Hangul syllables, decomposed by rule, are in the table.)
+bool keeps_whole(std::int32_t cp) {
+    if (cp < 0xC0 || in_ranges(nfd_decomposes_ranges, cp)) return false;
+    const auto* property = utf8proc_get_property(cp);
+    return property->decomp_seqindex != UINT16_MAX && property->decomp_type == 0;
+}
+
+// NFD or NFC (compose) as the tokenizers crate has it: utf8proc's, over the runs between
+// characters that crate would not decompose; in NFC a character that crate would not
+// compose is decomposed again.
+std::vector<std::int32_t> normalize_like_tokenizers(const std::vector<std::int32_t>& cps, bool compose) {
+    std::vector<std::int32_t> out;
+    out.reserve(cps.size());
+    const int options = compose ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE;
+    std::size_t start = 0;
+    auto flush = [&](std::size_t end) {
+        if (end == start) return;
+        for (std::int32_t cp : code_points(normalize(utf8(cps, start, end), options))) {
+            if (compose && keeps_whole(cp)) {
+                const auto parts = utf8proc_decomposition(cp);
+                out.insert(out.end(), parts.begin(), parts.end());
+            } else {
+                out.push_back(cp);
+            }
+        }
+    };
+    for (std::size_t i = 0; i < cps.size(); ++i)
+        if (keeps_whole(cps[i])) {
+            flush(i);
+            out.push_back(cps[i]);
+            start = i + 1;
+        }
+    flush(cps.size());
+    return out;
 }
 
 std::string sha256_hex(const std::string& bytes) {
@@ -179,6 +220,135 @@ std::string vocab_digest(const std::unordered_map<std::string, std::int64_t>& vo
     return sha256_hex(material);
 }
 
+// ---- Added tokens ----------------------------------------------------------------------
+
+// Rust regex's \w, which decides single_word: Alphabetic (letters, Nl, and the circled
+// letters of Other_Alphabetic), marks, decimal digits, connector punctuation, joiners.
+bool is_word_char(std::int32_t cp) {
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_PC:
+        return true;
+    default:
+        return cp == 0x200C || cp == 0x200D || (cp >= 0x24B6 && cp <= 0x24E9) || (cp >= 0x1F130 && cp <= 0x1F149) ||
+               (cp >= 0x1F150 && cp <= 0x1F169) || (cp >= 0x1F170 && cp <= 0x1F189);
+    }
+}
+
+// The code point that ends text[0, at) / starts text[at, ...).
+std::int32_t code_point_before(const std::string& text, std::size_t at, std::size_t* begin = nullptr) {
+    std::size_t i = at - 1;
+    while (i > 0 && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) --i;
+    if (begin) *begin = i;
+    return code_points(text.substr(i, at - i)).front();
+}
+std::int32_t code_point_at(const std::string& text, std::size_t at, std::size_t* end = nullptr) {
+    std::size_t i = at + 1;
+    while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+    if (end) *end = i;
+    return code_points(text.substr(at, i - at)).front();
+}
+
+// A piece of text between added tokens (id < 0), or an added token with its content.
+struct Segment {
+    std::string text;
+    std::int64_t id;
+};
+
+// tokenizers' AddedVocabulary::find_matches: non-overlapping leftmost-longest matches (an
+// Aho-Corasick automaton there); a match that fails single_word is skipped, not retried
+// inside; lstrip/rstrip take the whitespace around the match (lstrip not into the previous
+// match). Only whitespace and the match are dropped; the rest is returned in order.
+std::vector<Segment> split_added(const std::string& text, const std::vector<AddedToken>& tokens) {
+    if (tokens.empty()) return {{text, -1}};
+    bool first_byte[256] = {};
+    for (const auto& t : tokens) first_byte[static_cast<unsigned char>(t.content[0])] = true;
+    std::vector<Segment> out;
+    std::size_t done = 0; // end of the last match, with its stripped whitespace
+    for (std::size_t pos = 0; pos < text.size();) {
+        const AddedToken* best = nullptr;
+        if (first_byte[static_cast<unsigned char>(text[pos])])
+            for (const auto& t : tokens)
+                if (text.compare(pos, t.content.size(), t.content) == 0 &&
+                    (!best || t.content.size() > best->content.size()))
+                    best = &t;
+        if (!best) {
+            ++pos;
+            continue;
+        }
+        std::size_t start = pos, stop = pos + best->content.size();
+        pos = stop;
+        if (start < done) continue; // inside whitespace an rstrip took (only a token starting with whitespace)
+        if (best->single_word) {
+            const bool word_before = start > 0 && is_word_char(code_point_before(text, start));
+            const bool word_after = stop < text.size() && is_word_char(code_point_at(text, stop));
+            if (word_before || word_after) continue;
+        }
+        if (best->lstrip) {
+            std::size_t begin = start;
+            while (start > 0 && is_white_space(code_point_before(text, start, &begin))) start = begin;
+            start = std::max(start, done);
+        }
+        if (best->rstrip) {
+            std::size_t end = stop;
+            while (stop < text.size() && is_white_space(code_point_at(text, stop, &end))) stop = end;
+        }
+        if (done < start) out.push_back({text.substr(done, start - done), -1});
+        out.push_back({best->content, best->id});
+        done = stop;
+        pos = std::max(pos, stop);
+    }
+    if (done < text.size()) out.push_back({text.substr(done), -1});
+    return out;
+}
+
+// Ids as transformers gives them: the vocabulary's own id where it has the content (an
+// added token's id in the file is ignored then), the given id otherwise (none: left out).
+std::vector<AddedToken> resolve_added(std::vector<AddedToken> tokens,
+                                      const std::unordered_map<std::string, std::int64_t>& vocab) {
+    std::vector<AddedToken> out;
+    for (auto& t : tokens) {
+        if (t.content.empty()) continue;
+        const auto it = vocab.find(t.content);
+        if (it != vocab.end()) t.id = it->second;
+        if (t.id >= 0) out.push_back(std::move(t));
+    }
+    return out;
+}
+
+std::string added_digest(const std::vector<AddedToken>& tokens) {
+    std::string material;
+    for (const auto& t : tokens)
+        material += t.content + '\t' + std::to_string(t.id) + '\t' + std::to_string(t.normalized) +
+                    std::to_string(t.lstrip) + std::to_string(t.rstrip) + std::to_string(t.single_word) + '\n';
+    return sha256_hex(material).substr(0, 16);
+}
+
+AddedToken added_token_from_json(const nlohmann::json& j, std::int64_t id) {
+    AddedToken t;
+    t.content = j.at("content").get<std::string>();
+    t.id = id;
+    t.special = j.value("special", false);
+    t.normalized = j.value("normalized", !t.special);
+    t.lstrip = j.value("lstrip", false);
+    t.rstrip = j.value("rstrip", false);
+    t.single_word = j.value("single_word", false);
+    return t;
+}
+
+// tokenizer.json's "added_tokens" (none when absent, as in tokenizers).
+std::vector<AddedToken> added_tokens_of_tokenizer_json(const nlohmann::json& json, const fs::path& file) {
+    std::vector<AddedToken> out;
+    const auto tokens = json.value("added_tokens", nlohmann::json::array());
+    for (const auto& j : tokens) {
+        if (!j.is_object() || !j.contains("content") || !j.contains("id"))
+            throw CheckpointError(file.string() + ": an added token without content or id: " + j.dump());
+        out.push_back(added_token_from_json(j, j.at("id").get<std::int64_t>()));
+    }
+    return out;
+}
+
 } // namespace
 
 // ---- WordPiece -----------------------------------------------------------------------
@@ -191,9 +361,28 @@ WordPieceTokenizer::WordPieceTokenizer(std::unordered_map<std::string, std::int6
     sep_id_ = require_id(vocab_, options_.sep_token, source);
     const auto pad = vocab_.find(options_.pad_token);
     pad_id_ = pad == vocab_.end() ? 0 : pad->second;
-    cache_key_ = "wordpiece:" + vocab_digest(vocab_) + ":" + std::to_string(options_.clean_text) +
-                 std::to_string(options_.handle_chinese_chars) + std::to_string(options_.lowercase) +
-                 std::to_string(options_.strip_accents) + ":" + std::to_string(options_.max_input_chars_per_word);
+    std::vector<AddedToken> added;
+    if (options_.added_tokens) {
+        added = *options_.added_tokens;
+    } else {
+        for (const auto* name : {&options_.pad_token, &options_.unk_token, &options_.cls_token, &options_.sep_token,
+                                 &options_.mask_token})
+            added.push_back(AddedToken{*name, -1});
+    }
+    added = resolve_added(std::move(added), vocab_);
+    for (auto t : added) {
+        if (!t.normalized) {
+            added_.push_back(std::move(t));
+            continue;
+        }
+        // Found in normalized text, so compared in its normalized form.
+        t.content = utf8(normalize_text(t.content));
+        if (!t.content.empty()) added_normalized_.push_back(std::move(t));
+    }
+    cache_key_ = std::string("wordpiece:") + unicode_tables_source + ":" + vocab_digest(vocab_) + ":" +
+                 std::to_string(options_.clean_text) + std::to_string(options_.handle_chinese_chars) +
+                 std::to_string(options_.lowercase) + std::to_string(options_.strip_accents) + ":" +
+                 std::to_string(options_.max_input_chars_per_word) + ":added " + added_digest(added);
 }
 
 std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_txt(const fs::path& file, WordPieceOptions options) {
@@ -238,10 +427,11 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(cons
         options.pad_token = json["padding"].value("pad_token", options.pad_token);
     std::unordered_map<std::string, std::int64_t> vocab;
     for (const auto& [token, id] : model.at("vocab").items()) vocab.emplace(token, id.get<std::int64_t>());
+    options.added_tokens = added_tokens_of_tokenizer_json(json, file);
     return std::make_unique<WordPieceTokenizer>(std::move(vocab), std::move(options), file.string());
 }
 
-std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) const {
+std::vector<std::int32_t> WordPieceTokenizer::normalize_text(const std::string& text) const {
     // BertNormalizer, in its order: clean, CJK spacing, accents (NFD, drop Mn), lower-case.
     std::vector<std::int32_t> cps;
     for (std::int32_t cp : code_points(text)) {
@@ -259,10 +449,10 @@ std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) c
     }
     const bool strip = options_.strip_accents < 0 ? options_.lowercase : options_.strip_accents == 1;
     if (strip) {
-        const auto decomposed = code_points(normalize(utf8(cps), UTF8PROC_DECOMPOSE));
+        const auto decomposed = normalize_like_tokenizers(cps, /*compose=*/false);
         cps.clear();
         for (std::int32_t cp : decomposed)
-            if (category(cp) != UTF8PROC_CATEGORY_MN) cps.push_back(cp);
+            if (!is_nonspacing_mark(cp)) cps.push_back(cp);
     }
     if (options_.lowercase) {
         std::vector<std::int32_t> lower;
@@ -270,6 +460,11 @@ std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) c
         for (std::int32_t cp : cps) append_lower(lower, cp);
         cps.swap(lower);
     }
+    return cps;
+}
+
+void WordPieceTokenizer::word_pieces(std::vector<std::int32_t> cps,
+                                     std::vector<std::pair<std::string, std::int64_t>>& out) const {
     // BertPreTokenizer: split at whitespace; every punctuation character is a word.
     std::vector<std::vector<std::int32_t>> words;
     std::vector<std::int32_t> current;
@@ -289,46 +484,71 @@ std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) c
     }
     flush();
     // WordPiece: greedy longest match first; a word with no full cover is [UNK].
-    std::vector<std::string> pieces;
     for (const auto& word : words) {
         if (static_cast<std::int64_t>(word.size()) > options_.max_input_chars_per_word) {
-            pieces.push_back(options_.unk_token);
+            out.emplace_back(options_.unk_token, unk_id_);
             continue;
         }
-        std::vector<std::string> sub;
+        std::vector<std::pair<std::string, std::int64_t>> sub;
         bool bad = false;
         for (std::size_t start = 0; start < word.size();) {
             std::size_t end = word.size();
-            std::string found;
+            bool found = false;
             for (; end > start; --end) {
                 std::string candidate = (start > 0 ? options_.continuing_subword_prefix : "") + utf8(word, start, end);
-                if (vocab_.count(candidate)) {
-                    found = std::move(candidate);
+                const auto it = vocab_.find(candidate);
+                if (it != vocab_.end()) {
+                    sub.emplace_back(std::move(candidate), it->second);
+                    found = true;
                     break;
                 }
             }
-            if (found.empty()) {
+            if (!found) {
                 bad = true;
                 break;
             }
-            sub.push_back(std::move(found));
             start = end;
         }
-        if (bad) pieces.push_back(options_.unk_token);
-        else pieces.insert(pieces.end(), sub.begin(), sub.end());
+        if (bad) out.emplace_back(options_.unk_token, unk_id_);
+        else out.insert(out.end(), std::make_move_iterator(sub.begin()), std::make_move_iterator(sub.end()));
     }
-    return pieces;
+}
+
+// As tokenizers: added tokens are split out of the text as written, each piece between them
+// is normalized on its own, normalized added tokens are split out of that, and the rest is
+// pre-tokenized and split into word pieces.
+std::vector<std::pair<std::string, std::int64_t>> WordPieceTokenizer::pieces(const std::string& text) const {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    for (auto& segment : split_added(text, added_)) {
+        if (segment.id >= 0) {
+            out.emplace_back(std::move(segment.text), segment.id);
+            continue;
+        }
+        auto normalized = normalize_text(segment.text);
+        if (added_normalized_.empty()) {
+            word_pieces(std::move(normalized), out);
+            continue;
+        }
+        for (auto& piece : split_added(utf8(normalized), added_normalized_)) {
+            if (piece.id >= 0) out.emplace_back(std::move(piece.text), piece.id);
+            else word_pieces(code_points(piece.text), out);
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) const {
+    std::vector<std::string> out;
+    for (auto& [piece, id] : pieces(text)) out.push_back(std::move(piece));
+    return out;
 }
 
 std::vector<std::int64_t> WordPieceTokenizer::encode(const std::string& text, std::int64_t max_length) const {
-    const auto pieces = tokenize(text);
-    std::size_t keep = pieces.size();
+    const auto all = pieces(text);
+    std::size_t keep = all.size();
     if (max_length > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(std::max<std::int64_t>(0, max_length - 2)));
     std::vector<std::int64_t> ids{cls_id_};
-    for (std::size_t i = 0; i < keep; ++i) {
-        const auto it = vocab_.find(pieces[i]);
-        ids.push_back(it == vocab_.end() ? unk_id_ : it->second);
-    }
+    for (std::size_t i = 0; i < keep; ++i) ids.push_back(all[i].second);
     ids.push_back(sep_id_);
     return ids;
 }
@@ -394,7 +614,8 @@ std::vector<std::string> clip_pre_tokenize(const std::vector<std::int32_t>& cps)
 } // namespace
 
 ClipBpeTokenizer::ClipBpeTokenizer(std::unordered_map<std::string, std::int64_t> vocab,
-                                   std::vector<std::pair<std::string, std::string>> merges, std::string source)
+                                   std::vector<std::pair<std::string, std::string>> merges, std::string source,
+                                   std::optional<std::vector<AddedToken>> added_tokens)
     : vocab_(std::move(vocab)) {
     for (std::size_t rank = 0; rank < merges.size(); ++rank)
         merge_ranks_.emplace(merges[rank].first + " " + merges[rank].second, static_cast<std::int64_t>(rank));
@@ -402,10 +623,23 @@ ClipBpeTokenizer::ClipBpeTokenizer(std::unordered_map<std::string, std::int64_t>
     eos_id_ = require_id(vocab_, "<|endoftext|>", source);
     std::string material = vocab_digest(vocab_);
     for (const auto& [pair, rank] : merge_ranks_) material += pair + std::to_string(rank);
-    cache_key_ = "clip-bpe:" + sha256_hex(material);
+    auto added = resolve_added(added_tokens ? std::move(*added_tokens)
+                                            : std::vector<AddedToken>{{"<|startoftext|>", -1}, {"<|endoftext|>", -1}},
+                               vocab_);
+    for (auto t : added) {
+        if (!t.normalized) {
+            added_.push_back(std::move(t));
+            continue;
+        }
+        t.content = utf8(normalize_text(t.content)); // found in normalized text
+        if (!t.content.empty()) added_normalized_.push_back(std::move(t));
+    }
+    cache_key_ = std::string("clip-bpe:") + unicode_tables_source + ":" + sha256_hex(material) + ":added " +
+                 added_digest(added);
 }
 
-std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_files(const fs::path& vocab_json, const fs::path& merges_txt) {
+std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_files(const fs::path& vocab_json, const fs::path& merges_txt,
+                                                               std::optional<std::vector<AddedToken>> added_tokens) {
     const auto json = read_json(vocab_json);
     if (!json.is_object()) throw CheckpointError(vocab_json.string() + ": expected an object of token -> id");
     std::unordered_map<std::string, std::int64_t> vocab;
@@ -423,7 +657,8 @@ std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_files(const fs::path& v
                                   ": expected two symbols separated by one space");
         merges.emplace_back(line.substr(0, space), line.substr(space + 1));
     }
-    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), std::move(merges), vocab_json.string());
+    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), std::move(merges), vocab_json.string(),
+                                              std::move(added_tokens));
 }
 
 std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_tokenizer_json(const fs::path& file) {
@@ -446,7 +681,8 @@ std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_tokenizer_json(const fs
             throw CheckpointError(file.string() + ": malformed merge " + merge.dump());
         }
     }
-    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), std::move(merges), file.string());
+    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), std::move(merges), file.string(),
+                                              added_tokens_of_tokenizer_json(json, file));
 }
 
 std::vector<std::string> ClipBpeTokenizer::bpe(const std::string& word) const {
@@ -482,11 +718,11 @@ std::vector<std::string> ClipBpeTokenizer::bpe(const std::string& word) const {
     return symbols;
 }
 
-std::vector<std::string> ClipBpeTokenizer::tokenize(const std::string& text) const {
+std::vector<std::int32_t> ClipBpeTokenizer::normalize_text(const std::string& text) const {
     // Normalizer: NFC, whitespace runs to one space, lower-case.
     std::vector<std::int32_t> cps;
     bool in_space = false;
-    for (std::int32_t cp : code_points(normalize(utf8(code_points(text)), UTF8PROC_COMPOSE))) {
+    for (std::int32_t cp : normalize_like_tokenizers(code_points(text), /*compose=*/true)) {
         if (is_white_space(cp)) {
             if (!in_space) cps.push_back(' ');
             in_space = true;
@@ -495,26 +731,97 @@ std::vector<std::string> ClipBpeTokenizer::tokenize(const std::string& text) con
         in_space = false;
         append_lower(cps, cp);
     }
+    return cps;
+}
+
+void ClipBpeTokenizer::bpe_pieces(const std::vector<std::int32_t>& normalized,
+                                  std::vector<std::pair<std::string, std::int64_t>>& out) const {
+    for (const auto& word : clip_pre_tokenize(normalized))
+        for (auto& piece : bpe(word)) {
+            const auto it = vocab_.find(piece);
+            const auto id = it == vocab_.end() ? eos_id_ : it->second; // CLIP's unknown token is <|endoftext|>
+            out.emplace_back(std::move(piece), id);
+        }
+}
+
+// As tokenizers: added tokens split out of the text as written, each piece between them
+// normalized on its own, normalized added tokens split out of that, BPE on the rest.
+std::vector<std::pair<std::string, std::int64_t>> ClipBpeTokenizer::pieces(const std::string& text) const {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    for (auto& segment : split_added(text, added_)) {
+        if (segment.id >= 0) {
+            out.emplace_back(std::move(segment.text), segment.id);
+            continue;
+        }
+        const auto normalized = normalize_text(segment.text);
+        if (added_normalized_.empty()) {
+            bpe_pieces(normalized, out);
+            continue;
+        }
+        for (auto& piece : split_added(utf8(normalized), added_normalized_)) {
+            if (piece.id >= 0) out.emplace_back(std::move(piece.text), piece.id);
+            else bpe_pieces(code_points(piece.text), out);
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> ClipBpeTokenizer::tokenize(const std::string& text) const {
     std::vector<std::string> out;
-    for (const auto& word : clip_pre_tokenize(cps))
-        for (auto& piece : bpe(word)) out.push_back(std::move(piece));
+    for (auto& [piece, id] : pieces(text)) out.push_back(std::move(piece));
     return out;
 }
 
 std::vector<std::int64_t> ClipBpeTokenizer::encode(const std::string& text, std::int64_t max_length) const {
-    const auto pieces = tokenize(text);
-    std::size_t keep = pieces.size();
+    const auto all = pieces(text);
+    std::size_t keep = all.size();
     if (max_length > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(std::max<std::int64_t>(0, max_length - 2)));
     std::vector<std::int64_t> ids{bos_id_};
-    for (std::size_t i = 0; i < keep; ++i) {
-        const auto it = vocab_.find(pieces[i]);
-        ids.push_back(it == vocab_.end() ? eos_id_ : it->second); // CLIP's unknown token is <|endoftext|>
-    }
+    for (std::size_t i = 0; i < keep; ++i) ids.push_back(all[i].second);
     ids.push_back(eos_id_);
     return ids;
 }
 
 // ---- Folders and batches ---------------------------------------------------------------
+
+namespace {
+
+// A token name in tokenizer_config.json: a string, or an object with "content".
+void read_token_name(const nlohmann::json& config, const char* key, std::string& name) {
+    const auto it = config.find(key);
+    if (it == config.end()) return;
+    if (it->is_string()) name = it->get<std::string>();
+    else if (it->is_object() && it->contains("content")) name = it->at("content").get<std::string>();
+}
+
+// What transformers registers for a folder without tokenizer.json: the named special tokens
+// (special, not normalized), then tokenizer_config.json's "added_tokens_decoder" (id ->
+// token with its flags), which overrides a named token's flags.
+std::vector<AddedToken> added_tokens_of_config(const nlohmann::json& config, std::vector<std::string> names,
+                                               const fs::path& file) {
+    std::vector<AddedToken> out;
+    // id -1: the vocabulary's; a named token the vocabulary lacks is left out (transformers
+    // would append it to the vocabulary, which a model could not embed anyway).
+    for (auto& name : names) out.push_back(AddedToken{std::move(name), -1});
+    const auto decoder = config.value("added_tokens_decoder", nlohmann::json::object());
+    for (const auto& [id, j] : decoder.items()) {
+        if (!j.is_object() || !j.contains("content"))
+            throw CheckpointError(file.string() + ": added_tokens_decoder[" + id + "] has no content");
+        std::int64_t number = 0;
+        try {
+            number = std::stoll(id);
+        } catch (const std::exception&) {
+            throw CheckpointError(file.string() + ": added_tokens_decoder key '" + id + "' is not an id");
+        }
+        auto token = added_token_from_json(j, number);
+        const auto same = std::find_if(out.begin(), out.end(), [&](const AddedToken& t) { return t.content == token.content; });
+        if (same != out.end()) *same = std::move(token);
+        else out.push_back(std::move(token));
+    }
+    return out;
+}
+
+} // namespace
 
 std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& folder, const std::string& kind) {
     const auto json = folder / "tokenizer.json";
@@ -529,6 +836,14 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& folder, const std::str
                 options.handle_chinese_chars = config.value("tokenize_chinese_chars", true);
                 const auto& strip = config.value("strip_accents", nlohmann::json());
                 options.strip_accents = strip.is_boolean() ? (strip.get<bool>() ? 1 : 0) : -1;
+                read_token_name(config, "unk_token", options.unk_token);
+                read_token_name(config, "sep_token", options.sep_token);
+                read_token_name(config, "pad_token", options.pad_token);
+                read_token_name(config, "cls_token", options.cls_token);
+                read_token_name(config, "mask_token", options.mask_token);
+                options.added_tokens = added_tokens_of_config(
+                    config, {options.pad_token, options.unk_token, options.cls_token, options.sep_token, options.mask_token},
+                    config_file);
             }
             return WordPieceTokenizer::from_vocab_txt(folder / "vocab.txt", options);
         }
@@ -536,8 +851,13 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& folder, const std::str
     }
     if (kind == "clip-bpe") {
         if (fs::exists(json)) return ClipBpeTokenizer::from_tokenizer_json(json);
-        if (fs::exists(folder / "vocab.json") && fs::exists(folder / "merges.txt"))
-            return ClipBpeTokenizer::from_files(folder / "vocab.json", folder / "merges.txt");
+        if (fs::exists(folder / "vocab.json") && fs::exists(folder / "merges.txt")) {
+            std::optional<std::vector<AddedToken>> added;
+            const auto config_file = folder / "tokenizer_config.json";
+            if (fs::exists(config_file))
+                added = added_tokens_of_config(read_json(config_file), {"<|startoftext|>", "<|endoftext|>"}, config_file);
+            return ClipBpeTokenizer::from_files(folder / "vocab.json", folder / "merges.txt", std::move(added));
+        }
         throw CheckpointError(folder.string() + ": no tokenizer: looked for tokenizer.json and vocab.json + merges.txt");
     }
     throw CheckpointError("unknown tokenizer kind '" + kind + "'; accepted: wordpiece, clip-bpe");

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -32,6 +33,22 @@ public:
     virtual std::string cache_key() const = 0;
 };
 
+// A token of the vocabulary that is found in the text as it is written, before the
+// normalizer and the model see it (tokenizer.json "added_tokens"): "[MASK]" or "[SEP]" in a
+// BERT text, "<|endoftext|>" in a CLIP text. As in Hugging Face's tokenizers: the leftmost,
+// then longest, match wins; `normalized` tokens are found in the normalized text instead (their
+// content normalized too); `single_word` ones only between non-word characters; `lstrip` and
+// `rstrip` swallow the whitespace before or after. `special` does not change the ids.
+struct AddedToken {
+    std::string content;
+    std::int64_t id = 0;
+    bool special = true;
+    bool normalized = false;
+    bool lstrip = false;
+    bool rstrip = false;
+    bool single_word = false;
+};
+
 // BERT's tokenizer: clean text, CJK characters split, optional lower-casing and accent
 // stripping (NFD, drop non-spacing marks), whitespace and punctuation splitting, then
 // greedy longest-match WordPiece with "##" continuations.
@@ -45,7 +62,11 @@ struct WordPieceOptions {
     std::string cls_token = "[CLS]";
     std::string sep_token = "[SEP]";
     std::string pad_token = "[PAD]";
+    std::string mask_token = "[MASK]";
     std::string continuing_subword_prefix = "##";
+    // Unset: what transformers registers for a vocab.txt, the five tokens above that the
+    // vocabulary holds, special and not normalized.
+    std::optional<std::vector<AddedToken>> added_tokens;
 };
 
 class MSA_MODELS_API WordPieceTokenizer final : public Tokenizer {
@@ -66,8 +87,12 @@ public:
     std::vector<std::string> tokenize(const std::string& text) const;
 
 private:
+    std::vector<std::pair<std::string, std::int64_t>> pieces(const std::string& text) const;
+    void word_pieces(std::vector<std::int32_t> normalized, std::vector<std::pair<std::string, std::int64_t>>& out) const;
+    std::vector<std::int32_t> normalize_text(const std::string& text) const;
     std::unordered_map<std::string, std::int64_t> vocab_;
     WordPieceOptions options_;
+    std::vector<AddedToken> added_, added_normalized_; // normalized_: content normalized
     std::int64_t unk_id_, cls_id_, sep_id_, pad_id_;
     std::string cache_key_;
 };
@@ -76,10 +101,14 @@ private:
 // CLIP's pre-tokenising pattern, bytes mapped to characters, BPE with "</w>" ending a word.
 class MSA_MODELS_API ClipBpeTokenizer final : public Tokenizer {
 public:
+    // added_tokens unset: what transformers registers for vocab.json + merges.txt,
+    // <|startoftext|> and <|endoftext|>, special and not normalized.
     ClipBpeTokenizer(std::unordered_map<std::string, std::int64_t> vocab,
-                     std::vector<std::pair<std::string, std::string>> merges, std::string source);
+                     std::vector<std::pair<std::string, std::string>> merges, std::string source,
+                     std::optional<std::vector<AddedToken>> added_tokens = std::nullopt);
     static std::unique_ptr<ClipBpeTokenizer> from_files(const std::filesystem::path& vocab_json,
-                                                        const std::filesystem::path& merges_txt);
+                                                        const std::filesystem::path& merges_txt,
+                                                        std::optional<std::vector<AddedToken>> added_tokens = std::nullopt);
     // A tokenizer.json whose model is BPE.
     static std::unique_ptr<ClipBpeTokenizer> from_tokenizer_json(const std::filesystem::path& file);
 
@@ -91,6 +120,10 @@ public:
 
 private:
     std::vector<std::string> bpe(const std::string& word) const;
+    std::vector<std::int32_t> normalize_text(const std::string& text) const;
+    void bpe_pieces(const std::vector<std::int32_t>& normalized, std::vector<std::pair<std::string, std::int64_t>>& out) const;
+    std::vector<std::pair<std::string, std::int64_t>> pieces(const std::string& text) const;
+    std::vector<AddedToken> added_, added_normalized_;
     std::unordered_map<std::string, std::int64_t> vocab_;
     std::unordered_map<std::string, std::int64_t> merge_ranks_; // "left right" -> rank
     std::int64_t bos_id_, eos_id_;
@@ -98,8 +131,8 @@ private:
 };
 
 // The tokenizer of a model folder: `kind` is "wordpiece" or "clip-bpe". tokenizer.json is
-// preferred; else vocab.txt (WordPiece, flags from tokenizer_config.json) or
-// vocab.json + merges.txt (BPE). An error names the folder and what was looked for.
+// preferred; else vocab.txt (WordPiece, flags, special tokens and "added_tokens_decoder" from
+// tokenizer_config.json) or vocab.json + merges.txt (BPE, "added_tokens_decoder" too). An error names the folder and what was looked for.
 MSA_MODELS_API std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& folder,
                                                          const std::string& kind);
 

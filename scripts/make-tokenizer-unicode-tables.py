@@ -1,0 +1,128 @@
+"""Unicode tables of the C++ tokenizers, read off the Rust `tokenizers` crate itself.
+
+Hugging Face's tokenizers take their Unicode data from several crates of different ages: the
+BERT normalizer's control and non-spacing-mark tests and the BERT pre-tokenizer's punctuation
+come from `unicode_categories` (about Unicode 8), NFD/NFC from
+`unicode-normalization-alignments` (older than Unicode 13), lower-casing from Rust's standard
+library and CLIP's \\p{L} / \\p{N} from Oniguruma (both Unicode 16 in tokenizers 0.23). utf8proc,
+or any single Unicode version, disagrees with each of them somewhere (Cn is not a control, a
+Unicode 11 mark is not stripped, a Unicode 16 capital is lower-cased), so each table below is
+measured by running that component of `tokenizers` on every code point:
+
+  bert_control        BertNormalizer(clean_text) drops the character from "x{c}x"
+  bert_punctuation    BertPreTokenizer makes "x{c}x" three words
+  nonspacing_mark     BertNormalizer(strip_accents) drops c, which NFD leaves alone
+  clip_letter         CLIP's split pattern keeps "x{c}x" as one word
+  clip_number         ... makes it three words, and "{c}{c}" two
+  nfd_decomposes      NFD changes c (utf8proc's NFD/NFC is used, except where it decomposes
+                      or composes a character that this set does not hold)
+  lowercase           Lowercase maps c to something else (only U+0130 maps to two characters)
+
+Writes sdk/src/models/tokenizer_unicode_tables.inc. tests/fixtures/tokenizers/code-points.tsv.gz
+(scripts/make-tokenizer-fixtures.py) checks the whole tokenizers against transformers. Run with
+the reference environment:
+  $(scripts/python-env) scripts/make-tokenizer-unicode-tables.py
+"""
+import os
+
+import tokenizers
+from tokenizers import Regex, normalizers, pre_tokenizers
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "sdk", "src", "models", "tokenizer_unicode_tables.inc")
+
+# CLIPTokenizerFast's split pattern (without its special-token alternatives, which are
+# literal and ASCII).
+CLIP_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
+
+
+def code_points():
+    # Surrogates are no characters: neither Rust's str nor UTF-8 can hold them.
+    return (cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF)
+
+
+def ranges(cps):
+    out = []
+    for cp in sorted(cps):
+        if out and out[-1][1] == cp - 1:
+            out[-1][1] = cp
+        else:
+            out.append([cp, cp])
+    return out
+
+
+def range_table(name, why, cps):
+    rows = ranges(cps)
+    lines = [f"// {why}: {len(cps)} code points.", f"constexpr CodePointRange {name}[] = {{"]
+    items = [f"{{0x{a:04X}, 0x{b:04X}}}," for a, b in rows]
+    for i in range(0, len(items), 6):
+        lines.append("    " + " ".join(items[i:i + 6]))
+    lines.append("};")
+    return "\n".join(lines)
+
+
+def main():
+    clean = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=False,
+                                       lowercase=False)
+    strip = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True,
+                                       lowercase=False)
+    nfd = normalizers.NFD()
+    lower = normalizers.Lowercase()
+    bert_words = pre_tokenizers.BertPreTokenizer()
+    clip_split = pre_tokenizers.Split(Regex(CLIP_PATTERN), "removed", invert=True)
+
+    control, punctuation, mark, letter, number, decomposes, lowercase = set(), set(), set(), set(), set(), set(), []
+    for cp in code_points():
+        c = chr(cp)
+        probe = "x" + c + "x"
+        if clean.normalize_str(probe) == "xx":
+            control.add(cp)
+        if len(bert_words.pre_tokenize_str(probe)) == 3:
+            punctuation.add(cp)
+        decomposed = nfd.normalize_str(c)
+        if decomposed != c:
+            decomposes.add(cp)
+        elif strip.normalize_str(c) == "":
+            mark.add(cp)
+        words = clip_split.pre_tokenize_str(probe)
+        if len(words) == 1:
+            letter.add(cp)
+        elif len(words) == 3 and len(clip_split.pre_tokenize_str(c + c)) == 2:
+            number.add(cp)
+        lowered = lower.normalize_str(c)
+        if lowered != c:
+            lowercase.append((cp, [ord(x) for x in lowered]))
+
+    multi = [(cp, to) for cp, to in lowercase if len(to) != 1]
+    assert multi == [(0x130, [0x69, 0x307])], f"lower-casing to several characters changed: {multi}"
+    pairs = [f"{{0x{cp:04X}, 0x{to[0]:04X}}}," for cp, to in lowercase if len(to) == 1]
+    lower_lines = [f"// Lowercase (Rust's char::to_lowercase) where it changes a character and gives one: "
+                   f"{len(pairs)} pairs, sorted.", "constexpr CodePointPair lowercase_pairs[] = {"]
+    for i in range(0, len(pairs), 6):
+        lower_lines.append("    " + " ".join(pairs[i:i + 6]))
+    lower_lines.append("};")
+
+    text = "\n\n".join([
+        f"// Generated by scripts/make-tokenizer-unicode-tables.py from tokenizers {tokenizers.__version__}; "
+        "do not edit.\n// Each table is measured on that crate's components (see the script for how and why).\n\n"
+        "// Part of the tokenizers' cache keys: new tables may change ids.\n"
+        f'constexpr const char* unicode_tables_source = "tokenizers {tokenizers.__version__}";',
+        range_table("bert_control_ranges", "BertNormalizer's clean_text removes (NUL, U+FFFD and Cc/Cf/Co "
+                    "as unicode_categories knows them; not Cn)", control),
+        range_table("bert_punctuation_ranges", "BertPreTokenizer's punctuation (ASCII punctuation and P* of "
+                    "unicode_categories)", punctuation),
+        range_table("nonspacing_mark_ranges", "Mn as BertNormalizer's strip_accents sees it, among "
+                    "characters NFD leaves alone", mark),
+        range_table("clip_letter_ranges", "\\p{L} of CLIP's split pattern (Oniguruma)", letter),
+        range_table("clip_number_ranges", "\\p{N} of CLIP's split pattern (Oniguruma)", number),
+        range_table("nfd_decomposes_ranges", "Characters the tokenizers' NFD changes", decomposes),
+        "\n".join(lower_lines),
+    ]) + "\n"
+    with open(OUT, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"{OUT}: control {len(control)}, punctuation {len(punctuation)}, marks {len(mark)}, letters {len(letter)}, "
+          f"numbers {len(number)}, decomposing {len(decomposes)}, lower-case pairs {len(pairs)}")
+
+
+if __name__ == "__main__":
+    main()
