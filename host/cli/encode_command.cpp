@@ -4,6 +4,7 @@
 
 #include "data/dataset_reader.hpp"
 #include "manifest/manifest_reader.hpp"
+#include "store/encode_features.hpp"
 #include "store/feature_store.hpp"
 #include "util/progress.hpp"
 
@@ -11,112 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <functional>
 #include <iostream>
-#include <unordered_map>
 
 namespace msa::cli {
-
-namespace {
-
-struct EncodeResult {
-    std::string modality;
-    std::string plugin;
-    std::string key;
-    std::size_t total = 0;
-    std::size_t encoded = 0;
-    std::size_t from_store = 0;
-    double seconds = 0;
-};
-
-// An encoder's output must have one row per sample and its declared width; anything
-// else would poison the store for every later run.
-void check_output(const PluginEntry& entry, const Encoder& encoder, const Features& features, std::size_t rows) {
-    const auto& pooled = features.pooled;
-    if (!pooled.defined() || pooled.dim() != 2 || pooled.size(0) != static_cast<std::int64_t>(rows) ||
-        pooled.size(1) != encoder.dim())
-        throw Error(describe(entry) + " returned pooled features of shape " +
-                    (pooled.defined() ? c10::str(pooled.sizes()) : std::string("(none)")) + " for " +
-                    std::to_string(rows) + " samples; expected [" + std::to_string(rows) + ", " +
-                    std::to_string(encoder.dim()) + "]");
-}
-
-// Encodes the samples `store` lacks under `key`, batch by batch, with `encode`.
-void fill_group(const std::string& label, const std::string& key, const EncoderMeta& meta, std::int64_t batch_size,
-                const std::vector<Sample>& samples, FeatureStore& store,
-                const std::function<Features(const EncoderBatch&, std::size_t rows)>& encode, EncodeResult& result) {
-    std::vector<std::string> ids;
-    std::unordered_map<std::string, const Sample*> by_id;
-    for (const auto& sample : samples) {
-        ids.push_back(sample.id);
-        by_id.emplace(sample.id, &sample);
-    }
-    const auto missing = store.missing(key, ids);
-    result.total = ids.size();
-    result.encoded = missing.size();
-    result.from_store = ids.size() - missing.size();
-
-    const auto start = std::chrono::steady_clock::now();
-    if (!missing.empty()) {
-        Progress progress(label, static_cast<std::int64_t>(missing.size()), std::cerr);
-        const auto step = static_cast<std::size_t>(std::max<std::int64_t>(1, batch_size));
-        for (std::size_t begin = 0; begin < missing.size(); begin += step) {
-            const std::vector<std::string> batch_ids(missing.begin() + begin,
-                                                     missing.begin() + std::min(missing.size(), begin + step));
-            EncoderBatch batch;
-            for (const auto& id : batch_ids) batch.samples.push_back(by_id.at(id));
-            store.append(key, meta, batch_ids, encode(batch, batch_ids.size()));
-            progress.advance(static_cast<std::int64_t>(batch_ids.size()));
-        }
-    }
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// The encoder's features, and its prefix features when it fine-tunes with cached_prefix.
-std::vector<EncodeResult> encode_one(const std::string& modality, const PluginChoice& choice,
-                                     const PluginCatalog& catalog, const std::vector<Sample>& samples,
-                                     FeatureStore& store) {
-    const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
-    auto encoder = catalog.create_encoder(choice.plugin, choice.params);
-    if (to_string(encoder->modality()) != modality)
-        throw ConfigError(choice.where, "[encoders." + modality + "] names " + describe(entry) + ", which encodes " +
-                                            to_string(encoder->modality()) + "; move it to [encoders." +
-                                            to_string(encoder->modality()) + "]");
-    std::vector<EncodeResult> results;
-    const EncoderMeta meta = encoder_meta(entry, *encoder, choice.params);
-    EncodeResult& features = results.emplace_back(EncodeResult{modality, choice.plugin, encoder_key(meta)});
-    fill_group("encode " + modality + " (" + choice.plugin + ")", features.key, meta, encoder->batch_size(), samples,
-               store,
-               [&](const EncoderBatch& batch, std::size_t rows) {
-                   Features out = call_plugin(entry, "failed to encode", [&] { return encoder->encode(batch); });
-                   check_output(entry, *encoder, out, rows);
-                   return out;
-               },
-               features);
-
-    TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); });
-    if (top && call_plugin(entry, "cached_prefix()", [&] { return top->cached_prefix(); })) {
-        EncoderMeta prefix_meta = meta;
-        prefix_meta.cache_key = call_plugin(entry, "prefix_cache_key()", [&] { return top->prefix_cache_key(); });
-        EncodeResult& prefix =
-            results.emplace_back(EncodeResult{modality + " prefix", choice.plugin, encoder_key(prefix_meta)});
-        fill_group("encode " + modality + " prefix (" + choice.plugin + ")", prefix.key, prefix_meta,
-                   encoder->batch_size(), samples, store,
-                   [&](const EncoderBatch& batch, std::size_t rows) {
-                       Features out =
-                           call_plugin(entry, "failed to encode the prefix", [&] { return top->encode_prefix(batch); });
-                       if (!out.tokens.defined() || out.tokens.dim() != 3 || out.tokens.size(0) != std::int64_t(rows))
-                           throw Error(describe(entry) + " returned prefix features without a [" +
-                                       std::to_string(rows) + ", T, D] token sequence");
-                       return out;
-                   },
-                   prefix);
-    }
-    return results;
-}
-
-} // namespace
 
 Command add_encode_command(CLI::App& app) {
     struct Options {
@@ -142,7 +40,7 @@ Command add_encode_command(CLI::App& app) {
 
                 std::vector<EncodeResult> results;
                 for (const auto& [modality, choice] : study.encoders)
-                    for (auto& result : encode_one(modality, choice, catalog, dataset.samples, store))
+                    for (auto& result : encode_missing(modality, choice, catalog, dataset.samples, store))
                         results.push_back(std::move(result));
 
                 if (options->json) {

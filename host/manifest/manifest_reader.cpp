@@ -329,12 +329,13 @@ std::vector<std::string> param_names(const PluginInfo& info) {
 }
 
 // A plugin table such as [fusion] (or the shorthand `fusion = "gated"`), checked
-// against the plugin's declaration. `fallback` is the plugin used when the key is absent.
-std::optional<PluginChoice> read_plugin(TableReader& parent, const std::string& key, PluginKind kind,
-                                        const PluginCatalog& catalog, const std::string& fallback = {}) {
-    Problems& problems = parent.problems();
-    const std::string qualified = parent.qualified(key);
-    const toml::node* node = parent.node(key);
+// against the plugin's declaration; `node` is null when the key is absent, and then
+// `fallback` is the plugin used. `host_keys` are keys of the table the host reads
+// itself (an auxiliary loss's weight), not the plugin's parameters.
+std::optional<PluginChoice> read_plugin_node(const toml::node* node, const std::string& qualified, Problems& problems,
+                                             PluginKind kind, const PluginCatalog& catalog,
+                                             const std::string& fallback = {},
+                                             const std::vector<std::string>& host_keys = {}) {
     std::string name = fallback;
     const toml::node* name_node = nullptr;
     const toml::table* table = nullptr;
@@ -377,7 +378,8 @@ std::optional<PluginChoice> read_plugin(TableReader& parent, const std::string& 
         const auto accepted = param_names(entry->info);
         for (auto&& [param_key, value] : *table) {
             const std::string param(param_key.str());
-            if (param == "plugin") continue;
+            if (param == "plugin" || std::find(host_keys.begin(), host_keys.end(), param) != host_keys.end())
+                continue;
             auto spec = std::find_if(entry->info.params.begin(), entry->info.params.end(),
                                      [&](const ParamSpec& s) { return s.name == param; });
             if (spec == entry->info.params.end()) {
@@ -406,6 +408,50 @@ std::optional<PluginChoice> read_plugin(TableReader& parent, const std::string& 
                                 to_string(spec.type) + ": " + spec.doc + ")");
     }
     return choice;
+}
+
+std::optional<PluginChoice> read_plugin(TableReader& parent, const std::string& key, PluginKind kind,
+                                        const PluginCatalog& catalog, const std::string& fallback = {}) {
+    return read_plugin_node(parent.node(key), parent.qualified(key), parent.problems(), kind, catalog, fallback);
+}
+
+// [[auxiliary_loss]] tables: a loss plugin and its weight β in
+// L = (1 - sum of β) * main + sum of β * auxiliary.
+std::vector<AuxiliaryLoss> read_auxiliary_losses(TableReader& top, const PluginCatalog& catalog) {
+    std::vector<AuxiliaryLoss> out;
+    const toml::node* node = top.node("auxiliary_loss");
+    if (!node) return out;
+    Problems& problems = top.problems();
+    const toml::array* array = node->as_array();
+    if (!array) {
+        problems.add(*node, std::string("'auxiliary_loss' must be an array of tables ([[auxiliary_loss]] with plugin ") +
+                                "and weight), got a " + type_name(*node));
+        return out;
+    }
+    double total = 0;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::node& item = *array->get(i);
+        const std::string qualified = "auxiliary_loss[" + std::to_string(i) + "]";
+        const toml::table* table = item.as_table();
+        if (!table) {
+            problems.add(item, "'" + qualified + "' must be a table with plugin and weight, got a " + type_name(item));
+            continue;
+        }
+        TableReader r(*table, qualified, problems);
+        const auto weight = r.real("weight", 0.0, 1.0);
+        if (!weight) {
+            if (!table->get("weight"))
+                problems.add(item, "[[auxiliary_loss]] " + qualified + " needs 'weight' (its β in (0, 1))");
+            continue;
+        }
+        total += *weight;
+        if (auto choice = read_plugin_node(&item, qualified, problems, PluginKind::loss, catalog, {}, {"weight"}))
+            out.push_back({std::move(*choice), *weight});
+    }
+    if (total >= 1.0)
+        problems.add(*node, "the auxiliary loss weights sum to " + format_value(Value{total}) +
+                                ", leaving the main loss no weight; their sum must be below 1");
+    return out;
 }
 
 } // namespace
@@ -533,6 +579,7 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
     if (auto loss = read_plugin(top, "loss", PluginKind::loss, catalog, "cross-entropy")) study.loss = std::move(*loss);
     if (auto sampler = read_plugin(top, "sampler", PluginKind::sampler, catalog, "all")) study.sampler = std::move(*sampler);
     study.augmenter = read_plugin(top, "augmenter", PluginKind::augmenter, catalog);
+    study.auxiliary_losses = read_auxiliary_losses(top, catalog);
 
     if (const toml::table* train = top.table("train")) {
         TableReader r(*train, "train", problems);
@@ -542,6 +589,13 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
         t.learning_rate = r.real("learning_rate", 0.0, 10.0).value_or(t.learning_rate);
         t.weight_decay = r.real("weight_decay", 0.0, 10.0).value_or(t.weight_decay);
         t.device = r.choice("device", {"cpu", "cuda"}).value_or(t.device);
+        t.schedule = r.choice("schedule", {"constant", "linear", "cosine"}).value_or(t.schedule);
+        t.warmup = r.real("warmup", 0.0, 0.9).value_or(t.warmup);
+        t.grad_clip = r.real("grad_clip", 0.0, 1e6).value_or(t.grad_clip);
+        t.patience = r.integer("patience", 0, 100'000).value_or(t.patience);
+        t.monitor = r.choice("monitor", {"weighted_f1", "macro_f1", "accuracy", "loss"}).value_or(t.monitor);
+        t.restore_best = r.boolean("restore_best").value_or(t.restore_best);
+        t.threads = r.integer("threads", 0, 1024).value_or(t.threads);
         r.finish();
     }
     top.finish();

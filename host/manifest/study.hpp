@@ -53,6 +53,19 @@ struct TrainConfig {
     double learning_rate = 1e-3;
     double weight_decay = 0.01;
     std::string device = "cpu";
+    std::string schedule = "linear"; // after warmup: constant, linear or cosine decay to 0
+    double warmup = 0.1;             // fraction of all steps spent ramping the rate up from 0
+    double grad_clip = 1.0;          // max global gradient norm; 0 = no clipping
+    std::int64_t patience = 5;       // epochs without improvement before stopping; 0 = never stop early
+    std::string monitor = "weighted_f1"; // validation metric that picks the best epoch
+    bool restore_best = true;        // end with the best epoch's weights, not the last
+    std::int64_t threads = 0;        // intra-op threads; 0 = all cores
+};
+
+// An auxiliary loss (image-text contrastive, matching) with its weight β.
+struct AuxiliaryLoss {
+    PluginChoice choice;
+    double weight = 0;
 };
 
 struct Study {
@@ -70,6 +83,7 @@ struct Study {
     std::map<std::string, PluginChoice> encoders; // "text" and/or "image"
     PluginChoice fusion;
     PluginChoice loss;
+    std::vector<AuxiliaryLoss> auxiliary_losses;
     PluginChoice sampler;
     std::optional<PluginChoice> augmenter;
     TrainConfig train;

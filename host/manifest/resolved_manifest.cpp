@@ -1,0 +1,85 @@
+// Writing a Study back as TOML (see resolved_manifest.hpp).
+#include "manifest/resolved_manifest.hpp"
+
+#include "manifest/manifest_reader.hpp"
+
+#include <sstream>
+
+namespace msa {
+
+namespace {
+
+std::string quoted(const std::string& s) { return format_value(Value{s}); }
+
+std::string quoted(const std::filesystem::path& p) { return quoted(p.string()); }
+
+std::string strings(const std::vector<std::string>& items) { return format_value(Value{items}); }
+
+void write_params(std::ostringstream& out, const PluginChoice& choice) {
+    out << "plugin = " << quoted(choice.plugin) << "\n";
+    for (const auto& name : choice.params.names()) out << name << " = " << format_value(choice.params.peek(name)) << "\n";
+}
+
+} // namespace
+
+std::string resolved_manifest(const Study& study) {
+    std::ostringstream out;
+    out << "# Resolved by msa: every default filled in, every path absolute.\n";
+    out << "schema_version = " << kManifestSchemaVersion << "\n";
+    out << "name = " << quoted(study.name) << "\n";
+    if (!study.description.empty()) out << "description = " << quoted(study.description) << "\n";
+    out << "seed = " << study.seed << "\n";
+    out << "output = " << quoted(std::filesystem::absolute(study.output)) << "\n";
+    std::vector<std::string> plugin_paths;
+    for (const auto& p : study.plugin_paths) plugin_paths.push_back(p.string());
+    out << "plugin_paths = " << strings(plugin_paths) << "\n";
+
+    const auto& d = study.dataset;
+    out << "\n[dataset]\nformat = " << quoted(d.format) << "\nroot = " << quoted(d.root)
+        << "\nencoding = " << quoted(d.encoding) << "\non_error = " << quoted(d.on_error)
+        << "\nlabels = " << strings(d.labels) << "\n";
+
+    const auto& s = study.split;
+    out << "\n[split]\n";
+    if (!s.train_file.empty()) {
+        out << "train_file = " << quoted(s.train_file) << "\nvalid_file = " << quoted(s.valid_file)
+            << "\ntest_file = " << quoted(s.test_file) << "\n";
+    } else {
+        out << "valid = " << format_value(Value{s.valid}) << "\ntest = " << format_value(Value{s.test})
+            << "\nfolds = " << s.folds << "\nfold = " << s.fold << "\n";
+    }
+
+    out << "\n[store]\n";
+    if (!study.store.path.empty()) out << "path = " << quoted(study.store.path) << "\n";
+    out << "dtype = " << quoted(study.store.dtype) << "\ncompression = " << study.store.compression << "\n";
+
+    for (const auto& [modality, choice] : study.encoders) {
+        out << "\n[encoders." << modality << "]\n";
+        write_params(out, choice);
+    }
+    out << "\n[fusion]\n";
+    write_params(out, study.fusion);
+    out << "\n[loss]\n";
+    write_params(out, study.loss);
+    for (const auto& aux : study.auxiliary_losses) {
+        out << "\n[[auxiliary_loss]]\nweight = " << format_value(Value{aux.weight}) << "\n";
+        write_params(out, aux.choice);
+    }
+    out << "\n[sampler]\n";
+    write_params(out, study.sampler);
+    if (study.augmenter) {
+        out << "\n[augmenter]\n";
+        write_params(out, *study.augmenter);
+    }
+    const auto& t = study.train;
+    out << "\n[train]\nepochs = " << t.epochs << "\nbatch_size = " << t.batch_size
+        << "\nlearning_rate = " << format_value(Value{t.learning_rate})
+        << "\nweight_decay = " << format_value(Value{t.weight_decay}) << "\nschedule = " << quoted(t.schedule)
+        << "\nwarmup = " << format_value(Value{t.warmup}) << "\ngrad_clip = " << format_value(Value{t.grad_clip})
+        << "\npatience = " << t.patience << "\nmonitor = " << quoted(t.monitor)
+        << "\nrestore_best = " << (t.restore_best ? "true" : "false") << "\ndevice = " << quoted(t.device)
+        << "\nthreads = " << t.threads << "\n";
+    return out.str();
+}
+
+} // namespace msa

@@ -1,0 +1,38 @@
+// Filling the feature store: an encoder's features (and its prefix features when it
+// fine-tunes with cached_prefix) for the samples the store lacks. Used by `msa encode`
+// and by trials, which encode what their split needs before training.
+#pragma once
+
+#include "manifest/study.hpp"
+#include "store/feature_store.hpp"
+
+#include <msa/sample.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace msa {
+
+class PluginCatalog;
+
+// What one group of the store got: its key, how many samples were asked for, encoded,
+// and found already stored.
+struct EncodeResult {
+    std::string modality;
+    std::string plugin;
+    std::string key;
+    std::size_t total = 0;
+    std::size_t encoded = 0;
+    std::size_t from_store = 0;
+    double seconds = 0;
+};
+
+// Builds the encoder of `choice` ([encoders.<modality>]) and encodes every sample of
+// `samples` that the store lacks. The first result is the encoder's features; a
+// second follows for its prefix features when it caches them (cached_prefix).
+std::vector<EncodeResult> encode_missing(const std::string& modality, const PluginChoice& choice,
+                                         const PluginCatalog& catalog, const std::vector<Sample>& samples,
+                                         FeatureStore& store);
+
+} // namespace msa

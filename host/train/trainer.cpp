@@ -1,0 +1,237 @@
+// The training loop (see trainer.hpp).
+#include "train/trainer.hpp"
+
+#include "data/split.hpp"
+#include "plugin/plugin_catalog.hpp"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace msa::train {
+
+namespace {
+
+Features select_rows(const Features& f, const at::Tensor& index) {
+    Features out;
+    if (f.pooled.defined()) out.pooled = f.pooled.index_select(0, index.to(f.pooled.device()));
+    if (f.tokens.defined()) out.tokens = f.tokens.index_select(0, index.to(f.tokens.device()));
+    if (f.mask.defined()) out.mask = f.mask.index_select(0, index.to(f.mask.device()));
+    return out;
+}
+
+Features move_to(const Features& f, const torch::Device& device) {
+    Features out;
+    if (f.pooled.defined()) out.pooled = f.pooled.to(device);
+    if (f.tokens.defined()) out.tokens = f.tokens.to(device);
+    if (f.mask.defined()) out.mask = f.mask.to(device);
+    return out;
+}
+
+bool higher_is_better(const std::string& monitor) { return monitor != "loss" && monitor != "ece"; }
+
+// A deep copy of the model's parameters and buffers, to restore the best epoch.
+std::vector<at::Tensor> snapshot(const torch::nn::Module& model) {
+    std::vector<at::Tensor> out;
+    for (const auto& p : model.parameters()) out.push_back(p.detach().clone());
+    for (const auto& b : model.buffers()) out.push_back(b.detach().clone());
+    return out;
+}
+
+void restore(torch::nn::Module& model, const std::vector<at::Tensor>& saved) {
+    torch::NoGradGuard no_grad;
+    std::size_t i = 0;
+    for (auto& p : model.parameters()) p.copy_(saved[i++]);
+    for (auto& b : model.buffers()) b.copy_(saved[i++]);
+}
+
+LossInput loss_input(const at::Tensor& logits, const FeatureSet& batch) {
+    return {logits, batch.labels, batch.text.pooled, batch.image.pooled};
+}
+
+} // namespace
+
+FeatureSet FeatureSet::rows(const at::Tensor& index) const {
+    return {select_rows(text, index), select_rows(image, index), labels.index_select(0, index.to(labels.device()))};
+}
+
+FeatureSet FeatureSet::to(const torch::Device& device) const {
+    return {move_to(text, device), move_to(image, device), labels.to(device)};
+}
+
+ClassifierImpl::ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry,
+                               std::int64_t num_classes)
+    : fusion_(std::move(fusion)), fusion_entry_(&fusion_entry) {
+    register_module("fusion", fusion_);
+    const bool logits = call_plugin(*fusion_entry_, "outputs_logits()", [&] { return fusion_->outputs_logits(); });
+    const auto width = call_plugin(*fusion_entry_, "output_dim()", [&] { return fusion_->output_dim(); });
+    if (logits && width != num_classes)
+        throw Error(describe(fusion_entry) + " gives class logits of width " + std::to_string(width) + ", but the " +
+                    "study has " + std::to_string(num_classes) + " classes");
+    if (!logits) head_ = register_module("classifier", torch::nn::Linear(width, num_classes));
+}
+
+at::Tensor ClassifierImpl::forward(const Features& text, const Features& image) {
+    at::Tensor out = call_plugin(*fusion_entry_, "forward()", [&] { return fusion_->forward(text, image); });
+    return head_ ? head_->forward(out) : out;
+}
+
+at::Tensor Objective::main_loss(const LossInput& input) const {
+    return call_plugin(*main.entry, "forward()", [&] { return main.loss->forward(input); });
+}
+
+at::Tensor Objective::operator()(const LossInput& input) const {
+    double rest = 1.0;
+    for (const auto& term : auxiliary) rest -= term.weight;
+    at::Tensor total = main_loss(input) * rest;
+    for (const auto& term : auxiliary)
+        total = total + term.weight * call_plugin(*term.entry, "forward()", [&] { return term.loss->forward(input); });
+    return total;
+}
+
+std::vector<at::Tensor> Objective::parameters() const {
+    std::vector<at::Tensor> out = main.loss->parameters();
+    for (const auto& term : auxiliary)
+        for (auto& p : term.loss->parameters()) out.push_back(p);
+    return out;
+}
+
+void Objective::train(bool on) const {
+    main.loss->train(on);
+    for (const auto& term : auxiliary) term.loss->train(on);
+}
+
+double scheduled_rate(const TrainConfig& config, std::int64_t step, std::int64_t total) {
+    const auto warmup = static_cast<std::int64_t>(std::llround(config.warmup * static_cast<double>(total)));
+    if (step < warmup) return config.learning_rate * static_cast<double>(step) / static_cast<double>(std::max<std::int64_t>(1, warmup));
+    const double progress =
+        static_cast<double>(step - warmup) / static_cast<double>(std::max<std::int64_t>(1, total - warmup));
+    if (config.schedule == "linear") return config.learning_rate * std::max(0.0, 1.0 - progress);
+    if (config.schedule == "cosine") return config.learning_rate * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+    return config.learning_rate;
+}
+
+at::Tensor predict_probabilities(Classifier& model, const FeatureSet& set, std::int64_t batch_size,
+                                 const torch::Device& device) {
+    torch::NoGradGuard no_grad;
+    model->eval();
+    std::vector<at::Tensor> parts;
+    for (std::int64_t begin = 0; begin < set.size(); begin += batch_size) {
+        const auto index = torch::arange(begin, std::min(set.size(), begin + batch_size), torch::kLong);
+        const FeatureSet batch = set.rows(index).to(device);
+        parts.push_back(torch::softmax(model->forward(batch.text, batch.image), 1).to(torch::kCPU, torch::kFloat));
+    }
+    if (parts.empty()) return torch::empty({0, 0});
+    return torch::cat(parts);
+}
+
+FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& train, const FeatureSet& valid,
+              const TrainConfig& config, std::uint64_t seed, const torch::Device& device,
+              const std::function<void(const EpochRecord&)>& on_epoch) {
+    if (train.size() == 0) throw Error("training: the training set is empty (check [split] and [sampler])");
+    const auto start = std::chrono::steady_clock::now();
+    model->to(device);
+    objective.main.loss->to(device);
+    for (const auto& term : objective.auxiliary) term.loss->to(device);
+    std::vector<at::Tensor> parameters = model->parameters();
+    for (auto& p : objective.parameters()) parameters.push_back(p);
+    torch::optim::AdamW optimizer(parameters,
+                                  torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay));
+    const std::int64_t steps_per_epoch = (train.size() + config.batch_size - 1) / config.batch_size;
+    const std::int64_t total_steps = steps_per_epoch * config.epochs;
+    const bool higher = higher_is_better(config.monitor);
+    const std::int64_t num_classes = [&] {
+        torch::NoGradGuard no_grad;
+        model->eval();
+        const FeatureSet one = train.rows(torch::zeros({1}, torch::kLong)).to(device);
+        return model->forward(one.text, one.image).size(1);
+    }();
+
+    std::mt19937_64 rng(seed);
+    std::vector<std::size_t> order(static_cast<std::size_t>(train.size()));
+    FitResult result;
+    std::vector<at::Tensor> best_state = snapshot(*model);
+    double best_value = higher ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    std::int64_t step = 0, since_best = 0;
+    for (std::int64_t epoch = 1; epoch <= config.epochs; ++epoch) {
+        const auto epoch_start = std::chrono::steady_clock::now();
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+        data::seeded_shuffle(order, rng);
+        model->train();
+        objective.train(true);
+        double loss_sum = 0;
+        for (std::int64_t b = 0; b < steps_per_epoch; ++b) {
+            const auto begin = order.begin() + b * config.batch_size;
+            const auto end = order.begin() + std::min<std::int64_t>(train.size(), (b + 1) * config.batch_size);
+            std::vector<std::int64_t> rows(begin, end);
+            const FeatureSet batch = train.rows(torch::tensor(rows, torch::kLong)).to(device);
+            for (auto& group : optimizer.param_groups())
+                static_cast<torch::optim::AdamWOptions&>(group.options()).lr(scheduled_rate(config, step, total_steps));
+            optimizer.zero_grad();
+            const at::Tensor logits = model->forward(batch.text, batch.image);
+            const at::Tensor loss = objective(loss_input(logits, batch));
+            if (!std::isfinite(loss.item<double>()))
+                throw Error("training: the loss became " + std::to_string(loss.item<double>()) + " at epoch " +
+                            std::to_string(epoch) + ", step " + std::to_string(step + 1) +
+                            "; lower [train] learning_rate or set grad_clip");
+            loss.backward();
+            if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(parameters, config.grad_clip);
+            optimizer.step();
+            ++step;
+            loss_sum += loss.item<double>();
+        }
+
+        EpochRecord record;
+        record.epoch = epoch;
+        record.train_loss = loss_sum / static_cast<double>(steps_per_epoch);
+        record.learning_rate = scheduled_rate(config, step, total_steps);
+        record.valid_loss = std::numeric_limits<double>::quiet_NaN();
+        bool improved = true; // without a validation set the last epoch is the one kept
+        if (valid.size() > 0) {
+            const at::Tensor probs = predict_probabilities(model, valid, config.batch_size, device);
+            std::vector<std::int64_t> labels(valid.labels.data_ptr<std::int64_t>(),
+                                             valid.labels.data_ptr<std::int64_t>() + valid.size());
+            record.valid = compute_metrics(labels, probs, num_classes);
+            {
+                torch::NoGradGuard no_grad;
+                objective.train(false);
+                double sum = 0;
+                for (std::int64_t begin = 0; begin < valid.size(); begin += config.batch_size) {
+                    const auto index = torch::arange(begin, std::min(valid.size(), begin + config.batch_size), torch::kLong);
+                    const FeatureSet batch = valid.rows(index).to(device);
+                    const at::Tensor logits = model->forward(batch.text, batch.image);
+                    sum += objective.main_loss(loss_input(logits, batch)).item<double>() *
+                           static_cast<double>(batch.size());
+                }
+                record.valid_loss = sum / static_cast<double>(valid.size());
+            }
+            const double value = config.monitor == "loss" ? record.valid_loss : record.valid.get(config.monitor);
+            improved = higher ? value > best_value : value < best_value;
+            if (improved) best_value = value;
+        }
+        if (improved) {
+            result.best_epoch = epoch;
+            best_state = snapshot(*model);
+            since_best = 0;
+        } else {
+            ++since_best;
+        }
+        record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+        result.history.push_back(record);
+        if (on_epoch) on_epoch(record);
+        if (config.patience > 0 && since_best >= config.patience && epoch < config.epochs) {
+            result.stopped_early = true;
+            break;
+        }
+    }
+    if (config.restore_best) restore(*model, best_state);
+    else result.best_epoch = static_cast<std::int64_t>(result.history.size());
+    model->eval();
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+} // namespace msa::train

@@ -1,0 +1,105 @@
+// Training a classification head on encoder features: the fusion plugin plus a linear
+// classifier, optimised with AdamW under a warmup + decay schedule, with gradient
+// clipping, early stopping on a validation metric and restore of the best epoch.
+// Deterministic on the CPU: the same seed gives the same weights and metrics.
+#pragma once
+
+#include "manifest/study.hpp"
+#include "train/metrics.hpp"
+
+#include <msa/encoder.hpp>
+#include <msa/fusion.hpp>
+#include <msa/loss.hpp>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace msa {
+struct PluginEntry;
+}
+
+namespace msa::train {
+
+// Features of a set of samples, one row per sample, and their labels (-1: unlabelled).
+// A modality that is absent has an undefined pooled tensor.
+struct FeatureSet {
+    Features text;
+    Features image;
+    at::Tensor labels; // [N] int64
+
+    std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+    // The rows `index` ([M] int64), in that order.
+    FeatureSet rows(const at::Tensor& index) const;
+    FeatureSet to(const torch::Device& device) const;
+};
+
+// The trained model: the fusion, then a linear classifier unless the fusion already
+// gives class logits (late fusion).
+class ClassifierImpl : public torch::nn::Module {
+public:
+    ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry, std::int64_t num_classes);
+    // Class logits [N, C].
+    at::Tensor forward(const Features& text, const Features& image);
+
+private:
+    std::shared_ptr<Fusion> fusion_;
+    const PluginEntry* fusion_entry_;
+    torch::nn::Linear head_{nullptr};
+};
+TORCH_MODULE(Classifier);
+
+// The training objective: L = (1 - sum of β) * main + sum of β * auxiliary.
+struct Objective {
+    struct Term {
+        std::shared_ptr<Loss> loss;
+        const PluginEntry* entry = nullptr;
+        double weight = 1.0;
+    };
+    Term main;
+    std::vector<Term> auxiliary;
+
+    at::Tensor operator()(const LossInput& input) const;
+    // Only the main loss (validation loss).
+    at::Tensor main_loss(const LossInput& input) const;
+    std::vector<at::Tensor> parameters() const;
+    void train(bool on) const;
+};
+
+struct EpochRecord {
+    std::int64_t epoch = 0; // 1-based
+    double train_loss = 0;  // mean of the batches' objective
+    double valid_loss = 0;  // mean main loss on the validation set; NaN without one
+    Metrics valid;          // empty without a validation set
+    double learning_rate = 0; // at the end of the epoch
+    double seconds = 0;
+};
+
+struct FitResult {
+    std::vector<EpochRecord> history;
+    std::int64_t best_epoch = 0; // whose weights the model ends with
+    bool stopped_early = false;
+    double seconds = 0;
+};
+
+// Learning rate after `step` optimizer steps of `total` (transformers' schedules:
+// linear ramp from 0 over the warmup steps, then constant, linear or cosine decay to 0).
+double scheduled_rate(const TrainConfig& config, std::int64_t step, std::int64_t total);
+
+// Trains `model` on `train` (its labels), choosing the best epoch on `valid` by
+// config.monitor (an empty `valid` keeps the last epoch). Batches are drawn in a
+// seeded order. `on_epoch` is told about each epoch as it ends.
+FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& train, const FeatureSet& valid,
+              const TrainConfig& config, std::uint64_t seed, const torch::Device& device,
+              const std::function<void(const EpochRecord&)>& on_epoch = {});
+
+// Class probabilities [N, C] on the CPU, in eval mode, batch by batch.
+at::Tensor predict_probabilities(Classifier& model, const FeatureSet& set, std::int64_t batch_size,
+                                 const torch::Device& device);
+
+} // namespace msa::train

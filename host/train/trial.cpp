@@ -1,0 +1,267 @@
+// One trial from manifest to run folder (see trial.hpp): split, sample, encode what is
+// missing, train, evaluate, predict, write.
+#include "train/trial.hpp"
+
+#include "data/dataset_reader.hpp"
+#include "data/split.hpp"
+#include "manifest/resolved_manifest.hpp"
+#include "plugin/plugin_catalog.hpp"
+#include "store/encode_features.hpp"
+#include "store/feature_store.hpp"
+#include "train/trainer.hpp"
+
+#include <msa/sampler.hpp>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace msa::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Lines to stderr and to log.txt at once.
+class TrialLog {
+public:
+    explicit TrialLog(const fs::path& file) : file_(file) {}
+    void operator()(const std::string& line) {
+        std::cerr << line << "\n";
+        file_ << line << "\n";
+        file_.flush();
+    }
+
+private:
+    std::ofstream file_;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string fixed(double x, int digits = 4) {
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(digits) << x;
+    return s.str();
+}
+
+void write_text(const fs::path& file, const std::string& text) {
+    const fs::path partial = file.string() + ".partial";
+    {
+        std::ofstream out(partial, std::ios::binary);
+        out << text;
+        if (!out.flush()) throw Error(file.string() + ": cannot be written");
+    }
+    fs::rename(partial, file); // a reader never sees half a file
+}
+
+torch::Device choose_device(const std::string& name) {
+    if (name == "cuda") {
+        if (!torch::cuda::is_available())
+            throw Error("[train] device = \"cuda\", but LibTorch sees no CUDA device (this LibTorch build " +
+                        std::string(torch::cuda::is_available() ? "has" : "may lack") +
+                        " CUDA support); use device = \"cpu\"");
+        return torch::Device(torch::kCUDA);
+    }
+    return torch::Device(torch::kCPU);
+}
+
+// The features of every sample (dataset order) from the store, after encoding what it lacks.
+struct LoadedFeatures {
+    Features text, image;
+    nlohmann::json report = nlohmann::json::object();
+};
+
+LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,
+                             TrialLog& log) {
+    FeatureStore store(store_path(study), {study.store.dtype, static_cast<int>(study.store.compression)});
+    std::vector<std::string> ids;
+    for (const auto& s : samples) ids.push_back(s.id);
+    LoadedFeatures out;
+    for (const auto& [modality, choice] : study.encoders) {
+        const auto results = encode_missing(modality, choice, catalog, samples, store);
+        const EncodeResult& r = results.front();
+        log(modality + " features (" + choice.plugin + ", key " + r.key.substr(0, 12) + "): " +
+            std::to_string(r.from_store) + " from the store, " + std::to_string(r.encoded) + " encoded");
+        Features f = store.read(r.key, ids);
+        out.report[modality] = {{"plugin", choice.plugin}, {"key", r.key}, {"store", store.file().string()},
+                                {"from_store", r.from_store}, {"encoded", r.encoded}, {"dim", f.pooled.size(1)},
+                                {"encode_seconds", r.seconds}};
+        (modality == "text" ? out.text : out.image) = std::move(f);
+    }
+    return out;
+}
+
+at::Tensor index_tensor(const std::vector<std::size_t>& rows) {
+    std::vector<std::int64_t> v(rows.begin(), rows.end());
+    return torch::tensor(v, torch::kLong);
+}
+
+std::string csv_field(const std::string& s) {
+    if (s.find_first_of(",\"\n") == std::string::npos) return s;
+    std::string out = "\"";
+    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
+
+void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, TrialLog& log,
+         nlohmann::json& metrics) {
+    const auto start = std::chrono::steady_clock::now();
+    if (study.encoders.empty())
+        throw ConfigError(study.file.string(), "no [encoders.text] or [encoders.image]: a trial needs features");
+    if (study.train.threads > 0) at::set_num_threads(static_cast<int>(study.train.threads));
+    const torch::Device device = choose_device(study.train.device);
+    const auto& labels = study.dataset.labels;
+    const auto num_classes = static_cast<std::int64_t>(labels.size());
+
+    const data::Dataset dataset = data::read_dataset(study.dataset);
+    const data::Split split = data::make_split(dataset.samples, study.split, study.seed);
+    log("dataset " + study.dataset.root.string() + ": " + std::to_string(dataset.samples.size()) + " samples; split " +
+        std::to_string(split.train.size()) + " train, " + std::to_string(split.valid.size()) + " valid, " +
+        std::to_string(split.test.size()) + " test");
+
+    // The sampler picks the training rows from the train split.
+    std::vector<Sample> pool;
+    for (auto i : split.train) pool.push_back(dataset.samples[i]);
+    const PluginEntry& sampler_entry = catalog.get(PluginKind::sampler, study.sampler.plugin, study.sampler.where);
+    auto sampler = catalog.create_sampler(study.sampler.plugin, study.sampler.params);
+    const SamplerContext sampler_context{num_classes, study.seed, labels};
+    const auto chosen = call_plugin(sampler_entry, "select()", [&] { return sampler->select(pool, sampler_context); });
+    std::vector<std::size_t> train_rows;
+    for (auto i : chosen) {
+        if (i >= pool.size())
+            throw Error(describe(sampler_entry) + " chose index " + std::to_string(i) + " of a pool of " +
+                        std::to_string(pool.size()));
+        train_rows.push_back(split.train[i]);
+    }
+    std::vector<std::int64_t> class_counts(static_cast<std::size_t>(num_classes));
+    for (auto i : train_rows) ++class_counts[static_cast<std::size_t>(dataset.samples[i].label)];
+    std::string counts;
+    for (std::size_t c = 0; c < class_counts.size(); ++c)
+        counts += (c ? ", " : "") + labels[c] + " " + std::to_string(class_counts[c]);
+    log("sampler " + study.sampler.plugin + ": " + std::to_string(train_rows.size()) + " training rows (" + counts + ")");
+
+    const auto encode_start = std::chrono::steady_clock::now();
+    const LoadedFeatures features = load_features(study, catalog, dataset.samples, log);
+    const double encode_seconds = seconds_since(encode_start);
+    std::vector<std::int64_t> all_labels;
+    for (const auto& s : dataset.samples) all_labels.push_back(s.label);
+    const FeatureSet everything{features.text, features.image, torch::tensor(all_labels, torch::kLong)};
+
+    // Plugins are built after seeding, so initial weights follow the seed.
+    torch::manual_seed(study.seed);
+    const FusionContext fusion_context{features.text.pooled.defined() ? features.text.pooled.size(1) : 0,
+                                       features.image.pooled.defined() ? features.image.pooled.size(1) : 0,
+                                       num_classes};
+    const PluginEntry& fusion_entry = catalog.get(PluginKind::fusion, study.fusion.plugin, study.fusion.where);
+    Classifier model(catalog.create_fusion(study.fusion.plugin, study.fusion.params, fusion_context), fusion_entry,
+                     num_classes);
+    const LossContext loss_context{num_classes, class_counts, fusion_context.text_dim, fusion_context.image_dim};
+    Objective objective;
+    objective.main = {catalog.create_loss(study.loss.plugin, study.loss.params, loss_context),
+                      &catalog.get(PluginKind::loss, study.loss.plugin, study.loss.where), 1.0};
+    for (const auto& aux : study.auxiliary_losses)
+        objective.auxiliary.push_back({catalog.create_loss(aux.choice.plugin, aux.choice.params, loss_context),
+                                       &catalog.get(PluginKind::loss, aux.choice.plugin, aux.choice.where), aux.weight});
+
+    const FeatureSet train = everything.rows(index_tensor(train_rows));
+    const FeatureSet valid = everything.rows(index_tensor(split.valid));
+    const FeatureSet test = everything.rows(index_tensor(split.test));
+    std::ofstream history(out / "history.csv");
+    history << "epoch,train_loss,valid_loss,valid_accuracy,valid_macro_f1,valid_weighted_f1,learning_rate,seconds\n";
+    const FitResult fitted = fit(model, objective, train, valid, study.train, study.seed, device,
+                                 [&](const EpochRecord& r) {
+                                     history << r.epoch << "," << r.train_loss << "," << r.valid_loss << ","
+                                             << r.valid.accuracy << "," << r.valid.macro_f1 << ","
+                                             << r.valid.weighted_f1 << "," << r.learning_rate << "," << r.seconds
+                                             << "\n";
+                                     history.flush();
+                                     log("epoch " + std::to_string(r.epoch) + "/" + std::to_string(study.train.epochs) +
+                                         ": train loss " + fixed(r.train_loss) + ", valid loss " +
+                                         fixed(r.valid_loss) + ", valid weighted F1 " + fixed(r.valid.weighted_f1) +
+                                         ", macro F1 " + fixed(r.valid.macro_f1) + " (" + fixed(r.seconds, 2) + " s)");
+                                 });
+    log("best epoch " + std::to_string(fitted.best_epoch) + " of " + std::to_string(fitted.history.size()) +
+        (fitted.stopped_early ? " (stopped early)" : "") + "; trained in " + fixed(fitted.seconds, 1) + " s");
+
+    // Predictions for every sample, then metrics per labelled split.
+    const at::Tensor probs = predict_probabilities(model, everything, study.train.batch_size, device);
+    std::vector<std::string> split_of(dataset.samples.size(), "unused");
+    for (auto i : split.train) split_of[i] = "train";
+    for (auto i : split.valid) split_of[i] = "valid";
+    for (auto i : split.test) split_of[i] = "test";
+    for (std::size_t i = 0; i < dataset.samples.size(); ++i)
+        if (dataset.samples[i].label < 0) split_of[i] = "unlabelled";
+    std::ostringstream predictions;
+    predictions << "id,split,label,predicted";
+    for (const auto& name : labels) predictions << ",p_" << name;
+    predictions << "\n";
+    const auto p = probs.accessor<float, 2>();
+    for (std::size_t i = 0; i < dataset.samples.size(); ++i) {
+        const auto& s = dataset.samples[i];
+        std::int64_t predicted = 0;
+        for (std::int64_t c = 1; c < num_classes; ++c)
+            if (p[static_cast<std::int64_t>(i)][c] > p[static_cast<std::int64_t>(i)][predicted]) predicted = c;
+        predictions << csv_field(s.id) << "," << split_of[i] << ","
+                    << (s.label >= 0 ? labels[static_cast<std::size_t>(s.label)] : "") << ","
+                    << labels[static_cast<std::size_t>(predicted)];
+        for (std::int64_t c = 0; c < num_classes; ++c) predictions << "," << p[static_cast<std::int64_t>(i)][c];
+        predictions << "\n";
+    }
+    write_text(out / "predictions.csv", predictions.str());
+
+    auto evaluate = [&](const std::vector<std::size_t>& rows) {
+        std::vector<std::int64_t> y;
+        for (auto i : rows) y.push_back(dataset.samples[i].label);
+        return compute_metrics(y, probs.index_select(0, index_tensor(rows)), num_classes);
+    };
+    metrics["valid"] = to_json(evaluate(split.valid), labels);
+    metrics["test"] = to_json(evaluate(split.test), labels);
+    metrics["status"] = "ok";
+    metrics["best_epoch"] = fitted.best_epoch;
+    metrics["epochs_run"] = fitted.history.size();
+    metrics["stopped_early"] = fitted.stopped_early;
+    metrics["monitor"] = study.train.monitor;
+    metrics["train_rows"] = train_rows.size();
+    metrics["class_counts"] = class_counts;
+    metrics["features"] = features.report;
+    metrics["device"] = device.str();
+    metrics["threads"] = at::get_num_threads();
+    metrics["seconds"] = {{"encode", encode_seconds}, {"train", fitted.seconds}, {"total", seconds_since(start)}};
+    torch::save(model, (out / "model.pt").string());
+    log("test: accuracy " + fixed(metrics["test"]["accuracy"].get<double>()) + ", weighted F1 " +
+        fixed(metrics["test"]["weighted_f1"].get<double>()) + ", macro F1 " +
+        fixed(metrics["test"]["macro_f1"].get<double>()));
+}
+
+} // namespace
+
+fs::path default_run_folder(const Study& study) { return study.output / study.name; }
+
+void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path& out) {
+    fs::create_directories(out);
+    for (const char* stale : {"metrics.json", "error.txt", "predictions.csv", "history.csv", "model.pt"})
+        fs::remove(out / stale);
+    write_text(out / "config.toml", resolved_manifest(study));
+    TrialLog log(out / "log.txt");
+    nlohmann::json metrics{{"trial", study.name}, {"seed", study.seed}};
+    try {
+        run(study, catalog, out, log, metrics);
+        write_text(out / "metrics.json", metrics.dump(2) + "\n");
+    } catch (const std::exception& e) {
+        metrics["status"] = "failed";
+        metrics["error"] = e.what();
+        log(std::string("error: ") + e.what());
+        write_text(out / "error.txt", std::string(e.what()) + "\n");
+        write_text(out / "metrics.json", metrics.dump(2) + "\n");
+        throw;
+    }
+}
+
+} // namespace msa::train

@@ -1,0 +1,24 @@
+// One trial: a fully resolved manifest in, a run folder out (ARCHITECTURE.md, Outputs):
+// config.toml (resolved), metrics.json, predictions.csv, history.csv, model.pt, log.txt.
+// The unit every executor runs (`msa trial`).
+#pragma once
+
+#include "manifest/study.hpp"
+
+#include <filesystem>
+#include <string>
+
+namespace msa {
+class PluginCatalog;
+}
+
+namespace msa::train {
+
+// Runs the trial `study` describes and writes its run folder `out`. A trial that fails
+// writes error.txt and a metrics.json with "status": "failed" before the error goes on.
+void run_trial(const Study& study, const PluginCatalog& catalog, const std::filesystem::path& out);
+
+// The run folder of a trial when none is given: <output>/<name>.
+std::filesystem::path default_run_folder(const Study& study);
+
+} // namespace msa::train
