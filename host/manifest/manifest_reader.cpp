@@ -58,7 +58,8 @@ const char* type_name(const toml::node& node) {
 fs::path resolve_path(const std::string& value, const toml::node& node) {
     fs::path path(value);
     if (path.is_absolute() || !node.source().path) return path;
-    return (fs::path(*node.source().path).parent_path() / path).lexically_normal();
+    // Absolute, so that a resolved manifest (a run folder's config.toml) works from anywhere.
+    return fs::absolute(fs::path(*node.source().path).parent_path() / path).lexically_normal();
 }
 
 void merge_into(toml::table& base, toml::table&& top) {

@@ -150,7 +150,9 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
         return model->forward(one.text, one.image).size(1);
     }();
 
+    // Batch order and dropout masks follow the seed alone, whatever ran before.
     std::mt19937_64 rng(seed);
+    torch::manual_seed(seed);
     std::vector<std::size_t> order(static_cast<std::size_t>(train.size()));
     FitResult result;
     std::vector<at::Tensor> best_state = snapshot(*model);

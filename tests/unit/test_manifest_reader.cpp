@@ -205,3 +205,43 @@ TEST_CASE("plugin_paths are read before the plugins load, relative to the manife
     CHECK(paths[0] == dir.path() / "plugins");
     CHECK(paths[1] == "/opt/msa");
 }
+
+TEST_CASE("train table: reads the schedule, early stopping and clipping keys, and checks them") {
+    test::TempDir dir;
+    const auto file = dir.write("train.toml", header(dir) + "[train]\nschedule = \"cosine\"\nwarmup = 0.2\n"
+                                                            "grad_clip = 0.5\npatience = 3\nmonitor = \"macro_f1\"\n"
+                                                            "restore_best = false\nthreads = 1\n");
+    const Study study = read(file);
+    CHECK(study.train.schedule == "cosine");
+    CHECK(study.train.warmup == 0.2);
+    CHECK(study.train.grad_clip == 0.5);
+    CHECK(study.train.patience == 3);
+    CHECK(study.train.monitor == "macro_f1");
+    CHECK_FALSE(study.train.restore_best);
+    CHECK(study.train.threads == 1);
+    const auto bad = dir.write("bad.toml", header(dir) + "[train]\nschedule = \"cosin\"\nmonitor = \"f1\"\n");
+    CHECK_THAT(problems_of(bad), Contains("'train.schedule' = \"cosin\" is not accepted (did you mean 'cosine'?)") &&
+                                     Contains("'train.monitor' = \"f1\" is not accepted"));
+}
+
+TEST_CASE("auxiliary_loss tables name a loss plugin and its weight, checked like any plugin table") {
+    test::TempDir dir;
+    const auto file = dir.write("aux.toml", header(dir) + "[[auxiliary_loss]]\nplugin = \"cross-entropy\"\n"
+                                                          "weight = 0.25\nlabel_smoothing = 0.1\n");
+    const Study study = read(file);
+    REQUIRE(study.auxiliary_losses.size() == 1);
+    CHECK(study.auxiliary_losses[0].weight == 0.25);
+    CHECK(study.auxiliary_losses[0].choice.plugin == "cross-entropy");
+    CHECK(study.auxiliary_losses[0].choice.params.get_real("label_smoothing") == 0.1);
+
+    const auto no_weight = dir.write("nw.toml", header(dir) + "[[auxiliary_loss]]\nplugin = \"cross-entropy\"\n");
+    CHECK_THAT(problems_of(no_weight), Contains("auxiliary_loss[0] needs 'weight'"));
+    const auto typo = dir.write("t.toml", header(dir) + "[[auxiliary_loss]]\nplugin = \"cross-entropy\"\nweight = 0.1\n"
+                                                        "label_smoothin = 0.1\n");
+    CHECK_THAT(problems_of(typo), Contains(typo.string() + ":8:1: error: unknown parameter "
+                                                           "'auxiliary_loss[0].label_smoothin'"));
+    const auto heavy = dir.write("h.toml", header(dir) + "[[auxiliary_loss]]\nplugin = \"cross-entropy\"\n"
+                                                         "weight = 0.6\n[[auxiliary_loss]]\nplugin = "
+                                                         "\"cross-entropy\"\nweight = 0.5\n");
+    CHECK_THAT(problems_of(heavy), Contains("the auxiliary loss weights sum to 1.1"));
+}

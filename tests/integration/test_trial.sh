@@ -1,0 +1,107 @@
+# msa trial: a small generated dataset trains end to end and writes its run folder; the
+# same seed gives the same metrics; a failing trial writes its error and exits non-zero;
+# on mvsa-ecnu (when ../shared is present) a hashed-ngram trial beats the majority class.
+source "$(dirname "$0")/lib.sh"
+
+# 60 posts, 20 per class; each class has its own words (with shared filler).
+mkdir -p "$WORK/data/data"
+echo "guid,tag" >"$WORK/data/train.txt"
+words=(awful great fine)
+tags=(negative positive neutral)
+for i in $(seq 1 60); do
+  c=$((i % 3))
+  echo "$i,${tags[$c]}" >>"$WORK/data/train.txt"
+  cp "$MSA_SOURCE_DIR/tests/fixtures/images/photo.jpg" "$WORK/data/data/$i.jpg"
+  echo "today was ${words[$c]} really ${words[$c]} number $i" >"$WORK/data/data/$i.txt"
+done
+cat >"$WORK/trial.toml" <<TOML
+schema_version = 1
+name = "small"
+seed = 3
+output = "runs"
+[dataset]
+root = "data"
+[split]
+valid = 0.2
+test = 0.2
+[store]
+path = "store.h5"
+[encoders.text]
+plugin = "hashed-ngram"
+dim = 256
+[train]
+epochs = 20
+batch_size = 8
+learning_rate = 0.01
+patience = 0
+TOML
+cd "$WORK"
+expect_exit 0 "$MSA" trial trial.toml
+run=runs/small
+for f in config.toml metrics.json predictions.csv history.csv model.pt log.txt; do
+  [[ -s $run/$f ]] || fail "run folder lacks $f"
+done
+[[ ! -e $run/error.txt ]] || fail "a successful trial left error.txt"
+expect_contains "$ERR" "text features (hashed-ngram"
+expect_contains "$(cat "$run/log.txt")" "epoch 20/20"
+metric() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d$2)" "$1/metrics.json"; }
+[[ $(metric $run "['status']") == ok ]] || fail "status is not ok"
+acc=$(metric $run "['test']['accuracy']")
+python3 -c "import sys; sys.exit(0 if float('$acc') >= 0.9 else 1)" || fail "test accuracy $acc on separable words"
+[[ $(wc -l <"$run/predictions.csv") == 61 ]] || fail "predictions.csv should have a header and 60 rows"
+expect_contains "$(head -1 "$run/predictions.csv")" "id,split,label,predicted,p_negative,p_neutral,p_positive"
+[[ $(wc -l <"$run/history.csv") == 21 ]] || fail "history.csv should have a header and 20 epochs"
+# The resolved config is itself a valid manifest with every default written out.
+expect_exit 0 "$MSA" validate "$run/config.toml"
+expect_contains "$(cat "$run/config.toml")" 'grad_clip = 1.0'
+
+# The same trial again, into another folder, from the store: identical metrics and predictions.
+expect_exit 0 "$MSA" trial trial.toml --out runs/again
+expect_contains "$ERR" "60 from the store, 0 encoded"
+cmp -s $run/predictions.csv runs/again/predictions.csv || fail "same seed, different predictions"
+[[ "$(metric $run "['test']")" == "$(metric runs/again "['test']")" ]] || fail "same seed, different test metrics"
+
+# A trial that fails keeps its error in the run folder and exits non-zero (here: CUDA
+# asked for where LibTorch has none; a machine with CUDA runs it instead).
+sed 's/^\[train\]$/[train]\ndevice = "cuda"/' trial.toml >cuda.toml
+code=0
+"$MSA" trial cuda.toml --out runs/cuda >"$WORK/stdout" 2>"$WORK/stderr" || code=$?
+if [[ $code != 0 ]]; then
+  [[ $code == 1 ]] || fail "a failed trial should exit 1, got $code: $(cat "$WORK/stderr")"
+  expect_contains "$(cat "$WORK/stderr")" 'device = "cuda"'
+  expect_contains "$(cat runs/cuda/error.txt)" "no CUDA device"
+  [[ $(metric runs/cuda "['status']") == failed ]] || fail "a failed trial should say status failed"
+else
+  echo "CUDA is available: the failing-trial check ran on the GPU instead"
+fi
+
+# mvsa-ecnu: a real trial on the labelled tweets beats always predicting "positive".
+shared="${MSA_SHARED_DIR:-$MSA_SOURCE_DIR/../shared}/data/mvsa-ecnu"
+if [[ -d $shared ]]; then
+  cat >mvsa.toml <<TOML
+schema_version = 1
+name = "mvsa"
+output = "runs"
+[dataset]
+root = "$shared"
+[store]
+path = "mvsa.h5"
+[encoders.text]
+plugin = "hashed-ngram"
+[train]
+epochs = 5
+TOML
+  expect_exit 0 "$MSA" trial mvsa.toml
+  python3 - runs/mvsa/metrics.json <<'PY' || fail "mvsa-ecnu trial did not beat the majority class"
+import json, sys
+m = json.load(open(sys.argv[1]))
+test = m["test"]
+majority = max(c["support"] for c in test["per_class"].values()) / test["samples"]
+print(f"mvsa-ecnu hashed-ngram: test accuracy {test['accuracy']:.3f} (majority {majority:.3f}), "
+      f"weighted F1 {test['weighted_f1']:.3f}, {m['train_rows']} training rows")
+sys.exit(0 if test["accuracy"] > majority and m["train_rows"] == 2801 else 1)
+PY
+else
+  echo "skipped the mvsa-ecnu trial: $shared is absent"
+fi
+done_ok

@@ -1,0 +1,134 @@
+// The trainer on synthetic features with the built-in concat fusion and cross-entropy:
+// it learns a separable problem, the same seed gives the same run, early stopping keeps
+// the best epoch, and the learning-rate schedules follow transformers' formulas.
+#include "train/trainer.hpp"
+
+#include "test_helpers.hpp"
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+using namespace msa;
+using namespace msa::train;
+
+namespace {
+
+// Three classes; the text features carry the class in their first dimensions, with noise.
+FeatureSet synthetic(std::int64_t n, std::uint64_t seed, double noise = 0.5) {
+    auto generator = at::detail::createCPUGenerator(seed);
+    const auto labels = torch::randint(0, 3, {n}, generator, torch::kLong);
+    auto text = torch::randn({n, 8}, generator) * noise;
+    text.index_put_({torch::arange(n), labels}, text.index({torch::arange(n), labels}) + 2.0);
+    const auto image = torch::randn({n, 4}, generator);
+    return {Features{text}, Features{image}, labels};
+}
+
+struct Setup {
+    Classifier model{nullptr};
+    Objective objective;
+};
+
+Setup build(std::uint64_t seed, const std::string& fusion = "concat") {
+    torch::manual_seed(seed);
+    const auto& catalog = test::builtin_catalog();
+    const FusionContext context{8, 4, 3};
+    Setup s;
+    s.model = Classifier(catalog.create_fusion(fusion, test::properties(PluginKind::fusion, fusion), context),
+                         catalog.get(PluginKind::fusion, fusion), 3);
+    s.objective.main = {catalog.create_loss("cross-entropy", test::properties(PluginKind::loss, "cross-entropy"),
+                                            LossContext{3, {1, 1, 1}, 8, 4}),
+                        &catalog.get(PluginKind::loss, "cross-entropy"), 1.0};
+    return s;
+}
+
+TrainConfig quick(std::int64_t epochs) {
+    TrainConfig c;
+    c.epochs = epochs;
+    c.batch_size = 16;
+    c.learning_rate = 5e-3;
+    c.patience = 0;
+    return c;
+}
+
+} // namespace
+
+TEST_CASE("trainer: learns a separable problem and reports every epoch", "[trainer]") {
+    const auto train = synthetic(300, 1), valid = synthetic(90, 2);
+    auto s = build(7);
+    std::vector<std::int64_t> seen;
+    const auto result = fit(s.model, s.objective, train, valid, quick(12), 7, torch::kCPU,
+                            [&](const EpochRecord& r) { seen.push_back(r.epoch); });
+    CHECK(seen.size() == 12);
+    CHECK(result.history.front().train_loss > result.history.back().train_loss);
+    CHECK(result.history[static_cast<std::size_t>(result.best_epoch - 1)].valid.accuracy > 0.9);
+    const auto probs = predict_probabilities(s.model, valid, 32, torch::kCPU);
+    CHECK(probs.sizes() == std::vector<std::int64_t>{90, 3});
+    CHECK(probs.sum(1).sub(1).abs().max().item<double>() < 1e-5);
+}
+
+TEST_CASE("trainer: the same seed gives the same run on the CPU, another seed a different one", "[trainer]") {
+    const auto train = synthetic(200, 3), valid = synthetic(60, 4);
+    auto a = build(11), b = build(11), c = build(12);
+    const auto ra = fit(a.model, a.objective, train, valid, quick(4), 11, torch::kCPU);
+    const auto rb = fit(b.model, b.objective, train, valid, quick(4), 11, torch::kCPU);
+    const auto rc = fit(c.model, c.objective, train, valid, quick(4), 12, torch::kCPU);
+    for (std::size_t e = 0; e < ra.history.size(); ++e) {
+        CHECK(ra.history[e].train_loss == rb.history[e].train_loss);
+        CHECK(ra.history[e].valid.weighted_f1 == rb.history[e].valid.weighted_f1);
+    }
+    const auto pa = predict_probabilities(a.model, valid, 32, torch::kCPU);
+    CHECK(torch::equal(pa, predict_probabilities(b.model, valid, 32, torch::kCPU)));
+    CHECK_FALSE(torch::equal(pa, predict_probabilities(c.model, valid, 32, torch::kCPU)));
+    CHECK(ra.history.back().train_loss != rc.history.back().train_loss);
+}
+
+TEST_CASE("trainer: early stopping ends after `patience` epochs without improvement and keeps the best", "[trainer]") {
+    // Labels that carry no signal: validation stops improving quickly.
+    auto train = synthetic(120, 5, 3.0), valid = synthetic(60, 6, 3.0);
+    train.labels = torch::randint(0, 3, {120}, at::detail::createCPUGenerator(9), torch::kLong);
+    auto s = build(13);
+    auto config = quick(60);
+    config.patience = 2;
+    config.monitor = "loss";
+    const auto result = fit(s.model, s.objective, train, valid, config, 13, torch::kCPU);
+    REQUIRE(result.stopped_early);
+    CHECK(static_cast<std::int64_t>(result.history.size()) == result.best_epoch + 2);
+    // The model ends with the best epoch's weights: its validation metrics come back.
+    const auto probs = predict_probabilities(s.model, valid, 32, torch::kCPU);
+    std::vector<std::int64_t> y(valid.labels.data_ptr<std::int64_t>(), valid.labels.data_ptr<std::int64_t>() + 60);
+    const auto best = result.history[static_cast<std::size_t>(result.best_epoch - 1)];
+    CHECK(compute_metrics(y, probs, 3).weighted_f1 == Approx(best.valid.weighted_f1));
+    for (const auto& r : result.history) CHECK(r.valid_loss >= best.valid_loss);
+}
+
+TEST_CASE("trainer: warmup then linear, cosine or constant rates, as transformers' schedulers", "[trainer]") {
+    TrainConfig c;
+    c.learning_rate = 1.0;
+    c.warmup = 0.1;
+    c.schedule = "linear";
+    CHECK(scheduled_rate(c, 0, 100) == 0.0);
+    CHECK(scheduled_rate(c, 5, 100) == Approx(0.5));
+    CHECK(scheduled_rate(c, 10, 100) == Approx(1.0));
+    CHECK(scheduled_rate(c, 55, 100) == Approx(0.5));
+    CHECK(scheduled_rate(c, 100, 100) == Approx(0.0));
+    c.schedule = "cosine";
+    CHECK(scheduled_rate(c, 55, 100) == Approx(0.5));
+    CHECK(scheduled_rate(c, 32, 100) == Approx(0.5 * (1 + std::cos(M_PI * 22.0 / 90))));
+    c.schedule = "constant";
+    CHECK(scheduled_rate(c, 90, 100) == Approx(1.0));
+    c.warmup = 0;
+    CHECK(scheduled_rate(c, 0, 100) == Approx(1.0));
+}
+
+TEST_CASE("trainer: an empty training set and a diverging loss are clear errors", "[trainer]") {
+    auto s = build(17);
+    const auto empty = synthetic(10, 1).rows(torch::empty({0}, torch::kLong));
+    CHECK_THROWS_WITH(fit(s.model, s.objective, empty, empty, quick(1), 1, torch::kCPU),
+                      Catch::Matchers::Contains("the training set is empty"));
+    auto config = quick(3);
+    config.learning_rate = 1e30;
+    config.grad_clip = 0;
+    config.warmup = 0;
+    CHECK_THROWS_WITH(fit(s.model, s.objective, synthetic(64, 2, 1e30), {}, config, 1, torch::kCPU),
+                      Catch::Matchers::Contains("the loss became"));
+}
