@@ -589,6 +589,7 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
         t.batch_size = r.integer("batch_size", 1, 1'000'000).value_or(t.batch_size);
         t.learning_rate = r.real("learning_rate", 0.0, 10.0).value_or(t.learning_rate);
         t.weight_decay = r.real("weight_decay", 0.0, 10.0).value_or(t.weight_decay);
+        t.encoder_learning_rate = r.real("encoder_learning_rate", 0.0, 10.0).value_or(t.encoder_learning_rate);
         t.device = r.choice("device", {"cpu", "cuda"}).value_or(t.device);
         t.schedule = r.choice("schedule", {"constant", "linear", "cosine"}).value_or(t.schedule);
         t.warmup = r.real("warmup", 0.0, 0.9).value_or(t.warmup);

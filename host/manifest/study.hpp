@@ -51,6 +51,7 @@ struct TrainConfig {
     std::int64_t epochs = 30;
     std::int64_t batch_size = 32;
     double learning_rate = 1e-3;
+    double encoder_learning_rate = 2e-5; // of trainable encoder layers (trainable_layers > 0)
     double weight_decay = 0.01;
     std::string device = "cpu";
     std::string schedule = "linear"; // after warmup: constant, linear or cosine decay to 0

@@ -64,10 +64,11 @@ void fill_group(const std::string& label, const std::string& key, const EncoderM
 } // namespace
 
 std::vector<EncodeResult> encode_missing(const std::string& modality, const PluginChoice& choice,
-                                     const PluginCatalog& catalog, const std::vector<Sample>& samples,
-                                     FeatureStore& store) {
+                                         const PluginCatalog& catalog, const std::vector<Sample>& samples,
+                                         FeatureStore& store, std::shared_ptr<Encoder>* built) {
     const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
     auto encoder = catalog.create_encoder(choice.plugin, choice.params);
+    if (built) *built = encoder;
     if (to_string(encoder->modality()) != modality)
         throw ConfigError(choice.where, "[encoders." + modality + "] names " + describe(entry) + ", which encodes " +
                                             to_string(encoder->modality()) + "; move it to [encoders." +

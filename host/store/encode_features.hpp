@@ -9,12 +9,14 @@
 #include <msa/sample.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace msa {
 
 class PluginCatalog;
+class Encoder;
 
 // What one group of the store got: its key, how many samples were asked for, encoded,
 // and found already stored.
@@ -31,8 +33,9 @@ struct EncodeResult {
 // Builds the encoder of `choice` ([encoders.<modality>]) and encodes every sample of
 // `samples` that the store lacks. The first result is the encoder's features; a
 // second follows for its prefix features when it caches them (cached_prefix).
+// `built`, when given, receives the encoder (a trial trains its trainable top).
 std::vector<EncodeResult> encode_missing(const std::string& modality, const PluginChoice& choice,
                                          const PluginCatalog& catalog, const std::vector<Sample>& samples,
-                                         FeatureStore& store);
+                                         FeatureStore& store, std::shared_ptr<Encoder>* built = nullptr);
 
 } // namespace msa

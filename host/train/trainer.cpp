@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -48,8 +49,8 @@ void restore(torch::nn::Module& model, const std::vector<at::Tensor>& saved) {
     for (auto& b : model.buffers()) b.copy_(saved[i++]);
 }
 
-LossInput loss_input(const at::Tensor& logits, const FeatureSet& batch) {
-    return {logits, batch.labels, batch.text.pooled, batch.image.pooled};
+LossInput loss_input(const ModelOutput& out, const FeatureSet& batch) {
+    return {out.logits, batch.labels, out.text.pooled, out.image.pooled};
 }
 
 } // namespace
@@ -63,8 +64,13 @@ FeatureSet FeatureSet::to(const torch::Device& device) const {
 }
 
 ClassifierImpl::ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry,
-                               std::int64_t num_classes)
-    : fusion_(std::move(fusion)), fusion_entry_(&fusion_entry) {
+                               std::int64_t num_classes, TrainableEncoder text, TrainableEncoder image)
+    : fusion_(std::move(fusion)), fusion_entry_(&fusion_entry), text_(text), image_(image) {
+    // The tops first, so their parameters come first in parameters() (and in model.pt).
+    for (auto [name, trainable] : {std::pair{"text_top", &text_}, std::pair{"image_top", &image_}})
+        if (trainable->top)
+            register_module(name, call_plugin(*trainable->entry, "trainable_top()->module()",
+                                              [&] { return trainable->top->module(); }));
     register_module("fusion", fusion_);
     const bool logits = call_plugin(*fusion_entry_, "outputs_logits()", [&] { return fusion_->outputs_logits(); });
     const auto width = call_plugin(*fusion_entry_, "output_dim()", [&] { return fusion_->output_dim(); });
@@ -74,9 +80,23 @@ ClassifierImpl::ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry
     if (!logits) head_ = register_module("classifier", torch::nn::Linear(width, num_classes));
 }
 
-at::Tensor ClassifierImpl::forward(const Features& text, const Features& image) {
-    at::Tensor out = call_plugin(*fusion_entry_, "forward()", [&] { return fusion_->forward(text, image); });
-    return head_ ? head_->forward(out) : out;
+ModelOutput ClassifierImpl::forward_all(const Features& text, const Features& image) {
+    auto through_top = [](const TrainableEncoder& trainable, const Features& prefix) {
+        if (!trainable.top) return prefix;
+        return call_plugin(*trainable.entry, "trainable_top()->forward()", [&] { return trainable.top->forward(prefix); });
+    };
+    ModelOutput out{through_top(text_, text), through_top(image_, image), {}};
+    at::Tensor fused = call_plugin(*fusion_entry_, "forward()", [&] { return fusion_->forward(out.text, out.image); });
+    out.logits = head_ ? head_->forward(fused) : fused;
+    return out;
+}
+
+std::vector<at::Tensor> ClassifierImpl::encoder_parameters() const {
+    std::vector<at::Tensor> out;
+    for (const char* name : {"text_top", "image_top"})
+        if (const auto* child = named_children().find(name))
+            for (auto& p : (*child)->parameters()) out.push_back(p);
+    return out;
 }
 
 at::Tensor Objective::main_loss(const LossInput& input) const {
@@ -104,14 +124,18 @@ void Objective::train(bool on) const {
     for (const auto& term : auxiliary) term.loss->train(on);
 }
 
-double scheduled_rate(const TrainConfig& config, std::int64_t step, std::int64_t total) {
+double schedule_factor(const TrainConfig& config, std::int64_t step, std::int64_t total) {
     const auto warmup = static_cast<std::int64_t>(std::llround(config.warmup * static_cast<double>(total)));
-    if (step < warmup) return config.learning_rate * static_cast<double>(step) / static_cast<double>(std::max<std::int64_t>(1, warmup));
+    if (step < warmup) return static_cast<double>(step) / static_cast<double>(std::max<std::int64_t>(1, warmup));
     const double progress =
         static_cast<double>(step - warmup) / static_cast<double>(std::max<std::int64_t>(1, total - warmup));
-    if (config.schedule == "linear") return config.learning_rate * std::max(0.0, 1.0 - progress);
-    if (config.schedule == "cosine") return config.learning_rate * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
-    return config.learning_rate;
+    if (config.schedule == "linear") return std::max(0.0, 1.0 - progress);
+    if (config.schedule == "cosine") return 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+    return 1.0;
+}
+
+double scheduled_rate(const TrainConfig& config, std::int64_t step, std::int64_t total) {
+    return config.learning_rate * schedule_factor(config, step, total);
 }
 
 at::Tensor predict_probabilities(Classifier& model, const FeatureSet& set, std::int64_t batch_size,
@@ -136,10 +160,28 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
     model->to(device);
     objective.main.loss->to(device);
     for (const auto& term : objective.auxiliary) term.loss->to(device);
-    std::vector<at::Tensor> parameters = model->parameters();
-    for (auto& p : objective.parameters()) parameters.push_back(p);
-    torch::optim::AdamW optimizer(parameters,
+    // Two groups: the head (fusion, classifier, loss heads) and the trainable encoder
+    // tops, which start from pretrained weights and take a smaller rate.
+    const std::vector<at::Tensor> encoder_parameters = model->encoder_parameters();
+    std::vector<at::Tensor> head_parameters;
+    for (auto& p : model->parameters()) {
+        const bool in_encoder = std::any_of(encoder_parameters.begin(), encoder_parameters.end(),
+                                            [&](const at::Tensor& e) { return e.is_same(p); });
+        if (!in_encoder) head_parameters.push_back(p);
+    }
+    for (auto& p : objective.parameters()) head_parameters.push_back(p);
+    std::vector<at::Tensor> parameters = head_parameters;
+    parameters.insert(parameters.end(), encoder_parameters.begin(), encoder_parameters.end());
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(head_parameters, std::make_unique<torch::optim::AdamWOptions>(
+                                             torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay)));
+    if (!encoder_parameters.empty())
+        groups.emplace_back(encoder_parameters, std::make_unique<torch::optim::AdamWOptions>(
+                                                    torch::optim::AdamWOptions(config.encoder_learning_rate)
+                                                        .weight_decay(config.weight_decay)));
+    torch::optim::AdamW optimizer(std::move(groups),
                                   torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay));
+    const std::vector<double> base_rates{config.learning_rate, config.encoder_learning_rate};
     const std::int64_t steps_per_epoch = (train.size() + config.batch_size - 1) / config.batch_size;
     const std::int64_t total_steps = steps_per_epoch * config.epochs;
     const bool higher = higher_is_better(config.monitor);
@@ -170,11 +212,11 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
             const auto end = order.begin() + std::min<std::int64_t>(train.size(), (b + 1) * config.batch_size);
             std::vector<std::int64_t> rows(begin, end);
             const FeatureSet batch = train.rows(torch::tensor(rows, torch::kLong)).to(device);
-            for (auto& group : optimizer.param_groups())
-                static_cast<torch::optim::AdamWOptions&>(group.options()).lr(scheduled_rate(config, step, total_steps));
+            const double factor = schedule_factor(config, step, total_steps);
+            for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g)
+                static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options()).lr(base_rates[g] * factor);
             optimizer.zero_grad();
-            const at::Tensor logits = model->forward(batch.text, batch.image);
-            const at::Tensor loss = objective(loss_input(logits, batch));
+            const at::Tensor loss = objective(loss_input(model->forward_all(batch.text, batch.image), batch));
             if (!std::isfinite(loss.item<double>()))
                 throw Error("training: the loss became " + std::to_string(loss.item<double>()) + " at epoch " +
                             std::to_string(epoch) + ", step " + std::to_string(step + 1) +
@@ -204,8 +246,7 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
                 for (std::int64_t begin = 0; begin < valid.size(); begin += config.batch_size) {
                     const auto index = torch::arange(begin, std::min(valid.size(), begin + config.batch_size), torch::kLong);
                     const FeatureSet batch = valid.rows(index).to(device);
-                    const at::Tensor logits = model->forward(batch.text, batch.image);
-                    sum += objective.main_loss(loss_input(logits, batch)).item<double>() *
+                    sum += objective.main_loss(loss_input(model->forward_all(batch.text, batch.image), batch)).item<double>() *
                            static_cast<double>(batch.size());
                 }
                 record.valid_loss = sum / static_cast<double>(valid.size());

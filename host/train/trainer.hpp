@@ -39,18 +39,38 @@ struct FeatureSet {
     FeatureSet to(const torch::Device& device) const;
 };
 
-// The trained model: the fusion, then a linear classifier unless the fusion already
-// gives class logits (late fusion).
+// An encoder whose top layers train with the head (`trainable_layers = k`): the
+// trainer feeds it the stored prefix features of a batch and trains its module().
+struct TrainableEncoder {
+    TrainableTop* top = nullptr; // owned by the encoder, which outlives the training
+    const PluginEntry* entry = nullptr;
+};
+
+// What the model computes for a batch: the unimodal features entering the fusion (after
+// any trainable encoder top) and the class logits.
+struct ModelOutput {
+    Features text;
+    Features image;
+    at::Tensor logits; // [N, C]
+};
+
+// The trained model: trainable encoder tops if any, the fusion, then a linear
+// classifier unless the fusion already gives class logits (late fusion).
 class ClassifierImpl : public torch::nn::Module {
 public:
-    ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry, std::int64_t num_classes);
+    ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry, std::int64_t num_classes,
+                   TrainableEncoder text = {}, TrainableEncoder image = {});
+    ModelOutput forward_all(const Features& text, const Features& image);
     // Class logits [N, C].
-    at::Tensor forward(const Features& text, const Features& image);
+    at::Tensor forward(const Features& text, const Features& image) { return forward_all(text, image).logits; }
+    // Parameters of the trainable encoder tops (trained at [train] encoder_learning_rate).
+    std::vector<at::Tensor> encoder_parameters() const;
 
 private:
     std::shared_ptr<Fusion> fusion_;
     const PluginEntry* fusion_entry_;
     torch::nn::Linear head_{nullptr};
+    TrainableEncoder text_, image_;
 };
 TORCH_MODULE(Classifier);
 
@@ -87,8 +107,11 @@ struct FitResult {
     double seconds = 0;
 };
 
-// Learning rate after `step` optimizer steps of `total` (transformers' schedules:
-// linear ramp from 0 over the warmup steps, then constant, linear or cosine decay to 0).
+// The learning-rate multiplier after `step` optimizer steps of `total` (transformers'
+// schedules: linear ramp from 0 over the warmup steps, then constant, linear or cosine
+// decay to 0).
+double schedule_factor(const TrainConfig& config, std::int64_t step, std::int64_t total);
+// The head's rate: learning_rate * schedule_factor (encoder tops: encoder_learning_rate * it).
 double scheduled_rate(const TrainConfig& config, std::int64_t step, std::int64_t total);
 
 // Trains `model` on `train` (its labels), choosing the best epoch on `valid` by

@@ -10,6 +10,7 @@
 #include "store/feature_store.hpp"
 #include "train/trainer.hpp"
 
+#include <msa/encoder.hpp>
 #include <msa/sampler.hpp>
 
 #include <nlohmann/json.hpp>
@@ -72,9 +73,14 @@ torch::Device choose_device(const std::string& name) {
     return torch::Device(torch::kCPU);
 }
 
-// The features of every sample (dataset order) from the store, after encoding what it lacks.
+// The features of every sample (dataset order) from the store, after encoding what it
+// lacks. An encoder that fine-tunes its top layers gives its stored prefix features
+// instead, and its trainable top for the model.
 struct LoadedFeatures {
     Features text, image;
+    std::int64_t text_dim = 0, image_dim = 0; // widths entering the fusion
+    TrainableEncoder text_top, image_top;
+    std::vector<std::shared_ptr<Encoder>> encoders; // keep the tops' owners alive
     nlohmann::json report = nlohmann::json::object();
 };
 
@@ -85,15 +91,33 @@ LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, c
     for (const auto& s : samples) ids.push_back(s.id);
     LoadedFeatures out;
     for (const auto& [modality, choice] : study.encoders) {
-        const auto results = encode_missing(modality, choice, catalog, samples, store);
-        const EncodeResult& r = results.front();
-        log(modality + " features (" + choice.plugin + ", key " + r.key.substr(0, 12) + "): " +
-            std::to_string(r.from_store) + " from the store, " + std::to_string(r.encoded) + " encoded");
+        std::shared_ptr<Encoder> encoder;
+        const auto results = encode_missing(modality, choice, catalog, samples, store, &encoder);
+        out.encoders.push_back(encoder);
+        const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
+        TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); });
+        if (top && results.size() < 2)
+            throw ConfigError(choice.where, "[encoders." + modality + "] " + describe(entry) +
+                                                " fine-tunes its top layers (trainable_layers), which a trial trains "
+                                                "from stored prefix features: set cached_prefix = true");
+        const EncodeResult& r = top ? results[1] : results.front();
+        log(modality + (top ? " prefix" : "") + " features (" + choice.plugin + ", key " + r.key.substr(0, 12) +
+            "): " + std::to_string(r.from_store) + " from the store, " + std::to_string(r.encoded) + " encoded");
         Features f = store.read(r.key, ids);
+        const std::int64_t dim = call_plugin(entry, "dim()", [&] { return encoder->dim(); });
         out.report[modality] = {{"plugin", choice.plugin}, {"key", r.key}, {"store", store.file().string()},
-                                {"from_store", r.from_store}, {"encoded", r.encoded}, {"dim", f.pooled.size(1)},
-                                {"encode_seconds", r.seconds}};
-        (modality == "text" ? out.text : out.image) = std::move(f);
+                                {"from_store", r.from_store}, {"encoded", r.encoded}, {"dim", dim},
+                                {"trainable_layers", top ? top->layers() : 0}, {"encode_seconds", r.seconds}};
+        const TrainableEncoder trainable{top, &entry};
+        if (modality == "text") {
+            out.text = std::move(f);
+            out.text_dim = dim;
+            out.text_top = trainable;
+        } else {
+            out.image = std::move(f);
+            out.image_dim = dim;
+            out.image_top = trainable;
+        }
     }
     return out;
 }
@@ -156,12 +180,10 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
 
     // Plugins are built after seeding, so initial weights follow the seed.
     torch::manual_seed(study.seed);
-    const FusionContext fusion_context{features.text.pooled.defined() ? features.text.pooled.size(1) : 0,
-                                       features.image.pooled.defined() ? features.image.pooled.size(1) : 0,
-                                       num_classes};
+    const FusionContext fusion_context{features.text_dim, features.image_dim, num_classes};
     const PluginEntry& fusion_entry = catalog.get(PluginKind::fusion, study.fusion.plugin, study.fusion.where);
     Classifier model(catalog.create_fusion(study.fusion.plugin, study.fusion.params, fusion_context), fusion_entry,
-                     num_classes);
+                     num_classes, features.text_top, features.image_top);
     const LossContext loss_context{num_classes, class_counts, fusion_context.text_dim, fusion_context.image_dim};
     Objective objective;
     objective.main = {catalog.create_loss(study.loss.plugin, study.loss.params, loss_context),
@@ -229,6 +251,10 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     metrics["stopped_early"] = fitted.stopped_early;
     metrics["monitor"] = study.train.monitor;
     metrics["train_rows"] = train_rows.size();
+    std::int64_t encoder_parameters = 0, all_parameters = 0;
+    for (const auto& t : model->encoder_parameters()) encoder_parameters += t.numel();
+    for (const auto& t : model->parameters()) all_parameters += t.numel();
+    metrics["parameters"] = {{"head", all_parameters - encoder_parameters}, {"encoder_top", encoder_parameters}};
     metrics["class_counts"] = class_counts;
     metrics["features"] = features.report;
     metrics["device"] = device.str();

@@ -75,6 +75,23 @@ else
   echo "CUDA is available: the failing-trial check ran on the GPU instead"
 fi
 
+# Fine-tuning: MiniLM's top layer trains with the head from the stored prefix features.
+models="${MSA_MODELS_DIR:-$MSA_SOURCE_DIR/models}"
+if [[ -d $models/all-MiniLM-L6-v2 ]]; then
+  sed "s|^plugin = \"hashed-ngram\"|plugin = \"hf-text\"\ncheckpoint = \"$models/all-MiniLM-L6-v2\"\ntrainable_layers = 1\ncached_prefix = true|; s|^dim = 256||; s|^epochs = 20|epochs = 3|" trial.toml >tune.toml
+  expect_exit 0 "$MSA" trial tune.toml --out runs/tune
+  expect_contains "$ERR" "text prefix features (hf-text"
+  [[ $(metric runs/tune "['features']['text']['trainable_layers']") == 1 ]] || fail "the top layer did not train"
+  top=$(metric runs/tune "['parameters']['encoder_top']")
+  ((top > 1000000)) || fail "MiniLM's top layer should bring over a million parameters, got $top"
+  # Without cached_prefix a trial cannot train the top layers: a clear error.
+  grep -v "cached_prefix" tune.toml >uncached.toml
+  expect_exit 1 "$MSA" trial uncached.toml --out runs/uncached
+  expect_contains "$ERR" "set cached_prefix = true"
+else
+  echo "skipped the fine-tuning trial: $models/all-MiniLM-L6-v2 is absent (scripts/fetch-models)"
+fi
+
 # mvsa-ecnu: a real trial on the labelled tweets beats always predicting "positive".
 shared="${MSA_SHARED_DIR:-$MSA_SOURCE_DIR/../shared}/data/mvsa-ecnu"
 if [[ -d $shared ]]; then
