@@ -88,6 +88,12 @@ if [[ -d $models/all-MiniLM-L6-v2 ]]; then
   grep -v "cached_prefix" tune.toml >uncached.toml
   expect_exit 1 "$MSA" trial uncached.toml --out runs/uncached
   expect_contains "$ERR" "set cached_prefix = true"
+  # A token-level fusion without token sequences stops before training, saying what to set.
+  grep -v "cached_prefix\|trainable_layers" tune.toml >tokens.toml
+  printf '[encoders.image]\nplugin = "efficientnet-lite"\ncheckpoint = "%s"\n[fusion]\nplugin = "cross-attention"\n' \
+    "$models/efficientnet-lite0" >>tokens.toml
+  expect_exit 1 "$MSA" trial tokens.toml --out runs/tokens
+  expect_contains "$ERR" "works on token sequences: set tokens = true in [encoders."
 else
   echo "skipped the fine-tuning trial: $models/all-MiniLM-L6-v2 is absent (scripts/fetch-models)"
 fi
