@@ -73,21 +73,6 @@ void check_ratio(double value, const char* name) {
 
 } // namespace
 
-std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t n) {
-    if (n == 0) return 0;
-    // Reject the top partial block of the 2^64 range so that every residue is equally likely.
-    const std::uint64_t limit =
-        std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
-    std::uint64_t x;
-    do x = rng();
-    while (x >= limit);
-    return x % n;
-}
-
-void seeded_shuffle(std::vector<std::size_t>& items, std::mt19937_64& rng) {
-    for (std::size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[uniform_below(rng, i)]);
-}
-
 Split split_by_ratio(const std::vector<Sample>& samples, double valid, double test, std::uint64_t seed) {
     check_ratio(valid, "valid");
     check_ratio(test, "test");

@@ -6,6 +6,7 @@
 #include "manifest/study.hpp"
 
 #include <msa/error.hpp>
+#include <msa/random.hpp>
 #include <msa/sample.hpp>
 
 #include <cstddef>
@@ -59,12 +60,8 @@ Split split_by_files(const std::vector<Sample>& samples, const std::filesystem::
 // The ids of `indices`, in that order (for writing a split down).
 std::vector<std::string> ids_of(const std::vector<Sample>& samples, const std::vector<std::size_t>& indices);
 
-// Uniform in [0, n) without modulo bias; std::uniform_int_distribution's algorithm
-// differs between standard libraries, so splits would too.
-std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t n);
-
-// Fisher–Yates with uniform_below: the same permutation for the same seed everywhere
-// (std::shuffle's is implementation-defined).
-void seeded_shuffle(std::vector<std::size_t>& items, std::mt19937_64& rng);
+// The seeded draws of <msa/random.hpp>, which splits were first written with.
+using msa::seeded_shuffle;
+using msa::uniform_below;
 
 } // namespace msa::data

@@ -14,6 +14,7 @@
 // | budget    | int   | 0       | total samples, >= one per class present; 0 = use fraction       |
 // | fraction  | float | 0.1     | total as a share of the pool when budget = 0, in (0, 1]          |
 #include <msa/plugin.hpp>
+#include <msa/random.hpp>
 #include <msa/sampler.hpp>
 
 #include <algorithm>
@@ -23,21 +24,6 @@
 #include <string>
 
 namespace {
-
-// Uniform in [0, n) with rejection, and Fisher–Yates on it: the same permutation for
-// the same seed with every standard library (std::shuffle's algorithm is unspecified).
-std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t n) {
-    const std::uint64_t limit =
-        std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
-    std::uint64_t x;
-    do x = rng();
-    while (x >= limit);
-    return x % n;
-}
-
-void seeded_shuffle(std::vector<std::size_t>& items, std::mt19937_64& rng) {
-    for (std::size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[uniform_below(rng, i)]);
-}
 
 // Steps 1-3 above. Remainders are compared as exact fractions r_c / N.
 std::vector<std::int64_t> allocate(const std::vector<std::int64_t>& counts, std::int64_t budget) {
@@ -84,14 +70,7 @@ public:
 
     std::vector<std::size_t> select(const std::vector<msa::Sample>& pool,
                                     const msa::SamplerContext& context) override {
-        std::vector<std::vector<std::size_t>> by_class(static_cast<std::size_t>(context.num_classes));
-        for (std::size_t i = 0; i < pool.size(); ++i) {
-            const int label = pool[i].label;
-            if (label < 0 || label >= context.num_classes)
-                throw msa::Error("consistent sampler: sample '" + pool[i].id + "' has label " +
-                                 std::to_string(label) + "; expected 0.." + std::to_string(context.num_classes - 1));
-            by_class[static_cast<std::size_t>(label)].push_back(i);
-        }
+        auto by_class = msa::indices_by_class(pool, context.num_classes, "consistent sampler");
         std::vector<std::int64_t> counts;
         std::int64_t present = 0;
         for (const auto& members : by_class) {
@@ -121,7 +100,7 @@ public:
         std::mt19937_64 rng(context.seed);
         std::vector<std::size_t> chosen;
         for (std::size_t c = 0; c < by_class.size(); ++c) {
-            seeded_shuffle(by_class[c], rng);
+            msa::seeded_shuffle(by_class[c], rng);
             chosen.insert(chosen.end(), by_class[c].begin(), by_class[c].begin() + share[c]);
         }
         std::sort(chosen.begin(), chosen.end());

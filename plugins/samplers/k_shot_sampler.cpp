@@ -11,6 +11,7 @@
 // | set       | int  | 0       | which of the disjoint sets to return, in [0, sets) |
 // | sets      | int  | 1       | number of disjoint sets drawn, in [1, 1000]        |
 #include <msa/plugin.hpp>
+#include <msa/random.hpp>
 #include <msa/sampler.hpp>
 
 #include <algorithm>
@@ -19,21 +20,6 @@
 #include <string>
 
 namespace {
-
-// Uniform in [0, n) with rejection, and Fisher–Yates on it: the same permutation for
-// the same seed with every standard library (std::shuffle's algorithm is unspecified).
-std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t n) {
-    const std::uint64_t limit =
-        std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
-    std::uint64_t x;
-    do x = rng();
-    while (x >= limit);
-    return x % n;
-}
-
-void seeded_shuffle(std::vector<std::size_t>& items, std::mt19937_64& rng) {
-    for (std::size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[uniform_below(rng, i)]);
-}
 
 std::string class_name(const msa::SamplerContext& context, std::size_t c) {
     return c < context.labels.size() ? "'" + context.labels[c] + "'" : std::to_string(c);
@@ -51,14 +37,7 @@ public:
 
     std::vector<std::size_t> select(const std::vector<msa::Sample>& pool,
                                     const msa::SamplerContext& context) override {
-        std::vector<std::vector<std::size_t>> by_class(static_cast<std::size_t>(context.num_classes));
-        for (std::size_t i = 0; i < pool.size(); ++i) {
-            const int label = pool[i].label;
-            if (label < 0 || label >= context.num_classes)
-                throw msa::Error("k-shot sampler: sample '" + pool[i].id + "' has label " + std::to_string(label) +
-                                 "; expected 0.." + std::to_string(context.num_classes - 1));
-            by_class[static_cast<std::size_t>(label)].push_back(i);
-        }
+        auto by_class = msa::indices_by_class(pool, context.num_classes, "k-shot sampler");
         const auto needed = static_cast<std::size_t>(k_ * sets_);
         for (std::size_t c = 0; c < by_class.size(); ++c)
             if (by_class[c].size() < needed)
@@ -70,7 +49,7 @@ public:
         std::mt19937_64 rng(context.seed);
         std::vector<std::size_t> chosen;
         for (auto& members : by_class) {
-            seeded_shuffle(members, rng);
+            msa::seeded_shuffle(members, rng);
             const auto first = members.begin() + set_ * k_;
             chosen.insert(chosen.end(), first, first + k_);
         }

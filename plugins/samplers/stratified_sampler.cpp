@@ -5,6 +5,7 @@
 // | fraction      | float | 0.5     | share of each class to keep, in (0, 1]     |
 // | min_per_class | int   | 1       | floor per class (capped by the class size) |
 #include <msa/plugin.hpp>
+#include <msa/random.hpp>
 #include <msa/sampler.hpp>
 
 #include <algorithm>
@@ -21,21 +22,11 @@ public:
 
     std::vector<std::size_t> select(const std::vector<msa::Sample>& pool,
                                     const msa::SamplerContext& context) override {
-        std::vector<std::vector<std::size_t>> by_class(static_cast<std::size_t>(context.num_classes));
-        for (std::size_t i = 0; i < pool.size(); ++i) {
-            const int label = pool[i].label;
-            if (label < 0 || label >= context.num_classes)
-                throw msa::Error("stratified sampler: sample '" + pool[i].id + "' has label " +
-                                 std::to_string(label) + "; expected 0.." + std::to_string(context.num_classes - 1));
-            by_class[static_cast<std::size_t>(label)].push_back(i);
-        }
-        // std::shuffle's algorithm is unspecified; a hand-written Fisher-Yates keeps
-        // subsets identical across standard libraries for the same seed.
+        auto by_class = msa::indices_by_class(pool, context.num_classes, "stratified sampler");
         std::mt19937_64 rng(context.seed);
         std::vector<std::size_t> chosen;
         for (auto& members : by_class) {
-            for (std::size_t i = members.size(); i > 1; --i)
-                std::swap(members[i - 1], members[rng() % i]);
+            msa::seeded_shuffle(members, rng);
             const auto wanted = static_cast<std::int64_t>(std::llround(fraction_ * static_cast<double>(members.size())));
             const auto keep = std::min<std::int64_t>(static_cast<std::int64_t>(members.size()),
                                                      std::max(wanted, min_per_class_));

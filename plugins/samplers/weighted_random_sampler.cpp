@@ -10,6 +10,7 @@
 // | parameter   | type | default | meaning                                     |
 // | num_samples | int  | 0       | draws; 0 = as many as the pool has samples  |
 #include <msa/plugin.hpp>
+#include <msa/random.hpp>
 #include <msa/sampler.hpp>
 
 #include <limits>
@@ -18,29 +19,13 @@
 
 namespace {
 
-std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t n) {
-    const std::uint64_t limit =
-        std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
-    std::uint64_t x;
-    do x = rng();
-    while (x >= limit);
-    return x % n;
-}
-
 class WeightedRandomSampler final : public msa::Sampler {
 public:
     explicit WeightedRandomSampler(const msa::Properties& props) : num_samples_(props.get_int("num_samples")) {}
 
     std::vector<std::size_t> select(const std::vector<msa::Sample>& pool,
                                     const msa::SamplerContext& context) override {
-        std::vector<std::vector<std::size_t>> by_class(static_cast<std::size_t>(context.num_classes));
-        for (std::size_t i = 0; i < pool.size(); ++i) {
-            const int label = pool[i].label;
-            if (label < 0 || label >= context.num_classes)
-                throw msa::Error("weighted-random sampler: sample '" + pool[i].id + "' has label " +
-                                 std::to_string(label) + "; expected 0.." + std::to_string(context.num_classes - 1));
-            by_class[static_cast<std::size_t>(label)].push_back(i);
-        }
+        auto by_class = msa::indices_by_class(pool, context.num_classes, "weighted-random sampler");
         std::vector<const std::vector<std::size_t>*> present;
         for (const auto& members : by_class)
             if (!members.empty()) present.push_back(&members);
@@ -51,8 +36,8 @@ public:
         std::vector<std::size_t> chosen;
         chosen.reserve(draws);
         for (std::size_t d = 0; d < draws; ++d) {
-            const auto& members = *present[uniform_below(rng, present.size())];
-            chosen.push_back(members[uniform_below(rng, members.size())]);
+            const auto& members = *present[msa::uniform_below(rng, present.size())];
+            chosen.push_back(members[msa::uniform_below(rng, members.size())]);
         }
         return chosen;
     }

@@ -1,6 +1,7 @@
 // Sampler plugins choose the training subset (k-shot, stratified, ...) from a pool.
 #pragma once
 
+#include <msa/error.hpp>
 #include <msa/sample.hpp>
 
 #include <cstddef>
@@ -26,5 +27,21 @@ public:
     virtual std::vector<std::size_t> select(const std::vector<Sample>& pool,
                                             const SamplerContext& context) = 0;
 };
+
+// The pool's indices per class (Sample::label), in pool order. A label outside
+// [0, num_classes) (an unlabelled sample in a training pool) is an error naming the
+// sample and `who`, the sampler.
+inline std::vector<std::vector<std::size_t>> indices_by_class(const std::vector<Sample>& pool,
+                                                              std::int64_t num_classes, const std::string& who) {
+    std::vector<std::vector<std::size_t>> by_class(static_cast<std::size_t>(num_classes > 0 ? num_classes : 0));
+    for (std::size_t i = 0; i < pool.size(); ++i) {
+        const int label = pool[i].label;
+        if (label < 0 || label >= num_classes)
+            throw Error(who + ": sample '" + pool[i].id + "' has label " + std::to_string(label) + "; expected 0.." +
+                        std::to_string(num_classes - 1));
+        by_class[static_cast<std::size_t>(label)].push_back(i);
+    }
+    return by_class;
+}
 
 } // namespace msa
