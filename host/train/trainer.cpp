@@ -138,18 +138,43 @@ double scheduled_rate(const TrainConfig& config, std::int64_t step, std::int64_t
     return config.learning_rate * schedule_factor(config, step, total);
 }
 
-at::Tensor predict_probabilities(Classifier& model, const FeatureSet& set, std::int64_t batch_size,
-                                 const torch::Device& device) {
+namespace {
+
+// Rows per forward pass when nothing trains: larger than training batches, since
+// only memory bounds it.
+constexpr std::int64_t kEvalBatch = 256;
+
+struct Evaluation {
+    at::Tensor probabilities; // [N, C] on the CPU
+    double main_loss = std::numeric_limits<double>::quiet_NaN(); // mean over the rows; needs labels
+};
+
+// One pass in eval mode: probabilities, and the objective's main loss when given.
+Evaluation evaluate(Classifier& model, const Objective* objective, const FeatureSet& set,
+                    const torch::Device& device) {
     torch::NoGradGuard no_grad;
     model->eval();
+    if (objective) objective->train(false);
     std::vector<at::Tensor> parts;
-    for (std::int64_t begin = 0; begin < set.size(); begin += batch_size) {
-        const auto index = torch::arange(begin, std::min(set.size(), begin + batch_size), torch::kLong);
+    double loss_sum = 0;
+    for (std::int64_t begin = 0; begin < set.size(); begin += kEvalBatch) {
+        const auto index = torch::arange(begin, std::min(set.size(), begin + kEvalBatch), torch::kLong);
         const FeatureSet batch = set.rows(index).to(device);
-        parts.push_back(torch::softmax(model->forward(batch.text, batch.image), 1).to(torch::kCPU, torch::kFloat));
+        const ModelOutput out = model->forward_all(batch.text, batch.image);
+        parts.push_back(torch::softmax(out.logits, 1).to(torch::kCPU, torch::kFloat));
+        if (objective)
+            loss_sum += objective->main_loss(loss_input(out, batch)).item<double>() * static_cast<double>(batch.size());
     }
-    if (parts.empty()) return torch::empty({0, 0});
-    return torch::cat(parts);
+    Evaluation e;
+    e.probabilities = parts.empty() ? torch::empty({0, 0}) : torch::cat(parts);
+    if (objective && set.size() > 0) e.main_loss = loss_sum / static_cast<double>(set.size());
+    return e;
+}
+
+} // namespace
+
+at::Tensor predict_probabilities(Classifier& model, const FeatureSet& set, const torch::Device& device) {
+    return evaluate(model, nullptr, set, device).probabilities;
 }
 
 FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& train, const FeatureSet& valid,
@@ -217,15 +242,16 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
                 static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options()).lr(base_rates[g] * factor);
             optimizer.zero_grad();
             const at::Tensor loss = objective(loss_input(model->forward_all(batch.text, batch.image), batch));
-            if (!std::isfinite(loss.item<double>()))
-                throw Error("training: the loss became " + std::to_string(loss.item<double>()) + " at epoch " +
+            const double value = loss.item<double>();
+            if (!std::isfinite(value))
+                throw Error("training: the loss became " + std::to_string(value) + " at epoch " +
                             std::to_string(epoch) + ", step " + std::to_string(step + 1) +
                             "; lower [train] learning_rate or set grad_clip");
             loss.backward();
             if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(parameters, config.grad_clip);
             optimizer.step();
             ++step;
-            loss_sum += loss.item<double>();
+            loss_sum += value;
         }
 
         EpochRecord record;
@@ -235,22 +261,11 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
         record.valid_loss = std::numeric_limits<double>::quiet_NaN();
         bool improved = true; // without a validation set the last epoch is the one kept
         if (valid.size() > 0) {
-            const at::Tensor probs = predict_probabilities(model, valid, config.batch_size, device);
+            const Evaluation e = evaluate(model, &objective, valid, device);
             std::vector<std::int64_t> labels(valid.labels.data_ptr<std::int64_t>(),
                                              valid.labels.data_ptr<std::int64_t>() + valid.size());
-            record.valid = compute_metrics(labels, probs, num_classes);
-            {
-                torch::NoGradGuard no_grad;
-                objective.train(false);
-                double sum = 0;
-                for (std::int64_t begin = 0; begin < valid.size(); begin += config.batch_size) {
-                    const auto index = torch::arange(begin, std::min(valid.size(), begin + config.batch_size), torch::kLong);
-                    const FeatureSet batch = valid.rows(index).to(device);
-                    sum += objective.main_loss(loss_input(model->forward_all(batch.text, batch.image), batch)).item<double>() *
-                           static_cast<double>(batch.size());
-                }
-                record.valid_loss = sum / static_cast<double>(valid.size());
-            }
+            record.valid = compute_metrics(labels, e.probabilities, num_classes);
+            record.valid_loss = e.main_loss;
             const double value = config.monitor == "loss" ? record.valid_loss : record.valid.get(config.monitor);
             improved = higher ? value > best_value : value < best_value;
             if (improved) best_value = value;

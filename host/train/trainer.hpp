@@ -122,7 +122,6 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
               const std::function<void(const EpochRecord&)>& on_epoch = {});
 
 // Class probabilities [N, C] on the CPU, in eval mode, batch by batch.
-at::Tensor predict_probabilities(Classifier& model, const FeatureSet& set, std::int64_t batch_size,
-                                 const torch::Device& device);
+at::Tensor predict_probabilities(Classifier& model, const FeatureSet& set, const torch::Device& device);
 
 } // namespace msa::train

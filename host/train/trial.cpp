@@ -229,7 +229,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
         (fitted.stopped_early ? " (stopped early)" : "") + "; trained in " + fixed(fitted.seconds, 1) + " s");
 
     // Predictions for every sample, then metrics per labelled split.
-    const at::Tensor probs = predict_probabilities(model, everything, study.train.batch_size, device);
+    const at::Tensor probs = predict_probabilities(model, everything, device);
     std::vector<std::string> split_of(dataset.samples.size(), "unused");
     for (auto i : split.train) split_of[i] = "train";
     for (auto i : split.valid) split_of[i] = "valid";

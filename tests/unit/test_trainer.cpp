@@ -61,7 +61,7 @@ TEST_CASE("trainer: learns a separable problem and reports every epoch", "[train
     CHECK(seen.size() == 12);
     CHECK(result.history.front().train_loss > result.history.back().train_loss);
     CHECK(result.history[static_cast<std::size_t>(result.best_epoch - 1)].valid.accuracy > 0.9);
-    const auto probs = predict_probabilities(s.model, valid, 32, torch::kCPU);
+    const auto probs = predict_probabilities(s.model, valid, torch::kCPU);
     CHECK(probs.sizes() == std::vector<std::int64_t>{90, 3});
     CHECK(probs.sum(1).sub(1).abs().max().item<double>() < 1e-5);
 }
@@ -76,9 +76,9 @@ TEST_CASE("trainer: the same seed gives the same run on the CPU, another seed a 
         CHECK(ra.history[e].train_loss == rb.history[e].train_loss);
         CHECK(ra.history[e].valid.weighted_f1 == rb.history[e].valid.weighted_f1);
     }
-    const auto pa = predict_probabilities(a.model, valid, 32, torch::kCPU);
-    CHECK(torch::equal(pa, predict_probabilities(b.model, valid, 32, torch::kCPU)));
-    CHECK_FALSE(torch::equal(pa, predict_probabilities(c.model, valid, 32, torch::kCPU)));
+    const auto pa = predict_probabilities(a.model, valid, torch::kCPU);
+    CHECK(torch::equal(pa, predict_probabilities(b.model, valid, torch::kCPU)));
+    CHECK_FALSE(torch::equal(pa, predict_probabilities(c.model, valid, torch::kCPU)));
     CHECK(ra.history.back().train_loss != rc.history.back().train_loss);
 }
 
@@ -94,7 +94,7 @@ TEST_CASE("trainer: early stopping ends after `patience` epochs without improvem
     REQUIRE(result.stopped_early);
     CHECK(static_cast<std::int64_t>(result.history.size()) == result.best_epoch + 2);
     // The model ends with the best epoch's weights: its validation metrics come back.
-    const auto probs = predict_probabilities(s.model, valid, 32, torch::kCPU);
+    const auto probs = predict_probabilities(s.model, valid, torch::kCPU);
     std::vector<std::int64_t> y(valid.labels.data_ptr<std::int64_t>(), valid.labels.data_ptr<std::int64_t>() + 60);
     const auto best = result.history[static_cast<std::size_t>(result.best_epoch - 1)];
     CHECK(compute_metrics(y, probs, 3).weighted_f1 == Approx(best.valid.weighted_f1));
