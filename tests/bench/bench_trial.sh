@@ -37,14 +37,16 @@ for r in 1 2 3; do
   start=$(date +%s.%N)
   "$msa" trial "$out/trial.toml" --out "$out/run" 2>"$out/log-$r.txt" >/dev/null
   times+=("$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")")
+  cp "$out/run/metrics.json" "$out/metrics-$r.json"
 done
 ref=$("$python" "$MSA_SOURCE_DIR/tests/bench/reference_trial.py" "$out/run" --epochs 30 --batch 32 --threads 2 --repeat 3)
-python3 - "$out/run/metrics.json" "$ref" "${times[@]}" <<'PY' | tee "$out/summary.txt"
+python3 - "$out" "$ref" "${times[@]}" <<'PY' | tee "$out/summary.txt"
 import json, statistics, sys
-m, ref, wall = json.load(open(sys.argv[1])), json.loads(sys.argv[2]), [float(t) for t in sys.argv[3:]]
-train = m["seconds"]["train"]
-print(f"trial: 30 epochs on {m['train_rows']} cached rows; msa trial command {statistics.median(wall):.2f} s "
-      f"(median of {len(wall)}; training loop {train:.2f} s of the last); PyTorch reference training loop "
+runs = [json.load(open(f"{sys.argv[1]}/metrics-{r}.json")) for r in (1, 2, 3)]
+m, ref, wall = runs[-1], json.loads(sys.argv[2]), [float(t) for t in sys.argv[3:]]
+train = statistics.median(r["seconds"]["train"] for r in runs)
+print(f"trial: 30 epochs on {m['train_rows']} cached rows; msa trial command {statistics.median(wall):.2f} s, "
+      f"training loop {train:.2f} s (medians of {len(wall)}); PyTorch reference training loop "
       f"{ref['seconds']:.2f} s (median of 3, torch {ref['torch']}); ratio {ref['seconds'] / train:.2f}x; "
       f"test weighted F1 msa {m['test']['weighted_f1']:.3f}, reference {ref['test_weighted_f1']:.3f}")
 PY
