@@ -1,6 +1,7 @@
 // msa: the workbench's command-line entry point.
 #include "cli/commands.hpp"
 #include "util/build_info.hpp"
+#include "util/heap_policy.hpp"
 #include "util/omp_wait_policy.hpp"
 
 #include <msa/error.hpp>
@@ -10,6 +11,7 @@
 
 int main(int argc, char** argv) {
     msa::use_passive_omp_wait(argv);
+    msa::keep_freed_memory();
     CLI::App app{"msa: multimodal (image + text) sentiment analysis workbench"};
     app.require_subcommand(1);
     app.set_version_flag("--version", MSA_VERSION);
