@@ -104,4 +104,22 @@ acc=$(metric "['test']['accuracy']")
 python3 -c "import sys; sys.exit(0 if float('$acc') > 0.6 else 1)" || fail "test accuracy $acc does not beat the majority class (0.5)"
 [[ $(grep -c ',unlabelled,' runs/demo/predictions.csv) == 60 ]] || fail "the 60 unlabelled rows should be predicted"
 echo "demo trial: test accuracy $acc"
+
+# The images carry the sentiment too, but the conflicts (labelled by the text) cap an
+# image-only model below a text-only one: EfficientNet-Lite0 features, when present.
+models="${MSA_MODELS_DIR:-$MSA_SOURCE_DIR/models}"
+if [[ -d $models/efficientnet-lite0 ]]; then
+  for fusion in image-only text-only; do
+    sed "s/^name = \"demo\"/name = \"$fusion\"/; s/^plugin = \"concat\"/plugin = \"$fusion\"/" demo.toml >$fusion.toml
+    printf '[encoders.image]\nplugin = "efficientnet-lite"\ncheckpoint = "%s"\n' "$models/efficientnet-lite0" >>$fusion.toml
+    expect_exit 0 "$MSA" trial $fusion.toml
+  done
+  image=$(python3 -c "import json; print(json.load(open('runs/image-only/metrics.json'))['test']['accuracy'])")
+  text=$(python3 -c "import json; print(json.load(open('runs/text-only/metrics.json'))['test']['accuracy'])")
+  echo "demo trials: image-only test accuracy $image, text-only $text"
+  python3 -c "import sys; sys.exit(0 if 0.6 < $image < $text else 1)" ||
+    fail "expected majority (0.5) < 0.6 < image-only ($image) < text-only ($text)"
+else
+  echo "skipped the image-only trial: $models/efficientnet-lite0 is absent (scripts/fetch-models)"
+fi
 done_ok
