@@ -186,20 +186,16 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     torch::manual_seed(study.seed);
     const FusionContext fusion_context{features.text_dim, features.image_dim, num_classes};
     const PluginEntry& fusion_entry = catalog.get(PluginKind::fusion, study.fusion.plugin, study.fusion.where);
-    Classifier model(catalog.create_fusion(study.fusion.plugin, study.fusion.params, fusion_context), fusion_entry,
-                     num_classes, features.text_top, features.image_top);
-    const auto fusion = [&] {
-        // Token-level fusions need the sequences; say so before any training starts.
-        const auto& f = model->named_children()["fusion"];
-        return std::dynamic_pointer_cast<Fusion>(f);
-    }();
-    if (fusion && call_plugin(fusion_entry, "needs_tokens()", [&] { return fusion->needs_tokens(); }))
+    const auto fusion = catalog.create_fusion(study.fusion.plugin, study.fusion.params, fusion_context);
+    // Token-level fusions need the sequences; say so before any training starts.
+    if (call_plugin(fusion_entry, "needs_tokens()", [&] { return fusion->needs_tokens(); }))
         for (const auto& [modality, choice] : study.encoders) {
             const Features& f = modality == "text" ? features.text : features.image;
             if (!f.tokens.defined())
                 throw ConfigError(choice.where, describe(fusion_entry) + " works on token sequences: set tokens = "
                                                 "true in [encoders." + modality + "]");
         }
+    Classifier model(fusion, fusion_entry, num_classes, features.text_top, features.image_top);
     const LossContext loss_context{num_classes, class_counts, fusion_context.text_dim, fusion_context.image_dim};
     Objective objective;
     objective.main = {catalog.create_loss(study.loss.plugin, study.loss.params, loss_context),
