@@ -21,16 +21,6 @@ namespace {
 
 const PluginCatalog& catalog() { return test::builtin_catalog(); }
 
-std::vector<Sample> labelled(const std::vector<int>& counts) {
-    std::vector<Sample> pool;
-    for (std::size_t label = 0; label < counts.size(); ++label)
-        for (int i = 0; i < counts[label]; ++i) {
-            const std::string id = std::to_string(label) + "-" + std::to_string(i);
-            pool.push_back({id, "text " + id, "", static_cast<int>(label), id});
-        }
-    return pool;
-}
-
 std::vector<int> class_counts(const std::vector<Sample>& pool, const std::vector<std::size_t>& chosen, int classes) {
     std::vector<int> counts(static_cast<std::size_t>(classes));
     for (auto i : chosen) ++counts[static_cast<std::size_t>(pool[i].label)];
@@ -130,13 +120,13 @@ TEST_CASE("cross-entropy: matches -log softmax, with class weights and label smo
 
 TEST_CASE("all: every index in order") {
     auto sampler = catalog().create_sampler("all", test::properties(PluginKind::sampler, "all"));
-    CHECK(sampler->select(labelled({2, 1}), {2, 0}) == std::vector<std::size_t>{0, 1, 2});
+    CHECK(sampler->select(test::labelled_pool({2, 1}), {2, 0}) == std::vector<std::size_t>{0, 1, 2});
 }
 
 TEST_CASE("stratified: keeps class proportions, is seeded, and rejects bad labels") {
     auto sampler = catalog().create_sampler("stratified",
                                             test::properties(PluginKind::sampler, "stratified", {{"fraction", Value{0.5}}}));
-    const auto pool = labelled({10, 20, 31});
+    const auto pool = test::labelled_pool({10, 20, 31});
     const auto chosen = sampler->select(pool, {3, 7});
     CHECK(class_counts(pool, chosen, 3) == std::vector<int>{5, 10, 16});
     CHECK(sampler->select(pool, {3, 7}) == chosen);
@@ -146,7 +136,7 @@ TEST_CASE("stratified: keeps class proportions, is seeded, and rejects bad label
                                                                         {{"fraction", Value{0.01}}, {"min_per_class", Value{std::int64_t{2}}}}));
     CHECK(class_counts(pool, tiny->select(pool, {3, 1}), 3) == std::vector<int>{2, 2, 2});
 
-    auto bad = labelled({2});
+    auto bad = test::labelled_pool({2});
     bad[1].label = 5;
     CHECK_THROWS_WITH(sampler->select(bad, {3, 1}), Contains("sample '0-1' has label 5; expected 0..2"));
 }
@@ -154,7 +144,7 @@ TEST_CASE("stratified: keeps class proportions, is seeded, and rejects bad label
 TEST_CASE("identity: copies keep their source's group and get new ids") {
     auto augmenter = catalog().create_augmenter("identity", test::properties(PluginKind::augmenter, "identity",
                                                                              {{"copies", Value{std::int64_t{2}}}}));
-    const auto added = augmenter->augment(labelled({1, 1}));
+    const auto added = augmenter->augment(test::labelled_pool({1, 1}));
     REQUIRE(added.size() == 4);
     CHECK(added[0].id == "0-0#identity1");
     CHECK(added[1].id == "0-0#identity2");

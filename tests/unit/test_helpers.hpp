@@ -4,6 +4,7 @@
 #include "plugin/plugin_loader.hpp"
 
 #include <msa/properties.hpp>
+#include <msa/sample.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +42,17 @@ inline Properties properties(PluginKind kind, const std::string& name, const std
 
 // The mvsa-ecnu dataset: under $MSA_SHARED_DIR when set, else in the shared folder
 // beside the checkout. Tests that need it skip with a message when it is absent.
+// A labelled pool with counts[c] samples of class c; ids (and groups) "c-i".
+inline std::vector<Sample> labelled_pool(const std::vector<int>& counts) {
+    std::vector<Sample> pool;
+    for (std::size_t label = 0; label < counts.size(); ++label)
+        for (int i = 0; i < counts[label]; ++i) {
+            const std::string id = std::to_string(label) + "-" + std::to_string(i);
+            pool.push_back({id, "text " + id, "", static_cast<int>(label), id});
+        }
+    return pool;
+}
+
 inline std::filesystem::path mvsa_ecnu_dir() {
     const char* shared = std::getenv("MSA_SHARED_DIR");
     return (shared ? std::filesystem::path(shared) : std::filesystem::path(MSA_SOURCE_DIR) / ".." / "shared") /

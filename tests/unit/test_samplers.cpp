@@ -27,17 +27,6 @@ SamplerContext context(std::uint64_t seed) { return {3, seed, names}; }
 
 Value integer(std::int64_t i) { return Value{i}; }
 
-// counts[c] samples of class c, with ids "c-i".
-std::vector<Sample> labelled(const std::vector<int>& counts) {
-    std::vector<Sample> pool;
-    for (std::size_t label = 0; label < counts.size(); ++label)
-        for (int i = 0; i < counts[label]; ++i) {
-            const std::string id = std::to_string(label) + "-" + std::to_string(i);
-            pool.push_back({id, "text " + id, "", static_cast<int>(label), id});
-        }
-    return pool;
-}
-
 std::vector<int> class_counts(const std::vector<Sample>& pool, const std::vector<std::size_t>& chosen) {
     std::vector<int> counts(3);
     for (auto i : chosen) ++counts.at(static_cast<std::size_t>(pool.at(i).label));
@@ -47,7 +36,7 @@ std::vector<int> class_counts(const std::vector<Sample>& pool, const std::vector
 } // namespace
 
 TEST_CASE("k-shot: exactly k per class, disjoint sets for one seed, clear shortfalls", "[sampler]") {
-    const auto pool = labelled({20, 25, 30});
+    const auto pool = test::labelled_pool({20, 25, 30});
     std::vector<std::vector<std::size_t>> sets;
     for (std::int64_t s = 0; s < 3; ++s) {
         auto sampler = make_sampler("k-shot", {{"k", integer(5)}, {"sets", integer(3)}, {"set", integer(s)}});
@@ -68,7 +57,7 @@ TEST_CASE("k-shot: exactly k per class, disjoint sets for one seed, clear shortf
     CHECK(single->select(pool, context(10)) != sets[0]);
 
     auto two_sets = make_sampler("k-shot", {{"k", integer(5)}, {"sets", integer(2)}});
-    CHECK_THROWS_WITH(two_sets->select(labelled({20, 8, 30}), context(1)),
+    CHECK_THROWS_WITH(two_sets->select(test::labelled_pool({20, 8, 30}), context(1)),
                       Contains("class 'neutral' has 8 samples in the training pool; k = 5 × sets = 2 needs 10"));
     CHECK_THROWS_WITH(make_sampler("k-shot", {{"set", integer(2)}, {"sets", integer(2)}}),
                       Contains("set = 2 but only 2 set(s) are drawn; accepted: 0..1"));
@@ -76,7 +65,7 @@ TEST_CASE("k-shot: exactly k per class, disjoint sets for one seed, clear shortf
 
 TEST_CASE("consistent: the pool's proportions by largest remainder, one per class present", "[sampler]") {
     auto with_budget = [](std::int64_t budget) { return make_sampler("consistent", {{"budget", integer(budget)}}); };
-    const auto pool = labelled({10, 20, 70});
+    const auto pool = test::labelled_pool({10, 20, 70});
     const auto ten = with_budget(10)->select(pool, context(4));
     CHECK(class_counts(pool, ten) == std::vector<int>{1, 2, 7});
     CHECK(with_budget(10)->select(pool, context(4)) == ten);
@@ -84,10 +73,10 @@ TEST_CASE("consistent: the pool's proportions by largest remainder, one per clas
     // Quotas 0.7, 1.4, 4.9: floors 0, 1, 4; the two left go to remainders .9 and .7.
     CHECK(class_counts(pool, with_budget(7)->select(pool, context(4))) == std::vector<int>{1, 1, 5});
     // Quotas 0.08, 1.96, 1.96: largest remainders give 0, 2, 2; class 0 takes one from class 1.
-    const auto skewed = labelled({2, 49, 49});
+    const auto skewed = test::labelled_pool({2, 49, 49});
     CHECK(class_counts(skewed, with_budget(4)->select(skewed, context(4))) == std::vector<int>{1, 1, 2});
     // An absent class gets none.
-    const auto two_classes = labelled({0, 50, 50});
+    const auto two_classes = test::labelled_pool({0, 50, 50});
     CHECK(class_counts(two_classes, with_budget(10)->select(two_classes, context(4))) == std::vector<int>{0, 5, 5});
     // budget = 0: a fraction of the pool (default 0.1).
     CHECK(class_counts(pool, make_sampler("consistent")->select(pool, context(4))) == std::vector<int>{1, 2, 7});
@@ -103,7 +92,7 @@ TEST_CASE("consistent: the pool's proportions by largest remainder, one per clas
 }
 
 TEST_CASE("weighted-random: seeded draws with replacement that balance the classes", "[sampler]") {
-    const auto pool = labelled({10, 30, 160});
+    const auto pool = test::labelled_pool({10, 30, 160});
     auto sampler = make_sampler("weighted-random", {{"num_samples", integer(3000)}});
     const auto draws = sampler->select(pool, context(21));
     REQUIRE(draws.size() == 3000);
