@@ -6,11 +6,10 @@
 #include "data/split.hpp"
 #include "manifest/resolved_manifest.hpp"
 #include "plugin/plugin_catalog.hpp"
-#include "store/encode_features.hpp"
-#include "store/feature_store.hpp"
+#include "train/run_folder.hpp"
 #include "train/trainer.hpp"
+#include "train/trial_features.hpp"
 
-#include <msa/encoder.hpp>
 #include <msa/sampler.hpp>
 
 #include <nlohmann/json.hpp>
@@ -18,9 +17,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <iomanip>
-#include <iostream>
-#include <sstream>
 
 namespace msa::train {
 
@@ -28,110 +24,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Lines to stderr and to log.txt at once.
-class TrialLog {
-public:
-    explicit TrialLog(const fs::path& file) : file_(file) {}
-    void operator()(const std::string& line) {
-        std::cerr << line << "\n";
-        file_ << line << "\n";
-        file_.flush();
-    }
-
-private:
-    std::ofstream file_;
-};
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string fixed(double x, int digits = 4) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(digits) << x;
-    return s.str();
-}
-
-void write_text(const fs::path& file, const std::string& text) {
-    const fs::path partial = file.string() + ".partial";
-    {
-        std::ofstream out(partial, std::ios::binary);
-        out << text;
-        if (!out.flush()) throw Error(file.string() + ": cannot be written");
-    }
-    fs::rename(partial, file); // a reader never sees half a file
-}
-
-torch::Device choose_device(const std::string& name) {
-    if (name == "cuda") {
-        if (!torch::cuda::is_available())
-            throw Error("[train] device = \"cuda\", but LibTorch sees no CUDA device (this LibTorch build " +
-                        std::string(torch::cuda::is_available() ? "has" : "may lack") +
-                        " CUDA support); use device = \"cpu\"");
-        return torch::Device(torch::kCUDA);
-    }
-    return torch::Device(torch::kCPU);
-}
-
-// The features of every sample (dataset order) from the store, after encoding what it
-// lacks. An encoder that fine-tunes its top layers gives its stored prefix features
-// instead, and its trainable top for the model.
-struct LoadedFeatures {
-    Features text, image;
-    std::int64_t text_dim = 0, image_dim = 0; // widths entering the fusion
-    TrainableEncoder text_top, image_top;
-    std::vector<std::shared_ptr<Encoder>> encoders; // keep the tops' owners alive
-    nlohmann::json report = nlohmann::json::object();
-};
-
-LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,
-                             TrialLog& log) {
-    FeatureStore store(store_path(study), {study.store.dtype, static_cast<int>(study.store.compression)});
-    std::vector<std::string> ids;
-    for (const auto& s : samples) ids.push_back(s.id);
-    LoadedFeatures out;
-    for (const auto& [modality, choice] : study.encoders) {
-        std::shared_ptr<Encoder> encoder;
-        const auto results = encode_missing(modality, choice, catalog, samples, store, &encoder);
-        out.encoders.push_back(encoder);
-        const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
-        TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); });
-        if (top && results.size() < 2)
-            throw ConfigError(choice.where, "[encoders." + modality + "] " + describe(entry) +
-                                                " fine-tunes its top layers (trainable_layers), which a trial trains "
-                                                "from stored prefix features: set cached_prefix = true");
-        const EncodeResult& r = top ? results[1] : results.front();
-        log(modality + (top ? " prefix" : "") + " features (" + choice.plugin + ", key " + r.key.substr(0, 12) +
-            "): " + std::to_string(r.from_store) + " from the store, " + std::to_string(r.encoded) + " encoded");
-        Features f = store.read(r.key, ids);
-        const std::int64_t dim = call_plugin(entry, "dim()", [&] { return encoder->dim(); });
-        out.report[modality] = {{"plugin", choice.plugin}, {"key", r.key}, {"store", store.file().string()},
-                                {"from_store", r.from_store}, {"encoded", r.encoded}, {"dim", dim},
-                                {"trainable_layers", top ? top->layers() : 0}, {"encode_seconds", r.seconds}};
-        const TrainableEncoder trainable{top, &entry};
-        if (modality == "text") {
-            out.text = std::move(f);
-            out.text_dim = dim;
-            out.text_top = trainable;
-        } else {
-            out.image = std::move(f);
-            out.image_dim = dim;
-            out.image_top = trainable;
-        }
-    }
-    return out;
 }
 
 at::Tensor index_tensor(const std::vector<std::size_t>& rows) {
     std::vector<std::int64_t> v(rows.begin(), rows.end());
     return torch::tensor(v, torch::kLong);
-}
-
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
 }
 
 void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, TrialLog& log,
@@ -176,7 +75,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     log("sampler " + study.sampler.plugin + ": " + std::to_string(train_rows.size()) + " training rows (" + counts + ")");
 
     const auto encode_start = std::chrono::steady_clock::now();
-    const LoadedFeatures features = load_features(study, catalog, dataset.samples, log);
+    const LoadedFeatures features = load_features(study, catalog, dataset.samples, std::ref(log));
     const double encode_seconds = seconds_since(encode_start);
     std::vector<std::int64_t> all_labels;
     for (const auto& s : dataset.samples) all_labels.push_back(s.label);
@@ -232,23 +131,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     for (auto i : split.test) split_of[i] = "test";
     for (std::size_t i = 0; i < dataset.samples.size(); ++i)
         if (dataset.samples[i].label < 0) split_of[i] = "unlabelled";
-    std::ostringstream predictions;
-    predictions << "id,split,label,predicted";
-    for (const auto& name : labels) predictions << ",p_" << name;
-    predictions << "\n";
-    const auto p = probs.accessor<float, 2>();
-    for (std::size_t i = 0; i < dataset.samples.size(); ++i) {
-        const auto& s = dataset.samples[i];
-        std::int64_t predicted = 0;
-        for (std::int64_t c = 1; c < num_classes; ++c)
-            if (p[static_cast<std::int64_t>(i)][c] > p[static_cast<std::int64_t>(i)][predicted]) predicted = c;
-        predictions << csv_field(s.id) << "," << split_of[i] << ","
-                    << (s.label >= 0 ? labels[static_cast<std::size_t>(s.label)] : "") << ","
-                    << labels[static_cast<std::size_t>(predicted)];
-        for (std::int64_t c = 0; c < num_classes; ++c) predictions << "," << p[static_cast<std::int64_t>(i)][c];
-        predictions << "\n";
-    }
-    write_text(out / "predictions.csv", predictions.str());
+    write_file_atomically(out / "predictions.csv", predictions_csv(dataset.samples, split_of, probs, labels));
 
     auto evaluate = [&](const std::vector<std::size_t>& rows) {
         std::vector<std::int64_t> y;
@@ -286,18 +169,18 @@ void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path&
     fs::create_directories(out);
     for (const char* stale : {"metrics.json", "error.txt", "predictions.csv", "history.csv", "model.pt"})
         fs::remove(out / stale);
-    write_text(out / "config.toml", resolved_manifest(study));
+    write_file_atomically(out / "config.toml", resolved_manifest(study));
     TrialLog log(out / "log.txt");
     nlohmann::json metrics{{"trial", study.name}, {"seed", study.seed}};
     try {
         run(study, catalog, out, log, metrics);
-        write_text(out / "metrics.json", metrics.dump(2) + "\n");
+        write_file_atomically(out / "metrics.json", metrics.dump(2) + "\n");
     } catch (const std::exception& e) {
         metrics["status"] = "failed";
         metrics["error"] = e.what();
         log(std::string("error: ") + e.what());
-        write_text(out / "error.txt", std::string(e.what()) + "\n");
-        write_text(out / "metrics.json", metrics.dump(2) + "\n");
+        write_file_atomically(out / "error.txt", std::string(e.what()) + "\n");
+        write_file_atomically(out / "metrics.json", metrics.dump(2) + "\n");
         throw;
     }
 }

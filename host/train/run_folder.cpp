@@ -1,0 +1,79 @@
+#include "train/run_folder.hpp"
+
+#include <msa/error.hpp>
+
+#include <torch/cuda.h>
+
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace msa::train {
+
+namespace fs = std::filesystem;
+
+void write_file_atomically(const fs::path& file, const std::string& text) {
+    const fs::path partial = file.string() + ".partial";
+    {
+        std::ofstream out(partial, std::ios::binary);
+        out << text;
+        if (!out.flush()) throw Error(file.string() + ": cannot be written");
+    }
+    fs::rename(partial, file);
+}
+
+TrialLog::TrialLog(const fs::path& file) : file_(file) {}
+
+void TrialLog::operator()(const std::string& line) {
+    std::cerr << line << "\n";
+    file_ << line << "\n";
+    file_.flush();
+}
+
+std::string csv_field(const std::string& s) {
+    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+    std::string out = "\"";
+    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
+
+std::string fixed(double x, int digits) {
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(digits) << x;
+    return s.str();
+}
+
+std::string predictions_csv(const std::vector<Sample>& samples, const std::vector<std::string>& split_of,
+                            const at::Tensor& probs, const std::vector<std::string>& labels) {
+    const auto num_classes = static_cast<std::int64_t>(labels.size());
+    std::ostringstream out;
+    out << "id,split,label,predicted";
+    for (const auto& name : labels) out << ",p_" << name;
+    out << "\n";
+    const auto p = probs.accessor<float, 2>();
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        const auto& s = samples[i];
+        const auto row = static_cast<std::int64_t>(i);
+        std::int64_t predicted = 0;
+        for (std::int64_t c = 1; c < num_classes; ++c)
+            if (p[row][c] > p[row][predicted]) predicted = c;
+        out << csv_field(s.id) << "," << split_of[i] << ","
+            << (s.label >= 0 ? labels[static_cast<std::size_t>(s.label)] : "") << ","
+            << labels[static_cast<std::size_t>(predicted)];
+        for (std::int64_t c = 0; c < num_classes; ++c) out << "," << p[row][c];
+        out << "\n";
+    }
+    return out.str();
+}
+
+c10::Device choose_device(const std::string& name) {
+    if (name == "cuda") {
+        if (!torch::cuda::is_available())
+            throw Error("[train] device = \"cuda\", but LibTorch sees no CUDA device (this LibTorch build may lack "
+                        "CUDA support, or no GPU is visible); use device = \"cpu\"");
+        return c10::Device(c10::kCUDA);
+    }
+    return c10::Device(c10::kCPU);
+}
+
+} // namespace msa::train

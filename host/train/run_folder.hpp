@@ -1,0 +1,46 @@
+// Pieces every kind of trial writes its run folder with (README, Trials): the log, the
+// predictions table, files replaced atomically, and the device choice.
+#pragma once
+
+#include <msa/sample.hpp>
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace msa::train {
+
+// Writes `text` to `file` through a temporary name, so a reader never sees half a file.
+void write_file_atomically(const std::filesystem::path& file, const std::string& text);
+
+// Lines to stderr and to log.txt at once.
+class TrialLog {
+public:
+    explicit TrialLog(const std::filesystem::path& file);
+    void operator()(const std::string& line);
+
+private:
+    std::ofstream file_;
+};
+
+// A CSV field, quoted when it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& s);
+
+// `x` with `digits` decimals.
+std::string fixed(double x, int digits = 4);
+
+// predictions.csv: `id,split,label,predicted,p_<label>...`, one row per sample.
+// `split_of[i]` names sample i's split (train, valid, test, unlabelled, unused);
+// `probs` is [N, C] float on the CPU.
+std::string predictions_csv(const std::vector<Sample>& samples, const std::vector<std::string>& split_of,
+                            const at::Tensor& probs, const std::vector<std::string>& labels);
+
+// The device [train] device names; CUDA is refused clearly when LibTorch sees none.
+c10::Device choose_device(const std::string& name);
+
+} // namespace msa::train

@@ -1,0 +1,49 @@
+#include "train/trial_features.hpp"
+
+#include "plugin/plugin_catalog.hpp"
+#include "store/encode_features.hpp"
+#include "store/feature_store.hpp"
+
+#include <msa/encoder.hpp>
+
+namespace msa::train {
+
+LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,
+                             const std::function<void(const std::string&)>& log) {
+    FeatureStore store(store_path(study), {study.store.dtype, static_cast<int>(study.store.compression)});
+    std::vector<std::string> ids;
+    for (const auto& s : samples) ids.push_back(s.id);
+    LoadedFeatures out;
+    for (const auto& [modality, choice] : study.encoders) {
+        std::shared_ptr<Encoder> encoder;
+        const auto results = encode_missing(modality, choice, catalog, samples, store, &encoder);
+        out.encoders.push_back(encoder);
+        const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
+        TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); });
+        if (top && results.size() < 2)
+            throw ConfigError(choice.where, "[encoders." + modality + "] " + describe(entry) +
+                                                " fine-tunes its top layers (trainable_layers), which a trial trains "
+                                                "from stored prefix features: set cached_prefix = true");
+        const EncodeResult& r = top ? results[1] : results.front();
+        log(modality + (top ? " prefix" : "") + " features (" + choice.plugin + ", key " + r.key.substr(0, 12) +
+            "): " + std::to_string(r.from_store) + " from the store, " + std::to_string(r.encoded) + " encoded");
+        Features f = store.read(r.key, ids);
+        const std::int64_t dim = call_plugin(entry, "dim()", [&] { return encoder->dim(); });
+        out.report[modality] = {{"plugin", choice.plugin}, {"key", r.key}, {"store", store.file().string()},
+                                {"from_store", r.from_store}, {"encoded", r.encoded}, {"dim", dim},
+                                {"trainable_layers", top ? top->layers() : 0}, {"encode_seconds", r.seconds}};
+        const TrainableEncoder trainable{top, &entry};
+        if (modality == "text") {
+            out.text = std::move(f);
+            out.text_dim = dim;
+            out.text_top = trainable;
+        } else {
+            out.image = std::move(f);
+            out.image_dim = dim;
+            out.image_top = trainable;
+        }
+    }
+    return out;
+}
+
+} // namespace msa::train

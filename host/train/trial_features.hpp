@@ -1,0 +1,33 @@
+// A trial's encoder features: read from the feature store after encoding what it lacks.
+#pragma once
+
+#include "manifest/study.hpp"
+#include "train/trainer.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace msa {
+class PluginCatalog;
+}
+
+namespace msa::train {
+
+// The features of every sample (in the samples' order). An encoder that fine-tunes its
+// top layers gives its stored prefix features instead, and its trainable top for the model.
+struct LoadedFeatures {
+    Features text, image;
+    std::int64_t text_dim = 0, image_dim = 0; // widths entering the fusion
+    TrainableEncoder text_top, image_top;
+    std::vector<std::shared_ptr<Encoder>> encoders; // keep the tops' owners alive
+    nlohmann::json report = nlohmann::json::object(); // metrics.json's "features"
+};
+
+LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,
+                             const std::function<void(const std::string&)>& log);
+
+} // namespace msa::train
