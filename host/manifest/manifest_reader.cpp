@@ -600,6 +600,60 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
         t.threads = r.integer("threads", 0, 1024).value_or(t.threads);
         r.finish();
     }
+    if (const toml::table* augmentation = top.table("augmentation")) {
+        TableReader r(*augmentation, "augmentation", problems);
+        AugmentationConfig a;
+        if (auto file = r.path("hard_samples")) {
+            a.hard_samples = *file;
+            if (!fs::is_regular_file(a.hard_samples))
+                problems.add(*augmentation->get("hard_samples"), "hard_samples file not found: " + file->string() +
+                                                                     " (a trial's predictions.csv)");
+        } else if (!augmentation->get("hard_samples")) {
+            problems.add(*augmentation, "[augmentation] needs 'hard_samples', the predictions.csv of a trial");
+        }
+        a.hard_threshold = r.real("hard_threshold", 0.0, 1.0).value_or(a.hard_threshold);
+        r.finish();
+        study.augmentation = a;
+        if (!study.augmenter) problems.add(*augmentation, "[augmentation] needs an [augmenter] that makes the copies");
+    } else if (study.augmenter && impl_->root.get("augmenter")) {
+        problems.add(*impl_->root.get("augmenter"),
+                     "[augmenter] needs [augmentation] hard_samples = \"<a trial's predictions.csv>\" (which "
+                     "samples to augment); a study's augmentation phase writes it");
+    }
+    if (const toml::table* evaluate = top.table("evaluate")) {
+        TableReader r(*evaluate, "evaluate", problems);
+        EvaluateConfig e;
+        if (auto model = r.path("model")) {
+            e.model = *model;
+            if (!fs::is_regular_file(e.model / "model.pt") || !fs::is_regular_file(e.model / "config.toml"))
+                problems.add(*evaluate->get("model"), "[evaluate] model: " + model->string() +
+                                                          " is not a finished trial folder (config.toml + model.pt)");
+        } else if (!evaluate->get("model")) {
+            problems.add(*evaluate, "[evaluate] needs 'model', a trial folder");
+        }
+        e.keep = r.choice("keep", {"both", "text", "image"}).value_or(e.keep);
+        e.fill = r.choice("fill", {"zeros", "mean"}).value_or(e.fill);
+        r.finish();
+        study.evaluate = e;
+    }
+    if (const toml::table* clip = top.table("clip")) {
+        TableReader r(*clip, "clip", problems);
+        ClipConfig c;
+        if (auto checkpoint = r.path("checkpoint")) c.checkpoint = *checkpoint;
+        else if (!clip->get("checkpoint")) problems.add(*clip, "[clip] needs 'checkpoint', a CLIP model folder");
+        c.method = r.choice("method", {"linear-probe", "zero-shot"}).value_or(c.method);
+        if (auto templates = r.strings("templates")) {
+            if (templates->empty() || std::any_of(templates->begin(), templates->end(), [](const std::string& t) {
+                    return t.find("{}") == std::string::npos;
+                }))
+                problems.add(*clip->get("templates"), "'clip.templates' needs at least one template, each with {} "
+                                                      "where the label goes");
+            else
+                c.templates = *templates;
+        }
+        r.finish();
+        study.clip = c;
+    }
     top.finish();
     problems.throw_if_any();
     return study;

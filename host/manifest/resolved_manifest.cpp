@@ -80,6 +80,15 @@ std::string resolved_manifest(const Study& study) {
         << "\npatience = " << t.patience << "\nmonitor = " << quoted(t.monitor)
         << "\nrestore_best = " << (t.restore_best ? "true" : "false") << "\ndevice = " << quoted(t.device)
         << "\nthreads = " << t.threads << "\n";
+    if (const auto& a = study.augmentation)
+        out << "\n[augmentation]\nhard_samples = " << quoted(a->hard_samples)
+            << "\nhard_threshold = " << format_value(Value{a->hard_threshold}) << "\n";
+    if (const auto& e = study.evaluate)
+        out << "\n[evaluate]\nmodel = " << quoted(e->model) << "\nkeep = " << quoted(e->keep)
+            << "\nfill = " << quoted(e->fill) << "\n";
+    if (const auto& c = study.clip)
+        out << "\n[clip]\ncheckpoint = " << quoted(c->checkpoint) << "\nmethod = " << quoted(c->method)
+            << "\ntemplates = " << strings(c->templates) << "\n";
     return out.str();
 }
 

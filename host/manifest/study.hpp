@@ -69,6 +69,27 @@ struct AuxiliaryLoss {
     double weight = 0;
 };
 
+// [augmentation] (a study's augmentation phase writes it): the augmenter adds a copy of
+// each hard training sample of an earlier trial.
+struct AugmentationConfig {
+    std::filesystem::path hard_samples; // that trial's predictions.csv
+    double hard_threshold = 0.5;        // hard: predicted wrongly, or true class below this probability
+};
+
+// [evaluate] (ablation): no training; a trained model evaluated with one modality kept.
+struct EvaluateConfig {
+    std::filesystem::path model;  // a trial folder (config.toml + model.pt)
+    std::string keep = "both";    // both | text | image
+    std::string fill = "zeros";   // the missing modality: zeros | mean (of the training rows)
+};
+
+// [clip] (CLIP phase): replaces the encoders and fusion with a CLIP model.
+struct ClipConfig {
+    std::filesystem::path checkpoint;       // a Hugging Face CLIP model folder
+    std::string method = "linear-probe";    // linear-probe | zero-shot
+    std::vector<std::string> templates{"a photo that feels {}.", "a {} post."}; // zero-shot prompts; {} = label
+};
+
 struct Study {
     std::filesystem::path file; // the manifest itself
     std::int64_t schema_version = 1;
@@ -88,6 +109,9 @@ struct Study {
     PluginChoice sampler;
     std::optional<PluginChoice> augmenter;
     TrainConfig train;
+    std::optional<AugmentationConfig> augmentation;
+    std::optional<EvaluateConfig> evaluate;
+    std::optional<ClipConfig> clip;
 };
 
 } // namespace msa

@@ -38,10 +38,6 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     const auto start = std::chrono::steady_clock::now();
     if (study.encoders.empty())
         throw ConfigError(study.file.string(), "no [encoders.text] or [encoders.image]: a trial needs features");
-    if (study.augmenter)
-        throw ConfigError(study.augmenter->where,
-                          "[augmenter] " + study.augmenter->plugin + ": a trial trains on the dataset as it is; "
-                          "augmentation belongs to a study's augmentation phase (msa run), so remove [augmenter] here");
     if (study.train.threads > 0) at::set_num_threads(static_cast<int>(study.train.threads));
     const torch::Device device = choose_device(study.train.device);
     const auto& labels = study.dataset.labels;

@@ -75,10 +75,10 @@ else
   echo "CUDA is available: the failing-trial check ran on the GPU instead"
 fi
 
-# An augmenter is not silently ignored: augmentation is a study phase, not part of a trial.
+# An augmenter is not silently ignored: it needs the hard samples it augments.
 printf 'include = ["trial.toml"]\n[augmenter]\nplugin = "identity"\n' >augmented.toml
 expect_exit 1 "$MSA" trial augmented.toml --out runs/augmented
-expect_contains "$ERR" "augmented.toml:2:1: [augmenter] identity: a trial trains on the dataset as it is"
+expect_contains "$ERR" "augmented.toml:2:1: error: [augmenter] needs [augmentation] hard_samples"
 
 # Fine-tuning: MiniLM's top layer trains with the head from the stored prefix features.
 models="${MSA_MODELS_DIR:-$MSA_SOURCE_DIR/models}"
