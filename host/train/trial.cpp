@@ -6,6 +6,7 @@
 #include "data/split.hpp"
 #include "manifest/resolved_manifest.hpp"
 #include "plugin/plugin_catalog.hpp"
+#include "train/augmentation.hpp"
 #include "train/run_folder.hpp"
 #include "train/trainer.hpp"
 #include "train/trial_features.hpp"
@@ -63,18 +64,36 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
                         std::to_string(pool.size()));
         train_rows.push_back(split.train[i]);
     }
+    // Augmented copies of hard training rows join the training rows (their group is
+    // their source's, which the split put in train).
+    std::vector<Sample> samples = dataset.samples;
+    std::vector<std::string> split_of(samples.size(), "unused");
+    for (auto i : split.train) split_of[i] = "train";
+    for (auto i : split.valid) split_of[i] = "valid";
+    for (auto i : split.test) split_of[i] = "test";
+    for (std::size_t i = 0; i < samples.size(); ++i)
+        if (samples[i].label < 0) split_of[i] = "unlabelled";
+    if (study.augmentation) {
+        std::vector<Sample> training;
+        for (auto i : train_rows) training.push_back(samples[i]);
+        for (auto& copy : augment_hard_samples(study, catalog, training, std::ref(log))) {
+            train_rows.push_back(samples.size());
+            samples.push_back(std::move(copy));
+            split_of.push_back("augmented");
+        }
+    }
     std::vector<std::int64_t> class_counts(static_cast<std::size_t>(num_classes));
-    for (auto i : train_rows) ++class_counts[static_cast<std::size_t>(dataset.samples[i].label)];
+    for (auto i : train_rows) ++class_counts[static_cast<std::size_t>(samples[i].label)];
     std::string counts;
     for (std::size_t c = 0; c < class_counts.size(); ++c)
         counts += (c ? ", " : "") + labels[c] + " " + std::to_string(class_counts[c]);
     log("sampler " + study.sampler.plugin + ": " + std::to_string(train_rows.size()) + " training rows (" + counts + ")");
 
     const auto encode_start = std::chrono::steady_clock::now();
-    const LoadedFeatures features = load_features(study, catalog, dataset.samples, std::ref(log));
+    const LoadedFeatures features = load_features(study, catalog, samples, std::ref(log));
     const double encode_seconds = seconds_since(encode_start);
     std::vector<std::int64_t> all_labels;
-    for (const auto& s : dataset.samples) all_labels.push_back(s.label);
+    for (const auto& s : samples) all_labels.push_back(s.label);
     const FeatureSet everything{features.text, features.image, torch::tensor(all_labels, torch::kLong)};
 
     // Plugins are built after seeding, so initial weights follow the seed.
@@ -121,13 +140,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
 
     // Predictions for every sample, then metrics per labelled split.
     const at::Tensor probs = predict_probabilities(model, everything, device);
-    std::vector<std::string> split_of(dataset.samples.size(), "unused");
-    for (auto i : split.train) split_of[i] = "train";
-    for (auto i : split.valid) split_of[i] = "valid";
-    for (auto i : split.test) split_of[i] = "test";
-    for (std::size_t i = 0; i < dataset.samples.size(); ++i)
-        if (dataset.samples[i].label < 0) split_of[i] = "unlabelled";
-    write_file_atomically(out / "predictions.csv", predictions_csv(dataset.samples, split_of, probs, labels));
+    write_file_atomically(out / "predictions.csv", predictions_csv(samples, split_of, probs, labels));
 
     auto evaluate = [&](const std::vector<std::size_t>& rows) {
         std::vector<std::int64_t> y;
@@ -142,6 +155,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     metrics["stopped_early"] = fitted.stopped_early;
     metrics["monitor"] = study.train.monitor;
     metrics["train_rows"] = train_rows.size();
+    metrics["augmented"] = samples.size() - dataset.samples.size();
     std::int64_t encoder_parameters = 0, all_parameters = 0;
     for (const auto& t : model->encoder_parameters()) encoder_parameters += t.numel();
     for (const auto& t : model->parameters()) all_parameters += t.numel();

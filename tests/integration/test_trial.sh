@@ -80,6 +80,24 @@ printf 'include = ["trial.toml"]\n[augmenter]\nplugin = "identity"\n' >augmented
 expect_exit 1 "$MSA" trial augmented.toml --out runs/augmented
 expect_contains "$ERR" "augmented.toml:2:1: error: [augmenter] needs [augmentation] hard_samples"
 
+# With the hard samples of the first trial, the identity augmenter's copies join training
+# (group = source, so they are training rows) and are predicted as split "augmented".
+cat >augmented.toml <<TOML
+include = ["trial.toml"]
+name = "augmented"
+[augmenter]
+plugin = "identity"
+[augmentation]
+hard_samples = "runs/small/predictions.csv"
+hard_threshold = 0.9
+TOML
+expect_exit 0 "$MSA" trial augmented.toml
+hard=$(awk -F, 'NR > 1 && $2 == "train" { p = $3 == "negative" ? $5 : ($3 == "neutral" ? $6 : $7); if (p < 0.9) n++ } END { print n + 0 }' runs/small/predictions.csv)
+copies=$(grep -c '^[^,]*#identity1,augmented,' runs/augmented/predictions.csv || true)
+[[ $hard -gt 0 && $copies == "$hard" ]] || fail "expected one copy per hard training row ($hard), found $copies"
+grep -q "\"augmented\": $hard" runs/augmented/metrics.json || fail "metrics.json does not count $hard augmented rows"
+expect_contains "$(cat runs/augmented/log.txt)" "augmentation: $hard hard samples"
+
 # Fine-tuning: MiniLM's top layer trains with the head from the stored prefix features.
 models="${MSA_MODELS_DIR:-$MSA_SOURCE_DIR/models}"
 if [[ -d $models/all-MiniLM-L6-v2 ]]; then
