@@ -3,6 +3,7 @@
 #include "cli/commands.hpp"
 
 #include "manifest/manifest_reader.hpp"
+#include "study/study_runner.hpp"
 
 #include <iostream>
 
@@ -18,9 +19,16 @@ Command add_validate_command(CLI::App& app) {
                     PluginCatalog catalog;
                     load_plugins(catalog, document.plugin_paths());
                     const Study study = document.to_study(catalog);
+                    // A study's phases expand to trial manifests: every one is checked too.
+                    if (!study.phases.empty()) study::check_study(*file, catalog);
                     std::cout << *file << ": valid study '" << study.name << "' (" << study.encoders.size()
                               << " encoder(s), fusion " << study.fusion.plugin << ", loss " << study.loss.plugin
-                              << ", sampler " << study.sampler.plugin << ")\n";
+                              << ", sampler " << study.sampler.plugin;
+                    if (!study.phases.empty()) {
+                        std::cout << "; phases";
+                        for (const auto& phase : study.phases) std::cout << " " << phase.name;
+                    }
+                    std::cout << ")\n";
                     return 0;
                 } catch (const ManifestError& e) {
                     std::cerr << e.what() << "\n"

@@ -2,6 +2,7 @@
 // and plugin parameters checked against each plugin's declaration.
 #include "manifest/manifest_reader.hpp"
 
+#include "manifest/manifest_table.hpp"
 #include "plugin/plugin_catalog.hpp"
 #include "util/suggest.hpp"
 
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <functional>
 #include <set>
+#include <sstream>
 
 namespace msa {
 
@@ -24,11 +26,6 @@ ManifestError::ManifestError(std::vector<ManifestProblem> problems)
       }()),
       problems_(std::move(problems)) {}
 
-struct ManifestDocument::Impl {
-    fs::path file;
-    std::vector<fs::path> includes;
-    toml::table root;
-};
 
 namespace {
 
@@ -57,19 +54,10 @@ const char* type_name(const toml::node& node) {
 // included file can name its own neighbours.
 fs::path resolve_path(const std::string& value, const toml::node& node) {
     fs::path path(value);
+    if (value.empty()) return path; // "" means a plugin's default, not the manifest's folder
     if (path.is_absolute() || !node.source().path) return path;
     // Absolute, so that a resolved manifest (a run folder's config.toml) works from anywhere.
     return fs::absolute(fs::path(*node.source().path).parent_path() / path).lexically_normal();
-}
-
-void merge_into(toml::table& base, toml::table&& top) {
-    for (auto&& [key, node] : top) {
-        toml::node* existing = base.get(key.str());
-        if (existing && existing->is_table() && node.is_table())
-            merge_into(*existing->as_table(), std::move(*node.as_table()));
-        else
-            base.insert_or_assign(key, std::move(node));
-    }
 }
 
 class Problems {
@@ -455,17 +443,174 @@ std::vector<AuxiliaryLoss> read_auxiliary_losses(TableReader& top, const PluginC
     return out;
 }
 
+// How a sweep value reads in labels and folder names: a plugin table by its plugin name
+// and parameters, anything else as TOML writes it.
+std::string display(const toml::node& node) {
+    if (auto s = node.value_exact<std::string>()) return *s;
+    if (const toml::table* t = node.as_table()) {
+        std::string plugin, rest;
+        for (auto&& [key, value] : *t) {
+            if (key.str() == "plugin") plugin = display(value);
+            else rest += (rest.empty() ? "" : ",") + std::string(key.str()) + "=" + display(value);
+        }
+        return rest.empty() ? plugin : plugin + "(" + rest + ")";
+    }
+    std::ostringstream out;
+    if (const toml::array* a = node.as_array()) {
+        out << "[";
+        for (std::size_t i = 0; i < a->size(); ++i) out << (i ? "," : "") << display(*a->get(i));
+        out << "]";
+        return out.str();
+    }
+    if (auto d = node.value_exact<double>()) out << *d;
+    else if (auto i = node.value_exact<std::int64_t>()) out << *i;
+    else if (auto b = node.value_exact<bool>()) out << (*b ? "true" : "false");
+    else out << type_name(node);
+    return out.str();
+}
+
+// [[phase]] tables: checked here; their `set` and `sweep` values are checked when the
+// study runner builds each trial's manifest from them.
+std::vector<PhaseSpec> read_phases(TableReader& top) {
+    std::vector<PhaseSpec> out;
+    const toml::node* node = top.node("phase");
+    if (!node) return out;
+    Problems& problems = top.problems();
+    const toml::array* array = node->as_array();
+    if (!array || !array->is_array_of_tables()) {
+        problems.add(*node, std::string("'phase' must be an array of tables ([[phase]] with name, kind, from, sweep, ...), "
+                                        "got a ") + type_name(*node));
+        return out;
+    }
+    const std::vector<std::string> kinds{"train", "augmentation", "ablation", "clip"};
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::table& table = *array->get(i)->as_table();
+        const std::string qualified = "phase[" + std::to_string(i) + "]";
+        TableReader r(table, qualified, problems);
+        PhaseSpec phase;
+        phase.index = i;
+        phase.where = location(table.source());
+        phase.name = r.string("name").value_or("");
+        if (!table.get("name"))
+            problems.add(table, "[[phase]] " + qualified + " needs 'name' (it names the phase's folder of trials)");
+        else if (phase.name.empty() || phase.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                    "0123456789._-") != std::string::npos)
+            problems.add(*table.get("name"), "phase name '" + phase.name + "' must be non-empty and use only letters, "
+                                             "digits, '.', '_' and '-' (it names a folder)");
+        for (const auto& earlier : out)
+            if (!phase.name.empty() && earlier.name == phase.name)
+                problems.add(*table.get("name"), "phase name '" + phase.name + "' is used twice (first at " +
+                                                     earlier.where + ")");
+        phase.kind = r.choice("kind", kinds).value_or(phase.kind);
+        if (auto from = r.string("from")) {
+            std::vector<std::string> earlier_names;
+            for (const auto& earlier : out) earlier_names.push_back(earlier.name);
+            if (std::find(earlier_names.begin(), earlier_names.end(), *from) == earlier_names.end())
+                problems.add(*table.get("from"), "'" + qualified + ".from' = \"" + *from + "\" is not an earlier phase" +
+                                                     did_you_mean(*from, earlier_names) + "; earlier phases: " +
+                                                     (earlier_names.empty() ? "none" : join(earlier_names)));
+            phase.from = *from;
+        }
+        if ((phase.kind == "augmentation" || phase.kind == "ablation") && phase.from.empty())
+            problems.add(table, "a phase of kind '" + phase.kind + "' works on an earlier phase's incumbent: set 'from'");
+        if (auto select = r.string("select")) {
+            const std::vector<std::string> metrics{"weighted_f1", "macro_f1", "accuracy"};
+            if (std::find(metrics.begin(), metrics.end(), *select) == metrics.end() && select->rfind("f1.", 0) != 0)
+                problems.add(*table.get("select"), "'" + qualified + ".select' = \"" + *select + "\" is not accepted" +
+                                                       did_you_mean(*select, metrics) +
+                                                       "; accepted: weighted_f1, macro_f1, accuracy, f1.<label>");
+            phase.select = *select;
+        }
+        if (const toml::node* seeds = r.node("seeds")) {
+            const toml::array* list = seeds->as_array();
+            bool ok = list && !list->empty();
+            if (list)
+                for (const toml::node& seed : *list) {
+                    const auto value = seed.value_exact<std::int64_t>();
+                    if (!value || *value < 0) ok = false;
+                    else phase.seeds.push_back(static_cast<std::uint64_t>(*value));
+                }
+            if (!ok) problems.add(*seeds, "'" + qualified + ".seeds' must be a non-empty array of integers >= 0");
+        }
+        if (const toml::node* set = r.node("set")) {
+            if (!set->is_table())
+                problems.add(*set, "'" + qualified + ".set' must be a table of manifest keys (set.train.epochs = 5), got a " +
+                                       type_name(*set));
+            phase.has_set = true;
+        }
+        if (const toml::node* sweep = r.node("sweep")) {
+            if (const toml::table* axes = sweep->as_table()) {
+                for (auto&& [key, values] : *axes) {
+                    SweepAxis axis{std::string(key.str()), {}};
+                    const toml::array* list = values.as_array();
+                    if (!list || list->empty()) {
+                        problems.add(values, "'" + qualified + ".sweep." + axis.path + "' must be a non-empty array of "
+                                                                                    "values to try");
+                        continue;
+                    }
+                    for (const toml::node& value : *list) axis.values.push_back(display(value));
+                    phase.sweep.push_back(std::move(axis));
+                }
+            } else {
+                problems.add(*sweep, "'" + qualified + ".sweep' must be a table of path = [values], got a " + type_name(*sweep));
+            }
+        }
+        phase.search = r.choice("search", {"grid", "random"}).value_or(phase.search);
+        phase.n = r.integer("n", 1, 100'000).value_or(0);
+        if (phase.search == "random" && phase.n == 0)
+            problems.add(table, "search = \"random\" needs 'n', the number of configurations to draw");
+        if (phase.search == "grid" && table.get("n"))
+            problems.add(*table.get("n"), "'" + qualified + ".n' applies to search = \"random\" only");
+        // Keys of one kind only: asked for only there, so elsewhere they are unknown keys.
+        if (phase.kind == "augmentation") {
+            phase.hard_threshold = r.real("hard_threshold", 0.0, 1.0).value_or(0.5);
+            phase.hard_fraction = r.real("hard_fraction", 0.0, 1.0).value_or(0.0);
+        }
+        if (phase.kind == "ablation") {
+            if (auto fills = r.strings("fills")) {
+                for (const auto& fill : *fills)
+                    if (fill != "zeros" && fill != "mean")
+                        problems.add(*table.get("fills"), "'" + qualified + ".fills' holds \"" + fill +
+                                                              "\"; accepted: \"zeros\", \"mean\"");
+                phase.fills = *fills;
+            }
+            phase.retrain = r.boolean("retrain").value_or(true);
+        }
+        if (phase.kind == "clip") {
+            if (auto clip = r.path("clip")) phase.clip = *clip;
+            else if (!table.get("clip"))
+                problems.add(table, "a phase of kind 'clip' needs clip = \"<folder>\", a Hugging Face CLIP model folder");
+            phase.templates = r.strings("templates").value_or(std::vector<std::string>{});
+        }
+        r.finish();
+        out.push_back(std::move(phase));
+    }
+    return out;
+}
+
 } // namespace
 
-ManifestDocument ManifestDocument::load(const fs::path& file) {
+void merge_into(toml::table& base, toml::table&& top) {
+    for (auto&& [key, node] : top) {
+        toml::node* existing = base.get(key.str());
+        if (existing && existing->is_table() && node.is_table())
+            merge_into(*existing->as_table(), std::move(*node.as_table()));
+        else
+            base.insert_or_assign(key, std::move(node));
+    }
+}
+
+ManifestDocument::Impl load_manifest_table(const fs::path& file) {
     Problems problems;
     Loader loader{problems, {}, {}};
     auto root = loader.load(file, {});
     problems.throw_if_any();
-    ManifestDocument document;
-    document.impl_ = std::make_shared<Impl>(Impl{file, std::move(loader.includes), std::move(*root)});
-    return document;
+    return {file, std::move(loader.includes), std::move(*root)};
 }
+
+ManifestDocument ManifestDocument::load(const fs::path& file) { return ManifestDocument(load_manifest_table(file)); }
+
+ManifestDocument::ManifestDocument(Impl impl) : impl_(std::make_shared<Impl>(std::move(impl))) {}
 
 const fs::path& ManifestDocument::file() const { return impl_->file; }
 
@@ -604,21 +749,15 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
         TableReader r(*augmentation, "augmentation", problems);
         AugmentationConfig a;
         if (auto file = r.path("hard_samples")) {
-            a.hard_samples = *file;
-            if (!fs::is_regular_file(a.hard_samples))
-                problems.add(*augmentation->get("hard_samples"), "hard_samples file not found: " + file->string() +
-                                                                     " (a trial's predictions.csv)");
+            a.hard_samples = *file; // read when the trial runs: an earlier phase may still write it
         } else if (!augmentation->get("hard_samples")) {
             problems.add(*augmentation, "[augmentation] needs 'hard_samples', the predictions.csv of a trial");
         }
         a.hard_threshold = r.real("hard_threshold", 0.0, 1.0).value_or(a.hard_threshold);
+        a.hard_fraction = r.real("hard_fraction", 0.0, 1.0).value_or(a.hard_fraction);
         r.finish();
         study.augmentation = a;
         if (!study.augmenter) problems.add(*augmentation, "[augmentation] needs an [augmenter] that makes the copies");
-    } else if (study.augmenter && impl_->root.get("augmenter")) {
-        problems.add(*impl_->root.get("augmenter"),
-                     "[augmenter] needs [augmentation] hard_samples = \"<a trial's predictions.csv>\" (which "
-                     "samples to augment); a study's augmentation phase writes it");
     }
     if (const toml::table* evaluate = top.table("evaluate")) {
         TableReader r(*evaluate, "evaluate", problems);
@@ -654,6 +793,7 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
         r.finish();
         study.clip = c;
     }
+    study.phases = read_phases(top);
     top.finish();
     problems.throw_if_any();
     return study;

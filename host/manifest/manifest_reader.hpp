@@ -47,7 +47,12 @@ public:
 
     const std::filesystem::path& file() const;
 
+    // The merged TOML (manifest/manifest_table.hpp defines it), for the study runner,
+    // which builds each trial's manifest from it.
     struct Impl;
+    const Impl& impl() const { return *impl_; }
+    explicit ManifestDocument(Impl impl);
+    ManifestDocument() = default;
 
 private:
     std::shared_ptr<const Impl> impl_;

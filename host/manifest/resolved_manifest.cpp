@@ -15,9 +15,13 @@ std::string quoted(const std::filesystem::path& p) { return quoted(p.string()); 
 
 std::string strings(const std::vector<std::string>& items) { return format_value(Value{items}); }
 
+// Defaults are written as comments: set, a parameter the plugin does not use with the
+// other settings (focal's gamma under class-balanced) would be refused as ignored.
 void write_params(std::ostringstream& out, const PluginChoice& choice) {
     out << "plugin = " << quoted(choice.plugin) << "\n";
-    for (const auto& name : choice.params.names()) out << name << " = " << format_value(choice.params.peek(name)) << "\n";
+    for (const auto& name : choice.params.names())
+        out << (choice.params.set_by_user(name) ? "" : "# (default) ") << name << " = "
+            << format_value(choice.params.peek(name)) << "\n";
 }
 
 } // namespace
@@ -82,7 +86,8 @@ std::string resolved_manifest(const Study& study) {
         << "\nthreads = " << t.threads << "\n";
     if (const auto& a = study.augmentation)
         out << "\n[augmentation]\nhard_samples = " << quoted(a->hard_samples)
-            << "\nhard_threshold = " << format_value(Value{a->hard_threshold}) << "\n";
+            << "\nhard_threshold = " << format_value(Value{a->hard_threshold})
+            << "\nhard_fraction = " << format_value(Value{a->hard_fraction}) << "\n";
     if (const auto& e = study.evaluate)
         out << "\n[evaluate]\nmodel = " << quoted(e->model) << "\nkeep = " << quoted(e->keep)
             << "\nfill = " << quoted(e->fill) << "\n";

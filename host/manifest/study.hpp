@@ -73,7 +73,8 @@ struct AuxiliaryLoss {
 // each hard training sample of an earlier trial.
 struct AugmentationConfig {
     std::filesystem::path hard_samples; // that trial's predictions.csv
-    double hard_threshold = 0.5;        // hard: predicted wrongly, or true class below this probability
+    double hard_threshold = 0.5;        // hard: the true class got a probability below this
+    double hard_fraction = 0;           // > 0: only the hardest fraction of the training rows
 };
 
 // [evaluate] (ablation): no training; a trained model evaluated with one modality kept.
@@ -88,6 +89,34 @@ struct ClipConfig {
     std::filesystem::path checkpoint;       // a Hugging Face CLIP model folder
     std::string method = "linear-probe";    // linear-probe | zero-shot
     std::vector<std::string> templates{"a photo that feels {}.", "a {} post."}; // zero-shot prompts; {} = label
+};
+
+// One axis of a phase's sweep: a manifest path and its values (kept in the manifest's
+// TOML; `values` are their display forms, for labels and folder names).
+struct SweepAxis {
+    std::string path; // "fusion", "train.learning_rate", ...
+    std::vector<std::string> values;
+};
+
+// A `[[phase]]` of a study (docs/studies.md).
+struct PhaseSpec {
+    std::size_t index = 0; // position among the manifest's phases
+    std::string where;     // "file:line:column"
+    std::string name;
+    std::string kind = "train"; // train | augmentation | ablation | clip
+    std::string from;           // an earlier phase, or empty: the base configuration
+    std::string select = "weighted_f1";
+    std::vector<std::uint64_t> seeds; // empty: the study seed
+    bool has_set = false;             // a `set` table of overrides
+    std::vector<SweepAxis> sweep;
+    std::string search = "grid"; // grid | random
+    std::int64_t n = 0;          // random: configurations drawn
+    double hard_threshold = 0.5; // augmentation
+    double hard_fraction = 0;    // augmentation
+    std::vector<std::string> fills{"zeros", "mean"}; // ablation: replacements of the missing modality
+    bool retrain = true;                             // ablation: also retrain text-only and image-only
+    std::filesystem::path clip;                      // clip: the CLIP model folder
+    std::vector<std::string> templates;              // clip: zero-shot prompts (empty: the default)
 };
 
 struct Study {
@@ -112,6 +141,7 @@ struct Study {
     std::optional<AugmentationConfig> augmentation;
     std::optional<EvaluateConfig> evaluate;
     std::optional<ClipConfig> clip;
+    std::vector<PhaseSpec> phases;
 };
 
 } // namespace msa

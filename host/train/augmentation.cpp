@@ -5,9 +5,22 @@
 #include <msa/augmenter.hpp>
 #include <msa/sampler.hpp>
 
+#include <cmath>
+#include <cmath>
+#include <sstream>
 #include <unordered_set>
 
 namespace msa::train {
+
+namespace {
+
+std::string fixed_threshold(double x) {
+    std::ostringstream s;
+    s << x;
+    return s.str();
+}
+
+} // namespace
 
 std::vector<Sample> augment_hard_samples(const Study& study, const PluginCatalog& catalog,
                                          const std::vector<Sample>& training,
@@ -23,13 +36,27 @@ std::vector<Sample> augment_hard_samples(const Study& study, const PluginCatalog
     miner_params.set("predictions", Value{config.hard_samples.string()});
     miner_params.set("mode", Value{std::string("low-confidence")});
     miner_params.set("threshold", Value{config.hard_threshold});
+    // The whole pool, then the hard samples again: no hard sample is our error to report.
+    miner_params.set("include_rest", Value{true});
+    if (config.hard_fraction > 0)
+        miner_params.set("max", Value{static_cast<std::int64_t>(
+                                    std::ceil(config.hard_fraction * static_cast<double>(training.size())))});
+    if (config.hard_fraction > 0)
+        miner_params.set("max", Value{static_cast<std::int64_t>(
+                                    std::ceil(config.hard_fraction * static_cast<double>(training.size())))});
     fill_defaults(miner_entry.info, miner_params);
     const auto miner = catalog.create_sampler(miner_name, miner_params);
     const SamplerContext context{static_cast<std::int64_t>(study.dataset.labels.size()), study.seed,
                                  study.dataset.labels};
-    const auto hard_rows = call_plugin(miner_entry, "select()", [&] { return miner->select(training, context); });
+    const auto rows = call_plugin(miner_entry, "select()", [&] { return miner->select(training, context); });
     std::vector<Sample> sources;
-    for (auto i : hard_rows) sources.push_back(training.at(i));
+    for (std::size_t k = training.size(); k < rows.size(); ++k) sources.push_back(training.at(rows[k]));
+    if (sources.empty())
+        throw ConfigError(augmenter_choice.where,
+                          "[augmentation]: no training row is hard in " + config.hard_samples.string() +
+                              " (that trial gave every true class a probability of at least hard_threshold = " +
+                              fixed_threshold(config.hard_threshold) +
+                              "), so there is nothing to augment; raise hard_threshold (a phase's hard_threshold)");
 
     const PluginEntry& entry = catalog.get(PluginKind::augmenter, augmenter_choice.plugin, augmenter_choice.where);
     const auto augmenter = catalog.create_augmenter(augmenter_choice.plugin, augmenter_choice.params);
@@ -50,7 +77,7 @@ std::vector<Sample> augment_hard_samples(const Study& study, const PluginCatalog
             throw Error(describe(entry) + " returned sample '" + s.id + "' without a label of the study");
     }
     log("augmentation: " + std::to_string(sources.size()) + " hard samples of " + std::to_string(training.size()) +
-        " training rows (p(true class) < " + std::to_string(config.hard_threshold).substr(0, 4) + " in " +
+        " training rows (p(true class) < " + fixed_threshold(config.hard_threshold) + " in " +
         config.hard_samples.string() + "); " + augmenter_choice.plugin + " added " + std::to_string(added.size()));
     return added;
 }

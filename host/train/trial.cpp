@@ -39,6 +39,11 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     const auto start = std::chrono::steady_clock::now();
     if (study.encoders.empty())
         throw ConfigError(study.file.string(), "no [encoders.text] or [encoders.image]: a trial needs features");
+    if (study.augmenter && !study.augmentation)
+        throw ConfigError(study.augmenter->where,
+                          "[augmenter] " + study.augmenter->plugin + " needs [augmentation] hard_samples = \"<an "
+                          "earlier trial's predictions.csv>\" (which training rows to augment); a study's "
+                          "augmentation phase writes it");
     if (study.train.threads > 0) at::set_num_threads(static_cast<int>(study.train.threads));
     const torch::Device device = choose_device(study.train.device);
     const auto& labels = study.dataset.labels;

@@ -78,7 +78,7 @@ fi
 # An augmenter is not silently ignored: it needs the hard samples it augments.
 printf 'include = ["trial.toml"]\n[augmenter]\nplugin = "identity"\n' >augmented.toml
 expect_exit 1 "$MSA" trial augmented.toml --out runs/augmented
-expect_contains "$ERR" "augmented.toml:2:1: error: [augmenter] needs [augmentation] hard_samples"
+expect_contains "$ERR" "augmented.toml:2:1: [augmenter] identity needs [augmentation] hard_samples"
 
 # With the hard samples of the first trial, the identity augmenter's copies join training
 # (group = source, so they are training rows) and are predicted as split "augmented".

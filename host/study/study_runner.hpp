@@ -1,0 +1,31 @@
+// `msa run`: a study's phases, one after another (docs/studies.md). Each phase is
+// expanded into trials (sweep points × seeds) from the incumbent of the phase it starts
+// from; the trials run in worker processes; the phase's incumbent is the configuration
+// with the best mean validation `select`. results.json is written after every phase.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace msa {
+class PluginCatalog;
+}
+
+namespace msa::study {
+
+struct RunOptions {
+    std::filesystem::path manifest;
+    std::string phase;         // run only this phase and those it starts from; empty: all
+    int jobs = 1;              // worker processes at once
+    std::filesystem::path out; // empty: <output>/<name> of the manifest
+};
+
+// Runs the study; returns the exit code: 0 when every phase completed, 1 when a trial
+// or phase failed, 130 when interrupted (Ctrl-C).
+int run_study(const RunOptions& options, const PluginCatalog& catalog);
+
+// Checks a study's phases and every trial manifest they expand to, without running
+// anything (msa validate). Throws ManifestError listing the problems.
+void check_study(const std::filesystem::path& manifest, const PluginCatalog& catalog);
+
+} // namespace msa::study

@@ -1,0 +1,113 @@
+#include "study/worker_pool.hpp"
+
+#include <msa/error.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace msa::study {
+
+namespace {
+
+volatile std::sig_atomic_t stop_requested = 0;
+
+void request_stop(int) { stop_requested = 1; }
+
+// Installs the stop handler for the pool's lifetime, without SA_RESTART, so a blocked
+// waitpid returns at once; the previous handlers come back afterwards.
+class StopSignals {
+public:
+    StopSignals() {
+        stop_requested = 0;
+        struct sigaction action {};
+        action.sa_handler = request_stop;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGINT, &action, &old_int_);
+        sigaction(SIGTERM, &action, &old_term_);
+    }
+    ~StopSignals() {
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+
+private:
+    struct sigaction old_int_ {}, old_term_ {};
+};
+
+pid_t start_worker(const WorkerJob& job) {
+    const std::string exe = msa_executable().string();
+    const std::string threads = std::to_string(job.threads);
+    const std::string log = (job.folder / "worker.log").string();
+    const std::string trial_file = job.trial_file.string(), folder = job.folder.string();
+    std::vector<const char*> argv{exe.c_str(), "trial", trial_file.c_str(), "--out", folder.c_str(),
+                                  "--threads", threads.c_str(), nullptr};
+    const pid_t pid = fork();
+    if (pid < 0) throw Error(std::string("cannot start a worker process: ") + std::strerror(errno));
+    if (pid == 0) {
+        // Only async-signal-safe calls until exec: the parent may have threads.
+        setpgid(0, 0); // the terminal's Ctrl-C reaches the runner, which stops workers itself
+        const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+        }
+        execv(argv[0], const_cast<char* const*>(argv.data()));
+        _exit(127);
+    }
+    setpgid(pid, pid); // also here, so a kill never races the child's own call
+    return pid;
+}
+
+} // namespace
+
+std::filesystem::path msa_executable() { return std::filesystem::read_symlink("/proc/self/exe"); }
+
+bool run_workers(const std::vector<WorkerJob>& jobs, int workers,
+                 const std::function<void(std::size_t, const WorkerOutcome&)>& done) {
+    using clock = std::chrono::steady_clock;
+    StopSignals signals;
+    struct Running {
+        std::size_t job;
+        clock::time_point start;
+    };
+    std::map<pid_t, Running> running;
+    std::size_t next = 0;
+    bool stopping = false;
+    while (next < jobs.size() || !running.empty()) {
+        if (stop_requested && !stopping) {
+            stopping = true;
+            for (const auto& [pid, r] : running) kill(-pid, SIGTERM);
+        }
+        if (!stopping && next < jobs.size() && static_cast<int>(running.size()) < std::max(1, workers)) {
+            std::filesystem::create_directories(jobs[next].folder);
+            running[start_worker(jobs[next])] = {next, clock::now()};
+            ++next;
+            continue;
+        }
+        if (running.empty()) break;
+        int status = 0;
+        const pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            throw Error(std::string("waiting for worker processes: ") + std::strerror(errno));
+        }
+        const auto it = running.find(pid);
+        if (it == running.end()) continue;
+        WorkerOutcome outcome;
+        outcome.seconds = std::chrono::duration<double>(clock::now() - it->second.start).count();
+        if (WIFEXITED(status)) outcome.exit_code = WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) outcome.signal = WTERMSIG(status);
+        outcome.interrupted = stopping;
+        const std::size_t job = it->second.job;
+        running.erase(it);
+        done(job, outcome);
+    }
+    return !stopping;
+}
+
+} // namespace msa::study

@@ -1,0 +1,34 @@
+// Trials run in worker processes (`msa trial`), at most N at once: a plugin that crashes
+// fails its trial, not the study. Ctrl-C (SIGINT) or SIGTERM stops the workers and
+// returns; what finished stays finished.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace msa::study {
+
+struct WorkerJob {
+    std::filesystem::path trial_file; // the trial's manifest
+    std::filesystem::path folder;     // its run folder; the worker's output goes to worker.log there
+    int threads = 1;                  // intra-op threads of the worker
+};
+
+struct WorkerOutcome {
+    int exit_code = 0; // when it exited
+    int signal = 0;    // when a signal ended it (0: it exited)
+    bool interrupted = false; // stopped by us after Ctrl-C
+    double seconds = 0;
+};
+
+// Runs `jobs` with at most `workers` at once, calling `done` as each ends (in this
+// thread). Returns false when interrupted before every job ran.
+bool run_workers(const std::vector<WorkerJob>& jobs, int workers,
+                 const std::function<void(std::size_t job, const WorkerOutcome&)>& done);
+
+// The `msa` binary the workers run (this process's own executable).
+std::filesystem::path msa_executable();
+
+} // namespace msa::study
