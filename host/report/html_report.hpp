@@ -1,0 +1,14 @@
+// report.html: the report's tables and its SVG charts in one self-contained page
+// (inline CSS, no scripts, nothing fetched).
+#pragma once
+
+#include "report/study_artifacts.hpp"
+#include "report/study_results.hpp"
+
+#include <string>
+
+namespace msa::report {
+
+std::string html_report(const StudyResults& results, const StudyArtifacts& artifacts);
+
+} // namespace msa::report

@@ -1,0 +1,141 @@
+// Turning a study's numbers into the chart data svg_charts.hpp draws.
+#include "report/report_charts.hpp"
+
+#include "report/svg_charts.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+
+namespace msa::report {
+
+namespace {
+
+constexpr double missing = std::numeric_limits<double>::quiet_NaN();
+
+// Appends a stat's mean and std to a series, or a gap.
+void append(svg::Series& series, const std::optional<Stat>& stat) {
+    series.values.push_back(stat ? stat->mean : missing);
+    series.errors.push_back(stat ? stat->std : missing);
+}
+
+std::vector<std::string> phase_names(const StudyResults& results) {
+    std::vector<std::string> names;
+    for (const auto& phase : results.phases) names.push_back(phase.name);
+    return names;
+}
+
+} // namespace
+
+std::optional<std::string> neutral_label(const std::vector<std::string>& labels) {
+    for (const auto& label : labels) {
+        std::string lower = label;
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (lower == "neutral") return label;
+    }
+    return std::nullopt;
+}
+
+std::string phase_evolution_chart(const StudyResults& results) {
+    svg::LineChart chart;
+    chart.title = "Phase evolution: test F1 of each phase's incumbent";
+    chart.x_label = "phase";
+    chart.y_label = "test F1 (mean ± std over seeds)";
+    chart.x_names = phase_names(results);
+    for (std::size_t i = 0; i < results.phases.size(); ++i) chart.x.push_back(static_cast<double>(i));
+    chart.y_min = 0;
+    chart.y_max = 1;
+    const auto neutral = neutral_label(results.labels);
+    svg::Series weighted{"weighted F1", {}, {}};
+    svg::Series neutral_f1{neutral ? "F1 " + *neutral : "", {}, {}};
+    for (const auto& phase : results.phases) {
+        const ConfigResult* best = phase.incumbent_config();
+        append(weighted, best ? best->test.weighted_f1 : std::nullopt);
+        if (neutral) append(neutral_f1, best ? best->test.class_f1(*neutral) : std::nullopt);
+    }
+    chart.series.push_back(std::move(weighted));
+    if (neutral) chart.series.push_back(std::move(neutral_f1));
+    return svg::line_chart(chart);
+}
+
+std::string per_class_chart(const StudyResults& results) {
+    svg::BarChart chart;
+    chart.title = "Per-class test F1 of each phase's incumbent";
+    chart.x_label = "phase";
+    chart.y_label = "test F1 (mean ± std over seeds)";
+    chart.groups = phase_names(results);
+    for (const auto& label : results.labels) {
+        svg::Series series{label, {}, {}};
+        for (const auto& phase : results.phases) {
+            const ConfigResult* best = phase.incumbent_config();
+            append(series, best ? best->test.class_f1(label) : std::nullopt);
+        }
+        chart.series.push_back(std::move(series));
+    }
+    return svg::grouped_bar_chart(chart);
+}
+
+std::string ablation_chart(const StudyResults& results, const PhaseResult& phase) {
+    svg::RadarChart chart;
+    chart.title = "Ablation " + phase.name + ": test metrics of each configuration";
+    chart.axes = {"accuracy", "macro F1", "weighted F1"};
+    for (const auto& label : results.labels) chart.axes.push_back("F1 " + label);
+    for (const auto& config : phase.configs) {
+        svg::Series series{config.label, {}, {}};
+        append(series, config.test.accuracy);
+        append(series, config.test.macro_f1);
+        append(series, config.test.weighted_f1);
+        for (const auto& label : results.labels) append(series, config.test.class_f1(label));
+        chart.series.push_back(std::move(series));
+    }
+    return svg::radar_chart(chart);
+}
+
+std::string confusion_chart(const Confusion& confusion, const std::string& what) {
+    svg::Heatmap chart;
+    chart.title = "Confusion matrix: " + what;
+    chart.x_label = "predicted class";
+    chart.y_label = "true class";
+    chart.rows = confusion.labels;
+    chart.columns = confusion.labels;
+    chart.counts = confusion.matrix;
+    return svg::heatmap(chart);
+}
+
+std::vector<std::string> training_curve_charts(const std::string& what, const std::vector<EpochRow>& history,
+                                               std::optional<std::int64_t> best_epoch) {
+    svg::LineChart f1;
+    f1.title = what + ": validation weighted F1";
+    f1.x_label = "epoch";
+    f1.y_label = "weighted F1 (valid)";
+    f1.y_min = 0;
+    f1.y_max = 1;
+    svg::LineChart loss;
+    loss.title = what + ": loss";
+    loss.x_label = "epoch";
+    loss.y_label = "loss (main loss)";
+    loss.y_min = 0;
+    svg::Series valid_f1{"valid weighted F1", {}, {}};
+    svg::Series train_loss{"train loss", {}, {}};
+    svg::Series valid_loss{"valid loss", {}, {}};
+    for (const auto& row : history) {
+        f1.x.push_back(row.epoch);
+        loss.x.push_back(row.epoch);
+        valid_f1.values.push_back(row.valid_weighted_f1);
+        train_loss.values.push_back(row.train_loss);
+        valid_loss.values.push_back(row.valid_loss);
+    }
+    f1.series.push_back(std::move(valid_f1));
+    loss.series.push_back(std::move(train_loss));
+    loss.series.push_back(std::move(valid_loss));
+    if (best_epoch) {
+        for (auto* chart : {&f1, &loss}) {
+            chart->marker_x = static_cast<double>(*best_epoch);
+            chart->marker_label = "best epoch " + std::to_string(*best_epoch);
+        }
+    }
+    return {svg::line_chart(f1), svg::line_chart(loss)};
+}
+
+} // namespace msa::report

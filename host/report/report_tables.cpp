@@ -1,0 +1,204 @@
+// The report's tables and header facts as plain text (see report_tables.hpp).
+#include "report/report_tables.hpp"
+
+#include "util/progress.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <map>
+
+namespace msa::report {
+
+namespace {
+
+// 9624 → "9,624", as the README writes counts.
+std::string group_digits(std::int64_t value) {
+    std::string digits = std::to_string(value < 0 ? -value : value);
+    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+    return value < 0 ? "-" + digits : digits;
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// "2/3": finished seeds of the planned ones.
+std::string seeds_cell(std::size_t finished, std::size_t planned) { return fmt::format("{}/{}", finished, planned); }
+
+std::string config_label(const PhaseResult& phase, std::size_t index) {
+    const std::string& label = phase.configs[index].label;
+    return phase.incumbent == index ? label + " ★" : label;
+}
+
+// The configuration whose best trial is `folder`, and its phase.
+std::pair<const PhaseResult*, const ConfigResult*> find_trial(const StudyResults& results, const std::string& folder) {
+    for (const auto& phase : results.phases)
+        for (const auto& config : phase.configs)
+            if (!folder.empty() && config.best_trial == folder) return {&phase, &config};
+    return {nullptr, nullptr};
+}
+
+void add_split_headers(std::vector<std::string>& headers, const StudyResults& results, const std::string& split) {
+    headers.push_back(split + " weighted F1");
+    headers.push_back(split + " macro F1");
+    headers.push_back(split + " accuracy");
+    for (const auto& label : results.labels) headers.push_back(split + " F1 " + label);
+}
+
+void add_split_cells(std::vector<std::string>& row, const StudyResults& results, const SplitStats& split) {
+    row.push_back(format_stat(split.weighted_f1));
+    row.push_back(format_stat(split.macro_f1));
+    row.push_back(format_stat(split.accuracy));
+    for (const auto& label : results.labels) row.push_back(format_stat(split.class_f1(label)));
+}
+
+} // namespace
+
+std::string format_stat(const std::optional<Stat>& stat) {
+    return stat ? fmt::format("{:.3f} ± {:.3f}", stat->mean, stat->std) : "—";
+}
+
+std::vector<std::pair<std::string, std::string>> study_facts(const StudyResults& results) {
+    std::vector<std::pair<std::string, std::string>> facts;
+    facts.emplace_back("study", results.study);
+    if (!results.description.empty()) facts.emplace_back("description", results.description);
+    facts.emplace_back("status", results.status);
+    if (!results.started.empty()) facts.emplace_back("started", results.started);
+    facts.emplace_back("wall time", results.seconds ? Progress::format_duration(*results.seconds) : "—");
+    if (results.store)
+        facts.emplace_back("feature store", fmt::format("{:.1f}% hit rate ({} from the store, {} encoded)",
+                                                        results.store->hit_rate * 100,
+                                                        group_digits(results.store->from_store),
+                                                        group_digits(results.store->encoded)));
+    else
+        facts.emplace_back("feature store", "—");
+    facts.emplace_back("classes", fmt::format("{}", fmt::join(results.labels, ", ")));
+
+    std::map<std::string, int> by_status;
+    for (const auto& phase : results.phases) ++by_status[phase.status];
+    std::vector<std::string> counts;
+    for (const auto& [status, count] : by_status) counts.push_back(fmt::format("{} {}", count, status));
+    facts.emplace_back("phases", counts.empty() ? "0" : fmt::format("{} ({})", results.phases.size(), fmt::join(counts, ", ")));
+
+    if (results.final_incumbent.empty()) {
+        facts.emplace_back("final incumbent", "none (no phase finished a trial)");
+    } else {
+        const auto [phase, config] = find_trial(results, results.final_incumbent);
+        facts.emplace_back("final incumbent", phase ? fmt::format("{} (phase {}, {})", results.final_incumbent,
+                                                                  phase->name, config->label)
+                                                    : results.final_incumbent);
+    }
+    if (!results.manifest.empty()) facts.emplace_back("manifest", results.manifest);
+    return facts;
+}
+
+std::string phase_status(const PhaseResult& phase) {
+    return phase.reason.empty() ? phase.status : phase.status + ": " + phase.reason;
+}
+
+std::string phase_description(const PhaseResult& phase) {
+    std::string text = fmt::format("Kind {}, from {}, incumbent by valid {}. Status: {}.", phase.kind,
+                                   phase.from.empty() ? "the base configuration" : phase.from, phase.select,
+                                   phase_status(phase));
+    if (phase.configs.empty()) text += " No configurations were run.";
+    return text;
+}
+
+std::optional<Table> phase_configs_table(const StudyResults& results, const PhaseResult& phase) {
+    if (phase.configs.empty()) return std::nullopt;
+    return phase.kind == "ablation" ? ablation_table(results, phase) : config_table(results, phase);
+}
+
+Table phase_table(const StudyResults& results) {
+    Table table;
+    table.headers = {"phase", "kind", "from", "status", "configs", "trials", "incumbent", "valid weighted F1",
+                     "valid macro F1", "test weighted F1", "test macro F1"};
+    for (const auto& label : results.labels) table.headers.push_back("test F1 " + label);
+    table.text_columns = 7;
+    for (const auto& phase : results.phases) {
+        const ConfigResult* best = phase.incumbent_config();
+        std::vector<std::string> row{phase.name,
+                                     phase.kind,
+                                     phase.from.empty() ? "—" : phase.from,
+                                     phase_status(phase),
+                                     std::to_string(phase.configs.size()),
+                                     seeds_cell(phase.finished_trials(), phase.planned_trials()),
+                                     best ? best->label : "none finished"};
+        const SplitStats none;
+        const SplitStats& valid = best ? best->valid : none;
+        const SplitStats& test = best ? best->test : none;
+        row.push_back(format_stat(valid.weighted_f1));
+        row.push_back(format_stat(valid.macro_f1));
+        row.push_back(format_stat(test.weighted_f1));
+        row.push_back(format_stat(test.macro_f1));
+        for (const auto& label : results.labels) row.push_back(format_stat(test.class_f1(label)));
+        table.rows.push_back(std::move(row));
+        table.highlighted.push_back(false);
+    }
+    table.note = "Metrics of each phase's incumbent: mean ± standard deviation over its seeds; trials: finished/planned.";
+    return table;
+}
+
+Table config_table(const StudyResults& results, const PhaseResult& phase) {
+    Table table;
+    table.headers = {"configuration", "seeds"};
+    add_split_headers(table.headers, results, "valid");
+    add_split_headers(table.headers, results, "test");
+    for (std::size_t i = 0; i < phase.configs.size(); ++i) {
+        const ConfigResult& config = phase.configs[i];
+        std::vector<std::string> row{config_label(phase, i), seeds_cell(config.finished_trials(), config.trials.size())};
+        add_split_cells(row, results, config.valid);
+        add_split_cells(row, results, config.test);
+        table.rows.push_back(std::move(row));
+        table.highlighted.push_back(phase.incumbent == i);
+    }
+    table.note = phase.incumbent ? fmt::format("★ the incumbent: the best mean valid {}. Seeds: finished/planned.",
+                                               phase.select)
+                                 : "No incumbent: no configuration finished a trial. Seeds: finished/planned.";
+    return table;
+}
+
+Table ablation_table(const StudyResults& results, const PhaseResult& phase) {
+    // The full model is the incumbent of `from`: the ablation takes it apart.
+    const PhaseResult* source = phase.from.empty() ? nullptr : results.find_phase(phase.from);
+    const ConfigResult* full = source ? source->incumbent_config() : nullptr;
+    const Stat* reference = full && full->test.weighted_f1 ? &*full->test.weighted_f1 : nullptr;
+
+    Table table;
+    table.headers = {"configuration", "seeds", "test accuracy", "test macro F1", "test weighted F1",
+                     "Δ test weighted F1"};
+    for (const auto& label : results.labels) table.headers.push_back("test F1 " + label);
+    table.headers.push_back("valid weighted F1");
+    for (std::size_t i = 0; i < phase.configs.size(); ++i) {
+        const ConfigResult& config = phase.configs[i];
+        const auto& test = config.test;
+        std::vector<std::string> row{config_label(phase, i), seeds_cell(config.finished_trials(), config.trials.size()),
+                                     format_stat(test.accuracy), format_stat(test.macro_f1),
+                                     format_stat(test.weighted_f1)};
+        row.push_back(reference && test.weighted_f1 ? fmt::format("{:+.3f}", test.weighted_f1->mean - reference->mean)
+                                                    : "—");
+        for (const auto& label : results.labels) row.push_back(format_stat(test.class_f1(label)));
+        row.push_back(format_stat(config.valid.weighted_f1));
+        table.rows.push_back(std::move(row));
+        table.highlighted.push_back(phase.incumbent == i);
+    }
+    table.note = reference ? fmt::format("Δ: against the full model, {} of phase {} (mean test weighted F1 {:.3f}).",
+                                         full->label, source->name, reference->mean)
+                           : "Δ: no full model to compare with (the phase it comes from has no incumbent).";
+    return table;
+}
+
+std::vector<std::string> unfinished_trials(const PhaseResult& phase) {
+    std::vector<std::string> lines;
+    for (const auto& config : phase.configs)
+        for (const auto& trial : config.trials) {
+            if (trial.status == "ok") continue;
+            std::string line = trial.folder;
+            if (trial.seed) line += fmt::format(" (seed {})", *trial.seed);
+            line += ": " + trial.status;
+            if (!trial.error.empty()) line += ": " + first_line(trial.error);
+            lines.push_back(std::move(line));
+        }
+    return lines;
+}
+
+} // namespace msa::report

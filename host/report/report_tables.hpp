@@ -1,0 +1,53 @@
+// The report's tables as plain text cells, built once from results.json so that
+// report.md and report.html show the same numbers; each writer only adds its markup.
+#pragma once
+
+#include "report/study_results.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace msa::report {
+
+struct Table {
+    std::vector<std::string> headers;
+    std::vector<std::vector<std::string>> rows;
+    std::vector<bool> highlighted; // per row: the incumbent
+    std::size_t text_columns = 1;  // the leading columns that hold names; the rest numbers
+    std::string note;              // a line under the table; empty for none
+};
+
+// "0.712 ± 0.010"; "—" when absent. Every number in the reports has 3 decimals.
+std::string format_stat(const std::optional<Stat>& stat);
+
+// The study's header: (name, value) pairs, e.g. ("wall time", "13 min 32 s").
+std::vector<std::pair<std::string, std::string>> study_facts(const StudyResults& results);
+
+// "complete", or "skipped: <reason>" / "failed: <reason>".
+std::string phase_status(const PhaseResult& phase);
+
+// One row per phase: kind, from, status, configs, trials, incumbent and its metrics.
+Table phase_table(const StudyResults& results);
+
+// "Kind train, from baseline, incumbent by valid weighted_f1. Status: complete.", and
+// "No configurations were run." after it when none were.
+std::string phase_description(const PhaseResult& phase);
+
+// The table of a phase's configurations: ablation_table for an ablation phase,
+// config_table otherwise; none when the phase ran no configuration.
+std::optional<Table> phase_configs_table(const StudyResults& results, const PhaseResult& phase);
+
+// One row per configuration of `phase`: valid and test metrics, mean ± std over seeds.
+Table config_table(const StudyResults& results, const PhaseResult& phase);
+
+// An ablation phase: each configuration's test metrics and its weighted F1 against the
+// full model (the incumbent of the phase it comes from).
+Table ablation_table(const StudyResults& results, const PhaseResult& phase);
+
+// "folder (seed 2): first line of the error" for each trial of `phase` that did not finish.
+std::vector<std::string> unfinished_trials(const PhaseResult& phase);
+
+} // namespace msa::report

@@ -1,0 +1,249 @@
+// The study reports: report.md and report.html from tests/fixtures/report-study (a
+// results.json with a skipped phase, a phase with no finished trial, an ablation, and a
+// configuration labelled <b>&"), and clear errors for a missing or malformed results.json.
+#include "report/write_reports.hpp"
+
+#include "test_helpers.hpp"
+
+#include <msa/error.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+using msa::report::write_reports;
+
+namespace {
+
+// A copy of the fixture study: the reports are written into the folder.
+fs::path copy_fixture(const msa::test::TempDir& dir) {
+    const fs::path study = dir.path() / "report-fixture";
+    fs::copy(fs::path(MSA_FIXTURE_DIR) / "report-study", study, fs::copy_options::recursive);
+    return study;
+}
+
+std::string read_text(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    REQUIRE(in);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::size_t count(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+    return n;
+}
+
+// The message of the msa::Error that writing the reports of `study` throws.
+std::string report_error(const fs::path& study) {
+    try {
+        write_reports(study);
+    } catch (const msa::Error& e) {
+        return e.what();
+    }
+    FAIL("write_reports(" << study << ") did not throw");
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("report.md: the study header and the phase table with every phase's incumbent") {
+    msa::test::TempDir dir;
+    const fs::path study = copy_fixture(dir);
+    const auto written = write_reports(study);
+    CHECK(written.markdown == study / "report.md");
+    CHECK(written.warnings.empty());
+    const std::string md = read_text(written.markdown);
+
+    CHECK_THAT(md, Contains("# Study report-fixture\n"));
+    CHECK_THAT(md, Contains("- **status:** complete\n"));
+    CHECK_THAT(md, Contains("- **wall time:** 13 min 32 s\n"));
+    CHECK_THAT(md, Contains("- **feature store:** 100.0% hit rate (9,624 from the store, 0 encoded)\n"));
+    CHECK_THAT(md, Contains("- **phases:** 5 (3 complete, 1 failed, 1 skipped)\n"));
+    CHECK_THAT(md, Contains("- **final incumbent:** architecture/gated-s2 (phase architecture, fusion=gated)\n"));
+    CHECK_THAT(md, Contains("may hold \\<b\\>\\&\" and must be shown"));
+
+    CHECK_THAT(md, Contains("| phase | kind | from | status | configs | trials | incumbent | valid weighted F1 | "
+                            "valid macro F1 | test weighted F1 | test macro F1 | test F1 negative | test F1 neutral | "
+                            "test F1 positive |\n|---|---|---|---|---|---|---|---:|"));
+    CHECK_THAT(md, Contains("| baseline | train | — | complete | 1 | 2/2 | fusion=concat | 0.653 ± 0.007 | 0.546 ± 0.008 | "
+                            "0.650 ± 0.007 | 0.543 ± 0.008 | 0.550 ± 0.030 | 0.316 ± 0.043 | 0.762 ± 0.012 |\n"));
+    CHECK_THAT(md, Contains("| architecture | train | baseline | complete | 3 | 5/6 | fusion=gated | 0.712 ± 0.010 | "
+                            "0.618 ± 0.012 | 0.697 ± 0.014 | 0.584 ± 0.012 | 0.593 ± 0.020 | 0.334 ± 0.049 | "
+                            "0.783 ± 0.009 |\n"));
+    // A phase with no finished trial, and a skipped one with its reason.
+    CHECK_THAT(md, Contains("| loss | train | architecture | failed: every trial failed | 1 | 0/2 | none finished | — | — | "
+                            "— | — | — | — | — |\n"));
+    CHECK_THAT(md, Contains("| clip | clip | architecture | skipped: no clip checkpoint: set clip = \"\\<folder\\>\" in "
+                            "the manifest | 0 | 0/0 | none finished |"));
+
+    // Every mean ± std has 3 decimals.
+    const std::regex stat(R"((\d+\.\d+) ± (\d+\.\d+))");
+    std::size_t stats = 0;
+    for (auto it = std::sregex_iterator(md.begin(), md.end(), stat); it != std::sregex_iterator(); ++it, ++stats) {
+        INFO((*it)[0].str());
+        CHECK((*it)[1].str().size() == 5);
+        CHECK((*it)[2].str().size() == 5);
+    }
+    CHECK(stats > 50);
+}
+
+TEST_CASE("report.md: a table per phase, the incumbent marked, unfinished trials with their errors") {
+    msa::test::TempDir dir;
+    const fs::path study = copy_fixture(dir);
+    const std::string md = read_text(write_reports(study).markdown);
+
+    CHECK_THAT(md, Contains("## Phase architecture\n\nKind train, from baseline, incumbent by valid weighted\\_f1. "
+                            "Status: complete.\n"));
+    CHECK_THAT(md, Contains("| configuration | seeds | valid weighted F1 | valid macro F1 | valid accuracy | "
+                            "valid F1 negative | valid F1 neutral | valid F1 positive | test weighted F1 | "));
+    CHECK_THAT(md, Contains("| fusion=gated ★ | 2/2 | 0.712 ± 0.010 | 0.618 ± 0.012 | 0.709 ± 0.009 | 0.593 ± 0.011 | "
+                            "0.455 ± 0.052 | 0.805 ± 0.006 | 0.697 ± 0.014 |"));
+    // The label <b>&" is escaped, not markup; its failed seed is listed with the error's first line.
+    CHECK_THAT(md, Contains("| fusion=\\<b\\>\\&\" | 1/2 | 0.601 ± 0.000 |"));
+    CHECK_THAT(md, Contains("Trials that did not finish:\n\n- architecture/odd-s2 (seed 2): failed: plugin '\\<b\\>\\&\"' "
+                            "threw: out of memory\n"));
+    CHECK(md.find("<b>") == std::string::npos);
+    CHECK(md.find("at fusion.forward") == std::string::npos);
+
+    // No incumbent: every configuration's metrics are "—" and both seeds are listed.
+    CHECK_THAT(md, Contains("## Phase loss\n\nKind train, from architecture, incumbent by valid f1.neutral. "
+                            "Status: failed: every trial failed.\n"));
+    CHECK_THAT(md, Contains("| loss=focal | 0/2 | — | — |"));
+    CHECK_THAT(md, Contains("No incumbent: no configuration finished a trial."));
+    CHECK_THAT(md, Contains("- loss/focal-s1 (seed 1): failed: worker exited with signal 9 (killed)\n"
+                            "- loss/focal-s2 (seed 2): failed: worker exited with signal 9 (killed)\n"));
+
+    // The skipped phase has its reason and no table.
+    CHECK_THAT(md, Contains("## Phase clip\n\nKind clip, from architecture, incumbent by valid weighted\\_f1. "
+                            "Status: skipped: no clip checkpoint: set clip = \"\\<folder\\>\" in the manifest. "
+                            "No configurations were run.\n\nWritten by"));
+}
+
+TEST_CASE("report.md: the ablation table compares each configuration with the full model") {
+    msa::test::TempDir dir;
+    const std::string md = read_text(write_reports(copy_fixture(dir)).markdown);
+    CHECK_THAT(md, Contains("| configuration | seeds | test accuracy | test macro F1 | test weighted F1 | "
+                            "Δ test weighted F1 | test F1 negative | test F1 neutral | test F1 positive | "
+                            "valid weighted F1 |\n"));
+    CHECK_THAT(md, Contains("| keep=both ★ | 1/1 | 0.691 ± 0.000 | 0.598 ± 0.000 | 0.688 ± 0.000 | -0.009 | "
+                            "0.593 ± 0.000 | 0.418 ± 0.000 | 0.783 ± 0.000 | 0.718 ± 0.000 |\n"));
+    CHECK_THAT(md, Contains("| keep=image, fill=mean | 1/1 | 0.594 ± 0.000 | 0.451 ± 0.000 | 0.562 ± 0.000 | -0.135 |"));
+    CHECK_THAT(md, Contains("Δ: against the full model, fusion=gated of phase architecture (mean test weighted F1 0.697)."));
+    // The final incumbent's test confusion matrix, from its metrics.json.
+    CHECK_THAT(md, Contains("| true \\\\ predicted | negative | neutral | positive |\n|---|---:|---:|---:|\n"
+                            "| negative | "));
+}
+
+TEST_CASE("report.html: self-contained, with every chart as inline SVG and every label escaped") {
+    msa::test::TempDir dir;
+    const fs::path study = copy_fixture(dir);
+    const std::string html = read_text(write_reports(study).html);
+
+    CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
+    CHECK_THAT(html, Contains("<meta charset=\"utf-8\">") && Contains("<style>"));
+    // Nothing fetched, nothing run: the only URL is the SVG namespace.
+    CHECK(html.find("<script") == std::string::npos);
+    CHECK(html.find("src=") == std::string::npos);
+    CHECK(html.find("href=") == std::string::npos);
+    CHECK(count(html, "http") == count(html, "xmlns=\"http://www.w3.org/2000/svg\""));
+
+    // (a) evolution, (b) per-class bars, (c) ablation radar, (d) test and valid
+    // confusion, (e) two training charts for each of baseline and architecture.
+    CHECK(count(html, "<svg ") == 9);
+    CHECK(count(html, "</svg>") == 9);
+    CHECK_THAT(html, Contains("<title>Phase evolution: test F1 of each phase&#39;s incumbent</title>"));
+    CHECK_THAT(html, Contains("<title>Per-class test F1 of each phase&#39;s incumbent</title>"));
+    CHECK_THAT(html, Contains("<title>Ablation ablation: test metrics of each configuration</title>"));
+    CHECK_THAT(html, Contains("<title>Confusion matrix: architecture/gated-s2, test split</title>"));
+    CHECK_THAT(html, Contains("<title>Confusion matrix: architecture/gated-s2, validation split</title>"));
+    CHECK_THAT(html, Contains("<title>baseline (fusion=concat): validation weighted F1</title>"));
+    CHECK_THAT(html, Contains("<title>architecture (fusion=gated): loss</title>"));
+    // Charts carry their axis labels and legends.
+    CHECK(count(html, ">Legend</text>") == 9);
+    CHECK_THAT(html, Contains(">phase</text>") && Contains(">epoch</text>") && Contains(">predicted class</text>") &&
+                         Contains(">true class</text>"));
+    CHECK_THAT(html, Contains(">F1 neutral</text>"));
+    CHECK_THAT(html, Contains(">best epoch 4</text>"));
+
+    // Phases without a training curve say why.
+    CHECK_THAT(html, Contains("loss: no training curve (no finished trial)."));
+    CHECK_THAT(html, Contains("ablation: no training curve (no history.csv in ablation/both-s2"));
+
+    // <b>&" is text everywhere: tables, chart legends and tooltips, the description.
+    CHECK(html.find("<b>") == std::string::npos);
+    CHECK_THAT(html, Contains("<td>fusion=&lt;b&gt;&amp;&quot;</td>"));
+    CHECK_THAT(html, Contains("<li>architecture/odd-s2 (seed 2): failed: plugin &#39;&lt;b&gt;&amp;&quot;&#39; threw"));
+    CHECK_THAT(html, Contains("<tr class=\"incumbent\"><td>fusion=gated ★</td>"));
+    CHECK_THAT(html, Contains("may hold &lt;b&gt;&amp;&quot; and must be shown"));
+}
+
+TEST_CASE("reports are written for a study interrupted before any phase, and replace older ones") {
+    msa::test::TempDir dir;
+    dir.write("early/results.json", R"({"study": "early", "labels": ["a", "b"], "status": "interrupted",
+                                        "final_incumbent": null, "phases": []})");
+    dir.write("early/report.md", "an older report");
+    const auto written = write_reports(dir.path() / "early");
+    const std::string md = read_text(written.markdown);
+    CHECK_THAT(md, Contains("- **status:** interrupted\n"));
+    CHECK_THAT(md, Contains("- **final incumbent:** none (no phase finished a trial)\n"));
+    CHECK_THAT(md, Contains("The study has no phases."));
+    const std::string html = read_text(written.html);
+    CHECK_THAT(html, Contains("No confusion matrix: the study has no final incumbent."));
+    CHECK_THAT(html, Contains("no values to show"));
+    CHECK(!fs::exists(dir.path() / "early" / "report.md.partial"));
+}
+
+TEST_CASE("a trial file that cannot be read is a warning, and the reports are still written") {
+    msa::test::TempDir dir;
+    const fs::path study = copy_fixture(dir);
+    std::ofstream(study / "baseline" / "concat-s1" / "history.csv") << "epoch,train_loss,valid_loss,valid_weighted_f1\n"
+                                                                       "1,0.9,0.8,x\n";
+    fs::remove(study / "architecture" / "gated-s2" / "metrics.json");
+    const auto written = write_reports(study);
+    REQUIRE(written.warnings.size() == 2);
+    CHECK_THAT(written.warnings[0], Contains("concat-s1/history.csv:2: valid_weighted_f1 'x' is not a number"));
+    CHECK_THAT(written.warnings[1], Contains("final incumbent: ") && Contains("gated-s2/metrics.json not found"));
+    const std::string html = read_text(written.html);
+    CHECK_THAT(html, Contains("<h2>Trial files that could not be read</h2>"));
+    CHECK_THAT(html, Contains("No confusion matrix: "));
+    CHECK(count(html, "<svg ") == 5); // no confusion matrices, no baseline curves
+    CHECK_THAT(read_text(written.markdown), Contains("## Trial files that could not be read"));
+}
+
+TEST_CASE("a missing or malformed results.json is an error naming the file and the problem") {
+    msa::test::TempDir dir;
+    const fs::path study = dir.path() / "study";
+    CHECK_THAT(report_error(study), Contains(study.string() + " is not a folder"));
+
+    fs::create_directories(study);
+    const std::string file = (study / "results.json").string();
+    CHECK_THAT(report_error(study), Contains(file + " not found: `msa run` writes it"));
+
+    auto error_for = [&](const std::string& json) {
+        dir.write("study/results.json", json);
+        return report_error(study);
+    };
+    CHECK_THAT(error_for(R"({"study": "s", "labels": [)"),
+               Contains(file + ": not valid JSON: parse error at line 1, column 27"));
+    CHECK_THAT(error_for("[1, 2]"), Contains(file + ": (top level): expected an object, found an array"));
+    CHECK_THAT(error_for(R"({"labels": [], "status": "complete", "phases": []})"),
+               Contains(file + ": study: missing (required)"));
+    CHECK_THAT(error_for(R"({"study": 3, "labels": [], "status": "complete", "phases": []})"),
+               Contains(file + ": study: expected a string, found an integer"));
+    const std::string head = R"({"study": "s", "labels": ["a", "b"], "status": "complete", "phases": [)";
+    CHECK_THAT(error_for(head + R"({"name": "p", "kind": "train", "status": "complete", "configs": "x"}]})"),
+               Contains(file + ": phases[0].configs: expected an array, found a string"));
+    CHECK_THAT(error_for(head + R"({"name": "p", "kind": "train", "status": "complete", "configs": [], "incumbent": 0}]})"),
+               Contains(file + ": phases[0].incumbent: 0 is not an index into the phase's 0 configs"));
+    const std::string config = R"({"label": "c", "trials": [{"folder": "p/c-s1", "seed": 1, "status": "ok"}],
+                                   "valid": {"accuracy": {"mean": "0.5", "std": 0, "n": 1}}})";
+    CHECK_THAT(error_for(head + R"({"name": "p", "kind": "train", "status": "complete", "configs": [)" + config + "]}]}"),
+               Contains(file + ": phases[0].configs[0].valid.accuracy.mean: expected a number, found a string"));
+}
