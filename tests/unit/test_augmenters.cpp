@@ -1,13 +1,16 @@
-// The caption augmenters: captions-file (JSONL) and vlm (an OpenAI-compatible endpoint,
-// here a small HTTP server in this file on 127.0.0.1).
+// The caption augmenters: captions-file (JSONL), vlm (an OpenAI-compatible endpoint,
+// here a small HTTP server in this file on 127.0.0.1) and clip-tags (the tiny CLIP parity
+// checkpoint, checked against a brute-force similarity through the CLIP encoder plugins).
 #include "test_helpers.hpp"
 
 #include "store/encoder_key.hpp" // sha256_hex
 
 #include <msa/augmenter.hpp>
+#include <msa/encoder.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -22,6 +25,7 @@
 #include <iostream>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -561,4 +565,126 @@ TEST_CASE("vlm: settings are checked before any request", "[augmenters]") {
                       Contains("vlm: sample 'x' has no caption: no image"));
     sources[0].image_path = (cache.path() / "absent.jpg").string();
     CHECK_THROWS_WITH(make("vlm", base)->augment(sources), Contains("vlm: sample 'x'") && Contains("absent.jpg"));
+}
+
+// ---------------------------------------------------------------- clip-tags
+
+namespace {
+
+// Short words whose prompts fit the fixture's 11 positions, so nothing is truncated.
+const std::vector<std::string> clip_words{"sad", "joy", "cat", "dog", "sun", "war", "fun", "red", "the", "sky", "sea", "art"};
+
+std::filesystem::path write_vocabulary(const test::TempDir& dir) {
+    std::string content = "# test vocabulary\n";
+    for (const auto& w : clip_words) content += w + "\n\n";
+    return dir.write("vocabulary.txt", content);
+}
+
+// The k best words by brute force: every prompt through the clip-text plugin, every image
+// through clip-image, cosine similarity of the projected embeddings, sorted.
+std::vector<std::string> brute_force_top(const std::vector<Sample>& sources, std::size_t k) {
+    const auto checkpoint = test::clip_text_fixture().string();
+    auto text_encoder = catalog().create_encoder(
+        "clip-text", test::properties(PluginKind::encoder, "clip-text",
+                                      {{"checkpoint", text(checkpoint)}, {"max_length", integer(11)}}));
+    auto image_encoder = catalog().create_encoder(
+        "clip-image", test::properties(PluginKind::encoder, "clip-image", {{"checkpoint", text(checkpoint)}}));
+    std::vector<Sample> prompts;
+    for (const auto& w : clip_words) prompts.push_back({w, "a " + w, "", -1, ""});
+    EncoderBatch text_batch, image_batch;
+    for (const auto& p : prompts) text_batch.samples.push_back(&p);
+    for (const auto& s : sources) image_batch.samples.push_back(&s);
+    const auto words = torch::nn::functional::normalize(text_encoder->encode(text_batch).pooled,
+                                                        torch::nn::functional::NormalizeFuncOptions().dim(1));
+    const auto images = torch::nn::functional::normalize(image_encoder->encode(image_batch).pooled,
+                                                         torch::nn::functional::NormalizeFuncOptions().dim(1));
+    const auto similarity = images.matmul(words.t()).to(torch::kDouble);
+    std::vector<std::string> captions;
+    for (std::int64_t i = 0; i < similarity.size(0); ++i) {
+        std::vector<std::pair<double, std::size_t>> scored;
+        for (std::size_t w = 0; w < clip_words.size(); ++w)
+            scored.emplace_back(-similarity[i][static_cast<std::int64_t>(w)].item<double>(), w);
+        std::sort(scored.begin(), scored.end());
+        std::string caption;
+        for (std::size_t j = 0; j < k; ++j) caption += (j ? ", " : "") + clip_words[scored[j].second];
+        captions.push_back(caption);
+    }
+    return captions;
+}
+
+} // namespace
+
+TEST_CASE("clip-tags: the k vocabulary words closest to each image, as a brute-force similarity finds them",
+          "[augmenters]") {
+    test::TempDir dir;
+    const auto vocabulary = write_vocabulary(dir);
+    const std::map<std::string, Value> params{{"checkpoint", text(test::clip_text_fixture().string())},
+                                              {"vocabulary", text(vocabulary.string())},
+                                              {"k", integer(5)},
+                                              {"prompt", text("a {}")},
+                                              {"batch_size", integer(5)}};
+    auto sources = hard_samples();
+    sources.push_back({"s3", "no picture", "", 1, ""});
+    CaptureStderr err;
+    const auto added = make("clip-tags", params)->augment(sources);
+    REQUIRE(added.size() == 3);
+    CHECK_THAT(err.text(), Contains("clip-tags: left out 1 of 4 samples without a caption") && Contains("no image: s3"));
+
+    const auto expected = brute_force_top({sources[0], sources[1], sources[2]}, 5);
+    check_copy(added[0], sources[0], "clip-tags", "what a lovely day " + expected[0]);
+    check_copy(added[1], sources[1], "clip-tags", "never again " + expected[1]);
+    check_copy(added[2], sources[2], "clip-tags", expected[2]);
+    // Five different vocabulary words each; the tiny random model ranks the words alike
+    // for every image, but the first two images part at the fifth word.
+    for (const auto& caption : expected) {
+        std::set<std::string> words;
+        std::istringstream in(caption);
+        for (std::string w; std::getline(in >> std::ws, w, ',');) words.insert(w);
+        CHECK(words.size() == 5);
+        for (const auto& w : words) CHECK(std::count(clip_words.begin(), clip_words.end(), w) == 1);
+    }
+    CHECK(expected[0] != expected[1]);
+
+    // Deterministic: another instance, another batch size, the same copies.
+    auto again = params;
+    again["batch_size"] = integer(1);
+    const auto rerun = make("clip-tags", again)->augment(sources);
+    REQUIRE(rerun.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(rerun[i].id == added[i].id);
+}
+
+TEST_CASE("clip-tags: the built-in vocabulary, and clear errors for a missing checkpoint or vocabulary",
+          "[augmenters]") {
+    const auto checkpoint = test::clip_text_fixture().string();
+    const auto added = make("clip-tags", {{"checkpoint", text(checkpoint)}, {"k", integer(4)}})->augment(hard_samples());
+    REQUIRE(added.size() == 3);
+    std::ifstream in(std::filesystem::path(MSA_SOURCE_DIR) / "plugins" / "augmenters" / "clip_tags_vocabulary.txt");
+    std::set<std::string> builtin;
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty() && line[0] != '#') builtin.insert(line);
+    CHECK(builtin.size() > 200);
+    const std::string tags = added[0].text.substr(std::string("what a lovely day ").size());
+    std::size_t count = 0;
+    std::istringstream words(tags);
+    for (std::string w; std::getline(words >> std::ws, w, ','); ++count) CHECK(builtin.count(w) == 1);
+    CHECK(count == 4);
+
+    test::TempDir dir;
+    CHECK_THROWS_WITH(make("clip-tags", {{"checkpoint", text((dir.path() / "no-clip").string())}}),
+                      Contains("clip-tags: checkpoint folder '" + (dir.path() / "no-clip").string() +
+                               "' does not exist") &&
+                          Contains("openai/clip-vit-base-patch32"));
+    // A ConfigError, which a study reports as a skipped phase.
+    CHECK_THROWS_AS(make("clip-tags", {{"checkpoint", text((dir.path() / "no-clip").string())}}), ConfigError);
+    CHECK_THROWS_WITH(make("clip-tags", {{"checkpoint", text(checkpoint)},
+                                         {"vocabulary", text((dir.path() / "absent.txt").string())}}),
+                      Contains("vocabulary file '" + (dir.path() / "absent.txt").string() + "' cannot be read"));
+    const auto two = dir.write("two.txt", "sad\n# happy\nsun\n");
+    CHECK_THROWS_WITH(make("clip-tags", {{"checkpoint", text(checkpoint)}, {"vocabulary", text(two.string())}}),
+                      Contains("k = 5 but the vocabulary has 2 words"));
+    const auto twice = dir.write("twice.txt", "sad\nsun\n sad \n");
+    CHECK_THROWS_WITH(make("clip-tags", {{"checkpoint", text(checkpoint)}, {"vocabulary", text(twice.string())}}),
+                      Contains("twice.txt:3") && Contains("\"sad\" is in the vocabulary twice (first at line 1)"));
+    CHECK_THROWS_WITH(make("clip-tags", {{"checkpoint", text(checkpoint)}, {"prompt", text("a photo")}}),
+                      Contains("has no {} where the word goes"));
 }
