@@ -56,30 +56,6 @@ std::shared_ptr<Encoder> make(const Case& c, std::map<std::string, Value> overri
 
 double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
-// The tiny CLIP fixture with a tokenizer that fits its 99-token vocabulary: letters, the
-// same ending a word, two merges; start 97 and end 98 as in its config.
-std::filesystem::path clip_text_fixture() {
-    static TempDir dir;
-    const auto folder = dir.path() / "clip-text";
-    if (!std::filesystem::exists(folder)) {
-        std::filesystem::create_directories(folder);
-        for (const char* file : {"config.json", "model.safetensors"})
-            std::filesystem::copy_file(parity_fixture_dir("clip") / "model" / file, folder / file);
-        nlohmann::json vocab;
-        for (int i = 0; i < 26; ++i) {
-            vocab[std::string(1, char('a' + i))] = i;
-            vocab[std::string(1, char('a' + i)) + "</w>"] = 26 + i;
-        }
-        vocab["th"] = 52;
-        vocab["the</w>"] = 53;
-        vocab["<|startoftext|>"] = 97;
-        vocab["<|endoftext|>"] = 98;
-        std::ofstream(folder / "vocab.json") << vocab.dump();
-        std::ofstream(folder / "merges.txt") << "#version: 0.2\nt h\nth e</w>\n";
-    }
-    return folder;
-}
-
 // The tiny BERT fixture with a WordPiece vocabulary that fits its 99 tokens.
 std::filesystem::path bert_fixture() {
     static TempDir dir;

@@ -1,10 +1,12 @@
-// Shared helpers for the unit tests: the built-in plugins, temporary files.
+// Shared helpers for the unit tests: the built-in plugins, temporary files, fixtures.
 #pragma once
 
 #include "plugin/plugin_loader.hpp"
 
 #include <msa/properties.hpp>
 #include <msa/sample.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -105,5 +107,30 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+// The tiny CLIP fixture (parity/clip/model, a CLIPModel) with a tokenizer that fits its
+// 99-token vocabulary: letters, the same ending a word, two merges; start 97 and end 98
+// as in its config.
+inline std::filesystem::path clip_text_fixture() {
+    static TempDir dir;
+    const auto folder = dir.path() / "clip-text";
+    if (!std::filesystem::exists(folder)) {
+        std::filesystem::create_directories(folder);
+        for (const char* file : {"config.json", "model.safetensors"})
+            std::filesystem::copy_file(parity_fixture_dir("clip") / "model" / file, folder / file);
+        nlohmann::json vocab;
+        for (int i = 0; i < 26; ++i) {
+            vocab[std::string(1, char('a' + i))] = i;
+            vocab[std::string(1, char('a' + i)) + "</w>"] = 26 + i;
+        }
+        vocab["th"] = 52;
+        vocab["the</w>"] = 53;
+        vocab["<|startoftext|>"] = 97;
+        vocab["<|endoftext|>"] = 98;
+        std::ofstream(folder / "vocab.json") << vocab.dump();
+        std::ofstream(folder / "merges.txt") << "#version: 0.2\nt h\nth e</w>\n";
+    }
+    return folder;
+}
 
 } // namespace msa::test
