@@ -4,6 +4,7 @@
 #include "manifest/manifest_reader.hpp"
 #include "manifest/resolved_manifest.hpp"
 #include "plugin/plugin_catalog.hpp"
+#include "report/write_reports.hpp"
 #include "store/encode_features.hpp"
 #include "store/encoder_key.hpp"
 #include "store/feature_store.hpp"
@@ -39,7 +40,10 @@ struct TrialRun {
     std::string folder; // relative to the study folder
     std::uint64_t seed = 0;
     std::vector<Change> changes; // the configuration's, then this trial's own
-    std::string status = "pending"; // ok | failed | interrupted | pending
+    // Changes of this trial alone, which phases starting from it inherit for the same
+    // seed: the hard samples an augmentation trial was given.
+    std::vector<Change> own;
+    std::string status = "pending"; // ok | failed | skipped | interrupted | pending
     std::string error;
     double seconds = 0;
     json metrics; // metrics.json once finished
@@ -143,7 +147,10 @@ json mean_std(const std::vector<double>& values) {
 }
 
 // Mean ± std over a configuration's finished trials, for one split.
+// Null when none finished.
 json summarize(const ConfigRun& config, const std::string& split, const std::vector<std::string>& labels) {
+    if (std::none_of(config.trials.begin(), config.trials.end(), [](const TrialRun& t) { return t.status == "ok"; }))
+        return nullptr;
     json out;
     for (const char* metric : {"weighted_f1", "macro_f1", "accuracy"}) {
         std::vector<double> values;
@@ -296,6 +303,15 @@ public:
         write_results(status);
         std::cerr << "study " << base_.name << ": " << status << " in " << std::fixed << std::setprecision(1)
                   << seconds_ << " s; results in " << (folder_ / "results.json").string() << "\n";
+        try {
+            const auto reports = report::write_reports(folder_);
+            for (const auto& warning : reports.warnings) std::cerr << "report: warning: " << warning << "\n";
+            std::cerr << "reports: " << reports.markdown.string() << ", " << reports.html.string() << "\n";
+        } catch (const std::exception& e) {
+            // The trials and results.json stand; `msa report` can write the reports again.
+            std::cerr << "report: error: " << e.what() << "\n";
+            if (!interrupted) failures = true;
+        }
         if (interrupted) return 130;
         return failures ? 1 : 0;
     }
@@ -313,16 +329,19 @@ private:
 
     // The trials of a configuration, one per seed.
     void add_trials(ConfigRun& config, const PhaseSpec& spec, const std::vector<std::uint64_t>& seeds,
+                    const std::function<std::vector<Change>(std::uint64_t)>& inherited,
                     const std::function<std::vector<Change>(std::uint64_t)>& own = {}) {
         for (auto seed : seeds) {
             TrialRun t;
             t.seed = seed;
             const std::string name = config.slug + "-s" + std::to_string(seed);
             t.folder = spec.name + "/" + name;
+            t.own = inherited(seed);
+            if (own)
+                for (auto& c : own(seed)) t.own.push_back(std::move(c));
             t.changes = config.chain;
             t.changes.push_back(trial_identity(name, seed));
-            if (own)
-                for (auto& c : own(seed)) t.changes.push_back(std::move(c));
+            t.changes.insert(t.changes.end(), t.own.begin(), t.own.end());
             config.trials.push_back(std::move(t));
         }
     }
@@ -348,6 +367,11 @@ private:
             for (const auto& t : incumbent->trials)
                 if (t.seed == seed && t.status == "ok") return &t;
             return best_trial(*incumbent, from->spec.select);
+        };
+        const auto inherited = [&](std::uint64_t seed) -> std::vector<Change> {
+            if (!incumbent || dry_run) return {};
+            const TrialRun* source = incumbent_trial(seed);
+            return source ? source->own : std::vector<Change>{};
         };
 
         if (spec.kind == "train" || spec.kind == "augmentation") {
@@ -376,7 +400,7 @@ private:
                                      "\nhard_threshold = " + format_value(Value{spec.hard_threshold}) +
                                      "\nhard_fraction = " + format_value(Value{spec.hard_fraction}) + "\n"}};
                     };
-                add_trials(config, spec, seeds, own);
+                add_trials(config, spec, seeds, inherited, own);
                 phase.configs.push_back(std::move(config));
             }
         } else if (spec.kind == "ablation") {
@@ -397,7 +421,7 @@ private:
                                  "[evaluate]\nmodel = " + toml_string((folder_ / incumbent_trial(seed)->folder).string()) +
                                      "\nkeep = " + toml_string(keep) + "\nfill = " + toml_string(fill) + "\n"}};
                     };
-                add_trials(config, spec, model_seeds, own);
+                add_trials(config, spec, model_seeds, inherited, own);
                 phase.configs.push_back(std::move(config));
             };
             evaluated("text + image", "both", "zeros");
@@ -413,7 +437,7 @@ private:
                     config.chain = base_chain;
                     config.chain.push_back({Change::Kind::toml, 0, {}, 0, "fusion = " + toml_string(fusion) + "\n"});
                     config.changes = {{"fusion", fusion}};
-                    add_trials(config, spec, model_seeds);
+                    add_trials(config, spec, model_seeds, inherited);
                     phase.configs.push_back(std::move(config));
                 }
         } else if (spec.kind == "clip") {
@@ -446,7 +470,8 @@ private:
                                             "\nmethod = " + toml_string(method) + "\n" + templates});
                 config.changes = {{"clip.method", method}};
                 // Zero-shot trains nothing: one seed says all.
-                add_trials(config, spec, method == "zero-shot" ? std::vector<std::uint64_t>{seeds.front()} : seeds);
+                add_trials(config, spec, method == "zero-shot" ? std::vector<std::uint64_t>{seeds.front()} : seeds,
+                           inherited);
                 phase.configs.push_back(std::move(config));
             }
         }
@@ -472,6 +497,11 @@ private:
                 } catch (const std::exception& e) {
                     trial.status = "failed";
                     trial.error = e.what();
+                    continue;
+                }
+                if (auto reason = missing_checkpoint(study)) {
+                    trial.status = "skipped";
+                    trial.error = *reason;
                     continue;
                 }
                 const auto metrics = read_json(dir / "metrics.json");
@@ -519,6 +549,19 @@ private:
             std::cerr << line.str() << "\n";
         });
         return completed;
+    }
+
+    // An augmenter's model folder that is absent (clip-tags without a CLIP checkpoint):
+    // no such folder can be fetched here, so the trial is skipped with the reason, not failed.
+    static std::optional<std::string> missing_checkpoint(const Study& study) {
+        if (!study.augmenter || !study.augmenter->params.has("checkpoint")) return std::nullopt;
+        const auto* name = std::get_if<std::string>(&study.augmenter->params.peek("checkpoint"));
+        if (!name) return std::nullopt;
+        const fs::path folder = *name;
+        std::error_code ec;
+        if (fs::is_directory(folder, ec)) return std::nullopt;
+        return "augmenter " + study.augmenter->plugin + ": no model folder at " + folder.string() +
+               " (scripts/fetch-models cannot fetch one; point checkpoint at a Hugging Face model folder)";
     }
 
     // A worker's trial folder, read back after it ended.
@@ -586,7 +629,7 @@ private:
         for (std::size_t c = 0; c < phase.configs.size(); ++c) {
             const ConfigRun& config = phase.configs[c];
             for (const auto& t : config.trials) {
-                all_ok = all_ok && t.status == "ok";
+                all_ok = all_ok && (t.status == "ok" || t.status == "skipped");
                 any_ok = any_ok || t.status == "ok";
             }
             if (config.reference) continue;

@@ -49,8 +49,11 @@ std::vector<Sample> augment_hard_samples(const Study& study, const PluginCatalog
     const SamplerContext context{static_cast<std::int64_t>(study.dataset.labels.size()), study.seed,
                                  study.dataset.labels};
     const auto rows = call_plugin(miner_entry, "select()", [&] { return miner->select(training, context); });
+    // A sampler that draws with replacement repeats rows; each source is augmented once.
     std::vector<Sample> sources;
-    for (std::size_t k = training.size(); k < rows.size(); ++k) sources.push_back(training.at(rows[k]));
+    std::unordered_set<std::string> chosen;
+    for (std::size_t k = training.size(); k < rows.size(); ++k)
+        if (chosen.insert(training.at(rows[k]).id).second) sources.push_back(training.at(rows[k]));
     if (sources.empty())
         throw ConfigError(augmenter_choice.where,
                           "[augmentation]: no training row is hard in " + config.hard_samples.string() +
@@ -62,7 +65,7 @@ std::vector<Sample> augment_hard_samples(const Study& study, const PluginCatalog
     const auto augmenter = catalog.create_augmenter(augmenter_choice.plugin, augmenter_choice.params);
     auto added = call_plugin(entry, "augment()", [&] { return augmenter->augment(sources); });
 
-    std::unordered_set<std::string> ids, groups;
+    std::unordered_set<std::string> ids(chosen.begin(), chosen.end()), groups;
     for (const auto& s : training) ids.insert(s.id);
     for (const auto& s : sources) groups.insert(s.group.empty() ? s.id : s.group);
     const auto num_classes = static_cast<int>(study.dataset.labels.size());
