@@ -290,7 +290,7 @@ public:
             } else if (!interrupted) {
                 if (!execute(phase, run_it)) interrupted = true;
             }
-            choose_incumbent(phase, interrupted);
+            choose_incumbent(phase);
             failures = failures || phase.status == "failed" ||
                        std::any_of(phase.configs.begin(), phase.configs.end(), [](const ConfigRun& c) {
                            return std::any_of(c.trials.begin(), c.trials.end(),
@@ -621,32 +621,22 @@ private:
         }
     }
 
-    void choose_incumbent(PhaseRun& phase, bool interrupted) {
+    void choose_incumbent(PhaseRun& phase) {
         phase.incumbent.reset();
         if (phase.status == "skipped") return;
         std::optional<double> best;
-        bool all_ok = true, any_ok = false;
+        std::map<std::string, std::size_t> count;
         for (std::size_t c = 0; c < phase.configs.size(); ++c) {
             const ConfigRun& config = phase.configs[c];
-            for (const auto& t : config.trials) {
-                all_ok = all_ok && (t.status == "ok" || t.status == "skipped");
-                any_ok = any_ok || t.status == "ok";
-            }
             if (config.reference) continue;
+            for (const auto& t : config.trials) ++count[t.status];
             const auto value = mean_valid(config, phase.spec.select);
             if (value && (!best || *value > *best)) best = value, phase.incumbent = c;
         }
-        if (all_ok) phase.status = "complete";
-        else if (interrupted) phase.status = "interrupted";
-        else if (!any_ok) phase.status = "failed", phase.reason = "no trial of the phase finished";
-        else phase.status = "pending";
-        for (const auto& config : phase.configs)
-            for (const auto& t : config.trials)
-                if (t.status == "failed" && phase.status != "interrupted") {
-                    phase.status = any_ok ? "complete" : "failed";
-                    break;
-                }
-        if (phase.status == "failed" && phase.reason.empty()) phase.reason = "no trial of the phase finished";
+        if (count["interrupted"]) phase.status = "interrupted";
+        else if (count["pending"]) phase.status = "pending"; // not selected by --phase, or not reached
+        else if (!count["ok"]) phase.status = "failed", phase.reason = "no trial of the phase finished";
+        else phase.status = "complete";
     }
 
     void write_results(const std::string& status) {

@@ -1,0 +1,215 @@
+# msa run: a study of every phase kind on a small demo dataset runs end to end (results.json,
+# reports, incumbents handed on); a rerun skips every finished trial; --phase runs one
+# phase; Ctrl-C stops cleanly and the next run goes on; a plugin that crashes its worker
+# fails its trial only; a bad sweep value is reported at its file:line before anything runs.
+source "$(dirname "$0")/lib.sh"
+cd "$WORK"
+
+"$MSA" demo-data --out demo --samples 150 --size 32 >/dev/null
+cat >base.toml <<TOML
+schema_version = 1
+seed = 1
+output = "runs"
+[dataset]
+root = "demo"
+[split]
+valid = 0.2
+test = 0.2
+[store]
+path = "store.h5"
+[encoders.text]
+plugin = "hashed-ngram"
+dim = 256
+[encoders.image]
+plugin = "hf-vit"
+checkpoint = "$MSA_SOURCE_DIR/tests/fixtures/parity/vit"
+[fusion]
+plugin = "concat"
+hidden = 32
+[train]
+epochs = 6
+batch_size = 16
+learning_rate = 0.01
+patience = 0
+TOML
+cat >study.toml <<'TOML'
+include = ["base.toml"]
+name = "small"
+
+[[phase]]
+name = "baseline"
+seeds = [1, 2]
+
+[[phase]]
+name = "architecture"
+from = "baseline"
+seeds = [1, 2]
+set.train.epochs = 4
+sweep.fusion = ["concat", { plugin = "gated", hidden = 16 }]
+
+[[phase]]
+name = "loss"
+from = "architecture"
+seeds = [1, 2]
+sweep.loss = ["cross-entropy", "class-balanced"]
+
+[[phase]]
+name = "augmentation"
+kind = "augmentation"
+from = "loss"
+seeds = [1, 2]
+hard_threshold = 1.0
+hard_fraction = 0.3
+sweep.augmenter = ["identity", { plugin = "clip-tags", checkpoint = "no-clip-here" }]
+
+[[phase]]
+name = "ablation"
+kind = "ablation"
+from = "augmentation"
+fills = ["zeros"]
+
+[[phase]]
+name = "clip"
+kind = "clip"
+from = "augmentation"
+clip = "no-clip-here"
+TOML
+
+expect_exit 0 "$MSA" validate study.toml
+expect_contains "$OUT" "phases baseline architecture loss augmentation ablation clip"
+
+expect_exit 0 "$MSA" run study.toml --jobs 2
+study=runs/small
+for f in results.json report.md report.html; do [[ -s $study/$f ]] || fail "$study/$f was not written"; done
+expect_contains "$ERR" "phase architecture (train, from baseline): 2 configurations, 4 trials; 0 finished earlier, 4 to run"
+expect_contains "$ERR" "phase clip: skipped: no CLIP model folder at $WORK/no-clip-here"
+python3 - "$study/results.json" <<'PY' || fail "results.json does not hold the study"
+import json, sys, os
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "complete", r["status"]
+phases = {p["name"]: p for p in r["phases"]}
+assert list(phases) == ["baseline", "architecture", "loss", "augmentation", "ablation", "clip"]
+for name in ["baseline", "architecture", "loss", "augmentation", "ablation"]:
+    assert phases[name]["status"] == "complete", (name, phases[name]["status"])
+    assert phases[name]["incumbent"] is not None, name
+arch = phases["architecture"]
+assert [c["label"] for c in arch["configs"]] == ["fusion=concat", "fusion=gated(hidden=16)"]
+# The incumbent is the configuration with the best mean validation weighted F1.
+means = [c["valid"]["weighted_f1"]["mean"] for c in arch["configs"]]
+assert arch["incumbent"] == means.index(max(means))
+c = arch["configs"][0]
+assert c["valid"]["weighted_f1"]["n"] == 2 and len(c["trials"]) == 2
+assert set(c["valid"]["per_class_f1"]) == {"negative", "neutral", "positive"}
+# The loss phase starts from the architecture incumbent: its trials use that fusion.
+fusion = arch["configs"][arch["incumbent"]]["changes"]["fusion"].split("(")[0]
+trial = phases["loss"]["configs"][0]["trials"][0]["folder"]
+config = open(os.path.join(os.path.dirname(sys.argv[1]), trial, "config.toml")).read()
+assert f'[fusion]\nplugin = "{fusion}"' in config, config
+# Augmentation: identity ran; clip-tags without its folder is skipped with the reason.
+aug = phases["augmentation"]["configs"]
+assert all(t["status"] == "ok" for t in aug[0]["trials"])
+assert all(t["status"] == "skipped" and "no model folder" in t["error"] for t in aug[1]["trials"])
+# Ablation: evaluated variants and retrained unimodal models.
+labels = [c["label"] for c in phases["ablation"]["configs"]]
+assert labels == ["text + image", "text only (image zeros)", "image only (text zeros)",
+                  "text-only retrained", "image-only retrained"], labels
+assert phases["clip"]["status"] == "skipped" and "CLIP" in phases["clip"]["reason"]
+assert r["final_incumbent"].startswith("augmentation/"), r["final_incumbent"]
+assert r["store"]["encoded"] > 0
+PY
+passed=$((passed + 1))
+
+# Every trial folder is complete, and its planned manifest is kept beside the resolved one.
+trial=$study/architecture/concat-s1
+for f in trial.toml config.toml metrics.json predictions.csv history.csv model.pt log.txt worker.log; do
+  [[ -s $trial/$f ]] || fail "$trial/$f is missing"
+done
+grep -q '^epochs = 4$' $trial/config.toml || fail "set.train.epochs did not reach the architecture trials"
+
+# A rerun skips every finished trial and reads every feature from the store.
+before=$(stat -c %Y $trial/metrics.json)
+expect_exit 0 "$MSA" run study.toml
+expect_contains "$ERR" "phase architecture (train, from baseline): 2 configurations, 4 trials; 4 finished earlier, 0 to run"
+[[ $(stat -c %Y $trial/metrics.json) == "$before" ]] || fail "a finished trial ran again"
+python3 -c "import json,sys; r=json.load(open('$study/results.json')); assert r['store']['encoded'] == 0, r['store']" ||
+  fail "the rerun encoded features"
+
+# --phase runs the named phase (and what it starts from) only.
+rm -rf $study/loss/class-balanced-s2
+expect_exit 0 "$MSA" run study.toml --phase loss
+expect_contains "$ERR" "phase loss (train, from architecture): 2 configurations, 4 trials; 3 finished earlier, 1 to run"
+expect_contains "$ERR" "(not selected by --phase)"
+expect_exit 1 "$MSA" run study.toml --phase nope
+expect_contains "$ERR" "--phase nope: no such phase; phases: baseline, architecture, loss, augmentation, ablation, clip"
+
+# Ctrl-C: the runner stops its workers, keeps what finished, says so, exits 130; the next
+# run goes on from there.
+sed -e 's/^epochs = 6$/epochs = 200/' base.toml >slow-base.toml
+sed -e 's/base.toml/slow-base.toml/' -e 's/name = "small"/name = "slow"/' study.toml >slow.toml
+"$MSA" run slow.toml --jobs 1 >/dev/null 2>slow.err &
+runner=$!
+for _ in $(seq 1 600); do
+  grep -q '^\[baseline 1/2\]' slow.err && break
+  sleep 0.1
+done
+grep -q '^\[baseline 1/2\]' slow.err || fail "the slow study never finished its first trial: $(cat slow.err)"
+kill -INT $runner
+code=0
+wait $runner || code=$?
+[[ $code == 130 ]] || fail "an interrupted msa run should exit 130, got $code: $(tail -5 slow.err)"
+python3 - runs/slow/results.json <<'PY' || fail "results.json of the interrupted study is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "interrupted", r["status"]
+trials = r["phases"][0]["configs"][0]["trials"]
+assert sorted(t["status"] for t in trials) == ["interrupted", "ok"], trials
+PY
+[[ -z $(pgrep -f "runs/slow/baseline" || true) ]] || fail "a worker outlived the interrupted run"
+expect_exit 0 "$MSA" run slow.toml --phase baseline
+expect_contains "$ERR" "phase baseline (train): 1 configurations, 2 trials; 1 finished earlier, 1 to run"
+
+# A plugin that crashes its worker fails that trial only; the study reports it and goes on.
+cat >crash.toml <<TOML
+include = ["base.toml"]
+name = "crash"
+plugin_paths = ["$MSA_CRASHING_PLUGIN_DIR"]
+[[phase]]
+name = "architecture"
+sweep.fusion = ["crashing", "concat"]
+[[phase]]
+name = "loss"
+from = "architecture"
+sweep.loss = ["focal"]
+TOML
+expect_exit 1 "$MSA" run crash.toml
+expect_contains "$ERR" "architecture/crashing-s1: failed: the worker process died of signal 11"
+python3 - runs/crash/results.json <<'PY' || fail "results.json of the crashing study is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+arch, loss = r["phases"]
+assert r["status"] == "failed"
+assert arch["configs"][0]["trials"][0]["status"] == "failed"
+assert arch["incumbent"] == 1 and loss["status"] == "complete"
+PY
+grep -q '"status": "failed"' runs/crash/architecture/crashing-s1/metrics.json || fail "the crashed trial has no failed metrics.json"
+[[ -s runs/crash/architecture/crashing-s1/error.txt ]] || fail "the crashed trial has no error.txt"
+
+# A bad sweep value is reported where it was written, before anything runs.
+cat >bad.toml <<'TOML'
+include = ["base.toml"]
+name = "bad"
+[[phase]]
+name = "tuning"
+sweep."train.learning_rate" = [0.01, "fast"]
+[[phase]]
+name = "next"
+from = "tunning"
+TOML
+expect_exit 1 "$MSA" run bad.toml
+expect_contains "$ERR" "bad.toml:8:8: error: 'phase[1].from' = \"tunning\" is not an earlier phase (did you mean 'tuning'?)"
+sed -i 's/"tunning"/"tuning"/' bad.toml
+expect_exit 1 "$MSA" validate bad.toml
+expect_contains "$ERR" "bad.toml:5:38: error: phase 'tuning', train.learning_rate=fast: 'train.learning_rate' must be a number, got a string"
+[[ ! -d runs/bad ]] || fail "a study with a bad manifest started running"
+
+echo "run: $passed checks passed"
