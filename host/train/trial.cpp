@@ -121,21 +121,8 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
 
     // Predictions for every sample, then metrics per labelled split.
     const at::Tensor probs = predict_probabilities(model, everything, device);
-    std::vector<std::string> split_of(dataset.samples.size(), "unused");
-    for (auto i : split.train) split_of[i] = "train";
-    for (auto i : split.valid) split_of[i] = "valid";
-    for (auto i : split.test) split_of[i] = "test";
-    for (std::size_t i = 0; i < dataset.samples.size(); ++i)
-        if (dataset.samples[i].label < 0) split_of[i] = "unlabelled";
-    write_file_atomically(out / "predictions.csv", predictions_csv(dataset.samples, split_of, probs, labels));
-
-    auto evaluate = [&](const std::vector<std::size_t>& rows) {
-        std::vector<std::int64_t> y;
-        for (auto i : rows) y.push_back(dataset.samples[i].label);
-        return compute_metrics(y, probs.index_select(0, index_tensor(rows)), num_classes);
-    };
-    metrics["valid"] = to_json(evaluate(split.valid), labels);
-    metrics["test"] = to_json(evaluate(split.test), labels);
+    write_predictions_and_metrics(out, dataset.samples, split_names(dataset.samples, split), split, probs, labels,
+                                  metrics);
     metrics["status"] = "ok";
     metrics["best_epoch"] = fitted.best_epoch;
     metrics["epochs_run"] = fitted.history.size();
