@@ -6,6 +6,7 @@
 #include "data/split.hpp"
 #include "manifest/resolved_manifest.hpp"
 #include "plugin/plugin_catalog.hpp"
+#include "train/evaluate_trial.hpp"
 #include "train/run_folder.hpp"
 #include "train/trainer.hpp"
 #include "train/trial_features.hpp"
@@ -156,7 +157,11 @@ void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path&
     TrialLog log(out / "log.txt");
     nlohmann::json metrics{{"trial", study.name}, {"seed", study.seed}};
     try {
-        run(study, catalog, out, log, metrics);
+        // An [evaluate] trial (ablation) evaluates a trained model instead of training one.
+        if (study.evaluate)
+            run_evaluation(study, catalog, out, log, metrics);
+        else
+            run(study, catalog, out, log, metrics);
         write_file_atomically(out / "metrics.json", metrics.dump(2) + "\n");
     } catch (const std::exception& e) {
         metrics["status"] = "failed";
