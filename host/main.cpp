@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
         msa::cli::add_cache_command(app),
         msa::cli::add_trial_command(app),
         msa::cli::add_demo_data_command(app),
+        msa::cli::add_predict_command(app),
     };
     try {
         app.parse(argc, argv);

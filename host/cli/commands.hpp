@@ -28,5 +28,6 @@ Command add_version_command(CLI::App& app);
 Command add_cache_command(CLI::App& app);
 Command add_trial_command(CLI::App& app);
 Command add_demo_data_command(CLI::App& app);
+Command add_predict_command(CLI::App& app);
 
 } // namespace msa::cli
