@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
         msa::cli::add_demo_data_command(app),
         msa::cli::add_run_command(app),
         msa::cli::add_report_command(app),
+        msa::cli::add_predict_command(app),
     };
     try {
         app.parse(argc, argv);

@@ -30,5 +30,6 @@ Command add_trial_command(CLI::App& app);
 Command add_demo_data_command(CLI::App& app);
 Command add_run_command(CLI::App& app);
 Command add_report_command(CLI::App& app);
+Command add_predict_command(CLI::App& app);
 
 } // namespace msa::cli

@@ -1,6 +1,9 @@
 // Messages for dataset problems.
 #include "data/data_problem.hpp"
 
+#include <algorithm>
+#include <map>
+
 namespace msa::data {
 namespace {
 
@@ -24,6 +27,16 @@ std::string DataProblem::to_string() const {
 
 DatasetError::DatasetError(DataProblem problem, std::size_t others, const std::string& others_summary)
     : Error(error_text(problem, others, others_summary)), problem_(std::move(problem)) {}
+
+std::string count_kinds(const std::vector<const DataProblem*>& problems) {
+    std::map<std::string, std::size_t> counts;
+    for (const DataProblem* p : problems) ++counts[p->kind];
+    std::vector<std::pair<std::string, std::size_t>> sorted(counts.begin(), counts.end());
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    std::string s;
+    for (const auto& [kind, n] : sorted) s += (s.empty() ? "" : ", ") + with_thousands(n) + " " + kind;
+    return s;
+}
 
 std::string with_thousands(std::size_t n) {
     std::string digits = std::to_string(n), out;

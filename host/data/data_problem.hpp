@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace msa::data {
 
@@ -30,6 +31,9 @@ public:
 private:
     DataProblem problem_;
 };
+
+// "2 missing image, 1 empty text": the problems counted by kind, most frequent first.
+std::string count_kinds(const std::vector<const DataProblem*>& problems);
 
 // "4,869": counts in messages read better with separators.
 std::string with_thousands(std::size_t n);

@@ -1,6 +1,7 @@
 // Reading a dataset: the checks every format shares, the encoding choice, the policy.
 #include "data/dataset_reader.hpp"
 
+#include "data/guid_tag_list.hpp"
 #include "data/sample_rows.hpp"
 #include "util/suggest.hpp"
 
@@ -41,17 +42,6 @@ bool is_blank(const std::string& s) {
 
 bool is_ascii(const std::string& s) {
     return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x80; });
-}
-
-// "2 missing image, 1 empty text": most frequent first.
-std::string count_kinds(const std::vector<const DataProblem*>& problems) {
-    std::map<std::string, std::size_t> counts;
-    for (const DataProblem* p : problems) ++counts[p->kind];
-    std::vector<std::pair<std::string, std::size_t>> sorted(counts.begin(), counts.end());
-    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-    std::string s;
-    for (const auto& [kind, n] : sorted) s += (s.empty() ? "" : ", ") + with_thousands(n) + " " + kind;
-    return s;
 }
 
 std::optional<media::ImageFormat> format_named_by(const fs::path& path) {
@@ -142,7 +132,10 @@ std::vector<std::size_t> Dataset::class_counts() const {
 
 Dataset read_dataset(const DatasetConfig& config) { return read_dataset(config, std::cerr); }
 
-Dataset read_dataset(const DatasetConfig& config, std::ostream& log) {
+namespace {
+
+// The dataset-wide settings checked before any file is read; returns the encoding, lowercased.
+std::string checked_encoding(const DatasetConfig& config) {
     if (config.on_error != "fail" && config.on_error != "skip")
         throw ConfigError("", "unknown dataset.on_error '" + config.on_error + "'; accepted: fail, skip");
     if (config.labels.size() < 2) throw ConfigError("", "dataset.labels needs at least two class names");
@@ -154,21 +147,33 @@ Dataset read_dataset(const DatasetConfig& config, std::ostream& log) {
             throw ConfigError("", std::string("dataset.encoding: ") + e.what());
         }
     }
-    const bool skip = config.on_error == "skip";
-    const fs::path root = fs::absolute(config.root).lexically_normal();
+    return encoding;
+}
 
-    detail::RowList list = read_rows(config.format, root);
-    std::vector<SampleRow>& rows = list.rows;
-    std::vector<std::optional<DataProblem>> problems(rows.size());
-    std::vector<int> labels(rows.size(), -1);
+// What the checks every format shares made of each row: its first problem, or its
+// label index and UTF-8 text.
+struct CheckedRows {
+    std::vector<std::optional<DataProblem>> problems;
+    std::vector<int> labels;
+    std::vector<std::string> texts;
+    std::vector<std::pair<std::size_t, DataProblem>> warnings; // with their row, in row order
+    std::string encoding; // what the text files were read as
+};
+
+// Checks `rows` (list position, unique id, label, image, text). The "auto" encoding is
+// decided by the first `voters` rows alone, so that rows read besides a dataset's own
+// lists (msa predict) decode exactly as the dataset does.
+CheckedRows check_rows(const DatasetConfig& config, const std::string& encoding, const std::vector<SampleRow>& rows,
+                       std::size_t voters, std::ostream& log) {
+    CheckedRows checked;
+    auto& problems = checked.problems;
+    auto& warnings = checked.warnings;
+    problems.resize(rows.size());
+    checked.labels.assign(rows.size(), -1);
+    checked.texts.resize(rows.size());
     std::vector<std::string> bytes(rows.size());
-    Dataset dataset;
-    dataset.labels = config.labels;
-    dataset.listed = rows.size();
-    dataset.excluded = list.excluded;
 
     // List-level checks, the sample's image, its text bytes: the first problem per row.
-    std::vector<std::pair<std::size_t, DataProblem>> warnings; // with their row
     std::unordered_map<std::string, std::size_t> first_row;
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const SampleRow& row = rows[i];
@@ -184,7 +189,7 @@ Dataset read_dataset(const DatasetConfig& config, std::ostream& log) {
         if (!problem && row.label) {
             const auto label = std::find(config.labels.begin(), config.labels.end(), *row.label);
             if (label != config.labels.end()) {
-                labels[i] = int(label - config.labels.begin());
+                checked.labels[i] = int(label - config.labels.begin());
             } else {
                 std::string message = "unknown label '" + *row.label + "'" + did_you_mean(*row.label, config.labels) +
                                       "; accepted: " + join(config.labels) + " (dataset.labels)";
@@ -203,7 +208,7 @@ Dataset read_dataset(const DatasetConfig& config, std::ostream& log) {
     // GBK text can be valid UTF-8 by accident (mvsa-ecnu 3323 and 4499), and only the
     // other texts of the same dataset tell. ASCII-only texts read the same either way.
     std::size_t utf8 = 0, not_utf8 = 0;
-    for (std::size_t i = 0; i < rows.size(); ++i)
+    for (std::size_t i = 0; i < std::min(voters, rows.size()); ++i)
         if (!problems[i] && !rows[i].text_file.empty() && !is_ascii(bytes[i]))
             ++(media::is_valid_utf8(bytes[i]) ? utf8 : not_utf8);
     std::string read_as = encoding;
@@ -215,9 +220,9 @@ Dataset read_dataset(const DatasetConfig& config, std::ostream& log) {
                 << with_thousands(utf8 + not_utf8) << " non-ASCII texts are not valid UTF-8"
                 << (not_utf8 > utf8 ? "" : "; those fall back to GB18030, each with a warning") << ")\n";
     }
-    dataset.text_encoding = read_as;
+    checked.encoding = read_as;
 
-    std::vector<std::string> texts(rows.size());
+    auto& texts = checked.texts;
     for (std::size_t i = 0; i < rows.size(); ++i) {
         if (problems[i]) continue;
         const SampleRow& row = rows[i];
@@ -262,7 +267,31 @@ Dataset read_dataset(const DatasetConfig& config, std::ostream& log) {
 
     // In list order, whichever check raised them.
     std::stable_sort(warnings.begin(), warnings.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& [row, warning] : warnings) {
+    return checked;
+}
+
+Sample make_sample(const SampleRow& row, std::string text, int label) {
+    return {row.id, std::move(text), row.image.string(), label, row.group.empty() ? row.id : row.group};
+}
+
+} // namespace
+
+Dataset read_dataset(const DatasetConfig& config, std::ostream& log) {
+    const std::string encoding = checked_encoding(config);
+    const bool skip = config.on_error == "skip";
+    const fs::path root = fs::absolute(config.root).lexically_normal();
+
+    detail::RowList list = read_rows(config.format, root);
+    const std::vector<SampleRow>& rows = list.rows;
+    CheckedRows checked = check_rows(config, encoding, rows, rows.size(), log);
+    const auto& problems = checked.problems;
+    Dataset dataset;
+    dataset.labels = config.labels;
+    dataset.listed = rows.size();
+    dataset.excluded = list.excluded;
+    dataset.text_encoding = checked.encoding;
+
+    for (auto& [row, warning] : checked.warnings) {
         log << "warning: " << warning.to_string() << "\n";
         dataset.warnings.push_back(std::move(warning));
     }
@@ -295,18 +324,79 @@ Dataset read_dataset(const DatasetConfig& config, std::ostream& log) {
             << " samples: " << count_kinds(found) << "\n";
 
     dataset.samples.reserve(rows.size() - found.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        if (problems[i]) continue;
-        SampleRow& row = rows[i];
-        Sample sample;
-        sample.id = row.id;
-        sample.text = std::move(texts[i]);
-        sample.image_path = row.image.string();
-        sample.label = labels[i];
-        sample.group = row.group.empty() ? row.id : row.group;
-        dataset.samples.push_back(std::move(sample));
-    }
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        if (!problems[i])
+            dataset.samples.push_back(make_sample(rows[i], std::move(checked.texts[i]), checked.labels[i]));
     return dataset;
+}
+
+std::vector<ListedSample> read_listed_samples(const DatasetConfig& config, const fs::path& list_file,
+                                              std::ostream& log) {
+    const std::string encoding = checked_encoding(config);
+    const fs::path root = fs::absolute(config.root).lexically_normal();
+    std::vector<SampleRow> rows = read_rows(config.format, root).rows;
+    const std::size_t dataset_rows = rows.size();
+    std::unordered_map<std::string, std::size_t> row_of; // the first row of each id
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        if (!rows[i].id.empty()) row_of.emplace(rows[i].id, i);
+
+    const std::string list_name = list_file.string();
+    std::vector<ListedSample> listed;
+    std::vector<std::optional<std::size_t>> row_of_line; // per listed line: its row, if any
+    for (const GuidTagLine& line : read_guid_tag_list(list_file)) {
+        ListedSample& entry = listed.emplace_back();
+        entry.line = line.line;
+        entry.guid = line.guid;
+        std::optional<std::size_t>& row = row_of_line.emplace_back();
+        if (!line.error.empty()) {
+            entry.problem = DataProblem{"malformed line", list_name, line.line, line.guid, line.error};
+        } else if (const auto it = row_of.find(line.guid); it != row_of.end()) {
+            row = it->second;
+        } else if (config.format == "guid-tag") {
+            // A pair in data/ that neither list names (mvsa-ecnu has 857) is read like a
+            // listed one, unlabelled.
+            SampleRow extra;
+            extra.file = list_name;
+            extra.line = line.line;
+            extra.id = line.guid;
+            extra.image = root / "data" / (line.guid + ".jpg");
+            extra.text_file = root / "data" / (line.guid + ".txt");
+            std::error_code ec;
+            if (!fs::exists(extra.image, ec) && !fs::exists(extra.text_file, ec)) {
+                entry.problem = DataProblem{"unknown guid", list_name, line.line, line.guid,
+                                            "no sample '" + line.guid + "' in the dataset " + root.string() +
+                                                ": train.txt and test_without_label.txt do not list it and data/" +
+                                                line.guid + ".jpg and data/" + line.guid + ".txt do not exist"};
+                continue;
+            }
+            row = rows.size();
+            row_of.emplace(line.guid, rows.size());
+            rows.push_back(std::move(extra));
+        } else {
+            entry.problem = DataProblem{"unknown guid", list_name, line.line, line.guid,
+                                        "no sample '" + line.guid + "' in the dataset " + root.string() + " (format " +
+                                            config.format + ")"};
+        }
+    }
+
+    // Every row of the dataset is checked, not only the listed ones: the encoding is the
+    // dataset's choice, and only all of its texts make it.
+    CheckedRows checked = check_rows(config, encoding, rows, dataset_rows, log);
+    std::vector<bool> used(rows.size(), false);
+    for (const auto& row : row_of_line)
+        if (row) used[*row] = true;
+    for (const auto& [row, warning] : checked.warnings)
+        if (used[row]) log << "warning: " << warning.to_string() << "\n";
+    for (std::size_t k = 0; k < listed.size(); ++k) {
+        const auto& row = row_of_line[k];
+        if (!row) continue;
+        if (const auto& problem = checked.problems[*row])
+            // Said at the list's line, where the reader will look.
+            listed[k].problem = DataProblem{problem->kind, list_name, listed[k].line, listed[k].guid, problem->message};
+        else
+            listed[k].sample = make_sample(rows[*row], checked.texts[*row], checked.labels[*row]);
+    }
+    return listed;
 }
 
 } // namespace msa::data

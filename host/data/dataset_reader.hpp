@@ -9,7 +9,9 @@
 #include <msa/sample.hpp>
 
 #include <cstddef>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -41,5 +43,24 @@ Dataset read_dataset(const DatasetConfig& config, std::ostream& log);
 
 // The same, logging to std::cerr.
 Dataset read_dataset(const DatasetConfig& config);
+
+// One line of a `guid,tag` list read against a dataset (msa predict): the sample the
+// guid names, or why it cannot be read.
+struct ListedSample {
+    std::size_t line = 0;               // 1-based, in the list
+    std::string guid;                   // empty when the line is too malformed to tell
+    std::optional<Sample> sample;       // as read_dataset reads it: same text, same encoding
+    std::optional<DataProblem> problem; // set when `sample` is not; file:line are the list's
+};
+
+// Every non-blank line of `list_file` after its header, in order. A guid is looked up
+// among the samples of the dataset `config` describes; in the guid-tag layout a guid that
+// neither of its lists names is read from data/{guid}.jpg|txt, unlabelled. Samples are
+// checked as read_dataset checks them, whatever `on_error` says: a bad row comes back
+// with its problem (malformed line, unknown guid, missing or corrupt image, bad text),
+// for the caller to report. Throws DatasetError when the list or the dataset's own lists
+// cannot be read, ConfigError for a bad format, policy or encoding.
+std::vector<ListedSample> read_listed_samples(const DatasetConfig& config, const std::filesystem::path& list_file,
+                                              std::ostream& log);
 
 } // namespace msa::data

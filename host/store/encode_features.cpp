@@ -67,7 +67,7 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
                                          const PluginCatalog& catalog, const std::vector<Sample>& samples,
                                          FeatureStore& store, std::shared_ptr<Encoder>* built) {
     const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
-    auto encoder = catalog.create_encoder(choice.plugin, choice.params);
+    auto encoder = built && *built ? *built : catalog.create_encoder(choice.plugin, choice.params);
     if (built) *built = encoder;
     if (to_string(encoder->modality()) != modality)
         throw ConfigError(choice.where, "[encoders." + modality + "] names " + describe(entry) + ", which encodes " +

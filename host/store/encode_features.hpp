@@ -33,7 +33,9 @@ struct EncodeResult {
 // Builds the encoder of `choice` ([encoders.<modality>]) and encodes every sample of
 // `samples` that the store lacks. The first result is the encoder's features; a
 // second follows for its prefix features when it caches them (cached_prefix).
-// `built`, when given, receives the encoder (a trial trains its trainable top).
+// `built`, when given, receives the encoder (a trial trains its trainable top); when it
+// already holds one, built from this very choice, that encoder is used instead of a new
+// one (a saved model built its encoders before loading their trained tops).
 std::vector<EncodeResult> encode_missing(const std::string& modality, const PluginChoice& choice,
                                          const PluginCatalog& catalog, const std::vector<Sample>& samples,
                                          FeatureStore& store, std::shared_ptr<Encoder>* built = nullptr);

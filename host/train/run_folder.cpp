@@ -1,8 +1,11 @@
 #include "train/run_folder.hpp"
 
+#include "train/metrics.hpp"
+
 #include <msa/error.hpp>
 
-#include <torch/cuda.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include <iomanip>
 #include <iostream>
@@ -64,6 +67,32 @@ std::string predictions_csv(const std::vector<Sample>& samples, const std::vecto
         out << "\n";
     }
     return out.str();
+}
+
+std::vector<std::string> split_names(const std::vector<Sample>& samples, const data::Split& split) {
+    std::vector<std::string> split_of(samples.size(), "unused");
+    for (auto i : split.train) split_of[i] = "train";
+    for (auto i : split.valid) split_of[i] = "valid";
+    for (auto i : split.test) split_of[i] = "test";
+    for (std::size_t i = 0; i < samples.size(); ++i)
+        if (samples[i].label < 0) split_of[i] = "unlabelled";
+    return split_of;
+}
+
+void write_predictions_and_metrics(const fs::path& out, const std::vector<Sample>& samples,
+                                   const std::vector<std::string>& split_of, const data::Split& split,
+                                   const at::Tensor& probs, const std::vector<std::string>& labels,
+                                   nlohmann::json& metrics) {
+    write_file_atomically(out / "predictions.csv", predictions_csv(samples, split_of, probs, labels));
+
+    auto evaluate = [&](const std::vector<std::size_t>& rows) {
+        std::vector<std::int64_t> y, index(rows.begin(), rows.end());
+        for (auto i : rows) y.push_back(samples[i].label);
+        return compute_metrics(y, probs.index_select(0, torch::tensor(index, torch::kLong)),
+                               static_cast<std::int64_t>(labels.size()));
+    };
+    metrics["valid"] = to_json(evaluate(split.valid), labels);
+    metrics["test"] = to_json(evaluate(split.test), labels);
 }
 
 c10::Device choose_device(const std::string& name) {

@@ -7,6 +7,7 @@
 #include "manifest/resolved_manifest.hpp"
 #include "plugin/plugin_catalog.hpp"
 #include "train/augmentation.hpp"
+#include "train/evaluate_trial.hpp"
 #include "train/run_folder.hpp"
 #include "train/trainer.hpp"
 #include "train/trial_features.hpp"
@@ -72,12 +73,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     // Augmented copies of hard training rows join the training rows (their group is
     // their source's, which the split put in train).
     std::vector<Sample> samples = dataset.samples;
-    std::vector<std::string> split_of(samples.size(), "unused");
-    for (auto i : split.train) split_of[i] = "train";
-    for (auto i : split.valid) split_of[i] = "valid";
-    for (auto i : split.test) split_of[i] = "test";
-    for (std::size_t i = 0; i < samples.size(); ++i)
-        if (samples[i].label < 0) split_of[i] = "unlabelled";
+    std::vector<std::string> split_of = split_names(samples, split);
     if (study.augmentation) {
         std::vector<Sample> training;
         for (auto i : train_rows) training.push_back(samples[i]);
@@ -145,15 +141,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
 
     // Predictions for every sample, then metrics per labelled split.
     const at::Tensor probs = predict_probabilities(model, everything, device);
-    write_file_atomically(out / "predictions.csv", predictions_csv(samples, split_of, probs, labels));
-
-    auto evaluate = [&](const std::vector<std::size_t>& rows) {
-        std::vector<std::int64_t> y;
-        for (auto i : rows) y.push_back(dataset.samples[i].label);
-        return compute_metrics(y, probs.index_select(0, index_tensor(rows)), num_classes);
-    };
-    metrics["valid"] = to_json(evaluate(split.valid), labels);
-    metrics["test"] = to_json(evaluate(split.test), labels);
+    write_predictions_and_metrics(out, samples, split_of, split, probs, labels, metrics);
     metrics["status"] = "ok";
     metrics["best_epoch"] = fitted.best_epoch;
     metrics["epochs_run"] = fitted.history.size();
@@ -188,7 +176,11 @@ void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path&
     TrialLog log(out / "log.txt");
     nlohmann::json metrics{{"trial", study.name}, {"seed", study.seed}};
     try {
-        run(study, catalog, out, log, metrics);
+        // An [evaluate] trial (ablation) evaluates a trained model instead of training one.
+        if (study.evaluate)
+            run_evaluation(study, catalog, out, log, metrics);
+        else
+            run(study, catalog, out, log, metrics);
         write_file_atomically(out / "metrics.json", metrics.dump(2) + "\n");
     } catch (const std::exception& e) {
         metrics["status"] = "failed";

@@ -9,13 +9,15 @@
 namespace msa::train {
 
 LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,
-                             const std::function<void(const std::string&)>& log) {
+                             const std::function<void(const std::string&)>& log,
+                             const std::map<std::string, std::shared_ptr<Encoder>>& built) {
     FeatureStore store(store_path(study), {study.store.dtype, static_cast<int>(study.store.compression)});
     std::vector<std::string> ids;
     for (const auto& s : samples) ids.push_back(s.id);
     LoadedFeatures out;
     for (const auto& [modality, choice] : study.encoders) {
-        std::shared_ptr<Encoder> encoder;
+        const auto prebuilt = built.find(modality);
+        std::shared_ptr<Encoder> encoder = prebuilt == built.end() ? nullptr : prebuilt->second;
         const auto results = encode_missing(modality, choice, catalog, samples, store, &encoder);
         out.encoders.push_back(encoder);
         const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,7 +28,10 @@ struct LoadedFeatures {
     nlohmann::json report = nlohmann::json::object(); // metrics.json's "features"
 };
 
+// `built` holds encoders already built from `study.encoders`, by modality; the others are
+// built here.
 LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,
-                             const std::function<void(const std::string&)>& log);
+                             const std::function<void(const std::string&)>& log,
+                             const std::map<std::string, std::shared_ptr<Encoder>>& built = {});
 
 } // namespace msa::train

@@ -31,4 +31,22 @@ in: $1"
   passed=$((passed + 1))
 }
 
+# mvsa_manifest FILE ROOT EPOCHS: a hashed-ngram trial "mvsa" on the mvsa-ecnu folder ROOT
+# (runs/mvsa, store mvsa.h5): the cheap real-data trial of the integration tests.
+mvsa_manifest() {
+  cat >"$1" <<TOML
+schema_version = 1
+name = "mvsa"
+output = "runs"
+[dataset]
+root = "$2"
+[store]
+path = "mvsa.h5"
+[encoders.text]
+plugin = "hashed-ngram"
+[train]
+epochs = $3
+TOML
+}
+
 done_ok() { echo "$passed checks passed in $(basename "$0")"; }

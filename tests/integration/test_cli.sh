@@ -7,7 +7,7 @@ expect_contains "$OUT" "LibTorch 1.13"
 expect_contains "$OUT" "build type Release"
 
 expect_exit 0 "$MSA" --help
-for sub in plugins validate version demo-data; do
+for sub in plugins validate version demo-data predict; do
   expect_exit 0 "$MSA" "$sub" --help
 done
 expect_exit 2 "$MSA" no-such-command

@@ -124,19 +124,7 @@ fi
 # mvsa-ecnu: a real trial on the labelled tweets beats always predicting "positive".
 shared="${MSA_SHARED_DIR:-$MSA_SOURCE_DIR/../shared}/data/mvsa-ecnu"
 if [[ -d $shared ]]; then
-  cat >mvsa.toml <<TOML
-schema_version = 1
-name = "mvsa"
-output = "runs"
-[dataset]
-root = "$shared"
-[store]
-path = "mvsa.h5"
-[encoders.text]
-plugin = "hashed-ngram"
-[train]
-epochs = 5
-TOML
+  mvsa_manifest mvsa.toml "$shared" 5
   expect_exit 0 "$MSA" trial mvsa.toml
   python3 - runs/mvsa/metrics.json <<'PY' || fail "mvsa-ecnu trial did not beat the majority class"
 import json, sys

@@ -318,6 +318,61 @@ TEST_CASE("encoding auto reads a UTF-8 dataset as UTF-8 and warns for a GBK stra
     CHECK_THAT(log.str(), Catch::Contains("read as GB18030"));
 }
 
+TEST_CASE("a guid,tag list read against a dataset: listed and unlisted pairs, bad rows at their list line",
+          "[dataset]") {
+    GuidTagFiles files;
+    files.sample("1", "positive", "\xD6\xD0\xCE\xC4\n"); // GBK: the dataset reads as GB18030
+    files.sample("2", "negative", "\xB2\xBB\xBA\xC3\n");
+    files.sample("3", "null", "(\xD0\xA6)\n"); // (笑) in GBK, valid UTF-8 by accident
+    files.sample("5", "neutral");
+    fs::remove(files.dir.path() / "data" / "5.jpg"); // a bad sample of the dataset itself
+    // Pairs no list names, both valid UTF-8 by accident: were they to vote, UTF-8 would win.
+    for (const char* guid : {"8", "9"}) {
+        files.dir.write(std::string("data/") + guid + ".txt", "(\xD0\xA6)\n");
+        files.dir.write(std::string("data/") + guid + ".jpg", msa::test::tiny_jpeg());
+    }
+    files.dir.write("data/10.txt", "no image\n");
+    const DatasetConfig config = files.config();
+    const fs::path list = files.dir.write("list.txt", "guid,tag\n3,null\n9,null\n77,null\n1,positive,x\n\n1,null\n"
+                                                      "5,null\n10,null\n8,null\n");
+    std::ostringstream log;
+    const auto rows = msa::data::read_listed_samples(config, list, log);
+    REQUIRE(rows.size() == 8);
+    const auto text_of = [&](std::size_t i) { return rows[i].sample ? rows[i].sample->text : "(no sample)"; };
+    CHECK(text_of(0) == "(\xE7\xAC\x91)");
+    CHECK(rows[0].sample->label == -1);
+    CHECK(text_of(1) == "(\xE7\xAC\x91)"); // unlisted, decoded as the dataset decides
+    CHECK(rows[1].sample->image_path == (files.dir.path() / "data" / "9.jpg").string());
+    CHECK(rows[1].sample->group == "9");
+    CHECK_FALSE(rows[2].sample);
+    CHECK(rows[2].problem->to_string() == list.string() + ":4: sample '77': no sample '77' in the dataset " +
+                                              fs::absolute(files.dir.path()).lexically_normal().string() +
+                                              ": train.txt and test_without_label.txt do not list it and "
+                                              "data/77.jpg and data/77.txt do not exist");
+    CHECK(rows[3].problem->kind == "malformed line");
+    CHECK(rows[3].line == 5);
+    CHECK(text_of(4) == "\xE4\xB8\xAD\xE6\x96\x87"); // a labelled row predicts like any other
+    CHECK(rows[4].sample->label == 2);
+    CHECK(rows[4].line == 7);
+    CHECK(rows[5].problem->kind == "missing image");
+    CHECK_THAT(rows[5].problem->to_string(), Catch::StartsWith(list.string() + ":8: sample '5': image not found"));
+    CHECK(rows[6].problem->kind == "missing image");
+    CHECK(text_of(7) == "(\xE7\xAC\x91)");
+    CHECK_THAT(log.str(), Catch::Contains("texts read as GB18030"));
+
+    // Other formats have no data folder to look in.
+    TempDir dir;
+    dir.write("a.jpg", msa::test::tiny_jpeg());
+    dir.write("posts.jsonl", "{\"id\": \"a\", \"text\": \"hi\", \"image\": \"a.jpg\", \"label\": null}\n");
+    DatasetConfig jsonl;
+    jsonl.format = "jsonl";
+    jsonl.root = dir.path() / "posts.jsonl";
+    const auto posts = msa::data::read_listed_samples(jsonl, dir.write("ids.txt", "guid,tag\na,null\nb,null\n"), log);
+    REQUIRE(posts.size() == 2);
+    CHECK(posts[0].sample->text == "hi");
+    CHECK_THAT(posts[1].problem->message, Catch::EndsWith("(format jsonl)"));
+}
+
 TEST_CASE("mvsa reader merges MVSA-Single text and image labels", "[dataset][mvsa]") {
     TempDir dir;
     dir.write("labelResult.txt", "ID\ttext,image\n"

@@ -1,0 +1,195 @@
+// Reading a trained model back from its trial folder (see saved_model.hpp).
+#include "train/saved_model.hpp"
+
+#include "manifest/manifest_reader.hpp"
+#include "plugin/plugin_catalog.hpp"
+
+#include <msa/error.hpp>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <set>
+
+namespace msa::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kTrialFiles = "config.toml, model.pt, metrics.json with \"status\": \"ok\"";
+
+nlohmann::json read_json(const fs::path& file) {
+    std::ifstream in(file);
+    try {
+        return nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
+    }
+}
+
+std::string join_names(const std::set<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+// The names a module's archive holds at its top level: its own tensors and its children.
+std::set<std::string> top_level_names(const torch::nn::Module& module) {
+    std::set<std::string> names;
+    for (const auto& p : module.named_parameters(/*recurse=*/false)) names.insert(p.key());
+    for (const auto& b : module.named_buffers(/*recurse=*/false)) names.insert(b.key());
+    for (const auto& c : module.named_children()) names.insert(c.key());
+    return names;
+}
+
+// torch::load alone would not do: InputArchive::read replaces each tensor whatever its
+// shape, and ignores what the archive holds beyond the model. Both are checked here,
+// so that a model.pt from another configuration is an error, not a wrong model.
+void load_weights(Classifier& model, const fs::path& folder) {
+    const fs::path file = folder / "model.pt";
+    const std::string mismatch =
+        file.string() + " does not match the classifier " + (folder / "config.toml").string() +
+        " describes (was model.pt copied from another trial, or config.toml edited after training?): ";
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(file.string());
+    } catch (const c10::Error& e) {
+        throw Error(file.string() + ": not a model saved by msa trial (" + e.what_without_backtrace() + ")");
+    }
+    const std::set<std::string> expected = top_level_names(*model);
+    const auto keys = archive.keys();
+    const std::set<std::string> found(keys.begin(), keys.end());
+    std::set<std::string> missing, extra;
+    std::set_difference(expected.begin(), expected.end(), found.begin(), found.end(),
+                        std::inserter(missing, missing.end()));
+    std::set_difference(found.begin(), found.end(), expected.begin(), expected.end(),
+                        std::inserter(extra, extra.end()));
+    if (!missing.empty() || !extra.empty())
+        throw Error(mismatch + (missing.empty() ? "" : "it lacks " + join_names(missing)) +
+                    (!missing.empty() && !extra.empty() ? " and " : "") +
+                    (extra.empty() ? "" : "it holds " + join_names(extra) + ", which the classifier has not"));
+
+    std::map<std::string, std::vector<std::int64_t>> shapes;
+    for (const auto& p : model->named_parameters()) shapes[p.key()] = p.value().sizes().vec();
+    for (const auto& b : model->named_buffers()) shapes[b.key()] = b.value().sizes().vec();
+    try {
+        model->load(archive);
+    } catch (const c10::Error& e) {
+        throw Error(mismatch + e.what_without_backtrace());
+    }
+    for (const auto& p : model->named_parameters())
+        if (p.value().sizes().vec() != shapes[p.key()])
+            throw Error(mismatch + p.key() + " has shape " + c10::str(p.value().sizes()) + " in model.pt, " +
+                        c10::str(c10::IntArrayRef(shapes[p.key()])) + " in the classifier");
+    for (const auto& b : model->named_buffers())
+        if (b.value().sizes().vec() != shapes[b.key()])
+            throw Error(mismatch + b.key() + " has shape " + c10::str(b.value().sizes()) + " in model.pt, " +
+                        c10::str(c10::IntArrayRef(shapes[b.key()])) + " in the classifier");
+}
+
+} // namespace
+
+void check_trial_folder(const fs::path& folder) {
+    const std::string where = folder.string() + " is not a finished trial folder (" + kTrialFiles + "): ";
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) throw Error("no such trial folder: " + folder.string());
+    if (!fs::is_regular_file(folder / "config.toml", ec)) throw Error(where + "config.toml is missing");
+    if (!fs::is_regular_file(folder / "metrics.json", ec))
+        throw Error(where + "metrics.json is missing (the trial is still running, or died before it finished)");
+    const nlohmann::json metrics = read_json(folder / "metrics.json");
+    const std::string status = metrics.value("status", "");
+    if (status != "ok")
+        throw Error(where + "metrics.json says \"status\": \"" + status + "\"" +
+                    (metrics.contains("error") && metrics["error"].is_string()
+                         ? " (" + metrics["error"].get<std::string>() + ")"
+                         : ""));
+    if (!fs::is_regular_file(folder / "model.pt", ec)) {
+        // An [evaluate] trial finishes without a model: it evaluated another trial's.
+        if (metrics.contains("evaluated") && metrics["evaluated"].contains("model"))
+            throw Error(where + "model.pt is missing: it is an [evaluate] trial, which keeps no model of its own; "
+                                "its model is " + metrics["evaluated"]["model"].get<std::string>());
+        throw Error(where + "model.pt is missing");
+    }
+}
+
+fs::path model_folder(const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::is_regular_file(dir / "results.json", ec)) {
+        if (!fs::is_directory(dir, ec)) throw Error("no such folder: " + dir.string());
+        if (!fs::is_regular_file(dir / "config.toml", ec))
+            throw Error(dir.string() + " is neither a trial folder (" + kTrialFiles +
+                        ") nor a study folder (runs/<study> with results.json)");
+        return dir;
+    }
+    const fs::path results = dir / "results.json";
+    const nlohmann::json study = read_json(results);
+    if (!study.contains("final_incumbent") || !study["final_incumbent"].is_string())
+        throw Error(results.string() + " names no \"final_incumbent\" (study status: \"" + study.value("status", "?") +
+                    "\"): no phase picked a model; pass one of its trial folders instead, e.g. " +
+                    (dir / "<phase>" / "<trial>").string());
+    return dir / study["final_incumbent"].get<std::string>();
+}
+
+SavedModel::SavedModel(const fs::path& folder, const PluginCatalog& catalog)
+    : folder_(fs::absolute(folder).lexically_normal()), catalog_(&catalog) {
+    check_trial_folder(folder_);
+    study_ = ManifestDocument::load(folder_ / "config.toml").to_study(catalog);
+    if (study_.evaluate || study_.clip || study_.encoders.empty())
+        throw Error(folder_.string() + ": only trials that train a fusion on encoder features can be loaded; this "
+                    "one has " + (study_.evaluate ? "[evaluate]"
+                                  : study_.clip   ? "[clip]"
+                                                  : "no [encoders.text] or [encoders.image]"));
+    try {
+        build_classifier();
+    } catch (const Error& e) {
+        throw Error(folder_.string() + ": the classifier its config.toml describes cannot be built: " + e.what());
+    }
+    load_weights(model_, folder_);
+}
+
+void SavedModel::build_classifier() {
+    // Exactly as the trial built it (trial.cpp): the encoders' widths and trainable tops,
+    // then the fusion and head, whose weights model.pt replaces.
+    const PluginCatalog& catalog = *catalog_;
+    std::int64_t dims[2] = {0, 0};
+    TrainableEncoder tops[2];
+    for (const auto& [modality, choice] : study_.encoders) {
+        const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
+        auto encoder = catalog.create_encoder(choice.plugin, choice.params);
+        const int m = modality == "text" ? 0 : 1;
+        dims[m] = call_plugin(entry, "dim()", [&] { return encoder->dim(); });
+        tops[m] = {call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); }), &entry};
+        encoders_.emplace(modality, std::move(encoder));
+    }
+    const auto num_classes = static_cast<std::int64_t>(labels().size());
+    const FusionContext context{dims[0], dims[1], num_classes};
+    const PluginEntry& fusion_entry = catalog.get(PluginKind::fusion, study_.fusion.plugin, study_.fusion.where);
+    model_ = Classifier(catalog.create_fusion(study_.fusion.plugin, study_.fusion.params, context), fusion_entry,
+                        num_classes, tops[0], tops[1]);
+}
+
+LoadedFeatures SavedModel::features(const std::vector<Sample>& samples,
+                                    const std::function<void(const std::string&)>& log, const Study* data) const {
+    Study source = data ? *data : study_;
+    source.encoders = study_.encoders;
+    return load_features(source, *catalog_, samples, log, encoders_);
+}
+
+at::Tensor SavedModel::probabilities(const FeatureSet& set, const torch::Device& device) {
+    model_->to(device);
+    return predict_probabilities(model_, set, device);
+}
+
+at::Tensor SavedModel::probabilities(const std::vector<Sample>& samples,
+                                     const std::function<void(const std::string&)>& log,
+                                     const torch::Device& device) {
+    const LoadedFeatures f = features(samples, log);
+    // Labels are not needed to predict; the feature set still carries one per row.
+    return probabilities(FeatureSet{f.text, f.image, torch::full({static_cast<std::int64_t>(samples.size())}, -1,
+                                                                 torch::kLong)},
+                         device);
+}
+
+} // namespace msa::train

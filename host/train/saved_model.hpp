@@ -1,0 +1,67 @@
+// A trained model read back from its trial folder (config.toml + model.pt), for
+// [evaluate] trials and `msa predict`: the trial's encoders, the classifier built as the
+// trial built it, and the weights the trial saved.
+#pragma once
+
+#include "manifest/study.hpp"
+#include "train/trainer.hpp"
+#include "train/trial_features.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace msa {
+class PluginCatalog;
+}
+
+namespace msa::train {
+
+// Throws msa::Error unless `folder` holds a finished trial: config.toml, model.pt and a
+// metrics.json whose status is "ok". The message names the folder and what is missing.
+void check_trial_folder(const std::filesystem::path& folder);
+
+// The trial folder `dir` names: `dir` itself, or for a study folder (runs/<study>, with a
+// results.json) the trial its "final_incumbent" names. Throws msa::Error when `dir` is
+// neither, or its results.json names no final incumbent.
+std::filesystem::path model_folder(const std::filesystem::path& dir);
+
+class SavedModel {
+public:
+    // Reads `folder`/config.toml as a manifest against `catalog` (which must outlive this
+    // object), builds its encoders and classifier, and loads model.pt into it. Throws
+    // msa::Error naming the folder when it is not a finished trial or model.pt does not
+    // fit the classifier config.toml describes.
+    SavedModel(const std::filesystem::path& folder, const PluginCatalog& catalog);
+
+    const std::filesystem::path& folder() const { return folder_; } // absolute
+    const Study& study() const { return study_; }                   // the trial's resolved manifest
+    const std::vector<std::string>& labels() const { return study_.dataset.labels; }
+
+    // The features of `samples` as the model reads them (prefix features for fine-tuned
+    // tops), encoding what the store lacks with the trial's own encoders. The store is the
+    // one of `data` ([dataset] and [store]; the model's own when null), since the samples
+    // come from that dataset.
+    LoadedFeatures features(const std::vector<Sample>& samples, const std::function<void(const std::string&)>& log,
+                            const Study* data = nullptr) const;
+
+    // Class probabilities [N, C] on the CPU for rows of features().
+    at::Tensor probabilities(const FeatureSet& set, const torch::Device& device);
+    // Both steps at once.
+    at::Tensor probabilities(const std::vector<Sample>& samples, const std::function<void(const std::string&)>& log,
+                             const torch::Device& device);
+
+private:
+    void build_classifier();
+
+    std::filesystem::path folder_;
+    const PluginCatalog* catalog_;
+    Study study_;
+    std::map<std::string, std::shared_ptr<Encoder>> encoders_; // by modality; own the trainable tops
+    Classifier model_{nullptr};
+};
+
+} // namespace msa::train

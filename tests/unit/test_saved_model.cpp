@@ -1,0 +1,129 @@
+// Saved models: a demo-data trial read back from its folder predicts what the trial
+// predicted; folders that are not finished trials, a model.pt of another configuration
+// and study folders without a final incumbent are clear errors.
+#include "train/saved_model.hpp"
+
+#include "data/dataset_reader.hpp"
+#include "tiny_trial.hpp"
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+using namespace msa;
+using namespace msa::train;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// predictions.csv's probability columns, by id.
+std::map<std::string, std::vector<double>> trial_probabilities(const fs::path& folder) {
+    std::ifstream in(folder / "predictions.csv");
+    std::string line;
+    std::getline(in, line); // header
+    std::map<std::string, std::vector<double>> out;
+    while (std::getline(in, line)) {
+        std::stringstream fields(line);
+        std::string id, field;
+        std::getline(fields, id, ',');
+        for (int skip = 0; skip < 3; ++skip) std::getline(fields, field, ',');
+        auto& p = out[id];
+        while (std::getline(fields, field, ',')) p.push_back(std::stod(field));
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("saved model: a trial read back from its folder gives the trial's probabilities", "[saved-model]") {
+    const test::TempDir dir;
+    test::tiny_demo_data(dir.path());
+    const fs::path trial = test::run_tiny_trial(test::tiny_manifest(dir.path(), "text"));
+
+    SavedModel model(trial, test::builtin_catalog());
+    CHECK(model.folder() == fs::absolute(trial).lexically_normal());
+    CHECK(model.labels() == std::vector<std::string>{"negative", "neutral", "positive"});
+    CHECK(model.study().encoders.at("text").plugin == "hashed-ngram");
+
+    const data::Dataset dataset = data::read_dataset(model.study().dataset);
+    const at::Tensor probs = model.probabilities(dataset.samples, [](const std::string&) {}, torch::kCPU);
+    REQUIRE(probs.size(0) == static_cast<std::int64_t>(dataset.samples.size()));
+    const auto expected = trial_probabilities(trial);
+    for (std::size_t i = 0; i < dataset.samples.size(); ++i)
+        for (std::int64_t c = 0; c < 3; ++c)
+            CHECK(probs[static_cast<std::int64_t>(i)][c].item<double>() ==
+                  Approx(expected.at(dataset.samples[i].id)[static_cast<std::size_t>(c)]).margin(1e-5));
+}
+
+TEST_CASE("saved model: a folder that is no finished trial, or a model.pt of another configuration, is refused",
+          "[saved-model]") {
+    const test::TempDir dir;
+    test::tiny_demo_data(dir.path());
+    test::TinyTrialOptions narrow, wide;
+    narrow.fusion_params = "hidden = 16\n";
+    wide.fusion_params = "hidden = 32\n";
+    const fs::path trial = test::run_tiny_trial(test::tiny_manifest(dir.path(), "narrow", narrow));
+    const fs::path other = test::run_tiny_trial(test::tiny_manifest(dir.path(), "wide", wide));
+    const auto& catalog = test::builtin_catalog();
+
+    CHECK_THROWS_WITH(SavedModel(dir.path() / "nowhere", catalog), Contains("no such trial folder"));
+    const auto copy = [&](const std::string& name) {
+        fs::copy(trial, dir.path() / name, fs::copy_options::recursive);
+        return dir.path() / name;
+    };
+    const fs::path no_config = copy("no-config");
+    fs::remove(no_config / "config.toml");
+    CHECK_THROWS_WITH(SavedModel(no_config, catalog),
+                      Contains("no-config is not a finished trial folder") && Contains("config.toml is missing"));
+    const fs::path running = copy("running");
+    fs::remove(running / "metrics.json");
+    CHECK_THROWS_WITH(SavedModel(running, catalog), Contains("metrics.json is missing (the trial is still running"));
+    const fs::path failed = copy("failed");
+    std::ofstream(failed / "metrics.json") << R"({"status": "failed", "error": "the loss became NaN"})";
+    CHECK_THROWS_WITH(SavedModel(failed, catalog),
+                      Contains("metrics.json says \"status\": \"failed\" (the loss became NaN)"));
+    const fs::path no_model = copy("no-model");
+    fs::remove(no_model / "model.pt");
+    CHECK_THROWS_WITH(SavedModel(no_model, catalog), Contains("model.pt is missing"));
+
+    // A wider fusion's weights in the narrow trial's folder: shapes that do not fit.
+    const fs::path swapped = copy("swapped");
+    fs::copy_file(other / "model.pt", swapped / "model.pt", fs::copy_options::overwrite_existing);
+    CHECK_THROWS_WITH(SavedModel(swapped, catalog),
+                      Contains((swapped / "model.pt").string() + " does not match the classifier") &&
+                          Contains("has shape [32, 128] in model.pt, [16, 128] in the classifier"));
+    // A config.toml edited into a classifier that cannot even be built for these encoders.
+    const fs::path edited = copy("edited");
+    {
+        std::ifstream in(edited / "config.toml");
+        std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        config.replace(config.find("plugin = \"concat\""), 17, "plugin = \"gated\"");
+        std::ofstream(edited / "config.toml") << config;
+    }
+    CHECK_THROWS_WITH(SavedModel(edited, catalog),
+                      Contains(edited.string() + ": the classifier its config.toml describes cannot be built") &&
+                          Contains("no image encoder"));
+    const fs::path garbage = copy("garbage");
+    std::ofstream(garbage / "model.pt") << "not a model";
+    CHECK_THROWS_WITH(SavedModel(garbage, catalog), Contains("model.pt: not a model saved by msa trial"));
+}
+
+TEST_CASE("saved model: a study folder names its model in results.json", "[saved-model]") {
+    const test::TempDir dir;
+    const fs::path trial = dir.path() / "phase" / "trial-s1";
+    fs::create_directories(trial);
+    std::ofstream(trial / "config.toml") << "";
+    CHECK(model_folder(trial) == trial);
+
+    std::ofstream(dir.path() / "results.json") << R"({"status": "complete", "final_incumbent": "phase/trial-s1"})";
+    CHECK(model_folder(dir.path()) == dir.path() / "phase" / "trial-s1");
+    std::ofstream(dir.path() / "results.json") << R"({"status": "interrupted", "final_incumbent": null})";
+    CHECK_THROWS_WITH(model_folder(dir.path()),
+                      Contains("results.json names no \"final_incumbent\" (study status: \"interrupted\")"));
+    CHECK_THROWS_WITH(model_folder(dir.path() / "phase"),
+                      Contains("phase is neither a trial folder") && Contains("nor a study folder"));
+}
