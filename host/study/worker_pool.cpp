@@ -56,7 +56,8 @@ pid_t start_worker(const WorkerJob& job) {
             dup2(fd, STDOUT_FILENO);
             dup2(fd, STDERR_FILENO);
         }
-        execv(argv[0], const_cast<char* const*>(argv.data()));
+        // Our own image, even when a rebuild has replaced the file since the study started.
+        execv("/proc/self/exe", const_cast<char* const*>(argv.data()));
         _exit(127);
     }
     setpgid(pid, pid); // also here, so a kill never races the child's own call
