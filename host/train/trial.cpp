@@ -5,6 +5,7 @@
 #include "manifest/resolved_manifest.hpp"
 #include "plugin/plugin_catalog.hpp"
 #include "train/augmentation.hpp"
+#include "train/clip_trial.hpp"
 #include "train/run_folder.hpp"
 #include "train/trainer.hpp"
 #include "train/trial_features.hpp"
@@ -146,7 +147,8 @@ void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path&
     TrialLog log(out / "log.txt");
     nlohmann::json metrics{{"trial", study.name}, {"seed", study.seed}};
     try {
-        run(study, catalog, out, log, metrics);
+        if (study.clip) run_clip_trial(study, catalog, out, log, metrics);
+        else run(study, catalog, out, log, metrics);
         write_file_atomically(out / "metrics.json", metrics.dump(2) + "\n");
     } catch (const std::exception& e) {
         metrics["status"] = "failed";
