@@ -211,10 +211,6 @@ void run_clip_trial(const Study& study, const PluginCatalog& catalog, const fs::
     const ClipConfig& clip = *study.clip;
     std::string reason;
     if (!clip_checkpoint_present(clip, reason)) throw ConfigError(clip.where, reason);
-    if (study.augmentation || study.evaluate)
-        throw ConfigError(clip.where, std::string("a [clip] trial fits its own probe on CLIP features; it takes no [") +
-                                          (study.augmentation ? "augmentation" : "evaluate") +
-                                          "] (a study's clip phase writes neither)");
     if (study.train.threads > 0) at::set_num_threads(static_cast<int>(study.train.threads));
     ClipContext ctx{study, clip, catalog, {}};
     try {
@@ -223,6 +219,11 @@ void run_clip_trial(const Study& study, const PluginCatalog& catalog, const fs::
         throw ConfigError(clip.where, std::string("[clip] checkpoint: ") + e.what());
     }
     log("clip " + clip.method + ": " + clip.checkpoint.string());
+    // A clip phase starts from an incumbent whose manifest may carry these; CLIP replaces
+    // the model they belong to, so they are said to be unused rather than refused.
+    if (study.augmenter || study.augmentation)
+        log("clip: [augmenter] and [augmentation] are not applied: the probe trains on the sampler's rows alone");
+    if (study.evaluate) log("clip: [evaluate] is not applied: a [clip] trial evaluates its own CLIP model");
     const TrialData data = read_trial_data(study, std::ref(log));
     metrics["clip"] = {{"method", clip.method}, {"checkpoint", clip.checkpoint.string()},
                        {"digest", ctx.checkpoint.digest}};

@@ -84,4 +84,45 @@ expect_contains "$ERR" "missing.toml:12:1: CLIP checkpoint folder $WORK/clip-vit
 expect_contains "$ERR" "cannot be fetched by scripts/fetch-models"
 expect_contains "$(cat runs/missing/error.txt)" "Hugging Face CLIP model folder"
 [[ $(metric runs/missing "['status']") == failed ]] || fail "a failed trial should say status failed"
+
+# In a study: the clip phase runs both methods beside the incumbent; one whose folder is
+# absent is skipped with the reason, and the study goes on.
+cat >study.toml <<TOML
+schema_version = 1
+name = "study"
+output = "runs"
+[dataset]
+root = "data"
+[store]
+path = "store.h5"
+[encoders.text]
+plugin = "hashed-ngram"
+dim = 64
+[train]
+epochs = 2
+[[phase]]
+name = "base"
+[[phase]]
+name = "clip"
+kind = "clip"
+from = "base"
+clip = "clip"
+[[phase]]
+name = "no-clip"
+kind = "clip"
+from = "base"
+clip = "clip-vit-base-patch32"
+TOML
+expect_exit 0 "$MSA" run study.toml --jobs 1
+python3 - runs/study/results.json <<'PY' || fail "the study's clip phases are not as expected"
+import json, sys
+phases = {p["name"]: p for p in json.load(open(sys.argv[1]))["phases"]}
+clip = phases["clip"]
+assert clip["status"] == "complete", clip
+labels = [c["label"] for c in clip["configs"]]
+assert labels[1:] == ["CLIP linear-probe", "CLIP zero-shot"], labels
+assert all(t["status"] == "ok" for c in clip["configs"] for t in c["trials"]), clip
+skipped = phases["no-clip"]
+assert skipped["status"] == "skipped" and "cannot be fetched by scripts/fetch-models" in skipped["reason"], skipped
+PY
 done_ok
