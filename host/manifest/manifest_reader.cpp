@@ -199,6 +199,34 @@ public:
         return out;
     }
 
+    // An array of numbers, each in [min, max].
+    std::optional<std::vector<double>> reals(const std::string& key, double min, double max) {
+        const toml::node* n = node(key);
+        if (!n) return std::nullopt;
+        const toml::array* array = n->as_array();
+        if (!array) {
+            mistyped(key, *n, "an array of numbers");
+            return std::nullopt;
+        }
+        std::vector<double> out;
+        for (const toml::node& item : *array) {
+            if (!item.is_number()) {
+                problems_.add(item, "'" + qualified(key) + "' must hold numbers, found a " + type_name(item));
+                return std::nullopt;
+            }
+            const double value =
+                item.is_integer() ? static_cast<double>(*item.value<std::int64_t>()) : *item.value<double>();
+            if (!(value >= min && value <= max)) {
+                problems_.add(item, "'" + qualified(key) + "' holds " + format_value(Value{value}) +
+                                        ", out of range; accepted: [" + format_value(Value{min}) + ", " +
+                                        format_value(Value{max}) + "]");
+                return std::nullopt;
+            }
+            out.push_back(value);
+        }
+        return out;
+    }
+
     // A path relative to the file that states it.
     std::optional<fs::path> path(const std::string& key) {
         auto value = string(key);
@@ -778,6 +806,7 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
     if (const toml::table* clip = top.table("clip")) {
         TableReader r(*clip, "clip", problems);
         ClipConfig c;
+        c.where = location(clip->source());
         if (auto checkpoint = r.path("checkpoint")) c.checkpoint = *checkpoint;
         else if (!clip->get("checkpoint")) problems.add(*clip, "[clip] needs 'checkpoint', a CLIP model folder");
         c.method = r.choice("method", {"linear-probe", "zero-shot"}).value_or(c.method);
@@ -789,6 +818,20 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
                                                       "where the label goes");
             else
                 c.templates = *templates;
+        }
+        if (auto l2 = r.reals("l2", 0.0, 1e6)) {
+            if (l2->empty()) problems.add(*clip->get("l2"), "'clip.l2' needs at least one L2 strength");
+            else c.l2 = *l2;
+        }
+        if (auto modalities = r.strings("modalities")) {
+            const std::set<std::string> unique(modalities->begin(), modalities->end());
+            if (modalities->empty() || unique.size() != modalities->size() ||
+                std::any_of(modalities->begin(), modalities->end(),
+                            [](const std::string& m) { return m != "image" && m != "text"; }))
+                problems.add(*clip->get("modalities"), "'clip.modalities' must list \"image\", \"text\" or both, "
+                                                       "each once (the embeddings the linear probe reads)");
+            else
+                c.modalities = *modalities;
         }
         r.finish();
         study.clip = c;

@@ -93,7 +93,8 @@ std::string resolved_manifest(const Study& study) {
             << "\nfill = " << quoted(e->fill) << "\n";
     if (const auto& c = study.clip)
         out << "\n[clip]\ncheckpoint = " << quoted(c->checkpoint) << "\nmethod = " << quoted(c->method)
-            << "\ntemplates = " << strings(c->templates) << "\n";
+            << "\ntemplates = " << strings(c->templates) << "\nl2 = " << format_value(Value{c->l2})
+            << "\nmodalities = " << strings(c->modalities) << "\n";
     return out.str();
 }
 

@@ -89,6 +89,11 @@ struct ClipConfig {
     std::filesystem::path checkpoint;       // a Hugging Face CLIP model folder
     std::string method = "linear-probe";    // linear-probe | zero-shot
     std::vector<std::string> templates{"a photo that feels {}.", "a {} post."}; // zero-shot prompts; {} = label
+    // linear-probe: the L2 strengths tried (the one best on the validation split is kept)
+    // and the embeddings concatenated into the probe's input.
+    std::vector<double> l2{1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0};
+    std::vector<std::string> modalities{"image", "text"};
+    std::string where; // "file:line:column" of the table, for later messages
 };
 
 // One axis of a phase's sweep: a manifest path and its values (kept in the manifest's

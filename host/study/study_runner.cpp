@@ -10,6 +10,7 @@
 #include "store/feature_store.hpp"
 #include "study/trial_manifest.hpp"
 #include "study/worker_pool.hpp"
+#include "train/clip_trial.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -441,12 +442,11 @@ private:
                     phase.configs.push_back(std::move(config));
                 }
         } else if (spec.kind == "clip") {
-            std::error_code ec;
-            if (!fs::is_regular_file(spec.clip / "config.json", ec)) {
+            ClipConfig clip;
+            clip.checkpoint = spec.clip;
+            if (std::string reason; !train::clip_checkpoint_present(clip, reason)) {
                 phase.status = "skipped";
-                phase.reason = "no CLIP model folder at " + spec.clip.string() +
-                               " (scripts/fetch-models cannot fetch a CLIP checkpoint; point 'clip' at a Hugging "
-                               "Face CLIP folder such as openai/clip-vit-base-patch32)";
+                phase.reason = reason;
                 return;
             }
             if (incumbent) {

@@ -1,5 +1,7 @@
 #include "train/run_folder.hpp"
 
+#include "train/trial_rows.hpp"
+
 #include "train/metrics.hpp"
 
 #include <msa/error.hpp>
@@ -85,14 +87,9 @@ void write_predictions_and_metrics(const fs::path& out, const std::vector<Sample
                                    nlohmann::json& metrics) {
     write_file_atomically(out / "predictions.csv", predictions_csv(samples, split_of, probs, labels));
 
-    auto evaluate = [&](const std::vector<std::size_t>& rows) {
-        std::vector<std::int64_t> y, index(rows.begin(), rows.end());
-        for (auto i : rows) y.push_back(samples[i].label);
-        return compute_metrics(y, probs.index_select(0, torch::tensor(index, torch::kLong)),
-                               static_cast<std::int64_t>(labels.size()));
-    };
-    metrics["valid"] = to_json(evaluate(split.valid), labels);
-    metrics["test"] = to_json(evaluate(split.test), labels);
+    const auto num_classes = static_cast<std::int64_t>(labels.size());
+    metrics["valid"] = to_json(metrics_of_rows(samples, split.valid, probs, num_classes), labels);
+    metrics["test"] = to_json(metrics_of_rows(samples, split.test, probs, num_classes), labels);
 }
 
 c10::Device choose_device(const std::string& name) {

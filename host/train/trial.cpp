@@ -2,17 +2,15 @@
 // missing, train, evaluate, predict, write.
 #include "train/trial.hpp"
 
-#include "data/dataset_reader.hpp"
-#include "data/split.hpp"
 #include "manifest/resolved_manifest.hpp"
 #include "plugin/plugin_catalog.hpp"
 #include "train/augmentation.hpp"
 #include "train/evaluate_trial.hpp"
+#include "train/clip_trial.hpp"
 #include "train/run_folder.hpp"
 #include "train/trainer.hpp"
 #include "train/trial_features.hpp"
-
-#include <msa/sampler.hpp>
+#include "train/trial_rows.hpp"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -30,11 +28,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-at::Tensor index_tensor(const std::vector<std::size_t>& rows) {
-    std::vector<std::int64_t> v(rows.begin(), rows.end());
-    return torch::tensor(v, torch::kLong);
-}
-
 void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, TrialLog& log,
          nlohmann::json& metrics) {
     const auto start = std::chrono::steady_clock::now();
@@ -50,26 +43,10 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     const auto& labels = study.dataset.labels;
     const auto num_classes = static_cast<std::int64_t>(labels.size());
 
-    const data::Dataset dataset = data::read_dataset(study.dataset);
-    const data::Split split = data::make_split(dataset.samples, study.split, study.seed);
-    log("dataset " + study.dataset.root.string() + ": " + std::to_string(dataset.samples.size()) + " samples; split " +
-        std::to_string(split.train.size()) + " train, " + std::to_string(split.valid.size()) + " valid, " +
-        std::to_string(split.test.size()) + " test");
-
-    // The sampler picks the training rows from the train split.
-    std::vector<Sample> pool;
-    for (auto i : split.train) pool.push_back(dataset.samples[i]);
-    const PluginEntry& sampler_entry = catalog.get(PluginKind::sampler, study.sampler.plugin, study.sampler.where);
-    auto sampler = catalog.create_sampler(study.sampler.plugin, study.sampler.params);
-    const SamplerContext sampler_context{num_classes, study.seed, labels};
-    const auto chosen = call_plugin(sampler_entry, "select()", [&] { return sampler->select(pool, sampler_context); });
-    std::vector<std::size_t> train_rows;
-    for (auto i : chosen) {
-        if (i >= pool.size())
-            throw Error(describe(sampler_entry) + " chose index " + std::to_string(i) + " of a pool of " +
-                        std::to_string(pool.size()));
-        train_rows.push_back(split.train[i]);
-    }
+    const TrialData data = read_trial_data(study, std::ref(log));
+    const auto& dataset = data.dataset;
+    const auto& split = data.split;
+    std::vector<std::size_t> train_rows = sample_training_rows(study, catalog, data);
     // Augmented copies of hard training rows join the training rows (their group is
     // their source's, which the split put in train).
     std::vector<Sample> samples = dataset.samples;
@@ -83,12 +60,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
             split_of.push_back("augmented");
         }
     }
-    std::vector<std::int64_t> class_counts(static_cast<std::size_t>(num_classes));
-    for (auto i : train_rows) ++class_counts[static_cast<std::size_t>(samples[i].label)];
-    std::string counts;
-    for (std::size_t c = 0; c < class_counts.size(); ++c)
-        counts += (c ? ", " : "") + labels[c] + " " + std::to_string(class_counts[c]);
-    log("sampler " + study.sampler.plugin + ": " + std::to_string(train_rows.size()) + " training rows (" + counts + ")");
+    const std::vector<std::int64_t> class_counts = count_training_rows(study, samples, train_rows, std::ref(log));
 
     const auto encode_start = std::chrono::steady_clock::now();
     const LoadedFeatures features = load_features(study, catalog, samples, std::ref(log));
@@ -140,8 +112,8 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
         (fitted.stopped_early ? " (stopped early)" : "") + "; trained in " + fixed(fitted.seconds, 1) + " s");
 
     // Predictions for every sample, then metrics per labelled split.
-    const at::Tensor probs = predict_probabilities(model, everything, device);
-    write_predictions_and_metrics(out, samples, split_of, split, probs, labels, metrics);
+    write_predictions_and_metrics(out, samples, split_of, split, predict_probabilities(model, everything, device),
+                                  labels, metrics);
     metrics["status"] = "ok";
     metrics["best_epoch"] = fitted.best_epoch;
     metrics["epochs_run"] = fitted.history.size();
@@ -176,9 +148,11 @@ void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path&
     TrialLog log(out / "log.txt");
     nlohmann::json metrics{{"trial", study.name}, {"seed", study.seed}};
     try {
-        // An [evaluate] trial (ablation) evaluates a trained model instead of training one.
+        // An [evaluate] trial (ablation) evaluates a trained model; a [clip] trial runs CLIP.
         if (study.evaluate)
             run_evaluation(study, catalog, out, log, metrics);
+        else if (study.clip)
+            run_clip_trial(study, catalog, out, log, metrics);
         else
             run(study, catalog, out, log, metrics);
         write_file_atomically(out / "metrics.json", metrics.dump(2) + "\n");

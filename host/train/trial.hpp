@@ -14,7 +14,8 @@ class PluginCatalog;
 
 namespace msa::train {
 
-// Runs the trial `study` describes and writes its run folder `out`. A trial that fails
+// Runs the trial `study` describes and writes its run folder `out` (a study with [clip]
+// runs run_clip_trial of clip_trial.hpp instead of training). A trial that fails
 // writes error.txt and a metrics.json with "status": "failed" before the error goes on.
 void run_trial(const Study& study, const PluginCatalog& catalog, const std::filesystem::path& out);
 

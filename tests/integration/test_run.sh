@@ -82,7 +82,7 @@ expect_exit 0 "$MSA" run study.toml --jobs 2
 study=runs/small
 for f in results.json report.md report.html; do [[ -s $study/$f ]] || fail "$study/$f was not written"; done
 expect_contains "$ERR" "phase architecture (train, from baseline): 2 configurations, 4 trials; 0 finished earlier, 4 to run"
-expect_contains "$ERR" "phase clip: skipped: no CLIP model folder at $WORK/no-clip-here"
+expect_contains "$ERR" "phase clip: skipped: CLIP checkpoint folder $WORK/no-clip-here does not exist"
 python3 - "$study/results.json" <<'PY' || fail "results.json does not hold the study"
 import json, sys, os
 r = json.load(open(sys.argv[1]))

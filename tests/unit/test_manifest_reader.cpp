@@ -245,3 +245,34 @@ TEST_CASE("auxiliary_loss tables name a loss plugin and its weight, checked like
                                                          "\"cross-entropy\"\nweight = 0.5\n");
     CHECK_THAT(problems_of(heavy), Contains("the auxiliary loss weights sum to 1.1"));
 }
+
+TEST_CASE("clip table: checkpoint, method, templates, the probe's L2 grid and modalities, checked") {
+    test::TempDir dir;
+    const auto file = dir.write("clip.toml", header(dir) + "[clip]\ncheckpoint = \"models/clip\"\n"
+                                                           "method = \"zero-shot\"\ntemplates = [\"a {} post\"]\n"
+                                                           "l2 = [0, 1e-3, 1]\nmodalities = [\"image\"]\n");
+    const Study study = read(file);
+    REQUIRE(study.clip);
+    // The folder need not exist yet: a study reports the phase as skipped instead.
+    CHECK(study.clip->checkpoint == dir.path() / "models" / "clip");
+    CHECK(study.clip->method == "zero-shot");
+    CHECK(study.clip->templates == std::vector<std::string>{"a {} post"});
+    CHECK(study.clip->l2 == std::vector<double>{0.0, 1e-3, 1.0});
+    CHECK(study.clip->modalities == std::vector<std::string>{"image"});
+    CHECK_THAT(study.clip->where, Contains("clip.toml:5:1"));
+
+    const auto defaults = read(dir.write("d.toml", header(dir) + "[clip]\ncheckpoint = \"models/clip\"\n"));
+    CHECK(defaults.clip->method == "linear-probe");
+    CHECK(defaults.clip->l2.size() == 7);
+    CHECK(defaults.clip->modalities == std::vector<std::string>{"image", "text"});
+
+    const auto bad = dir.write("bad.toml", header(dir) + "[clip]\nmethod = \"few-shot\"\ntemplates = [\"a post\"]\n"
+                                                         "l2 = [1e-3, -1]\nmodalities = [\"image\", \"image\"]\n");
+    CHECK_THAT(problems_of(bad), Contains("[clip] needs 'checkpoint'") &&
+                                     Contains("'clip.method' = \"few-shot\" is not accepted") &&
+                                     Contains("each with {}") && Contains("bad.toml:8:13: error: 'clip.l2' holds -1.0") &&
+                                     Contains("'clip.modalities' must list \"image\", \"text\" or both"));
+    const auto empty = dir.write("e.toml", header(dir) + "[clip]\ncheckpoint = \"c\"\nl2 = []\nmodalities = \"text\"\n");
+    CHECK_THAT(problems_of(empty), Contains("'clip.l2' needs at least one") &&
+                                       Contains("'clip.modalities' must be an array of strings"));
+}
