@@ -27,13 +27,13 @@ ManifestError::ManifestError(std::vector<ManifestProblem> problems)
       problems_(std::move(problems)) {}
 
 
-namespace {
-
 std::string location(const toml::source_region& region) {
     if (!region.path) return {};
     if (region.begin.line == 0) return *region.path;
     return *region.path + ":" + std::to_string(region.begin.line) + ":" + std::to_string(region.begin.column);
 }
+
+namespace {
 
 const char* type_name(const toml::node& node) {
     switch (node.type()) {

@@ -20,6 +20,9 @@ struct ManifestDocument::Impl {
 // table to edit. Throws ManifestError.
 ManifestDocument::Impl load_manifest_table(const std::filesystem::path& file);
 
+// "file:line:column" of a value, or the file alone; empty for a value built in code.
+std::string location(const toml::source_region& region);
+
 // Merges `top` into `base`: tables merge key by key; any other value replaces. Moved
 // nodes keep their source (copied ones would not: TOML++ drops it on copy).
 void merge_into(toml::table& base, toml::table&& top);

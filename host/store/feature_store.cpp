@@ -3,6 +3,8 @@
 // adapter at the end.
 #include "store/feature_store.hpp"
 
+#include "util/utc_time.hpp"
+
 #include "store/rollback_journal.hpp"
 #include "store/store_lock.hpp"
 
@@ -179,15 +181,6 @@ std::uint16_t float_to_half(float f) {
     const std::uint32_t mantissa_bits = bits & 0x00000FFFu;
     const std::uint32_t nonsign = exp_bits + mantissa_bits;
     return static_cast<std::uint16_t>((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
-}
-
-std::string utc_now() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
 }
 
 bool is_key(const std::string& key) {

@@ -10,6 +10,9 @@
 #include "store/feature_store.hpp"
 #include "study/trial_manifest.hpp"
 #include "study/worker_pool.hpp"
+#include "train/run_folder.hpp"
+#include "util/suggest.hpp"
+#include "util/utc_time.hpp"
 #include "train/clip_trial.hpp"
 
 #include <nlohmann/json.hpp>
@@ -72,30 +75,11 @@ struct StoreUse {
     std::size_t from_store = 0, encoded = 0;
 };
 
-std::string now_utc() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
-}
-
 std::string read_file(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
-}
-
-void write_file(const fs::path& file, const std::string& text) {
-    const fs::path partial = file.string() + ".partial";
-    {
-        std::ofstream out(partial, std::ios::binary);
-        out << text;
-        if (!out.flush()) throw Error(file.string() + ": cannot be written");
-    }
-    fs::rename(partial, file);
 }
 
 std::optional<json> read_json(const fs::path& file) {
@@ -235,9 +219,8 @@ public:
             if (it == base_.phases.end()) {
                 std::vector<std::string> names;
                 for (const auto& p : base_.phases) names.push_back(p.name);
-                std::string list;
-                for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-                throw ConfigError(options.manifest.string(), "--phase " + options.phase + ": no such phase; phases: " + list);
+                throw ConfigError(options.manifest.string(),
+                                  "--phase " + options.phase + ": no such phase; phases: " + join(names));
             }
             // The phase and those it starts from, transitively.
             for (std::string name = options.phase; !name.empty();) {
@@ -279,7 +262,7 @@ public:
 
     int run() {
         const auto start = std::chrono::steady_clock::now();
-        started_ = now_utc();
+        started_ = utc_now();
         fs::create_directories(folder_);
         std::cerr << "study " << base_.name << ": " << phases_.size() << " phases into " << folder_.string() << "\n";
         bool interrupted = false, failures = false;
@@ -514,7 +497,7 @@ private:
                 }
                 if (!run_it) continue;
                 fs::create_directories(dir);
-                write_file(dir / "trial.toml", trial.planned);
+                train::write_file_atomically(dir / "trial.toml", trial.planned);
                 pending.push_back({c, t});
                 jobs.push_back({dir / "trial.toml", dir, 1});
                 if (!study.evaluate && !study.clip) to_encode.push_back(std::move(study));
@@ -594,8 +577,8 @@ private:
                                      : "the worker process exited with " + std::to_string(outcome.exit_code) +
                                            " without writing metrics.json; see " + (dir / "worker.log").string();
         json failed{{"trial", dir.filename().string()}, {"seed", trial.seed}, {"status", "failed"}, {"error", trial.error}};
-        write_file(dir / "error.txt", trial.error + "\n");
-        write_file(dir / "metrics.json", failed.dump(2) + "\n");
+        train::write_file_atomically(dir / "error.txt", trial.error + "\n");
+        train::write_file_atomically(dir / "metrics.json", failed.dump(2) + "\n");
     }
 
     // Encodes what the store lacks once, here, before the workers start, so parallel
@@ -678,7 +661,7 @@ private:
                                 {"hit_rate", lookups ? json(double(use.from_store) / double(lookups)) : json(nullptr)}}},
                      {"final_incumbent", final_incumbent.empty() ? json(nullptr) : json(final_incumbent)},
                      {"phases", phases}};
-        write_file(folder_ / "results.json", results.dump(2) + "\n");
+        train::write_file_atomically(folder_ / "results.json", results.dump(2) + "\n");
     }
 
     const RunOptions& options_;

@@ -41,12 +41,6 @@ void assign(toml::table& root, const std::string& path, toml::node&& value, cons
     table->insert_or_assign(parts.back(), std::move(value));
 }
 
-std::string location(const toml::node& node) {
-    const auto& region = node.source();
-    if (!region.path) return {};
-    return *region.path + ":" + std::to_string(region.begin.line) + ":" + std::to_string(region.begin.column);
-}
-
 } // namespace
 
 std::string toml_string(const std::string& text) { return format_value(Value{text}); }
@@ -66,7 +60,7 @@ Study build_trial_study(const std::filesystem::path& file, const std::vector<Cha
         case Change::Kind::sweep: {
             toml::table& sweep = *phase_table(change.phase).get("sweep")->as_table();
             toml::node& value = *sweep.get(change.axis)->as_array()->get(change.element);
-            const std::string where = location(value);
+            const std::string where = location(value.source());
             assign(manifest.root, change.axis, std::move(value), where);
             break;
         }

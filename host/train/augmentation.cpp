@@ -7,20 +7,10 @@
 
 #include <cmath>
 #include <cmath>
-#include <sstream>
 #include <unordered_set>
 
 namespace msa::train {
 
-namespace {
-
-std::string fixed_threshold(double x) {
-    std::ostringstream s;
-    s << x;
-    return s.str();
-}
-
-} // namespace
 
 std::vector<Sample> augment_hard_samples(const Study& study, const PluginCatalog& catalog,
                                          const std::vector<Sample>& training,
@@ -58,7 +48,7 @@ std::vector<Sample> augment_hard_samples(const Study& study, const PluginCatalog
         throw ConfigError(augmenter_choice.where,
                           "[augmentation]: no training row is hard in " + config.hard_samples.string() +
                               " (that trial gave every true class a probability of at least hard_threshold = " +
-                              fixed_threshold(config.hard_threshold) +
+                              format_value(Value{config.hard_threshold}) +
                               "), so there is nothing to augment; raise hard_threshold (a phase's hard_threshold)");
 
     const PluginEntry& entry = catalog.get(PluginKind::augmenter, augmenter_choice.plugin, augmenter_choice.where);
@@ -80,7 +70,7 @@ std::vector<Sample> augment_hard_samples(const Study& study, const PluginCatalog
             throw Error(describe(entry) + " returned sample '" + s.id + "' without a label of the study");
     }
     log("augmentation: " + std::to_string(sources.size()) + " hard samples of " + std::to_string(training.size()) +
-        " training rows (p(true class) < " + fixed_threshold(config.hard_threshold) + " in " +
+        " training rows (p(true class) < " + format_value(Value{config.hard_threshold}) + " in " +
         config.hard_samples.string() + "); " + augmenter_choice.plugin + " added " + std::to_string(added.size()));
     return added;
 }

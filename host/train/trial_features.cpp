@@ -6,19 +6,44 @@
 
 #include <msa/encoder.hpp>
 
+#include <unordered_map>
+
 namespace msa::train {
+
+namespace {
+
+// The id each sample's features are stored under for `modality`: its own, except for an
+// augmented copy whose input for it is its source's (the same image; the same text),
+// which reads its source's features instead of having them encoded again.
+std::vector<std::string> feature_ids(const std::vector<Sample>& samples, const std::string& modality) {
+    std::unordered_map<std::string, const Sample*> by_id;
+    for (const auto& s : samples) by_id.emplace(s.id, &s);
+    std::vector<std::string> out;
+    out.reserve(samples.size());
+    for (const auto& s : samples) {
+        const auto source = s.group.empty() || s.group == s.id ? by_id.end() : by_id.find(s.group);
+        const bool same_input = source != by_id.end() && (modality == "text" ? source->second->text == s.text
+                                                                             : source->second->image_path == s.image_path);
+        out.push_back(same_input ? s.group : s.id);
+    }
+    return out;
+}
+
+} // namespace
 
 LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,
                              const std::function<void(const std::string&)>& log,
                              const std::map<std::string, std::shared_ptr<Encoder>>& built) {
     FeatureStore store(store_path(study), {study.store.dtype, static_cast<int>(study.store.compression)});
-    std::vector<std::string> ids;
-    for (const auto& s : samples) ids.push_back(s.id);
     LoadedFeatures out;
     for (const auto& [modality, choice] : study.encoders) {
         const auto prebuilt = built.find(modality);
         std::shared_ptr<Encoder> encoder = prebuilt == built.end() ? nullptr : prebuilt->second;
-        const auto results = encode_missing(modality, choice, catalog, samples, store, &encoder);
+        const std::vector<std::string> ids = feature_ids(samples, modality);
+        std::vector<Sample> own_features;
+        for (std::size_t i = 0; i < samples.size(); ++i)
+            if (ids[i] == samples[i].id) own_features.push_back(samples[i]);
+        const auto results = encode_missing(modality, choice, catalog, own_features, store, &encoder);
         out.encoders.push_back(encoder);
         const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
         TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); });

@@ -97,6 +97,9 @@ copies=$(grep -c '^[^,]*#identity1,augmented,' runs/augmented/predictions.csv ||
 [[ $hard -gt 0 && $copies == "$hard" ]] || fail "expected one copy per hard training row ($hard), found $copies"
 grep -q "\"augmented\": $hard" runs/augmented/metrics.json || fail "metrics.json does not count $hard augmented rows"
 expect_contains "$(cat runs/augmented/log.txt)" "augmentation: $hard hard samples"
+# Identity copies have their sources' inputs, so they read their sources' stored features.
+python3 -c "import json; f = json.load(open('runs/augmented/metrics.json'))['features']['text']; assert f['encoded'] == 0, f" ||
+  fail "the identity copies were encoded again instead of reading their sources' features"
 
 # Fine-tuning: MiniLM's top layer trains with the head from the stored prefix features.
 models="${MSA_MODELS_DIR:-$MSA_SOURCE_DIR/models}"
