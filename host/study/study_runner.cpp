@@ -10,18 +10,17 @@
 #include "store/feature_store.hpp"
 #include "study/trial_manifest.hpp"
 #include "study/worker_pool.hpp"
+#include "train/clip_trial.hpp"
 #include "train/run_folder.hpp"
 #include "util/suggest.hpp"
 #include "util/utc_time.hpp"
-#include "train/clip_trial.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
-#include <ctime>
+#include <cstring>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
