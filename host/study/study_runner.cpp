@@ -60,6 +60,7 @@ struct ConfigRun {
     std::vector<Change> chain; // from the base configuration, without any trial's own changes
     std::vector<TrialRun> trials;
     bool reference = false; // another phase's incumbent, shown beside (not run here)
+    bool candidate = false; // a reference that may stay the incumbent (no augmentation at all)
 };
 
 struct PhaseRun {
@@ -357,7 +358,18 @@ private:
             return source ? source->own : std::vector<Change>{};
         };
 
+        // The incumbent of `from` beside this phase's configurations, its trials not run again.
+        const auto reference = [&](const std::string& label, bool candidate) {
+            ConfigRun config = *incumbent;
+            config.label = label;
+            config.reference = true;
+            config.candidate = candidate;
+            phase.configs.push_back(std::move(config));
+        };
         if (spec.kind == "train" || spec.kind == "augmentation") {
+            // Augmentation has to beat training without it to be handed on.
+            if (spec.kind == "augmentation" && !dry_run)
+                reference("no augmentation (incumbent of " + spec.from + ": " + incumbent->label + ")", true);
             for (const auto& point : sweep_points(spec, base_.seed)) {
                 ConfigRun config;
                 config.chain = base_chain;
@@ -431,12 +443,7 @@ private:
                 phase.reason = reason;
                 return;
             }
-            if (incumbent) {
-                ConfigRun reference = *incumbent;
-                reference.label = "incumbent of " + spec.from + ": " + incumbent->label;
-                reference.reference = true;
-                phase.configs.push_back(std::move(reference));
-            }
+            if (incumbent) reference("incumbent of " + spec.from + ": " + incumbent->label, false);
             std::string templates;
             if (!spec.templates.empty()) {
                 for (const auto& t : spec.templates) templates += (templates.empty() ? "" : ", ") + toml_string(t);
@@ -610,8 +617,9 @@ private:
         std::map<std::string, std::size_t> count;
         for (std::size_t c = 0; c < phase.configs.size(); ++c) {
             const ConfigRun& config = phase.configs[c];
-            if (config.reference) continue;
-            for (const auto& t : config.trials) ++count[t.status];
+            if (!config.reference)
+                for (const auto& t : config.trials) ++count[t.status];
+            if (config.reference && !config.candidate) continue;
             const auto value = mean_valid(config, phase.spec.select);
             if (value && (!best || *value > *best)) best = value, phase.incumbent = c;
         }

@@ -105,16 +105,22 @@ fusion = arch["configs"][arch["incumbent"]]["changes"]["fusion"].split("(")[0]
 trial = phases["loss"]["configs"][0]["trials"][0]["folder"]
 config = open(os.path.join(os.path.dirname(sys.argv[1]), trial, "config.toml")).read()
 assert f'[fusion]\nplugin = "{fusion}"' in config, config
-# Augmentation: identity ran; clip-tags without its folder is skipped with the reason.
+# Augmentation: beside the loss incumbent (not run again, a candidate), identity ran and
+# clip-tags without its folder is skipped with the reason.
 aug = phases["augmentation"]["configs"]
-assert all(t["status"] == "ok" for t in aug[0]["trials"])
-assert all(t["status"] == "skipped" and "no model folder" in t["error"] for t in aug[1]["trials"])
+assert aug[0]["reference"] and aug[0]["label"].startswith("no augmentation (incumbent of loss: ")
+assert [t["folder"] for t in aug[0]["trials"]] == [t["folder"] for t in phases["loss"]["configs"][phases["loss"]["incumbent"]]["trials"]]
+assert all(t["status"] == "ok" for t in aug[1]["trials"])
+assert all(t["status"] == "skipped" and "no model folder" in t["error"] for t in aug[2]["trials"])
+incumbent = aug[phases["augmentation"]["incumbent"]]
+means = [c["valid"]["weighted_f1"]["mean"] for c in aug[:2]]
+assert phases["augmentation"]["incumbent"] == means.index(max(means)), means
 # Ablation: evaluated variants and retrained unimodal models.
 labels = [c["label"] for c in phases["ablation"]["configs"]]
 assert labels == ["text + image", "text only (image zeros)", "image only (text zeros)",
                   "text-only retrained", "image-only retrained"], labels
 assert phases["clip"]["status"] == "skipped" and "CLIP" in phases["clip"]["reason"]
-assert r["final_incumbent"].startswith("augmentation/"), r["final_incumbent"]
+assert r["final_incumbent"] == incumbent["best_trial"], (r["final_incumbent"], incumbent)
 assert r["store"]["encoded"] > 0
 PY
 passed=$((passed + 1))
