@@ -3,6 +3,7 @@
 #include "util/build_info.hpp"
 #include "util/heap_policy.hpp"
 #include "util/omp_wait_policy.hpp"
+#include "util/thread_budget.hpp"
 
 #include <msa/error.hpp>
 
@@ -12,6 +13,8 @@
 int main(int argc, char** argv) {
     msa::use_passive_omp_wait(argv);
     msa::keep_freed_memory();
+    // `threads = 0` means every usable core; LibTorch alone would start with one.
+    msa::set_intra_op_threads(msa::usable_cores());
     CLI::App app{"msa: multimodal (image + text) sentiment analysis workbench"};
     app.require_subcommand(1);
     app.set_version_flag("--version", MSA_VERSION);

@@ -50,14 +50,18 @@ Command add_encode_command(CLI::App& app) {
                     for (const auto& r : results)
                         out["encoders"].push_back({{"modality", r.modality}, {"plugin", r.plugin}, {"key", r.key},
                                                    {"total", r.total}, {"encoded", r.encoded},
-                                                   {"from_store", r.from_store}, {"seconds", r.seconds}});
+                                                   {"from_store", r.from_store}, {"seconds", r.seconds},
+                                                   {"threads", r.threads}});
                     std::cout << out.dump(2) << "\n";
                 } else {
                     std::cout << "store " << store.file().string() << "\n";
                     for (const auto& r : results)
                         std::cout << r.modality << " (" << r.plugin << ", key " << r.key.substr(0, 12) << "): "
                                   << r.total << " samples, " << r.encoded << " encoded, " << r.from_store
-                                  << " from the store" << (r.encoded ? ", " + Progress::format_duration(r.seconds) : "")
+                                  << " from the store"
+                                  << (r.encoded ? ", " + Progress::format_duration(r.seconds) + " on " +
+                                                      std::to_string(r.threads) + " threads"
+                                                : "")
                                   << "\n";
                 }
                 return 0;

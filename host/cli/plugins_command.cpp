@@ -42,6 +42,7 @@ nlohmann::json to_json(const PluginEntry& entry) {
         if (spec.max) p["max"] = *spec.max;
         if (!spec.choices.empty()) p["choices"] = spec.choices;
         if (spec.is_path) p["path"] = true;
+        if (spec.is_model_folder) p["model_folder"] = true;
         params.push_back(std::move(p));
     }
     return {{"name", entry.info.name},   {"kind", to_string(entry.kind)},
@@ -92,7 +93,7 @@ void print_markdown(const std::vector<const PluginEntry*>& entries) {
             }
             std::cout << "\n| parameter | type | default | accepted | description |\n|---|---|---|---|---|\n";
             for (const auto& spec : entry->info.params)
-                std::cout << "| `" << spec.name << "` | " << to_string(spec.type) << (spec.is_path ? " (path)" : "")
+                std::cout << "| `" << spec.name << "` | " << to_string(spec.type) << (spec.is_model_folder ? " (model folder)" : spec.is_path ? " (path)" : "")
                           << " | `" << escape_cell(default_text(spec)) << "` | " << escape_cell(spec.accepted())
                           << " | " << escape_cell(spec.doc) << " |\n";
         }

@@ -9,6 +9,7 @@
 #include "util/suggest.hpp"
 
 #include <msa/error.hpp>
+#include <msa/predictions.hpp>
 
 #include <torch/torch.h>
 
@@ -109,8 +110,8 @@ Command add_predict_command(CLI::App& app) {
                 for (const auto& label : model.labels()) table << ",p_" << label;
                 table << "\n";
                 for (const auto& row : rows) {
-                    tags << train::csv_field(row.guid) << ",";
-                    table << train::csv_field(row.guid) << ",";
+                    tags << csv_field(row.guid) << ",";
+                    table << csv_field(row.guid) << ",";
                     if (row.sample) {
                         const std::int64_t r = row_of.at(row.sample->id);
                         const std::int64_t best = probs[r].argmax().item<std::int64_t>();

@@ -1,6 +1,7 @@
 // `msa version`: what this msa was built with, for bug reports and plugin authors.
 #include "cli/commands.hpp"
 #include "util/build_info.hpp"
+#include "util/thread_budget.hpp"
 
 #include <msa/plugin.hpp>
 
@@ -16,6 +17,7 @@ Command add_version_command(CLI::App& app) {
                           << "LibTorch " << TORCH_VERSION << "\n"
                           << "C++ ABI _GLIBCXX_USE_CXX11_ABI=" << MSA_CXX11_ABI << "\n"
                           << "build type " << MSA_BUILD_TYPE << "\n"
+                          << "cores " << describe_usable_cores() << "\n"
                           << "plugins " << builtin_plugin_dir().string() << "\n";
                 return 0;
             }};

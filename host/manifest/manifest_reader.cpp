@@ -2,6 +2,7 @@
 // and plugin parameters checked against each plugin's declaration.
 #include "manifest/manifest_reader.hpp"
 
+#include "manifest/builtin_defaults.hpp"
 #include "manifest/manifest_table.hpp"
 #include "plugin/plugin_catalog.hpp"
 #include "util/suggest.hpp"
@@ -177,6 +178,24 @@ public:
             return std::nullopt;
         }
         return value;
+    }
+
+    // One of a closed set of names (vocabulary.hpp).
+    template <class E, std::size_t N>
+    std::optional<E> name(const std::string& key, const std::array<const char*, N>& names) {
+        if (auto value = choice(key, names_of(names))) return parse_name<E>(names, *value);
+        return std::nullopt;
+    }
+
+    // A metric name accepted for `use` (MetricUse).
+    std::optional<MetricName> metric(const std::string& key, unsigned use) {
+        auto value = string(key);
+        if (!value) return std::nullopt;
+        if (auto metric = parse_metric(*value, use)) return metric;
+        const auto accepted = metric_names(use);
+        problems_.add(*table_.get(key), "'" + qualified(key) + "' = \"" + *value + "\" is not accepted" +
+                                            did_you_mean(*value, accepted) + "; accepted: " + join(accepted));
+        return std::nullopt;
     }
 
     std::optional<std::vector<std::string>> strings(const std::string& key) {
@@ -499,6 +518,24 @@ std::string display(const toml::node& node) {
 
 // [[phase]] tables: checked here; their `set` and `sweep` values are checked when the
 // study runner builds each trial's manifest from them.
+// What the fusion and losses declare they read (PluginInfo::needs) against the encoders
+// the study has.
+void check_needs(const Study& study, const PluginCatalog& catalog, Problems& problems) {
+    if (study.encoders.empty()) return; // a trial without encoders fails on that first
+    const bool text = study.encoders.count("text") > 0, image = study.encoders.count("image") > 0;
+    auto check = [&](PluginKind kind, const PluginChoice& choice) {
+        if (choice.plugin.empty() || !catalog.find(kind, choice.plugin)) return;
+        try {
+            catalog.check_needs(kind, choice.plugin, choice.where, text, image);
+        } catch (const ConfigError& e) {
+            problems.add(e.where(), e.message());
+        }
+    };
+    check(PluginKind::fusion, study.fusion);
+    check(PluginKind::loss, study.loss);
+    for (const auto& aux : study.auxiliary_losses) check(PluginKind::loss, aux.choice);
+}
+
 std::vector<PhaseSpec> read_phases(TableReader& top) {
     std::vector<PhaseSpec> out;
     const toml::node* node = top.node("phase");
@@ -510,7 +547,6 @@ std::vector<PhaseSpec> read_phases(TableReader& top) {
                                         "got a ") + type_name(*node));
         return out;
     }
-    const std::vector<std::string> kinds{"train", "augmentation", "ablation", "clip"};
     for (std::size_t i = 0; i < array->size(); ++i) {
         const toml::table& table = *array->get(i)->as_table();
         const std::string qualified = "phase[" + std::to_string(i) + "]";
@@ -529,7 +565,7 @@ std::vector<PhaseSpec> read_phases(TableReader& top) {
             if (!phase.name.empty() && earlier.name == phase.name)
                 problems.add(*table.get("name"), "phase name '" + phase.name + "' is used twice (first at " +
                                                      earlier.where + ")");
-        phase.kind = r.choice("kind", kinds).value_or(phase.kind);
+        phase.kind = r.name<PhaseKind>("kind", phase_kind_names).value_or(phase.kind);
         if (auto from = r.string("from")) {
             std::vector<std::string> earlier_names;
             for (const auto& earlier : out) earlier_names.push_back(earlier.name);
@@ -539,16 +575,10 @@ std::vector<PhaseSpec> read_phases(TableReader& top) {
                                                      (earlier_names.empty() ? "none" : join(earlier_names)));
             phase.from = *from;
         }
-        if ((phase.kind == "augmentation" || phase.kind == "ablation") && phase.from.empty())
-            problems.add(table, "a phase of kind '" + phase.kind + "' works on an earlier phase's incumbent: set 'from'");
-        if (auto select = r.string("select")) {
-            const std::vector<std::string> metrics{"weighted_f1", "macro_f1", "accuracy"};
-            if (std::find(metrics.begin(), metrics.end(), *select) == metrics.end() && select->rfind("f1.", 0) != 0)
-                problems.add(*table.get("select"), "'" + qualified + ".select' = \"" + *select + "\" is not accepted" +
-                                                       did_you_mean(*select, metrics) +
-                                                       "; accepted: weighted_f1, macro_f1, accuracy, f1.<label>");
-            phase.select = *select;
-        }
+        if ((phase.kind == PhaseKind::augmentation || phase.kind == PhaseKind::ablation) && phase.from.empty())
+            problems.add(table, "a phase of kind '" + std::string(to_string(phase.kind)) +
+                                    "' works on an earlier phase's incumbent: set 'from'");
+        phase.select = r.metric("select", metric_select).value_or(phase.select);
         if (const toml::node* seeds = r.node("seeds")) {
             const toml::array* list = seeds->as_array();
             bool ok = list && !list->empty();
@@ -590,11 +620,11 @@ std::vector<PhaseSpec> read_phases(TableReader& top) {
         if (phase.search == "grid" && table.get("n"))
             problems.add(*table.get("n"), "'" + qualified + ".n' applies to search = \"random\" only");
         // Keys of one kind only: asked for only there, so elsewhere they are unknown keys.
-        if (phase.kind == "augmentation") {
+        if (phase.kind == PhaseKind::augmentation) {
             phase.hard_threshold = r.real("hard_threshold", 0.0, 1.0).value_or(0.5);
             phase.hard_fraction = r.real("hard_fraction", 0.0, 1.0).value_or(0.0);
         }
-        if (phase.kind == "ablation") {
+        if (phase.kind == PhaseKind::ablation) {
             if (auto fills = r.strings("fills")) {
                 for (const auto& fill : *fills)
                     if (fill != "zeros" && fill != "mean")
@@ -603,8 +633,10 @@ std::vector<PhaseSpec> read_phases(TableReader& top) {
                 phase.fills = *fills;
             }
             phase.retrain = r.boolean("retrain").value_or(true);
+            phase.text_only_fusion = r.string("text_fusion").value_or(phase.text_only_fusion);
+            phase.image_only_fusion = r.string("image_fusion").value_or(phase.image_only_fusion);
         }
-        if (phase.kind == "clip") {
+        if (phase.kind == PhaseKind::clip) {
             if (auto clip = r.path("clip")) phase.clip = *clip;
             else if (!table.get("clip"))
                 problems.add(table, "a phase of kind 'clip' needs clip = \"<folder>\", a Hugging Face CLIP model folder");
@@ -749,11 +781,12 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
                 study.encoders.emplace(modality, std::move(*choice));
         r.finish();
     }
-    if (auto fusion = read_plugin(top, "fusion", PluginKind::fusion, catalog, "concat")) study.fusion = std::move(*fusion);
-    if (auto loss = read_plugin(top, "loss", PluginKind::loss, catalog, "cross-entropy")) study.loss = std::move(*loss);
-    if (auto sampler = read_plugin(top, "sampler", PluginKind::sampler, catalog, "all")) study.sampler = std::move(*sampler);
+    if (auto fusion = read_plugin(top, "fusion", PluginKind::fusion, catalog, builtin_defaults::fusion)) study.fusion = std::move(*fusion);
+    if (auto loss = read_plugin(top, "loss", PluginKind::loss, catalog, builtin_defaults::loss)) study.loss = std::move(*loss);
+    if (auto sampler = read_plugin(top, "sampler", PluginKind::sampler, catalog, builtin_defaults::sampler)) study.sampler = std::move(*sampler);
     study.augmenter = read_plugin(top, "augmenter", PluginKind::augmenter, catalog);
     study.auxiliary_losses = read_auxiliary_losses(top, catalog);
+    check_needs(study, catalog, problems);
 
     if (const toml::table* train = top.table("train")) {
         TableReader r(*train, "train", problems);
@@ -764,11 +797,11 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
         t.weight_decay = r.real("weight_decay", 0.0, 10.0).value_or(t.weight_decay);
         t.encoder_learning_rate = r.real("encoder_learning_rate", 0.0, 10.0).value_or(t.encoder_learning_rate);
         t.device = r.choice("device", {"cpu", "cuda"}).value_or(t.device);
-        t.schedule = r.choice("schedule", {"constant", "linear", "cosine"}).value_or(t.schedule);
+        t.schedule = r.name<Schedule>("schedule", schedule_names).value_or(t.schedule);
         t.warmup = r.real("warmup", 0.0, 0.9).value_or(t.warmup);
         t.grad_clip = r.real("grad_clip", 0.0, 1e6).value_or(t.grad_clip);
         t.patience = r.integer("patience", 0, 100'000).value_or(t.patience);
-        t.monitor = r.choice("monitor", {"weighted_f1", "macro_f1", "accuracy", "loss"}).value_or(t.monitor);
+        t.monitor = r.metric("monitor", metric_monitor).value_or(t.monitor);
         t.restore_best = r.boolean("restore_best").value_or(t.restore_best);
         t.threads = r.integer("threads", 0, 1024).value_or(t.threads);
         r.finish();

@@ -1,7 +1,11 @@
 // The typed form of a study manifest, after every key was checked.
 #pragma once
 
+#include "manifest/builtin_defaults.hpp"
+#include "manifest/vocabulary.hpp"
+
 #include <msa/properties.hpp>
+#include <msa/registry.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -54,11 +58,11 @@ struct TrainConfig {
     double encoder_learning_rate = 2e-5; // of trainable encoder layers (trainable_layers > 0)
     double weight_decay = 0.01;
     std::string device = "cpu";
-    std::string schedule = "linear"; // after warmup: constant, linear or cosine decay to 0
+    Schedule schedule = Schedule::linear; // after warmup: constant, linear or cosine decay to 0
     double warmup = 0.1;             // fraction of all steps spent ramping the rate up from 0
     double grad_clip = 1.0;          // max global gradient norm; 0 = no clipping
     std::int64_t patience = 5;       // epochs without improvement before stopping; 0 = never stop early
-    std::string monitor = "weighted_f1"; // validation metric that picks the best epoch
+    MetricName monitor{Metric::weighted_f1, {}}; // validation metric that picks the best epoch
     bool restore_best = true;        // end with the best epoch's weights, not the last
     std::int64_t threads = 0;        // intra-op threads; 0 = all cores
 };
@@ -108,9 +112,9 @@ struct PhaseSpec {
     std::size_t index = 0; // position among the manifest's phases
     std::string where;     // "file:line:column"
     std::string name;
-    std::string kind = "train"; // train | augmentation | ablation | clip
-    std::string from;           // an earlier phase, or empty: the base configuration
-    std::string select = "weighted_f1";
+    PhaseKind kind = PhaseKind::train;
+    std::string from; // an earlier phase, or empty: the base configuration
+    MetricName select{Metric::weighted_f1, {}};
     std::vector<std::uint64_t> seeds; // empty: the study seed
     bool has_set = false;             // a `set` table of overrides
     std::vector<SweepAxis> sweep;
@@ -119,7 +123,9 @@ struct PhaseSpec {
     double hard_threshold = 0.5; // augmentation
     double hard_fraction = 0;    // augmentation
     std::vector<std::string> fills{"zeros", "mean"}; // ablation: replacements of the missing modality
-    bool retrain = true;                             // ablation: also retrain text-only and image-only
+    bool retrain = true;                             // ablation: also retrain on one modality, with
+    std::string text_only_fusion = builtin_defaults::text_only_fusion;   // these fusions
+    std::string image_only_fusion = builtin_defaults::image_only_fusion;
     std::filesystem::path clip;                      // clip: the CLIP model folder
     std::vector<std::string> templates;              // clip: zero-shot prompts (empty: the default)
 };
@@ -148,5 +154,16 @@ struct Study {
     std::optional<ClipConfig> clip;
     std::vector<PhaseSpec> phases;
 };
+
+// Calls `f(kind, choice)` for every plugin a study names: encoders, fusion, loss,
+// auxiliary losses, sampler, augmenter.
+template <class F> void for_each_plugin_choice(const Study& study, F&& f) {
+    for (const auto& [modality, choice] : study.encoders) f(PluginKind::encoder, choice);
+    f(PluginKind::fusion, study.fusion);
+    f(PluginKind::loss, study.loss);
+    for (const auto& aux : study.auxiliary_losses) f(PluginKind::loss, aux.choice);
+    f(PluginKind::sampler, study.sampler);
+    if (study.augmenter) f(PluginKind::augmenter, *study.augmenter);
+}
 
 } // namespace msa

@@ -108,6 +108,28 @@ std::vector<std::string> PluginCatalog::names(PluginKind kind) const {
     return out;
 }
 
+void PluginCatalog::check_needs(PluginKind kind, const std::string& name, const std::string& where, bool has_text,
+                                bool has_image) const {
+    const PluginEntry& entry = get(kind, name, where);
+    const PluginNeeds& needs = entry.info.needs;
+    const auto fits = [&](const PluginNeeds& n) { return (!n.text || has_text) && (!n.image || has_image); };
+    if (fits(needs)) return;
+    std::string missing;
+    for (const auto m : {Modality::text, Modality::image})
+        if (needs.reads(m) && !(m == Modality::text ? has_text : has_image))
+            missing += std::string(missing.empty() ? "" : " and ") + "[encoders." + to_string(m) + "]";
+    std::vector<std::string> alternatives;
+    for (const auto& [key, other] : entries_)
+        if (key.first == kind && fits(other.info.needs)) alternatives.push_back(key.second);
+    std::string accepted;
+    for (const auto& a : alternatives) accepted += (accepted.empty() ? "" : ", ") + a;
+    throw ConfigError(where, describe(entry) + " reads " +
+                                 (needs.text && needs.image ? "text and image" : needs.text ? "text" : "image") +
+                                 " features, but this study has no " + missing + "; add it, or choose a " +
+                                 to_string(kind) + " that works with what the study has" +
+                                 (accepted.empty() ? "" : ": " + accepted));
+}
+
 template <class Result, class... Args>
 std::shared_ptr<Result> PluginCatalog::create(PluginKind kind, const std::string& name,
                                               const Properties& props, const Args&... args) const {

@@ -44,6 +44,12 @@ public:
     std::vector<const PluginEntry*> entries() const;
     std::vector<std::string> names(PluginKind kind) const;
 
+    // Checks what `name` declares it reads (PluginInfo::needs) against the modalities the
+    // study has: a ConfigError at `where` when one is missing, naming the plugins of that
+    // kind that would work with what the study has.
+    void check_needs(PluginKind kind, const std::string& name, const std::string& where, bool has_text,
+                     bool has_image) const;
+
     // Plugin construction. Exceptions from the plugin come back as msa::Error naming
     // the plugin and its library; a key the user set that the plugin never read is an
     // error too.

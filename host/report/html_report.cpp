@@ -58,16 +58,16 @@ void write_charts(std::string& html, const StudyResults& results, const StudyArt
     html += phase_evolution_chart(results) + "\n" + per_class_chart(results) + "\n</div>\n";
 
     for (const auto& phase : results.phases)
-        if (phase.kind == "ablation" && !phase.configs.empty())
+        if (phase.kind == PhaseKind::ablation && !phase.configs.empty())
             html += "<div class=\"charts\">\n" + ablation_chart(results, phase) + "\n</div>\n";
 
     html += "<h3>Final incumbent</h3>\n";
     const auto* metrics = artifacts.final_metrics ? &*artifacts.final_metrics : nullptr;
-    if (metrics && metrics->test_confusion) {
+    if (metrics && metrics->confusion(/*test_split=*/true)) {
         html += "<div class=\"charts\">\n";
-        html += confusion_chart(*metrics->test_confusion, results.final_incumbent + ", test split") + "\n";
-        if (metrics->valid_confusion)
-            html += confusion_chart(*metrics->valid_confusion, results.final_incumbent + ", validation split") + "\n";
+        html += confusion_chart(*metrics->confusion(true), results.final_incumbent + ", test split") + "\n";
+        if (const Confusion* valid = metrics->confusion(/*test_split=*/false))
+            html += confusion_chart(*valid, results.final_incumbent + ", validation split") + "\n";
         html += "</div>\n";
     } else {
         fmt::format_to(out, "<p class=\"note\">No confusion matrix: {}.</p>\n", escape(artifacts.final_missing));

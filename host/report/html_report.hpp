@@ -3,11 +3,14 @@
 #pragma once
 
 #include "report/study_artifacts.hpp"
-#include "report/study_results.hpp"
+#include "records/results_file.hpp"
 
 #include <string>
 
 namespace msa::report {
+
+// The reports read the run-folder records.
+using namespace msa::records;
 
 std::string html_report(const StudyResults& results, const StudyArtifacts& artifacts);
 

@@ -83,10 +83,10 @@ std::string markdown_report(const StudyResults& results, const StudyArtifacts& a
     else
         write_table(md, phase_table(results));
 
-    if (artifacts.final_metrics && artifacts.final_metrics->test_confusion) {
+    if (artifacts.final_metrics && artifacts.final_metrics->confusion(/*test_split=*/true)) {
         fmt::format_to(out, "## Final incumbent: confusion matrix (test)\n\n{} (rows: true class, columns: predicted).\n\n",
                        escape(results.final_incumbent));
-        write_confusion(md, *artifacts.final_metrics->test_confusion);
+        write_confusion(md, *artifacts.final_metrics->confusion(/*test_split=*/true));
     }
     for (const auto& phase : results.phases) write_phase(md, results, phase);
 

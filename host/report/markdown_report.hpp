@@ -2,11 +2,14 @@
 #pragma once
 
 #include "report/study_artifacts.hpp"
-#include "report/study_results.hpp"
+#include "records/results_file.hpp"
 
 #include <string>
 
 namespace msa::report {
+
+// The reports read the run-folder records.
+using namespace msa::records;
 
 std::string markdown_report(const StudyResults& results, const StudyArtifacts& artifacts);
 

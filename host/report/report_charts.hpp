@@ -1,14 +1,17 @@
 // The report's charts, drawn from a study's results and its incumbents' trial files.
 #pragma once
 
-#include "report/study_results.hpp"
-#include "report/trial_artifacts.hpp"
+#include "records/results_file.hpp"
+#include "records/trial_files.hpp"
 
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace msa::report {
+
+// The reports read the run-folder records.
+using namespace msa::records;
 
 // The class label named "neutral" (any case), when the study has one.
 std::optional<std::string> neutral_label(const std::vector<std::string>& labels);

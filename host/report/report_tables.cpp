@@ -61,7 +61,7 @@ std::vector<std::pair<std::string, std::string>> study_facts(const StudyResults&
     std::vector<std::pair<std::string, std::string>> facts;
     facts.emplace_back("study", results.study);
     if (!results.description.empty()) facts.emplace_back("description", results.description);
-    facts.emplace_back("status", results.status);
+    facts.emplace_back("status", to_string(results.status));
     if (!results.started.empty()) facts.emplace_back("started", results.started);
     facts.emplace_back("wall time", results.seconds ? Progress::format_duration(*results.seconds) : "—");
     if (results.store)
@@ -74,7 +74,7 @@ std::vector<std::pair<std::string, std::string>> study_facts(const StudyResults&
     facts.emplace_back("classes", fmt::format("{}", fmt::join(results.labels, ", ")));
 
     std::map<std::string, int> by_status;
-    for (const auto& phase : results.phases) ++by_status[phase.status];
+    for (const auto& phase : results.phases) ++by_status[to_string(phase.status)];
     std::vector<std::string> counts;
     for (const auto& [status, count] : by_status) counts.push_back(fmt::format("{} {}", count, status));
     facts.emplace_back("phases", counts.empty() ? "0" : fmt::format("{} ({})", results.phases.size(), fmt::join(counts, ", ")));
@@ -92,11 +92,12 @@ std::vector<std::pair<std::string, std::string>> study_facts(const StudyResults&
 }
 
 std::string phase_status(const PhaseResult& phase) {
-    return phase.reason.empty() ? phase.status : phase.status + ": " + phase.reason;
+    const std::string status = to_string(phase.status);
+    return phase.reason.empty() ? status : status + ": " + phase.reason;
 }
 
 std::string phase_description(const PhaseResult& phase) {
-    std::string text = fmt::format("Kind {}, from {}, incumbent by valid {}. Status: {}.", phase.kind,
+    std::string text = fmt::format("Kind {}, from {}, incumbent by valid {}. Status: {}.", to_string(phase.kind),
                                    phase.from.empty() ? "the base configuration" : phase.from, phase.select,
                                    phase_status(phase));
     if (phase.configs.empty()) text += " No configurations were run.";
@@ -105,7 +106,7 @@ std::string phase_description(const PhaseResult& phase) {
 
 std::optional<Table> phase_configs_table(const StudyResults& results, const PhaseResult& phase) {
     if (phase.configs.empty()) return std::nullopt;
-    return phase.kind == "ablation" ? ablation_table(results, phase) : config_table(results, phase);
+    return phase.kind == PhaseKind::ablation ? ablation_table(results, phase) : config_table(results, phase);
 }
 
 Table phase_table(const StudyResults& results) {
@@ -117,7 +118,7 @@ Table phase_table(const StudyResults& results) {
     for (const auto& phase : results.phases) {
         const ConfigResult* best = phase.incumbent_config();
         std::vector<std::string> row{phase.name,
-                                     phase.kind,
+                                     to_string(phase.kind),
                                      phase.from.empty() ? "—" : phase.from,
                                      phase_status(phase),
                                      std::to_string(phase.configs.size()),
@@ -191,10 +192,10 @@ std::vector<std::string> unfinished_trials(const PhaseResult& phase) {
     std::vector<std::string> lines;
     for (const auto& config : phase.configs)
         for (const auto& trial : config.trials) {
-            if (trial.status == "ok") continue;
+            if (trial.status == TrialStatus::ok) continue;
             std::string line = trial.folder;
             if (trial.seed) line += fmt::format(" (seed {})", *trial.seed);
-            line += ": " + trial.status;
+            line += ": " + std::string(to_string(trial.status));
             if (!trial.error.empty()) line += ": " + first_line(trial.error);
             lines.push_back(std::move(line));
         }

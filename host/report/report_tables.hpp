@@ -2,7 +2,7 @@
 // report.md and report.html show the same numbers; each writer only adds its markup.
 #pragma once
 
-#include "report/study_results.hpp"
+#include "records/results_file.hpp"
 
 #include <cstddef>
 #include <optional>
@@ -11,6 +11,9 @@
 #include <vector>
 
 namespace msa::report {
+
+// The reports read the run-folder records.
+using namespace msa::records;
 
 struct Table {
     std::vector<std::string> headers;

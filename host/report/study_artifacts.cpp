@@ -41,7 +41,7 @@ StudyArtifacts read_study_artifacts(const StudyResults& results, const std::file
     } else {
         try {
             artifacts.final_metrics = read_trial_metrics(study_folder / results.final_incumbent);
-            if (!artifacts.final_metrics->test_confusion)
+            if (!artifacts.final_metrics->confusion(/*test_split=*/true))
                 artifacts.final_missing = "metrics.json of " + results.final_incumbent + " has no test.confusion";
         } catch (const Error& e) {
             artifacts.final_missing = e.what();

@@ -2,8 +2,8 @@
 // incumbent's history.csv and metrics.json, and the final incumbent's confusion matrices.
 #pragma once
 
-#include "report/study_results.hpp"
-#include "report/trial_artifacts.hpp"
+#include "records/results_file.hpp"
+#include "records/trial_files.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -11,6 +11,9 @@
 #include <vector>
 
 namespace msa::report {
+
+// The reports read the run-folder records.
+using namespace msa::records;
 
 struct IncumbentFiles {
     std::string folder;                 // the best trial, relative to the study folder; empty when none

@@ -5,7 +5,7 @@
 #include "report/html_report.hpp"
 #include "report/markdown_report.hpp"
 #include "report/study_artifacts.hpp"
-#include "report/study_results.hpp"
+#include "records/results_file.hpp"
 
 #include <msa/error.hpp>
 

@@ -3,6 +3,7 @@
 
 #include "plugin/plugin_catalog.hpp"
 #include "util/progress.hpp"
+#include "util/thread_budget.hpp"
 
 #include <msa/encoder.hpp>
 
@@ -74,8 +75,11 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
                                             to_string(encoder->modality()) + "; move it to [encoders." +
                                             to_string(encoder->modality()) + "]");
     std::vector<EncodeResult> results;
+    // The encoder's own `threads` apply while it encodes; the host's count comes back after.
+    const ScopedThreads threads(call_plugin(entry, "threads()", [&] { return encoder->threads(); }));
     const EncoderMeta meta = encoder_meta(entry, *encoder, choice.params);
     EncodeResult& features = results.emplace_back(EncodeResult{modality, choice.plugin, encoder_key(meta)});
+    features.threads = threads.threads();
     fill_group("encode " + modality + " (" + choice.plugin + ")", features.key, meta, encoder->batch_size(), samples,
                store,
                [&](const EncoderBatch& batch, std::size_t rows) {
@@ -91,6 +95,7 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
         prefix_meta.cache_key = call_plugin(entry, "prefix_cache_key()", [&] { return top->prefix_cache_key(); });
         EncodeResult& prefix =
             results.emplace_back(EncodeResult{modality + " prefix", choice.plugin, encoder_key(prefix_meta)});
+        prefix.threads = threads.threads();
         fill_group("encode " + modality + " prefix (" + choice.plugin + ")", prefix.key, prefix_meta,
                    encoder->batch_size(), samples, store,
                    [&](const EncoderBatch& batch, std::size_t rows) {

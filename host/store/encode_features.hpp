@@ -28,6 +28,7 @@ struct EncodeResult {
     std::size_t encoded = 0;
     std::size_t from_store = 0;
     double seconds = 0;
+    int threads = 0; // intra-op threads it encoded with (the encoder's `threads`, else the host's)
 };
 
 // Builds the encoder of `choice` ([encoders.<modality>]) and encodes every sample of

@@ -4,6 +4,9 @@
 
 #include <msa/properties.hpp>
 
+#include <memory>
+#include <variant>
+
 namespace msa::study {
 
 namespace {
@@ -41,9 +44,24 @@ void assign(toml::table& root, const std::string& path, toml::node&& value, cons
     table->insert_or_assign(parts.back(), std::move(value));
 }
 
-} // namespace
+// A Value as a TOML node.
+struct ToNode {
+    std::unique_ptr<toml::node> operator()(bool b) const { return std::make_unique<toml::value<bool>>(b); }
+    std::unique_ptr<toml::node> operator()(std::int64_t i) const { return std::make_unique<toml::value<std::int64_t>>(i); }
+    std::unique_ptr<toml::node> operator()(double d) const { return std::make_unique<toml::value<double>>(d); }
+    std::unique_ptr<toml::node> operator()(const std::string& s) const {
+        return std::make_unique<toml::value<std::string>>(s);
+    }
+    template <class T> std::unique_ptr<toml::node> operator()(const std::vector<T>& items) const {
+        auto array = std::make_unique<toml::array>();
+        for (const auto& item : items) array->push_back(item);
+        return array;
+    }
+};
 
-std::string toml_string(const std::string& text) { return format_value(Value{text}); }
+std::unique_ptr<toml::node> to_node(const Value& value) { return std::visit(ToNode{}, value); }
+
+} // namespace
 
 Study build_trial_study(const std::filesystem::path& file, const std::vector<Change>& changes,
                         const PluginCatalog& catalog) {
@@ -64,8 +82,8 @@ Study build_trial_study(const std::filesystem::path& file, const std::vector<Cha
             assign(manifest.root, change.axis, std::move(value), where);
             break;
         }
-        case Change::Kind::toml:
-            merge_into(manifest.root, toml::parse(change.toml));
+        case Change::Kind::assign:
+            for (const Assignment& a : change.values) assign(manifest.root, a.path, std::move(*to_node(a.value)), "");
             break;
         }
     }

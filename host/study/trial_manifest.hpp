@@ -17,26 +17,39 @@ class PluginCatalog;
 
 namespace msa::study {
 
+// A value the planner puts at a dotted manifest path ("augmentation.hard_threshold").
+struct Assignment {
+    std::string path;
+    Value value; // paths in it are absolute
+    bool operator==(const Assignment& o) const { return path == o.path && value == o.value; }
+};
+
 // One change to a configuration.
 struct Change {
     enum class Kind {
-        set,   // merge phase `phase`'s `set` table into the manifest
-        sweep, // put element `element` of phase `phase`'s sweep axis `axis` at `axis`
-        toml,  // merge `toml`, written by the runner (absolute paths only)
+        set,    // merge phase `phase`'s `set` table into the manifest
+        sweep,  // put element `element` of phase `phase`'s sweep axis `axis` at `axis`
+        assign, // put each of `values` at its path (the planner's own settings)
     };
-    Kind kind = Kind::toml;
+    Kind kind = Kind::assign;
     std::size_t phase = 0;
     std::string axis;
     std::size_t element = 0;
-    std::string toml;
+    std::vector<Assignment> values;
+
+    static Change set(std::size_t phase) { return {Kind::set, phase, {}, 0, {}}; }
+    static Change sweep(std::size_t phase, std::string axis, std::size_t element) {
+        return {Kind::sweep, phase, std::move(axis), element, {}};
+    }
+    static Change assign(std::vector<Assignment> values) { return {Kind::assign, 0, {}, 0, std::move(values)}; }
+    bool operator==(const Change& o) const {
+        return kind == o.kind && phase == o.phase && axis == o.axis && element == o.element && values == o.values;
+    }
 };
 
 // The manifest `file` with `changes` applied in order and its [[phase]] tables removed,
 // checked like any manifest (ManifestError names the offending file:line).
 Study build_trial_study(const std::filesystem::path& file, const std::vector<Change>& changes,
                         const PluginCatalog& catalog);
-
-// A TOML string literal.
-std::string toml_string(const std::string& text);
 
 } // namespace msa::study

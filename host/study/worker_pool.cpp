@@ -1,7 +1,12 @@
+// The local executor: `msa trial` in worker processes on this machine (worker_pool.hpp).
 #include "study/worker_pool.hpp"
+
+#include "study/executor.hpp"
+#include "util/thread_budget.hpp"
 
 #include <msa/error.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -110,5 +115,32 @@ bool run_workers(const std::vector<WorkerJob>& jobs, int workers,
     }
     return !stopping;
 }
+
+namespace {
+
+class LocalExecutor final : public Executor {
+public:
+    explicit LocalExecutor(int workers) : workers_(std::max(1, workers)) {}
+    std::string name() const override { return "local"; }
+
+    bool run(const std::vector<TrialJob>& jobs,
+             const std::function<void(std::size_t, const JobOutcome&)>& done) override {
+        // Each worker gets an equal share of the cores for its intra-op threads.
+        const int at_once = std::max(1, std::min<int>(workers_, static_cast<int>(jobs.size())));
+        const int threads = std::max(1, usable_cores() / at_once);
+        std::vector<WorkerJob> workers;
+        for (const auto& job : jobs) workers.push_back({job.trial_file, job.folder, threads});
+        return run_workers(workers, workers_, [&](std::size_t j, const WorkerOutcome& w) {
+            done(j, JobOutcome{w.exit_code, w.signal, w.interrupted, {}, w.seconds});
+        });
+    }
+
+private:
+    int workers_;
+};
+
+} // namespace
+
+std::unique_ptr<Executor> local_executor(int workers) { return std::make_unique<LocalExecutor>(workers); }
 
 } // namespace msa::study

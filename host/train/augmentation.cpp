@@ -1,16 +1,15 @@
+// The augmentation step of a trial (augmentation.hpp): hard rows, then the augmenter.
 #include "train/augmentation.hpp"
 
 #include "plugin/plugin_catalog.hpp"
 
 #include <msa/augmenter.hpp>
-#include <msa/sampler.hpp>
+#include <msa/predictions.hpp>
 
-#include <cmath>
 #include <cmath>
 #include <unordered_set>
 
 namespace msa::train {
-
 
 std::vector<Sample> augment_hard_samples(const Study& study, const PluginCatalog& catalog,
                                          const std::vector<Sample>& training,
@@ -18,32 +17,22 @@ std::vector<Sample> augment_hard_samples(const Study& study, const PluginCatalog
     const AugmentationConfig& config = *study.augmentation;
     const PluginChoice& augmenter_choice = *study.augmenter;
 
-    // The hard-mining sampler already reads and checks predictions.csv (classes, ids,
-    // labels against the pool), so the hard samples are its selection.
-    const std::string miner_name = "hard-mining";
-    const PluginEntry& miner_entry = catalog.get(PluginKind::sampler, miner_name, augmenter_choice.where);
-    Properties miner_params("sampler '" + miner_name + "' (hard samples of [augmentation])");
-    miner_params.set("predictions", Value{config.hard_samples.string()});
-    miner_params.set("mode", Value{std::string("low-confidence")});
-    miner_params.set("threshold", Value{config.hard_threshold});
-    // The whole pool, then the hard samples again: no hard sample is our error to report.
-    miner_params.set("include_rest", Value{true});
+    // The earlier trial's predictions, read and checked against the study's classes; the
+    // hard rows are a value (msa::hard_samples, the rule the hard-mining sampler uses too).
+    HardSampleCriteria criteria;
+    criteria.threshold = config.hard_threshold;
     if (config.hard_fraction > 0)
-        miner_params.set("max", Value{static_cast<std::int64_t>(
-                                    std::ceil(config.hard_fraction * static_cast<double>(training.size())))});
-    if (config.hard_fraction > 0)
-        miner_params.set("max", Value{static_cast<std::int64_t>(
-                                    std::ceil(config.hard_fraction * static_cast<double>(training.size())))});
-    fill_defaults(miner_entry.info, miner_params);
-    const auto miner = catalog.create_sampler(miner_name, miner_params);
-    const SamplerContext context{static_cast<std::int64_t>(study.dataset.labels.size()), study.seed,
-                                 study.dataset.labels};
-    const auto rows = call_plugin(miner_entry, "select()", [&] { return miner->select(training, context); });
-    // A sampler that draws with replacement repeats rows; each source is augmented once.
+        criteria.max = static_cast<std::size_t>(std::ceil(config.hard_fraction * static_cast<double>(training.size())));
+    HardSamples hard;
+    try {
+        hard = hard_samples(training, read_predictions(config.hard_samples, study.dataset.labels), criteria);
+    } catch (const Error& e) {
+        throw ConfigError(augmenter_choice.where, std::string("[augmentation] hard_samples: ") + e.what());
+    }
     std::vector<Sample> sources;
     std::unordered_set<std::string> chosen;
-    for (std::size_t k = training.size(); k < rows.size(); ++k)
-        if (chosen.insert(training.at(rows[k]).id).second) sources.push_back(training.at(rows[k]));
+    for (auto row : hard.rows)
+        if (chosen.insert(training.at(row).id).second) sources.push_back(training.at(row));
     if (sources.empty())
         throw ConfigError(augmenter_choice.where,
                           "[augmentation]: no training row is hard in " + config.hard_samples.string() +

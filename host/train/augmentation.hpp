@@ -17,8 +17,8 @@ class PluginCatalog;
 namespace msa::train {
 
 // The augmenter's new samples for the hard samples among `training` (this trial's
-// training rows). Hard is what the hard-mining sampler calls low-confidence: the earlier
-// trial gave the true class a probability below [augmentation] hard_threshold (with
+// training rows). Hard is msa::hard_samples' low-confidence rule (msa/predictions.hpp): the
+// earlier trial gave the true class a probability below [augmentation] hard_threshold (with
 // hard_fraction > 0, only that fraction of the training rows, hardest first). Every new
 // sample is checked: a fresh id, its source's group, a label of the study.
 std::vector<Sample> augment_hard_samples(const Study& study, const PluginCatalog& catalog,

@@ -8,6 +8,7 @@
 #include "train/run_folder.hpp"
 #include "train/trial_features.hpp"
 #include "train/trial_rows.hpp"
+#include "util/thread_budget.hpp"
 
 #include <msa/encoder.hpp>
 #include <msa/models/checkpoint.hpp>
@@ -107,10 +108,11 @@ at::Tensor linear_probe(const ClipContext& ctx, const TrialData& data, const fs:
     const double encode_seconds = seconds_since(encode_start);
 
     const auto fit_start = std::chrono::steady_clock::now();
-    const std::string& monitor = ctx.study.train.monitor;
+    const MetricName& monitor_metric = ctx.study.train.monitor;
+    const std::string monitor = monitor_metric.str();
     const L2Sweep sweep = choose_l2(x.index_select(0, index_tensor(rows)), labels_of(samples, rows),
                                     x.index_select(0, index_tensor(data.split.valid)),
-                                    labels_of(samples, data.split.valid), num_classes, clip.l2, monitor);
+                                    labels_of(samples, data.split.valid), num_classes, clip.l2, monitor_metric);
     const double fit_seconds = seconds_since(fit_start);
     nlohmann::json points = nlohmann::json::array();
     for (const auto& p : sweep.points) {
@@ -211,7 +213,7 @@ void run_clip_trial(const Study& study, const PluginCatalog& catalog, const fs::
     const ClipConfig& clip = *study.clip;
     std::string reason;
     if (!clip_checkpoint_present(clip, reason)) throw ConfigError(clip.where, reason);
-    if (study.train.threads > 0) at::set_num_threads(static_cast<int>(study.train.threads));
+    set_intra_op_threads(resolve_threads(study.train.threads));
     ClipContext ctx{study, clip, catalog, {}};
     try {
         ctx.checkpoint = models::load_checkpoint(clip.checkpoint);
@@ -233,7 +235,7 @@ void run_clip_trial(const Study& study, const PluginCatalog& catalog, const fs::
                                   data.split, probs, study.dataset.labels, metrics);
     metrics["status"] = "ok";
     metrics["device"] = "cpu";
-    metrics["threads"] = at::get_num_threads();
+    metrics["threads"] = {{"train", intra_op_threads()}};
     metrics["seconds"]["total"] = seconds_since(start);
     log("test: accuracy " + fixed(metrics["test"]["accuracy"].get<double>()) + ", weighted F1 " +
         fixed(metrics["test"]["weighted_f1"].get<double>()) + ", macro F1 " +

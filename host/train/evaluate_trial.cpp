@@ -6,6 +6,7 @@
 #include "data/split.hpp"
 #include "train/saved_model.hpp"
 #include "util/suggest.hpp"
+#include "util/thread_budget.hpp"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -60,7 +61,7 @@ void run_evaluation(const Study& study, const PluginCatalog& catalog, const fs::
                     nlohmann::json& metrics) {
     const auto start = std::chrono::steady_clock::now();
     const EvaluateConfig& config = *study.evaluate;
-    if (study.train.threads > 0) at::set_num_threads(static_cast<int>(study.train.threads));
+    set_intra_op_threads(resolve_threads(study.train.threads));
     const torch::Device device = choose_device(study.train.device);
 
     SavedModel model(config.model, catalog);

@@ -85,13 +85,13 @@ LogisticRegression fit_logistic_regression(const at::Tensor& x, const at::Tensor
 
 L2Sweep choose_l2(const at::Tensor& train_x, const at::Tensor& train_y, const at::Tensor& valid_x,
                   const at::Tensor& valid_y, std::int64_t num_classes, const std::vector<double>& grid,
-                  const std::string& monitor) {
+                  const MetricName& monitor) {
     if (grid.empty()) throw Error("choosing the L2 strength: the grid is empty");
     const bool validate = valid_y.defined() && valid_y.numel() > 0;
     if (!validate && grid.size() > 1)
         throw Error("choosing the L2 strength among " + std::to_string(grid.size()) +
                     " values needs validation rows, and there are none");
-    const bool lower_is_better = monitor == "loss";
+    const bool lower_is_better = monitor.metric == Metric::loss;
     L2Sweep sweep;
     std::optional<std::size_t> best;
     for (std::size_t i = 0; i < grid.size(); ++i) {

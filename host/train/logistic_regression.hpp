@@ -3,6 +3,8 @@
 // with the penalty's strength chosen on validation rows from a grid.
 #pragma once
 
+#include "manifest/vocabulary.hpp"
+
 #include <ATen/core/Tensor.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
@@ -52,6 +54,6 @@ struct L2Sweep {
 // simpler model. A grid of one needs no validation rows; a longer one does.
 L2Sweep choose_l2(const at::Tensor& train_x, const at::Tensor& train_y, const at::Tensor& valid_x,
                   const at::Tensor& valid_y, std::int64_t num_classes, const std::vector<double>& grid,
-                  const std::string& monitor);
+                  const MetricName& monitor);
 
 } // namespace msa::train

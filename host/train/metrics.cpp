@@ -10,12 +10,16 @@
 
 namespace msa::train {
 
-double Metrics::get(const std::string& name) const {
-    if (name == "accuracy") return accuracy;
-    if (name == "macro_f1") return macro_f1;
-    if (name == "weighted_f1") return weighted_f1;
-    if (name == "ece") return ece;
-    throw Error("unknown metric '" + name + "'; accepted: accuracy, macro_f1, weighted_f1, ece");
+double Metrics::get(const MetricName& metric) const {
+    switch (metric.metric) {
+    case Metric::accuracy: return accuracy;
+    case Metric::macro_f1: return macro_f1;
+    case Metric::weighted_f1: return weighted_f1;
+    case Metric::ece: return ece;
+    case Metric::class_f1: // by label, which these metrics (by class index) do not know
+    case Metric::loss: break;
+    }
+    throw Error("metric '" + metric.str() + "' is not one of accuracy, macro_f1, weighted_f1, ece here");
 }
 
 Metrics compute_metrics(const std::vector<std::int64_t>& labels, const at::Tensor& probabilities,

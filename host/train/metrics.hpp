@@ -2,6 +2,8 @@
 // precision / recall / F1, the confusion matrix and the expected calibration error.
 #pragma once
 
+#include "manifest/vocabulary.hpp"
+
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json_fwd.hpp>
 
@@ -27,8 +29,9 @@ struct Metrics {
     std::vector<ClassMetrics> per_class;
     std::vector<std::vector<std::int64_t>> confusion; // [true class][predicted class]
 
-    // The value of a metric by its manifest name: accuracy, macro_f1, weighted_f1, ece.
-    double get(const std::string& name) const;
+    // The value of `metric` (vocabulary.hpp); Metric::loss is not a classification metric
+    // and is an Error here.
+    double get(const MetricName& metric) const;
 };
 
 // Metrics of predictions `probabilities` [N, C] (rows sum to 1; the prediction is the

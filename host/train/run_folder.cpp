@@ -5,6 +5,7 @@
 #include "train/metrics.hpp"
 
 #include <msa/error.hpp>
+#include <msa/predictions.hpp>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -35,13 +36,6 @@ void TrialLog::operator()(const std::string& line) {
     file_.flush();
 }
 
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-}
-
 std::string fixed(double x, int digits) {
     std::ostringstream s;
     s << std::fixed << std::setprecision(digits) << x;
@@ -51,24 +45,19 @@ std::string fixed(double x, int digits) {
 std::string predictions_csv(const std::vector<Sample>& samples, const std::vector<std::string>& split_of,
                             const at::Tensor& probs, const std::vector<std::string>& labels) {
     const auto num_classes = static_cast<std::int64_t>(labels.size());
-    std::ostringstream out;
-    out << "id,split,label,predicted";
-    for (const auto& name : labels) out << ",p_" << name;
-    out << "\n";
+    Predictions table;
+    table.labels = labels;
     const auto p = probs.accessor<float, 2>();
     for (std::size_t i = 0; i < samples.size(); ++i) {
-        const auto& s = samples[i];
         const auto row = static_cast<std::int64_t>(i);
-        std::int64_t predicted = 0;
-        for (std::int64_t c = 1; c < num_classes; ++c)
-            if (p[row][c] > p[row][predicted]) predicted = c;
-        out << csv_field(s.id) << "," << split_of[i] << ","
-            << (s.label >= 0 ? labels[static_cast<std::size_t>(s.label)] : "") << ","
-            << labels[static_cast<std::size_t>(predicted)];
-        for (std::int64_t c = 0; c < num_classes; ++c) out << "," << p[row][c];
-        out << "\n";
+        Prediction prediction{samples[i].id, split_of[i], samples[i].label, 0, {}, 0};
+        for (std::int64_t c = 0; c < num_classes; ++c) {
+            prediction.probabilities.push_back(p[row][c]);
+            if (p[row][c] > p[row][prediction.predicted]) prediction.predicted = static_cast<int>(c);
+        }
+        table.rows.push_back(std::move(prediction));
     }
-    return out.str();
+    return msa::predictions_csv(table);
 }
 
 std::vector<std::string> split_names(const std::vector<Sample>& samples, const data::Split& split) {

@@ -32,9 +32,6 @@ private:
     std::ofstream file_;
 };
 
-// A CSV field, quoted when it holds a comma, a quote or a line break.
-std::string csv_field(const std::string& s);
-
 // `x` with `digits` decimals.
 std::string fixed(double x, int digits = 4);
 

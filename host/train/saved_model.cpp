@@ -3,6 +3,8 @@
 
 #include "manifest/manifest_reader.hpp"
 #include "plugin/plugin_catalog.hpp"
+#include "records/results_file.hpp"
+#include "records/trial_files.hpp"
 
 #include <msa/error.hpp>
 
@@ -19,15 +21,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kTrialFiles = "config.toml, model.pt, metrics.json with \"status\": \"ok\"";
-
-nlohmann::json read_json(const fs::path& file) {
-    std::ifstream in(file);
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
-    }
-}
 
 std::string join_names(const std::set<std::string>& names) {
     std::string out;
@@ -98,18 +91,15 @@ void check_trial_folder(const fs::path& folder) {
     if (!fs::is_regular_file(folder / "config.toml", ec)) throw Error(where + "config.toml is missing");
     if (!fs::is_regular_file(folder / "metrics.json", ec))
         throw Error(where + "metrics.json is missing (the trial is still running, or died before it finished)");
-    const nlohmann::json metrics = read_json(folder / "metrics.json");
-    const std::string status = metrics.value("status", "");
-    if (status != "ok")
-        throw Error(where + "metrics.json says \"status\": \"" + status + "\"" +
-                    (metrics.contains("error") && metrics["error"].is_string()
-                         ? " (" + metrics["error"].get<std::string>() + ")"
-                         : ""));
+    const records::TrialMetrics metrics = records::read_trial_metrics(folder);
+    if (metrics.status != TrialStatus::ok)
+        throw Error(where + "metrics.json says \"status\": \"" + to_string(metrics.status) + "\"" +
+                    (metrics.error.empty() ? "" : " (" + metrics.error + ")"));
     if (!fs::is_regular_file(folder / "model.pt", ec)) {
         // An [evaluate] trial finishes without a model: it evaluated another trial's.
-        if (metrics.contains("evaluated") && metrics["evaluated"].contains("model"))
+        if (!metrics.evaluated_model.empty())
             throw Error(where + "model.pt is missing: it is an [evaluate] trial, which keeps no model of its own; "
-                                "its model is " + metrics["evaluated"]["model"].get<std::string>());
+                                "its model is " + metrics.evaluated_model);
         throw Error(where + "model.pt is missing");
     }
 }
@@ -124,12 +114,12 @@ fs::path model_folder(const fs::path& dir) {
         return dir;
     }
     const fs::path results = dir / "results.json";
-    const nlohmann::json study = read_json(results);
-    if (!study.contains("final_incumbent") || !study["final_incumbent"].is_string())
-        throw Error(results.string() + " names no \"final_incumbent\" (study status: \"" + study.value("status", "?") +
+    const records::StudyResults study = records::read_study_results(results);
+    if (study.final_incumbent.empty())
+        throw Error(results.string() + " names no \"final_incumbent\" (study status: \"" + to_string(study.status) +
                     "\"): no phase picked a model; pass one of its trial folders instead, e.g. " +
                     (dir / "<phase>" / "<trial>").string());
-    return dir / study["final_incumbent"].get<std::string>();
+    return dir / study.final_incumbent;
 }
 
 SavedModel::SavedModel(const fs::path& folder, const PluginCatalog& catalog)

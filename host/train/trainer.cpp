@@ -32,8 +32,6 @@ Features move_to(const Features& f, const torch::Device& device) {
     return out;
 }
 
-bool higher_is_better(const std::string& monitor) { return monitor != "loss" && monitor != "ece"; }
-
 // A deep copy of the model's parameters and buffers, to restore the best epoch.
 std::vector<at::Tensor> snapshot(const torch::nn::Module& model) {
     std::vector<at::Tensor> out;
@@ -129,8 +127,11 @@ double schedule_factor(const TrainConfig& config, std::int64_t step, std::int64_
     if (step < warmup) return static_cast<double>(step) / static_cast<double>(std::max<std::int64_t>(1, warmup));
     const double progress =
         static_cast<double>(step - warmup) / static_cast<double>(std::max<std::int64_t>(1, total - warmup));
-    if (config.schedule == "linear") return std::max(0.0, 1.0 - progress);
-    if (config.schedule == "cosine") return 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+    switch (config.schedule) {
+    case Schedule::constant: return 1.0;
+    case Schedule::linear: return std::max(0.0, 1.0 - progress);
+    case Schedule::cosine: return 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+    }
     return 1.0;
 }
 
@@ -209,7 +210,7 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
     const std::vector<double> base_rates{config.learning_rate, config.encoder_learning_rate};
     const std::int64_t steps_per_epoch = (train.size() + config.batch_size - 1) / config.batch_size;
     const std::int64_t total_steps = steps_per_epoch * config.epochs;
-    const bool higher = higher_is_better(config.monitor);
+    const bool higher = config.monitor.higher_is_better();
     const std::int64_t num_classes = [&] {
         torch::NoGradGuard no_grad;
         model->eval();
@@ -266,7 +267,8 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
                                              valid.labels.data_ptr<std::int64_t>() + valid.size());
             record.valid = compute_metrics(labels, e.probabilities, num_classes);
             record.valid_loss = e.main_loss;
-            const double value = config.monitor == "loss" ? record.valid_loss : record.valid.get(config.monitor);
+            const double value =
+                config.monitor.metric == Metric::loss ? record.valid_loss : record.valid.get(config.monitor);
             improved = higher ? value > best_value : value < best_value;
             if (improved) best_value = value;
         }

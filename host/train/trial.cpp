@@ -4,6 +4,7 @@
 
 #include "manifest/resolved_manifest.hpp"
 #include "plugin/plugin_catalog.hpp"
+#include "records/trial_files.hpp"
 #include "train/augmentation.hpp"
 #include "train/evaluate_trial.hpp"
 #include "train/clip_trial.hpp"
@@ -11,6 +12,7 @@
 #include "train/trainer.hpp"
 #include "train/trial_features.hpp"
 #include "train/trial_rows.hpp"
+#include "util/thread_budget.hpp"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -38,7 +40,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
                           "[augmenter] " + study.augmenter->plugin + " needs [augmentation] hard_samples = \"<an "
                           "earlier trial's predictions.csv>\" (which training rows to augment); a study's "
                           "augmentation phase writes it");
-    if (study.train.threads > 0) at::set_num_threads(static_cast<int>(study.train.threads));
+    set_intra_op_threads(resolve_threads(study.train.threads));
     const torch::Device device = choose_device(study.train.device);
     const auto& labels = study.dataset.labels;
     const auto num_classes = static_cast<std::int64_t>(labels.size());
@@ -74,8 +76,8 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     const FusionContext fusion_context{features.text_dim, features.image_dim, num_classes};
     const PluginEntry& fusion_entry = catalog.get(PluginKind::fusion, study.fusion.plugin, study.fusion.where);
     const auto fusion = catalog.create_fusion(study.fusion.plugin, study.fusion.params, fusion_context);
-    // Token-level fusions need the sequences; say so before any training starts.
-    if (call_plugin(fusion_entry, "needs_tokens()", [&] { return fusion->needs_tokens(); }))
+    // Token-level fusions declare that they read the sequences; say so before any training starts.
+    if (fusion_entry.info.needs.tokens)
         for (const auto& [modality, choice] : study.encoders) {
             const Features& f = modality == "text" ? features.text : features.image;
             if (!f.tokens.defined())
@@ -94,15 +96,11 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     const FeatureSet train = everything.rows(index_tensor(train_rows));
     const FeatureSet valid = everything.rows(index_tensor(split.valid));
     const FeatureSet test = everything.rows(index_tensor(split.test));
-    std::ofstream history(out / "history.csv");
-    history << "epoch,train_loss,valid_loss,valid_accuracy,valid_macro_f1,valid_weighted_f1,learning_rate,seconds\n";
+    records::HistoryWriter history(out);
     const FitResult fitted = fit(model, objective, train, valid, study.train, study.seed, device,
                                  [&](const EpochRecord& r) {
-                                     history << r.epoch << "," << r.train_loss << "," << r.valid_loss << ","
-                                             << r.valid.accuracy << "," << r.valid.macro_f1 << ","
-                                             << r.valid.weighted_f1 << "," << r.learning_rate << "," << r.seconds
-                                             << "\n";
-                                     history.flush();
+                                     history.add({r.epoch, r.train_loss, r.valid_loss, r.valid.accuracy,
+                                                  r.valid.macro_f1, r.valid.weighted_f1, r.learning_rate, r.seconds});
                                      log("epoch " + std::to_string(r.epoch) + "/" + std::to_string(study.train.epochs) +
                                          ": train loss " + fixed(r.train_loss) + ", valid loss " +
                                          fixed(r.valid_loss) + ", valid weighted F1 " + fixed(r.valid.weighted_f1) +
@@ -118,7 +116,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     metrics["best_epoch"] = fitted.best_epoch;
     metrics["epochs_run"] = fitted.history.size();
     metrics["stopped_early"] = fitted.stopped_early;
-    metrics["monitor"] = study.train.monitor;
+    metrics["monitor"] = study.train.monitor.str();
     metrics["train_rows"] = train_rows.size();
     metrics["augmented"] = samples.size() - dataset.samples.size();
     std::int64_t encoder_parameters = 0, all_parameters = 0;
@@ -128,7 +126,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     metrics["class_counts"] = class_counts;
     metrics["features"] = features.report;
     metrics["device"] = device.str();
-    metrics["threads"] = at::get_num_threads();
+    metrics["threads"] = {{"train", intra_op_threads()}, {"encode", features.threads}};
     metrics["seconds"] = {{"encode", encode_seconds}, {"train", fitted.seconds}, {"total", seconds_since(start)}};
     torch::save(model, (out / "model.pt").string());
     log("test: accuracy " + fixed(metrics["test"]["accuracy"].get<double>()) + ", weighted F1 " +

@@ -58,7 +58,9 @@ LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, c
         const std::int64_t dim = call_plugin(entry, "dim()", [&] { return encoder->dim(); });
         out.report[modality] = {{"plugin", choice.plugin}, {"key", r.key}, {"store", store.file().string()},
                                 {"from_store", r.from_store}, {"encoded", r.encoded}, {"dim", dim},
-                                {"trainable_layers", top ? top->layers() : 0}, {"encode_seconds", r.seconds}};
+                                {"trainable_layers", top ? top->layers() : 0}, {"encode_seconds", r.seconds},
+                                {"encode_threads", r.threads}};
+        out.threads[modality] = r.threads;
         const TrainableEncoder trainable{top, &entry};
         if (modality == "text") {
             out.text = std::move(f);

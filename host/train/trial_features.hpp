@@ -26,6 +26,7 @@ struct LoadedFeatures {
     TrainableEncoder text_top, image_top;
     std::vector<std::shared_ptr<Encoder>> encoders; // keep the tops' owners alive
     nlohmann::json report = nlohmann::json::object(); // metrics.json's "features"
+    std::map<std::string, int> threads;                // intra-op threads each modality encoded with
 };
 
 // `built` holds encoders already built from `study.encoders`, by modality; the others are

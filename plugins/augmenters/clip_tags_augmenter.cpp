@@ -185,6 +185,7 @@ void register_plugins(msa::Registry& registry) {
     std::vector<msa::ParamSpec> params{
         msa::ParamSpec::path("checkpoint", "", std::string("Hugging Face CLIP model folder (config.json + weights + "
                                                            "tokenizer files); ") + hint)
+            .model_folder()
             .required(),
         msa::ParamSpec::path("vocabulary", "",
                              "Text file, one word or phrase a line (# comments); empty = the built-in list of "

@@ -14,9 +14,10 @@ namespace {
 
 void register_plugins(msa::Registry& registry) {
     registry.add_fusion(
-        {"attention-combine",
+        msa::PluginInfo{"attention-combine",
          "The attention fusion's weighted sum concatenated with both tanh-projected modalities (3 * hidden wide).",
-         msa::fusions::attention_params()},
+         msa::fusions::attention_params()}
+            .with_needs({/*text=*/true, /*image=*/true}),
         [](const msa::Properties& props, const msa::FusionContext& context) {
             return std::make_shared<msa::fusions::AttentionFusion>("attention-combine", props, context,
                                                                    /*combine=*/true);

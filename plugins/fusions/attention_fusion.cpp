@@ -14,9 +14,10 @@ namespace {
 
 void register_plugins(msa::Registry& registry) {
     registry.add_fusion(
-        {"attention",
+        msa::PluginInfo{"attention",
          "Softmax-weighted sum of the tanh-projected text and image features, weights scored by a learned vector.",
-         msa::fusions::attention_params()},
+         msa::fusions::attention_params()}
+            .with_needs({/*text=*/true, /*image=*/true}),
         [](const msa::Properties& props, const msa::FusionContext& context) {
             return std::make_shared<msa::fusions::AttentionFusion>("attention", props, context, /*combine=*/false);
         });

@@ -52,12 +52,13 @@ private:
 
 void register_plugins(msa::Registry& registry) {
     registry.add_fusion(
-        {"bilinear",
+        msa::PluginInfo{"bilinear",
          "Low-rank bilinear pooling (MLB): tanh(U x_text) * tanh(V x_image), then a projection to hidden.",
          {msa::ParamSpec::integer("rank", 256, "Rank of the bilinear form: width of both projections").range(1, 65536),
           msa::ParamSpec::integer("hidden", 256, "Width of the projection after the product; 0 passes the product")
               .range(0, 65536),
-          msa::ParamSpec::real("dropout", 0.1, "Dropout probability on the product").range(0.0, 0.95)}},
+          msa::ParamSpec::real("dropout", 0.1, "Dropout probability on the product").range(0.0, 0.95)}}
+            .with_needs({/*text=*/true, /*image=*/true}),
         [](const msa::Properties& props, const msa::FusionContext& context) {
             return std::make_shared<BilinearFusion>(props, context);
         });

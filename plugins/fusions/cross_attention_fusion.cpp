@@ -57,7 +57,6 @@ public:
     }
 
     std::int64_t output_dim() const override { return 2 * hidden_; }
-    bool needs_tokens() const override { return true; }
 
     at::Tensor forward(const msa::Features& text, const msa::Features& image) override {
         auto [text_tokens, text_real] = tokens_of(text, msa::Modality::text, text_dim_, "text_token_dim");
@@ -131,7 +130,7 @@ private:
 
 void register_plugins(msa::Registry& registry) {
     registry.add_fusion(
-        {"cross-attention",
+        msa::PluginInfo{"cross-attention",
          "Token-level fusion: text tokens attend to image patches and back (multi-head, residual), each side "
          "mean-pooled over its real tokens and concatenated. Needs `tokens = true` on both encoders.",
          {msa::ParamSpec::integer("heads", 4, "Attention heads; must divide hidden").range(1, 64),
@@ -146,7 +145,8 @@ void register_plugins(msa::Registry& registry) {
           msa::ParamSpec::integer("image_token_dim", 0, "Width of the image patches when it differs from the image "
                                                         "encoder's pooled width (CLIP's projected embedding); 0: "
                                                         "the same")
-              .range(0, 65536)}},
+              .range(0, 65536)}}
+            .with_needs({/*text=*/true, /*image=*/true, /*tokens=*/true}),
         [](const msa::Properties& props, const msa::FusionContext& context) {
             return std::make_shared<CrossAttentionFusion>(props, context);
         });

@@ -52,11 +52,12 @@ private:
 
 void register_plugins(msa::Registry& registry) {
     registry.add_fusion(
-        {"gated",
+        msa::PluginInfo{"gated",
          "Gated Multimodal Unit: a sigmoid gate from both inputs mixes tanh projections of text and image per feature.",
          {msa::ParamSpec::integer("hidden", 256, "Width of the modality projections, the gate and the output")
               .range(1, 65536),
-          msa::ParamSpec::real("dropout", 0.1, "Dropout probability on the gated mixture").range(0.0, 0.95)}},
+          msa::ParamSpec::real("dropout", 0.1, "Dropout probability on the gated mixture").range(0.0, 0.95)}}
+            .with_needs({/*text=*/true, /*image=*/true}),
         [](const msa::Properties& props, const msa::FusionContext& context) {
             return std::make_shared<GatedFusion>(props, context);
         });

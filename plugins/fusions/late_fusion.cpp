@@ -74,13 +74,14 @@ private:
 
 void register_plugins(msa::Registry& registry) {
     registry.add_fusion(
-        {"late",
+        msa::PluginInfo{"late",
          "Late fusion: one classifier per modality; the output is the average of their class logits.",
          {msa::ParamSpec::integer("hidden", 0, "Width of each modality classifier's ReLU hidden layer; 0: a "
                                                "single Linear layer")
               .range(0, 65536),
           msa::ParamSpec::real("dropout", 0.1, "Dropout probability after the hidden layer (unused when hidden = 0)")
-              .range(0.0, 0.95)}},
+              .range(0.0, 0.95)}}
+            .with_needs({/*text=*/true, /*image=*/true}),
         [](const msa::Properties& props, const msa::FusionContext& context) {
             return std::make_shared<LateFusion>(props, context);
         });

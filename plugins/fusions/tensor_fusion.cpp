@@ -64,7 +64,7 @@ private:
 
 void register_plugins(msa::Registry& registry) {
     registry.add_fusion(
-        {"tensor",
+        msa::PluginInfo{"tensor",
          "Tensor Fusion Network: outer product of [text; 1] and [image; 1] projections, then Linear-ReLU-Dropout.",
          {msa::ParamSpec::integer("dim", 32, "Width each modality is projected to before the outer product "
                                              "(the product is (dim + 1)^2 wide)")
@@ -72,7 +72,8 @@ void register_plugins(msa::Registry& registry) {
           msa::ParamSpec::integer("hidden", 128, "Width of the Linear-ReLU layer after the product; 0 passes "
                                                  "the flattened product")
               .range(0, 65536),
-          msa::ParamSpec::real("dropout", 0.1, "Dropout probability after the Linear-ReLU layer").range(0.0, 0.95)}},
+          msa::ParamSpec::real("dropout", 0.1, "Dropout probability after the Linear-ReLU layer").range(0.0, 0.95)}}
+            .with_needs({/*text=*/true, /*image=*/true}),
         [](const msa::Properties& props, const msa::FusionContext& context) {
             return std::make_shared<TensorFusion>(props, context);
         });

@@ -56,12 +56,13 @@ void register_plugins(msa::Registry& registry) {
     for (const auto modality : {msa::Modality::text, msa::Modality::image}) {
         const std::string what = msa::to_string(modality);
         registry.add_fusion(
-            {what + "-only",
+            msa::PluginInfo{what + "-only",
              "Unimodal baseline: the pooled " + what + " features alone, then an optional Linear-ReLU-Dropout "
                                                       "projection.",
              {msa::ParamSpec::integer("hidden", 256, "Projection width; 0 passes the " + what + " features through")
                   .range(0, 65536),
-              msa::ParamSpec::real("dropout", 0.1, "Dropout probability after the projection").range(0.0, 0.95)}},
+              msa::ParamSpec::real("dropout", 0.1, "Dropout probability after the projection").range(0.0, 0.95)}}
+                .with_needs({/*text=*/modality == msa::Modality::text, /*image=*/modality == msa::Modality::image}),
             [modality](const msa::Properties& props, const msa::FusionContext& context) {
                 return std::make_shared<UnimodalFusion>(modality, props, context);
             });

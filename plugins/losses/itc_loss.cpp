@@ -78,11 +78,12 @@ private:
 
 void register_plugins(msa::Registry& registry) {
     registry.add_loss(
-        {"itc",
+        msa::PluginInfo{"itc",
          "Image-text contrastive loss (CLIP-style symmetric InfoNCE over the batch) on projected pooled features.",
          {msa::ParamSpec::integer("dim", 128, "Width of the shared text-image space").range(1, 65536),
           msa::ParamSpec::real("temperature", 0.07, "Softmax temperature of the similarities").range(0.001, 100.0),
-          msa::ParamSpec::boolean("learn_temperature", false, "Train the temperature (as a log-scale) with the model")}},
+          msa::ParamSpec::boolean("learn_temperature", false, "Train the temperature (as a log-scale) with the model")}}
+            .with_needs({/*text=*/true, /*image=*/true}),
         [](const msa::Properties& props, const msa::LossContext& context) {
             return std::make_shared<ImageTextContrastiveLoss>(props, context);
         });

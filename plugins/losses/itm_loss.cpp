@@ -113,14 +113,15 @@ private:
 
 void register_plugins(msa::Registry& registry) {
     registry.add_loss(
-        {"itm",
+        msa::PluginInfo{"itm",
          "Image-text matching loss: a 2-way head on [t; i; t*i] with the batch's true pairs against swapped pairs.",
          {msa::ParamSpec::integer("dim", 128, "Width both modalities are projected to").range(1, 65536),
           msa::ParamSpec::integer("hidden", 128, "Hidden width of the matching head").range(1, 65536),
           msa::ParamSpec::choice("negatives", "roll", {"roll", "shuffle"},
                                  "Negative image of each text: the next sample's (roll) or a random other's (shuffle)"),
           msa::ParamSpec::integer("seed", 0, "Seed of the shuffle negatives (only with negatives = \"shuffle\")")
-              .at_least(0)}},
+              .at_least(0)}}
+            .with_needs({/*text=*/true, /*image=*/true}),
         [](const msa::Properties& props, const msa::LossContext& context) {
             return std::make_shared<ImageTextMatchingLoss>(props, context);
         });

@@ -2,9 +2,15 @@
 source "$(dirname "$0")/lib.sh"
 
 expect_exit 0 "$MSA" version
-expect_contains "$OUT" "SDK ABI 2.1"
+expect_contains "$OUT" "SDK ABI 3.0"
 expect_contains "$OUT" "LibTorch 1.13"
 expect_contains "$OUT" "build type Release"
+expect_contains "$OUT" "(affinity $(nproc), cgroup quota "
+# Usable cores follow the affinity mask: threads = 0 means these, not LibTorch's default of one.
+if command -v taskset >/dev/null; then
+  expect_exit 0 taskset -c 0 "$MSA" version
+  expect_contains "$OUT" "cores 1 (affinity 1,"
+fi
 
 expect_exit 0 "$MSA" --help
 for sub in plugins validate version demo-data predict; do

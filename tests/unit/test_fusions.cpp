@@ -16,6 +16,7 @@
 
 using namespace msa;
 using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
 
 namespace {
 
@@ -69,9 +70,14 @@ Features tokens(std::int64_t n, std::int64_t length, std::int64_t dim, const std
     return f;
 }
 
-// Inputs the fusion can use: pooled features, and token sequences when it asks for them.
-std::pair<Features, Features> inputs(const Fusion& fusion, std::int64_t n = kBatch) {
-    if (fusion.needs_tokens()) {
+// What fusion `name` declares it reads.
+const PluginNeeds& needs(const std::string& name) {
+    return test::builtin_catalog().get(PluginKind::fusion, name).info.needs;
+}
+
+// Inputs the fusion can use: pooled features, and token sequences when it declares it reads them.
+std::pair<Features, Features> inputs(const std::string& name, std::int64_t n = kBatch) {
+    if (needs(name).tokens) {
         std::vector<std::int64_t> text_real(static_cast<std::size_t>(n), 6);
         text_real[0] = 2;
         return {tokens(n, 6, kText, text_real), tokens(n, 4, kImage)};
@@ -115,8 +121,8 @@ TEST_CASE("fusions: output width equals output_dim()", "[fusion]") {
         auto fusion = make(c.name, c.overrides);
         CHECK(fusion->output_dim() == c.width);
         CHECK(fusion->outputs_logits() == (c.name == "late"));
-        CHECK(fusion->needs_tokens() == (c.name == "cross-attention"));
-        const auto [text, image] = inputs(*fusion);
+        CHECK(needs(c.name).tokens == (c.name == "cross-attention"));
+        const auto [text, image] = inputs(c.name);
         const at::Tensor out = fusion->forward(text, image);
         CHECK(out.sizes() == std::vector<std::int64_t>{kBatch, c.width});
         CHECK(torch::isfinite(out).all().item<bool>());
@@ -130,7 +136,7 @@ TEST_CASE("fusions: gradients of the summed output reach every parameter", "[fus
         auto fusion = make(c.name, c.overrides);
         fusion->train();
         REQUIRE(!fusion->parameters().empty());
-        const auto [text, image] = inputs(*fusion);
+        const auto [text, image] = inputs(c.name);
         fusion->forward(text, image).sum().backward();
         for (const auto& p : fusion->named_parameters()) {
             INFO("parameter '" << p.key() << "'");
@@ -147,7 +153,7 @@ TEST_CASE("fusions: eval mode is deterministic; training mode applies dropout", 
         INFO("fusion '" << c.name << "'");
         c.overrides["dropout"] = Value{0.5};
         auto fusion = make(c.name, c.overrides);
-        const auto [text, image] = inputs(*fusion);
+        const auto [text, image] = inputs(c.name);
         fusion->train();
         const at::Tensor a = fusion->forward(text, image), b = fusion->forward(text, image);
         CHECK_FALSE(torch::equal(a, b));
@@ -175,6 +181,26 @@ TEST_CASE("fusions: a fusion that needs both modalities says which is missing an
     CHECK_THROWS_WITH(make("image-only", {}, FusionContext{kText, 0, kClasses}),
                       Contains("image-only fusion uses the image features, but this study has no image encoder") &&
                           Contains("'text-only'"));
+}
+
+TEST_CASE("fusions: what a fusion reads is declared, and checked against the study's encoders", "[fusion]") {
+    for (const auto& name : kBimodal) {
+        INFO("fusion '" << name << "'");
+        CHECK((needs(name).text && needs(name).image));
+    }
+    CHECK((needs("text-only").text && !needs("text-only").image));
+    CHECK((needs("image-only").image && !needs("image-only").text));
+    CHECK((!needs("concat").text && !needs("concat").image)); // works with either or both
+
+    const auto& catalog = test::builtin_catalog();
+    CHECK_NOTHROW(catalog.check_needs(PluginKind::fusion, "gated", "m.toml:3:1", true, true));
+    CHECK_NOTHROW(catalog.check_needs(PluginKind::fusion, "text-only", "m.toml:3:1", true, false));
+    CHECK_THROWS_WITH(catalog.check_needs(PluginKind::fusion, "gated", "m.toml:3:1", true, false),
+                      StartsWith("m.toml:3:1: fusion 'gated'") && Contains("reads text and image features") &&
+                          Contains("no [encoders.image]") && Contains("text-only") && Contains("concat") &&
+                          !Contains("image-only"));
+    CHECK_THROWS_WITH(catalog.check_needs(PluginKind::loss, "itc", "", false, true),
+                      Contains("no [encoders.text]") && Contains("cross-entropy") && !Contains("itm"));
 }
 
 TEST_CASE("fusions: features missing or of the wrong width at forward time are named", "[fusion]") {

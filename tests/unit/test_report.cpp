@@ -203,8 +203,9 @@ TEST_CASE("reports are written for a study interrupted before any phase, and rep
 TEST_CASE("a trial file that cannot be read is a warning, and the reports are still written") {
     msa::test::TempDir dir;
     const fs::path study = copy_fixture(dir);
-    std::ofstream(study / "baseline" / "concat-s1" / "history.csv") << "epoch,train_loss,valid_loss,valid_weighted_f1\n"
-                                                                       "1,0.9,0.8,x\n";
+    std::ofstream(study / "baseline" / "concat-s1" / "history.csv")
+        << "epoch,train_loss,valid_loss,valid_accuracy,valid_macro_f1,valid_weighted_f1,learning_rate,seconds\n"
+           "1,0.9,0.8,0.5,0.4,x,0.001,2\n";
     fs::remove(study / "architecture" / "gated-s2" / "metrics.json");
     const auto written = write_reports(study);
     REQUIRE(written.warnings.size() == 2);

@@ -38,10 +38,11 @@ private:
 
 void register_plugins(msa::Registry& registry) {
     registry.add_fusion(
-        {"hadamard",
+        msa::PluginInfo{"hadamard",
          "Element-wise product of tanh-projected text and image features.",
          {msa::ParamSpec::integer("hidden", 128, "Width of both projections").range(1, 65536),
-          msa::ParamSpec::real("dropout", 0.1, "Dropout probability on the product").range(0.0, 0.95)}},
+          msa::ParamSpec::real("dropout", 0.1, "Dropout probability on the product").range(0.0, 0.95)}}
+            .with_needs({/*text=*/true, /*image=*/true}),
         [](const msa::Properties& props, const msa::FusionContext& context) {
             return std::make_shared<HadamardFusion>(props, context);
         });

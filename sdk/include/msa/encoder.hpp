@@ -1,6 +1,7 @@
 // Encoder plugins turn samples of one modality into feature tensors.
 #pragma once
 
+#include <msa/modality.hpp>
 #include <msa/sample.hpp>
 
 #include <ATen/core/Tensor.h>
@@ -15,10 +16,6 @@ class Module;
 }
 
 namespace msa {
-
-enum class Modality { text, image };
-
-inline const char* to_string(Modality m) { return m == Modality::text ? "text" : "image"; }
 
 // What an encoder produces for a batch of N samples.
 struct Features {
@@ -70,6 +67,10 @@ public:
     virtual std::int64_t batch_size() const { return 64; }
     // Non-null when the encoder was configured to fine-tune its top layers.
     virtual TrainableTop* trainable_top() { return nullptr; }
+    // Intra-op threads this encoder asks for while it encodes (its `threads` parameter);
+    // 0 = the host's own count. The host sets them around encode() and restores its own
+    // after: a plugin never changes process-wide settings itself. SDK 3.0.
+    virtual std::int64_t threads() const { return 0; }
 };
 
 } // namespace msa

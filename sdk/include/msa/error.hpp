@@ -7,15 +7,16 @@
 
 namespace msa {
 
-// Base of every error the workbench raises on purpose.
-class Error : public std::runtime_error {
+// Base of every error the workbench raises on purpose. Exported like every interface, so
+// that a plugin's error is still an msa::Error when the host catches it.
+class __attribute__((visibility("default"))) Error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
 
 // A configuration value that cannot be accepted. `where` is "file:line:column" when
 // the value came from a manifest, empty otherwise.
-class ConfigError : public Error {
+class __attribute__((visibility("default"))) ConfigError : public Error {
 public:
     ConfigError(std::string where, std::string message)
         : Error(where.empty() ? message : where + ": " + message), where_(std::move(where)),

@@ -22,8 +22,8 @@ public:
     virtual std::int64_t output_dim() const = 0;
     // True when forward() returns class logits, so no classifier follows.
     virtual bool outputs_logits() const { return false; }
-    // True when the fusion needs the token sequences, not only pooled features.
-    virtual bool needs_tokens() const { return false; }
+    // What it reads of the features (text, image, token sequences) is declared in its
+    // PluginInfo::needs, which the host checks before building it.
     virtual at::Tensor forward(const Features& text, const Features& image) = 0;
 };
 

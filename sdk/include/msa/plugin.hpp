@@ -16,8 +16,11 @@
 // built against a newer minor than its own (it may use what the host lacks).
 // 2.0: Encoder::trainable_top() (fine-tuning of top layers) changed the Encoder vtable.
 // 2.1: LossContext gained text_dim and image_dim, SamplerContext the class names.
-#define MSA_SDK_ABI_MAJOR 2
-#define MSA_SDK_ABI_MINOR 1
+// 3.0: Encoder::threads() (the host owns LibTorch's threads), ParamSpec::is_model_folder,
+//      PluginInfo::needs; libmsa-models and libmsa-media take this version as theirs
+//      (SOVERSION = major), so the descriptor check covers them too.
+#define MSA_SDK_ABI_MAJOR 3
+#define MSA_SDK_ABI_MINOR 0
 
 #ifndef _GLIBCXX_USE_CXX11_ABI
 #define MSA_CXX11_ABI -1

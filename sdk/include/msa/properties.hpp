@@ -95,6 +95,10 @@ struct ParamSpec {
     // A string naming a file or folder: the host resolves it against the manifest's
     // folder before the plugin sees it.
     bool is_path = false;
+    // A path to a model folder (weights) the plugin cannot work without, and that no
+    // command of msa fetches: where it is absent, a study skips the trial with the reason
+    // instead of failing it. SDK 3.0.
+    bool is_model_folder = false;
 
     static ParamSpec boolean(std::string name, bool def, std::string doc) {
         return {std::move(name), ParamType::boolean, Value{def}, std::move(doc)};
@@ -137,6 +141,12 @@ struct ParamSpec {
     }
     ParamSpec& at_least(double lo) {
         min = lo;
+        return *this;
+    }
+    // A path parameter naming a model folder (see is_model_folder).
+    ParamSpec& model_folder() {
+        is_path = true;
+        is_model_folder = true;
         return *this;
     }
     // No default: the manifest must set it.

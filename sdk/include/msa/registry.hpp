@@ -2,10 +2,12 @@
 // plugin, each with its declared parameters and a factory.
 #pragma once
 
+#include <msa/modality.hpp>
 #include <msa/properties.hpp>
 
 #include <functional>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,18 @@ inline const char* to_string(PluginKind kind) {
     return "?";
 }
 
+// What a fusion or loss reads of the study's features. The host checks it before building
+// the plugin (a study without an image encoder cannot use a fusion that reads images, and
+// the error says which fusions would do), and picks plugins by it rather than by name.
+// SDK 3.0.
+struct PluginNeeds {
+    bool text = false;   // the text features
+    bool image = false;  // the image features
+    bool tokens = false; // the token sequences as well as the pooled features
+
+    bool reads(Modality m) const { return m == Modality::text ? text : image; }
+};
+
 // What a plugin says about itself. `version` is part of the feature-store key of an
 // encoder: bump it whenever the plugin's output changes.
 struct PluginInfo {
@@ -39,6 +53,13 @@ struct PluginInfo {
     std::string summary;
     std::vector<ParamSpec> params;
     std::string version = "1";
+    PluginNeeds needs;
+
+    // `PluginInfo{"gated", "...", {...}}.with_needs({/*text=*/true, /*image=*/true})`
+    PluginInfo with_needs(PluginNeeds n) && {
+        needs = n;
+        return std::move(*this);
+    }
 };
 
 using EncoderFactory = std::function<std::shared_ptr<Encoder>(const Properties&)>;

@@ -20,7 +20,8 @@ std::vector<ParamSpec> checkpoint_encoder_params(const std::string& checkpoint_h
         ParamSpec::choice("dtype", "float32", {"float32", "bfloat16"},
                           "Compute type; bfloat16 is faster on CPUs with AVX512_BF16, features are stored as float32"),
         ParamSpec::integer("batch_size", 32, "Samples per forward pass").range(1, 4096),
-        ParamSpec::integer("threads", 0, "Intra-op threads for LibTorch and image decoding; 0 = all cores")
+        ParamSpec::integer("threads", 0, "Intra-op threads for LibTorch and image decoding while this encoder encodes; 0 = the "
+                           "host's (all usable cores; a worker's share under msa run)")
             .range(0, 1024),
         ParamSpec::integer("layer", -1,
                            "Hidden layer whose output is pooled: -1 = last (with the final norm), 0 = embeddings, "
@@ -67,7 +68,6 @@ EncoderSettings EncoderSettings::read(const Properties& props, const std::string
         throw ConfigError(s.where_layer, plugin + ": fine-tuning (trainable_layers = " +
                                              std::to_string(s.trainable_layers) +
                                              ") trains the top layers, so `layer` must be -1 (the last)");
-    if (s.threads > 0) at::set_num_threads(static_cast<int>(s.threads));
     return s;
 }
 
@@ -121,7 +121,7 @@ at::Tensor load_image_batch(const EncoderBatch& batch, const media::ImageProcess
         }
     };
     const std::int64_t workers = std::max<std::int64_t>(
-        1, std::min<std::int64_t>(n, threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency())));
+        1, std::min<std::int64_t>(n, threads > 0 ? threads : at::get_num_threads()));
     std::vector<std::thread> pool;
     for (std::int64_t t = 1; t < workers; ++t) pool.emplace_back(work);
     work();

@@ -29,7 +29,7 @@ struct MSA_MODELS_API EncoderSettings {
     Checkpoint checkpoint;
     at::ScalarType dtype = at::kFloat; // float32 or bfloat16
     std::int64_t batch_size = 32;
-    std::int64_t threads = 0;          // 0: LibTorch's default
+    std::int64_t threads = 0;          // asked of the host while encoding; 0: the host's count
     std::int64_t layer = -1;           // -1: the last layer, with the model's final norm
     bool tokens = false;               // also return the token sequence
     std::int64_t trainable_layers = 0;
@@ -37,8 +37,8 @@ struct MSA_MODELS_API EncoderSettings {
     std::string where_layer;           // manifest positions, for errors found later
     std::string where_trainable_layers;
 
-    // Reads them from `props`, opens the checkpoint folder (a missing folder is a
-    // ConfigError that names it and repeats the hint) and applies `threads`.
+    // Reads them from `props` and opens the checkpoint folder (a missing folder is a
+    // ConfigError that names it and repeats the hint).
     static EncoderSettings read(const Properties& props, const std::string& plugin, const std::string& checkpoint_hint);
 
     // Everything in them that changes the output: checkpoint digest, dtype, layer, tokens.
@@ -51,8 +51,8 @@ struct MSA_MODELS_API EncoderSettings {
 // Mean over the tokens whose mask is nonzero: [N, T, D], [N, T] -> [N, D].
 MSA_MODELS_API at::Tensor masked_mean(const at::Tensor& tokens, const at::Tensor& mask);
 
-// Decodes and preprocesses the batch's images on `threads` threads (0: hardware
-// concurrency) into float32 pixels [N, 3, H, W]. A bad image is an error naming the
+// Decodes and preprocesses the batch's images on `threads` threads (0: LibTorch's
+// intra-op count, which the host sets) into float32 pixels [N, 3, H, W]. A bad image is an error naming the
 // sample id and the file.
 MSA_MODELS_API at::Tensor load_image_batch(const EncoderBatch& batch, const media::ImageProcessorOptions& options,
                                            std::int64_t threads);
@@ -137,6 +137,7 @@ public:
     std::int64_t dim() const override { return spec_.dim; }
     std::string cache_key() const override;
     std::int64_t batch_size() const override { return settings_.batch_size; }
+    std::int64_t threads() const override { return settings_.threads; }
     Features encode(const EncoderBatch& batch) override;
     TrainableTop* trainable_top() override { return top_.get(); }
 

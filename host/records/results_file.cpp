@@ -1,6 +1,7 @@
-// Reading results.json: every problem names the file and the key path, since the file is
-// written by one program (msa run) and read by another (the reports), maybe versions apart.
-#include "report/study_results.hpp"
+// Writing and reading results.json. Reading, every problem names the file and the key
+// path, since the file is written by one program (msa run) and read by another (the
+// reports), maybe versions apart.
+#include "records/results_file.hpp"
 
 #include <msa/error.hpp>
 
@@ -10,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace msa::report {
+namespace msa::records {
 
 namespace {
 
@@ -88,6 +89,16 @@ public:
         if (!value) return std::nullopt;
         return number(*value, join(path, key));
     }
+    // A name of one of msa's closed sets (vocabulary.hpp).
+    template <class E, std::size_t N>
+    E name(const json& object, const std::string& path, const std::string& key,
+           const std::array<const char*, N>& names) const {
+        const std::string text = required_string(object, path, key);
+        if (auto value = parse_name<E>(names, text)) return *value;
+        std::string accepted;
+        for (const char* n : names) accepted += (accepted.empty() ? "" : ", ") + std::string(n);
+        fail(join(path, key), "'" + text + "' is not accepted; accepted: " + accepted);
+    }
 
 private:
     const std::filesystem::path& file_;
@@ -134,7 +145,7 @@ TrialRecord read_trial(const Reader& r, const json& value, const std::string& pa
     TrialRecord trial;
     trial.folder = r.required_string(value, path, "folder");
     if (const json* seed = r.optional(value, "seed")) trial.seed = r.integer(*seed, Reader::join(path, "seed"));
-    trial.status = r.required_string(value, path, "status");
+    trial.status = r.name<TrialStatus>(value, path, "status", trial_status_names);
     trial.error = r.optional_string(value, path, "error");
     trial.seconds = r.optional_number(value, path, "seconds");
     return trial;
@@ -144,8 +155,11 @@ ConfigResult read_config(const Reader& r, const json& value, const std::string& 
     r.object(value, path);
     ConfigResult config;
     config.label = r.required_string(value, path, "label");
-    const json* changes = r.optional(value, "changes");
-    config.changes = changes ? changes->dump() : "{}";
+    if (const json* changes = r.optional(value, "changes")) {
+        const std::string changes_path = Reader::join(path, "changes");
+        for (const auto& [key, member] : r.object(*changes, changes_path).items())
+            config.changes.emplace_back(key, member.is_string() ? member.get<std::string>() : member.dump());
+    }
     const std::string trials_path = Reader::join(path, "trials");
     const json& trials = r.array(r.required(value, path, "trials"), trials_path);
     for (std::size_t i = 0; i < trials.size(); ++i)
@@ -153,6 +167,7 @@ ConfigResult read_config(const Reader& r, const json& value, const std::string& 
     config.valid = read_split(r, value, path, "valid");
     config.test = read_split(r, value, path, "test");
     config.best_trial = r.optional_string(value, path, "best_trial");
+    if (const json* reference = r.optional(value, "reference")) config.reference = reference->is_boolean() && reference->get<bool>();
     return config;
 }
 
@@ -160,11 +175,11 @@ PhaseResult read_phase(const Reader& r, const json& value, const std::string& pa
     r.object(value, path);
     PhaseResult phase;
     phase.name = r.required_string(value, path, "name");
-    phase.kind = r.required_string(value, path, "kind");
+    phase.kind = r.name<PhaseKind>(value, path, "kind", phase_kind_names);
     phase.from = r.optional_string(value, path, "from");
     phase.select = r.optional_string(value, path, "select");
     if (phase.select.empty()) phase.select = "weighted_f1"; // docs/studies.md's default
-    phase.status = r.required_string(value, path, "status");
+    phase.status = r.name<PhaseStatus>(value, path, "status", phase_status_names);
     phase.reason = r.optional_string(value, path, "reason");
     const std::string configs_path = Reader::join(path, "configs");
     const json& configs = r.array(r.required(value, path, "configs"), configs_path);
@@ -184,6 +199,87 @@ PhaseResult read_phase(const Reader& r, const json& value, const std::string& pa
 
 } // namespace
 
+namespace {
+
+json stat_json(const std::optional<Stat>& stat) {
+    if (!stat) return json{{"mean", nullptr}, {"std", nullptr}, {"n", 0}};
+    return json{{"mean", stat->mean}, {"std", stat->std}, {"n", stat->n}};
+}
+
+// A split's metrics; null when no seed finished.
+json split_json(const SplitStats& split, bool finished) {
+    if (!finished) return nullptr;
+    json out{{"weighted_f1", stat_json(split.weighted_f1)},
+             {"macro_f1", stat_json(split.macro_f1)},
+             {"accuracy", stat_json(split.accuracy)}};
+    out["per_class_f1"] = json::object();
+    for (const auto& [label, stat] : split.per_class_f1) out["per_class_f1"][label] = stat_json(stat);
+    return out;
+}
+
+json optional_string(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+
+} // namespace
+
+std::string ConfigResult::changes_json() const {
+    json out = json::object();
+    for (const auto& [path, value] : changes) out[path] = value;
+    return out.dump();
+}
+
+std::string results_json(const StudyResults& results) {
+    json phases = json::array();
+    for (const auto& phase : results.phases) {
+        json configs = json::array();
+        for (const auto& config : phase.configs) {
+            json trials = json::array();
+            for (const auto& t : config.trials)
+                trials.push_back({{"folder", t.folder},
+                                  {"seed", t.seed ? json(*t.seed) : json(nullptr)},
+                                  {"status", to_string(t.status)},
+                                  {"error", optional_string(t.error)},
+                                  {"seconds", t.seconds ? json(*t.seconds) : json(nullptr)}});
+            json changes = json::object();
+            for (const auto& [path, value] : config.changes) changes[path] = value;
+            const bool finished = config.finished_trials() > 0;
+            json entry{{"label", config.label},
+                       {"changes", changes},
+                       {"trials", trials},
+                       {"valid", split_json(config.valid, finished)},
+                       {"test", split_json(config.test, finished)},
+                       {"best_trial", optional_string(config.best_trial)}};
+            if (config.reference) entry["reference"] = true;
+            configs.push_back(std::move(entry));
+        }
+        phases.push_back({{"name", phase.name},
+                          {"kind", to_string(phase.kind)},
+                          {"from", optional_string(phase.from)},
+                          {"select", phase.select},
+                          {"status", to_string(phase.status)},
+                          {"reason", optional_string(phase.reason)},
+                          {"incumbent", phase.incumbent ? json(*phase.incumbent) : json(nullptr)},
+                          {"configs", configs}});
+    }
+    json store = nullptr;
+    if (results.store) {
+        const auto lookups = results.store->from_store + results.store->encoded;
+        store = {{"from_store", results.store->from_store},
+                 {"encoded", results.store->encoded},
+                 {"hit_rate", lookups ? json(results.store->hit_rate) : json(nullptr)}};
+    }
+    const json document{{"study", results.study},
+                        {"description", results.description},
+                        {"manifest", results.manifest},
+                        {"labels", results.labels},
+                        {"status", to_string(results.status)},
+                        {"started", results.started},
+                        {"seconds", results.seconds ? json(*results.seconds) : json(nullptr)},
+                        {"store", store},
+                        {"final_incumbent", optional_string(results.final_incumbent)},
+                        {"phases", phases}};
+    return document.dump(2) + "\n";
+}
+
 std::optional<Stat> SplitStats::class_f1(const std::string& label) const {
     const auto it = per_class_f1.find(label);
     return it == per_class_f1.end() ? std::nullopt : std::optional<Stat>(it->second);
@@ -191,7 +287,7 @@ std::optional<Stat> SplitStats::class_f1(const std::string& label) const {
 
 std::size_t ConfigResult::finished_trials() const {
     std::size_t n = 0;
-    for (const auto& trial : trials) n += trial.status == "ok";
+    for (const auto& trial : trials) n += trial.status == TrialStatus::ok;
     return n;
 }
 
@@ -242,7 +338,7 @@ StudyResults read_study_results(const std::filesystem::path& file) {
     results.manifest = r.optional_string(document, "", "manifest");
     const json& labels = r.array(r.required(document, "", "labels"), "labels");
     for (std::size_t i = 0; i < labels.size(); ++i) results.labels.push_back(r.string(labels[i], Reader::index("labels", i)));
-    results.status = r.required_string(document, "", "status");
+    results.status = r.name<StudyStatus>(document, "", "status", study_status_names);
     results.started = r.optional_string(document, "", "started");
     results.seconds = r.optional_number(document, "", "seconds");
     if (const json* store = r.optional(document, "store")) {
@@ -262,4 +358,4 @@ StudyResults read_study_results(const std::filesystem::path& file) {
     return results;
 }
 
-} // namespace msa::report
+} // namespace msa::records

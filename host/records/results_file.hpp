@@ -1,5 +1,8 @@
-// A study's results.json (docs/studies.md) read into plain structs, for the reports.
+// A study's results.json (docs/studies.md) as plain structs, with its one writer (msa run)
+// and its one reader (the reports, msa predict).
 #pragma once
+
+#include "manifest/vocabulary.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -7,9 +10,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
-namespace msa::report {
+namespace msa::records {
 
 // A metric over a configuration's finished seeds.
 struct Stat {
@@ -32,28 +36,31 @@ struct SplitStats {
 struct TrialRecord {
     std::string folder; // relative to the study folder
     std::optional<std::int64_t> seed;
-    std::string status; // "ok", "failed", ...
+    TrialStatus status = TrialStatus::pending;
     std::string error;  // empty when none
     std::optional<double> seconds;
 };
 
 struct ConfigResult {
     std::string label;
-    std::string changes; // the sweep point as compact JSON ("{}" when none)
+    std::vector<std::pair<std::string, std::string>> changes; // the sweep point: manifest path -> value
     std::vector<TrialRecord> trials;
     SplitStats valid;
     SplitStats test;
     std::string best_trial; // empty when no seed finished
+    bool reference = false; // another phase's incumbent, shown beside this phase's configurations
 
+    // The sweep point as compact JSON ({"fusion":"gated"}; "{}" when none).
+    std::string changes_json() const;
     std::size_t finished_trials() const;
 };
 
 struct PhaseResult {
     std::string name;
-    std::string kind;
+    PhaseKind kind = PhaseKind::train;
     std::string from; // empty when the phase starts from the base configuration
-    std::string select;
-    std::string status;
+    std::string select = "weighted_f1";
+    PhaseStatus status = PhaseStatus::pending;
     std::string reason; // why, when skipped or failed; empty otherwise
     std::optional<std::size_t> incumbent; // index into configs
     std::vector<ConfigResult> configs;
@@ -75,7 +82,7 @@ struct StudyResults {
     std::string description;
     std::string manifest;
     std::vector<std::string> labels; // class names, in class-index order
-    std::string status;
+    StudyStatus status = StudyStatus::running;
     std::string started;
     std::optional<double> seconds;
     std::optional<StoreUse> store;
@@ -91,4 +98,7 @@ struct StudyResults {
 // expected a number, found a string".
 StudyResults read_study_results(const std::filesystem::path& file);
 
-} // namespace msa::report
+// results.json's text for `results` (its `file` is not written into it).
+std::string results_json(const StudyResults& results);
+
+} // namespace msa::records

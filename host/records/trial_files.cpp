@@ -1,0 +1,176 @@
+// metrics.json and history.csv of a trial folder (see trial_files.hpp).
+#include "records/trial_files.hpp"
+
+#include <msa/error.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <charconv>
+#include <sstream>
+
+namespace msa::records {
+
+namespace {
+
+using nlohmann::json;
+
+// history.csv's columns, in order; the reader finds them by name.
+constexpr std::array<const char*, 8> history_columns{"epoch",          "train_loss",        "valid_loss",
+                                                     "valid_accuracy", "valid_macro_f1",    "valid_weighted_f1",
+                                                     "learning_rate",  "seconds"};
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+    // history.csv holds numbers only, so no quoting to undo.
+    std::vector<std::string> fields;
+    std::string field;
+    std::istringstream in(line);
+    while (std::getline(in, field, ',')) fields.push_back(field);
+    if (!line.empty() && line.back() == ',') fields.emplace_back();
+    return fields;
+}
+
+// "confusion": {"labels": [...], "matrix": [[...]]} of one split, when present.
+std::optional<Confusion> read_confusion(const json& split, const std::string& where) {
+    const auto it = split.find("confusion");
+    if (it == split.end() || it->is_null()) return std::nullopt;
+    Confusion confusion;
+    try {
+        confusion.labels = it->at("labels").get<std::vector<std::string>>();
+        confusion.matrix = it->at("matrix").get<std::vector<std::vector<std::int64_t>>>();
+    } catch (const json::exception&) {
+        throw Error(where + ".confusion: expected {\"labels\": [names], \"matrix\": [[counts]]}");
+    }
+    const std::size_t n = confusion.labels.size();
+    bool square = confusion.matrix.size() == n;
+    for (const auto& row : confusion.matrix) square = square && row.size() == n;
+    if (!square) throw Error(fmt::format("{}.confusion: the matrix is not {} × {}, one row and column per label", where, n, n));
+    return confusion;
+}
+
+double number_at(const json& object, const char* key, const std::string& where) {
+    const auto it = object.find(key);
+    if (it == object.end() || !it->is_number()) throw Error(where + "." + key + ": expected a number");
+    return it->get<double>();
+}
+
+// metrics.json's "valid" or "test", when present.
+std::optional<SplitScores> read_split(const json& metrics, const char* split, const std::string& file) {
+    const auto it = metrics.find(split);
+    if (it == metrics.end() || !it->is_object()) return std::nullopt;
+    const std::string where = file + ": " + split;
+    SplitScores scores;
+    scores.accuracy = number_at(*it, "accuracy", where);
+    scores.macro_f1 = number_at(*it, "macro_f1", where);
+    scores.weighted_f1 = number_at(*it, "weighted_f1", where);
+    if (const auto per_class = it->find("per_class"); per_class != it->end() && per_class->is_object())
+        for (const auto& [label, value] : per_class->items())
+            if (value.is_object()) scores.class_f1[label] = number_at(value, "f1", where + ".per_class." + label);
+    scores.confusion = read_confusion(*it, where);
+    return scores;
+}
+
+} // namespace
+
+std::optional<double> SplitScores::get(const MetricName& metric) const {
+    switch (metric.metric) {
+    case Metric::accuracy: return accuracy;
+    case Metric::macro_f1: return macro_f1;
+    case Metric::weighted_f1: return weighted_f1;
+    case Metric::class_f1: {
+        const auto it = class_f1.find(metric.label);
+        if (it == class_f1.end()) return std::nullopt;
+        return it->second;
+    }
+    case Metric::ece:
+    case Metric::loss: return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+TrialMetrics read_trial_metrics(const std::filesystem::path& trial_folder) {
+    const auto file = trial_folder / "metrics.json";
+    std::ifstream in(file);
+    if (!in) throw Error(fmt::format("{} not found", file.string()));
+    json metrics;
+    try {
+        metrics = json::parse(in);
+    } catch (const json::parse_error& e) {
+        throw Error(fmt::format("{}: not valid JSON ({})", file.string(), e.what()));
+    }
+    if (!metrics.is_object()) throw Error(fmt::format("{}: expected a JSON object", file.string()));
+    TrialMetrics result;
+    const std::string status = metrics.value("status", "");
+    if (status != "ok" && status != "failed")
+        throw Error(fmt::format("{}: status '{}'; expected \"ok\" or \"failed\"", file.string(), status));
+    result.status = status == "ok" ? TrialStatus::ok : TrialStatus::failed;
+    if (const auto it = metrics.find("error"); it != metrics.end() && it->is_string()) result.error = it->get<std::string>();
+    result.valid = read_split(metrics, "valid", file.string());
+    result.test = read_split(metrics, "test", file.string());
+    if (const auto it = metrics.find("best_epoch"); it != metrics.end() && it->is_number_integer())
+        result.best_epoch = it->get<std::int64_t>();
+    if (const auto it = metrics.find("seconds"); it != metrics.end() && it->is_object())
+        result.total_seconds = it->value("total", 0.0);
+    if (const auto it = metrics.find("evaluated"); it != metrics.end() && it->is_object())
+        result.evaluated_model = it->value("model", "");
+    if (const auto it = metrics.find("features"); it != metrics.end() && it->is_object())
+        for (const auto& [modality, report] : it->items())
+            if (report.is_object()) result.encoded += report.value("encoded", std::size_t{0});
+    return result;
+}
+
+std::string failed_trial_metrics(const std::string& trial, std::uint64_t seed, const std::string& error) {
+    return json{{"trial", trial}, {"seed", seed}, {"status", "failed"}, {"error", error}}.dump(2) + "\n";
+}
+
+HistoryWriter::HistoryWriter(const std::filesystem::path& trial_folder) : out_(trial_folder / "history.csv") {
+    std::string header;
+    for (const char* column : history_columns) header += (header.empty() ? "" : ",") + std::string(column);
+    out_ << header << "\n";
+    out_.flush();
+}
+
+void HistoryWriter::add(const EpochRow& r) {
+    out_ << r.epoch << "," << r.train_loss << "," << r.valid_loss << "," << r.valid_accuracy << "," << r.valid_macro_f1
+         << "," << r.valid_weighted_f1 << "," << r.learning_rate << "," << r.seconds << "\n";
+    out_.flush();
+}
+
+std::vector<EpochRow> read_history(const std::filesystem::path& trial_folder) {
+    const auto file = trial_folder / "history.csv";
+    std::ifstream in(file);
+    if (!in) throw Error(fmt::format("{} not found", file.string()));
+    std::string line;
+    if (!std::getline(in, line)) throw Error(fmt::format("{}: empty, expected a header line", file.string()));
+    const auto header = split_csv_line(line);
+    std::array<std::size_t, history_columns.size()> column{};
+    for (std::size_t w = 0; w < history_columns.size(); ++w) {
+        std::size_t c = 0;
+        while (c < header.size() && header[c] != history_columns[w]) ++c;
+        if (c == header.size())
+            throw Error(fmt::format("{}:1: no column '{}' in the header '{}'", file.string(), history_columns[w], line));
+        column[w] = c;
+    }
+    std::vector<EpochRow> rows;
+    for (int number = 2; std::getline(in, line); ++number) {
+        if (line.empty()) continue;
+        const auto fields = split_csv_line(line);
+        if (fields.size() != header.size())
+            throw Error(fmt::format("{}:{}: {} fields, expected {} as in the header", file.string(), number,
+                                    fields.size(), header.size()));
+        std::array<double, history_columns.size()> values{};
+        for (std::size_t w = 0; w < history_columns.size(); ++w) {
+            const std::string& field = fields[column[w]];
+            const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), values[w]);
+            if (ec != std::errc() || end != field.data() + field.size())
+                throw Error(fmt::format("{}:{}: {} '{}' is not a number", file.string(), number, history_columns[w],
+                                        field));
+        }
+        rows.push_back({static_cast<std::int64_t>(values[0]), values[1], values[2], values[3], values[4], values[5],
+                        values[6], values[7]});
+    }
+    return rows;
+}
+
+} // namespace msa::records

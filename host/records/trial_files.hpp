@@ -1,0 +1,86 @@
+// The files of a trial folder that other parts of msa read (README, Trials): metrics.json
+// and history.csv, each with its one writer and its one reader here. predictions.csv is
+// part of the SDK (msa/predictions.hpp), because plugins read it too.
+#pragma once
+
+#include "manifest/vocabulary.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace msa::records {
+
+struct Confusion {
+    std::vector<std::string> labels;
+    std::vector<std::vector<std::int64_t>> matrix; // [true class][predicted class]
+};
+
+// The scores of one split (metrics.json's "valid" or "test").
+struct SplitScores {
+    double accuracy = 0;
+    double macro_f1 = 0;
+    double weighted_f1 = 0;
+    std::map<std::string, double> class_f1; // by class label
+    std::optional<Confusion> confusion;
+
+    // The value of `metric`; nullopt for a class this split has no F1 of, or a metric
+    // that metrics.json does not keep per split.
+    std::optional<double> get(const MetricName& metric) const;
+};
+
+// What msa run, msa predict and the reports read of metrics.json.
+struct TrialMetrics {
+    TrialStatus status = TrialStatus::failed; // ok or failed
+    std::string error;                        // failed: why
+    std::optional<SplitScores> valid, test;
+    std::optional<std::int64_t> best_epoch;
+    double total_seconds = 0;
+    std::size_t encoded = 0; // features the trial encoded itself (augmented copies)
+    std::string evaluated_model; // an [evaluate] trial: the trial folder whose model it evaluated
+
+    // The confusion matrix of "test" or "valid", or nullptr.
+    const Confusion* confusion(bool test_split) const {
+        const auto& split = test_split ? test : valid;
+        return split && split->confusion ? &*split->confusion : nullptr;
+    }
+};
+
+// Reads `trial_folder`/metrics.json; throws msa::Error naming the file and the problem.
+TrialMetrics read_trial_metrics(const std::filesystem::path& trial_folder);
+
+// metrics.json of a trial that died before it could write its own (a crashed worker).
+std::string failed_trial_metrics(const std::string& trial, std::uint64_t seed, const std::string& error);
+
+// One row of history.csv: an epoch of training.
+struct EpochRow {
+    std::int64_t epoch = 0;
+    double train_loss = 0;
+    double valid_loss = 0;
+    double valid_accuracy = 0;
+    double valid_macro_f1 = 0;
+    double valid_weighted_f1 = 0;
+    double learning_rate = 0;
+    double seconds = 0;
+};
+
+// Writes history.csv row by row as training goes (each row flushed, so a killed trial
+// keeps the epochs it finished).
+class HistoryWriter {
+public:
+    explicit HistoryWriter(const std::filesystem::path& trial_folder);
+    void add(const EpochRow& row);
+
+private:
+    std::ofstream out_;
+};
+
+// Reads `trial_folder`/history.csv by its header's column names; throws msa::Error with
+// file:line.
+std::vector<EpochRow> read_history(const std::filesystem::path& trial_folder);
+
+} // namespace msa::records

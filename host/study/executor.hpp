@@ -1,0 +1,47 @@
+// Where a phase's trials run. The study runner plans, resumes and collects; an executor
+// only runs `msa trial` on each planned trial.toml, with the trial folder as its run
+// folder, and says how each one ended. What a trial produced is read back from its
+// folder (records/trial_files.hpp), never from the executor, so every executor yields the
+// same run folders, resume and results.json.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace msa::study {
+
+struct TrialJob {
+    std::filesystem::path trial_file; // the planned trial.toml
+    std::filesystem::path folder;     // its run folder (absolute)
+};
+
+// How a job's process ended.
+struct JobOutcome {
+    int exit_code = 0;        // when it exited
+    int signal = 0;           // when a signal ended it (0: it exited)
+    bool interrupted = false; // stopped by msa after Ctrl-C or SIGTERM
+    std::string reason;       // the executor's own words when the job never ran to an end
+    double seconds = 0;
+};
+
+class Executor {
+public:
+    virtual ~Executor() = default;
+    // "local", "slurm", ...
+    virtual std::string name() const = 0;
+    // Runs every job, calling `done(index, outcome)` in the calling thread as each one
+    // ends. Returns false when interrupted (Ctrl-C, SIGTERM) before every job ran; the
+    // jobs that had not ended are reported as interrupted or not at all.
+    virtual bool run(const std::vector<TrialJob>& jobs,
+                     const std::function<void(std::size_t job, const JobOutcome&)>& done) = 0;
+};
+
+// Worker processes on this machine, `workers` at once, each with an equal share of the
+// usable cores as its intra-op threads (study/worker_pool.hpp).
+std::unique_ptr<Executor> local_executor(int workers);
+
+} // namespace msa::study

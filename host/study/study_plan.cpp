@@ -1,0 +1,361 @@
+// Phases expanded into configurations and trials, and incumbents chosen (study_plan.hpp).
+#include "study/study_plan.hpp"
+
+#include <msa/random.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+namespace msa::study {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// FNV-1a, 64 bits: defined by its constants, unlike std::hash.
+std::uint64_t stable_hash(const std::string& text) {
+    std::uint64_t h = 14695981039346656037ULL;
+    for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
+    return h;
+}
+
+std::string absolute_trial(const PlanContext& context, const PlannedTrial& trial) {
+    return (context.study_folder / trial.folder).string();
+}
+
+// A trial's name, seed and output folder.
+Change trial_identity(const PlanContext& context, const std::string& name, std::uint64_t seed) {
+    return Change::assign({{"name", Value{name}},
+                           {"seed", Value{static_cast<std::int64_t>(seed)}},
+                           {"output", Value{context.study_folder.string()}}});
+}
+
+using TrialChanges = std::function<std::vector<Change>(std::uint64_t seed)>;
+
+// The trials of `config`, one per seed: its chain, the trial's identity, then what the
+// trial inherits and its own changes.
+void add_trials(PlannedConfig& config, const PhaseSpec& spec, const PlanContext& context,
+                const std::vector<std::uint64_t>& seeds, const TrialChanges& inherited, const TrialChanges& own = {}) {
+    for (auto seed : seeds) {
+        PlannedTrial t;
+        t.seed = seed;
+        const std::string name = config.slug + "-s" + std::to_string(seed);
+        t.folder = spec.name + "/" + name;
+        t.own = inherited(seed);
+        if (own)
+            for (auto& c : own(seed)) t.own.push_back(std::move(c));
+        t.changes = config.chain;
+        t.changes.push_back(trial_identity(context, name, seed));
+        t.changes.insert(t.changes.end(), t.own.begin(), t.own.end());
+        config.trials.push_back(std::move(t));
+    }
+}
+
+// What a phase reads of the phase it starts from.
+struct Start {
+    const PhasePlan* from = nullptr;
+    const PlannedConfig* incumbent = nullptr;
+    const PlanContext& context;
+
+    std::vector<Change> chain() const { return incumbent ? incumbent->chain : std::vector<Change>{}; }
+    // The incumbent's trial for a seed (same split), else its best one.
+    const PlannedTrial* trial(std::uint64_t seed) const {
+        for (const auto& t : incumbent->trials)
+            if (t.seed == seed && t.outcome.status == TrialStatus::ok) return &t;
+        return best_trial(*incumbent, from->spec.select);
+    }
+    // Changes of the incumbent's trial for `seed` that trials starting from it inherit.
+    std::vector<Change> inherited(std::uint64_t seed) const {
+        if (!incumbent || context.dry_run) return {};
+        const PlannedTrial* source = trial(seed);
+        return source ? source->own : std::vector<Change>{};
+    }
+    // The incumbent beside this phase's configurations, its trials not run again.
+    PlannedConfig reference(const std::string& label, bool candidate) const {
+        PlannedConfig config = *incumbent;
+        config.label = label;
+        config.reference = true;
+        config.candidate = candidate;
+        return config;
+    }
+};
+
+void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uint64_t>& seeds) {
+    const PhaseSpec& spec = phase.spec;
+    const PlanContext& context = start.context;
+    const bool augmentation = spec.kind == PhaseKind::augmentation && !context.dry_run;
+    // Augmentation has to beat training without it to be handed on.
+    if (augmentation)
+        phase.configs.push_back(start.reference(
+            "no augmentation (incumbent of " + spec.from + ": " + start.incumbent->label + ")", true));
+    for (const auto& point : sweep_points(spec, context.study_seed)) {
+        PlannedConfig config;
+        config.chain = start.chain();
+        if (spec.has_set) config.chain.push_back(Change::set(spec.index));
+        std::string label, values;
+        for (std::size_t a = 0; a < point.size(); ++a) {
+            const SweepAxis& axis = spec.sweep[a];
+            config.chain.push_back(Change::sweep(spec.index, axis.path, point[a]));
+            const std::string& value = axis.values[point[a]];
+            label += (label.empty() ? "" : ", ") + axis.path + "=" + value;
+            values += (values.empty() ? "" : "_") + value;
+            config.changes.emplace_back(axis.path, value);
+        }
+        config.label = label.empty() ? spec.name : label;
+        config.slug = folder_slug(values.empty() ? spec.name : values);
+        TrialChanges own;
+        if (augmentation)
+            own = [&](std::uint64_t seed) -> std::vector<Change> {
+                return {Change::assign(
+                    {{"augmentation.hard_samples",
+                      Value{(fs::path(absolute_trial(context, *start.trial(seed))) / "predictions.csv").string()}},
+                     {"augmentation.hard_threshold", Value{spec.hard_threshold}},
+                     {"augmentation.hard_fraction", Value{spec.hard_fraction}}})};
+            };
+        add_trials(config, spec, context, seeds, [&](std::uint64_t s) { return start.inherited(s); }, own);
+        phase.configs.push_back(std::move(config));
+    }
+}
+
+// The incumbent's own models, evaluated with a modality missing, then retrained alone.
+void plan_ablation(PhasePlan& phase, const Start& start) {
+    const PhaseSpec& spec = phase.spec;
+    const PlanContext& context = start.context;
+    std::vector<std::uint64_t> model_seeds;
+    for (const auto& t : start.incumbent->trials)
+        if (t.outcome.status == TrialStatus::ok || context.dry_run) model_seeds.push_back(t.seed);
+    const auto inherited = [&](std::uint64_t s) { return start.inherited(s); };
+    const auto evaluated = [&](const std::string& label, const std::string& keep, const std::string& fill) {
+        PlannedConfig config;
+        config.label = label;
+        config.slug = folder_slug(keep + "-" + fill);
+        config.chain = start.chain();
+        config.changes = {{"evaluate.keep", keep}, {"evaluate.fill", fill}};
+        TrialChanges own;
+        if (!context.dry_run)
+            own = [&, keep, fill](std::uint64_t seed) -> std::vector<Change> {
+                return {Change::assign({{"evaluate.model", Value{absolute_trial(context, *start.trial(seed))}},
+                                        {"evaluate.keep", Value{keep}},
+                                        {"evaluate.fill", Value{fill}}})};
+            };
+        add_trials(config, spec, context, model_seeds, inherited, own);
+        phase.configs.push_back(std::move(config));
+    };
+    evaluated("text + image", "both", "zeros");
+    for (const auto& fill : spec.fills) {
+        evaluated("text only (image " + fill + ")", "text", fill);
+        evaluated("image only (text " + fill + ")", "image", fill);
+    }
+    if (!spec.retrain) return;
+    for (const auto& [modality, fusion] : {std::pair{"text", spec.text_only_fusion}, {"image", spec.image_only_fusion}}) {
+        PlannedConfig config;
+        config.label = fusion + " retrained";
+        config.slug = folder_slug(fusion + "-retrained");
+        config.chain = start.chain();
+        config.chain.push_back(Change::assign({{"fusion", Value{fusion}}}));
+        config.changes = {{"fusion", fusion}};
+        add_trials(config, spec, context, model_seeds, inherited);
+        phase.configs.push_back(std::move(config));
+    }
+}
+
+void plan_clip(PhasePlan& phase, const Start& start, const std::vector<std::uint64_t>& seeds) {
+    const PhaseSpec& spec = phase.spec;
+    if (start.incumbent)
+        phase.configs.push_back(start.reference("incumbent of " + spec.from + ": " + start.incumbent->label, false));
+    for (const std::string method : {"linear-probe", "zero-shot"}) {
+        PlannedConfig config;
+        config.label = "CLIP " + method;
+        config.slug = folder_slug("clip-" + method);
+        config.chain = start.chain();
+        std::vector<Assignment> clip{{"clip.checkpoint", Value{spec.clip.string()}}, {"clip.method", Value{method}}};
+        if (!spec.templates.empty()) clip.push_back({"clip.templates", Value{spec.templates}});
+        config.chain.push_back(Change::assign(std::move(clip)));
+        config.changes = {{"clip.method", method}};
+        // Zero-shot trains nothing: one seed says all.
+        add_trials(config, spec, start.context, method == "zero-shot" ? std::vector<std::uint64_t>{seeds.front()} : seeds,
+                   [&](std::uint64_t s) { return start.inherited(s); });
+        phase.configs.push_back(std::move(config));
+    }
+}
+
+} // namespace
+
+std::vector<std::vector<std::size_t>> sweep_points(const PhaseSpec& spec, std::uint64_t study_seed) {
+    std::vector<std::vector<std::size_t>> points{{}};
+    for (const auto& axis : spec.sweep) {
+        std::vector<std::vector<std::size_t>> next;
+        for (const auto& point : points)
+            for (std::size_t e = 0; e < axis.values.size(); ++e) {
+                auto p = point;
+                p.push_back(e);
+                next.push_back(std::move(p));
+            }
+        points = std::move(next);
+    }
+    if (spec.search == "random" && static_cast<std::size_t>(spec.n) < points.size()) {
+        std::vector<std::size_t> order(points.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::mt19937_64 rng(study_seed * 1000003ULL + spec.index);
+        seeded_shuffle(order, rng);
+        order.resize(static_cast<std::size_t>(spec.n));
+        std::sort(order.begin(), order.end());
+        std::vector<std::vector<std::size_t>> drawn;
+        for (auto i : order) drawn.push_back(points[i]);
+        points = std::move(drawn);
+    }
+    return points;
+}
+
+std::string folder_slug(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        const bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+        if (keep) out += c;
+        else if (!out.empty() && out.back() != '-') out += '-';
+    }
+    while (!out.empty() && out.back() == '-') out.pop_back();
+    if (out.size() > 60) {
+        char hash[17];
+        std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(stable_hash(text)));
+        out = out.substr(0, 50) + "-" + std::string(hash, 8);
+    }
+    return out.empty() ? "config" : out;
+}
+
+PhasePlan plan_phase(const PhaseSpec& spec, const PlanContext& context, const PhasePlan* from) {
+    PhasePlan phase;
+    phase.spec = spec;
+    Start start{from, nullptr, context};
+    if (from) {
+        if (!from->incumbent) {
+            phase.status = PhaseStatus::skipped;
+            phase.reason = "phase '" + spec.from + "' has no finished configuration to start from";
+            return phase;
+        }
+        start.incumbent = &from->configs[*from->incumbent];
+    }
+    if (context.unavailable)
+        if (auto reason = context.unavailable(spec)) {
+            phase.status = PhaseStatus::skipped;
+            phase.reason = *reason;
+            return phase;
+        }
+    const std::vector<std::uint64_t> seeds = spec.seeds.empty() ? std::vector<std::uint64_t>{context.study_seed} : spec.seeds;
+    switch (spec.kind) {
+    case PhaseKind::train:
+    case PhaseKind::augmentation: plan_sweep(phase, start, seeds); break;
+    case PhaseKind::ablation: plan_ablation(phase, start); break;
+    case PhaseKind::clip: plan_clip(phase, start, seeds); break;
+    }
+    return phase;
+}
+
+const PlannedTrial* best_trial(const PlannedConfig& config, const MetricName& select) {
+    const PlannedTrial* best = nullptr;
+    double best_value = -1e300;
+    const double sign = select.higher_is_better() ? 1.0 : -1.0;
+    for (const auto& t : config.trials) {
+        if (t.outcome.status != TrialStatus::ok) continue;
+        const auto value = t.outcome.valid ? t.outcome.valid->get(select) : std::nullopt;
+        const double v = value ? sign * *value : -1e300;
+        if (!best || v > best_value) best = &t, best_value = v;
+    }
+    return best;
+}
+
+std::optional<double> mean_valid(const PlannedConfig& config, const MetricName& select) {
+    double sum = 0;
+    std::size_t n = 0;
+    for (const auto& t : config.trials)
+        if (t.outcome.status == TrialStatus::ok && t.outcome.valid)
+            if (auto v = t.outcome.valid->get(select)) sum += *v, ++n;
+    if (n == 0) return std::nullopt;
+    return sum / static_cast<double>(n);
+}
+
+void choose_incumbent(PhasePlan& phase) {
+    phase.incumbent.reset();
+    if (phase.status == PhaseStatus::skipped) return;
+    const MetricName& select = phase.spec.select;
+    const double sign = select.higher_is_better() ? 1.0 : -1.0;
+    std::optional<double> best;
+    std::array<std::size_t, trial_status_names.size()> count{};
+    for (std::size_t c = 0; c < phase.configs.size(); ++c) {
+        const PlannedConfig& config = phase.configs[c];
+        if (!config.reference)
+            for (const auto& t : config.trials) ++count[static_cast<std::size_t>(t.outcome.status)];
+        if (config.reference && !config.candidate) continue;
+        const auto value = mean_valid(config, select);
+        if (value && (!best || sign * *value > sign * *best)) best = value, phase.incumbent = c;
+    }
+    const auto n = [&](TrialStatus s) { return count[static_cast<std::size_t>(s)]; };
+    if (n(TrialStatus::interrupted)) phase.status = PhaseStatus::interrupted;
+    else if (n(TrialStatus::pending)) phase.status = PhaseStatus::pending; // not selected by --phase, or not reached
+    else if (!n(TrialStatus::ok)) phase.status = PhaseStatus::failed, phase.reason = "no trial of the phase finished";
+    else phase.status = PhaseStatus::complete;
+}
+
+namespace {
+
+std::optional<records::Stat> mean_std(const std::vector<double>& values) {
+    if (values.empty()) return std::nullopt;
+    const double mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+    double ss = 0;
+    for (double v : values) ss += (v - mean) * (v - mean);
+    const double sd = values.size() > 1 ? std::sqrt(ss / static_cast<double>(values.size() - 1)) : 0.0;
+    return records::Stat{mean, sd, static_cast<std::int64_t>(values.size())};
+}
+
+records::SplitStats summarize(const PlannedConfig& config, bool valid, const std::vector<std::string>& labels) {
+    const auto stat = [&](const MetricName& metric) {
+        std::vector<double> values;
+        for (const auto& t : config.trials) {
+            const auto& scores = valid ? t.outcome.valid : t.outcome.test;
+            if (t.outcome.status == TrialStatus::ok && scores)
+                if (auto v = scores->get(metric)) values.push_back(*v);
+        }
+        return mean_std(values);
+    };
+    records::SplitStats out;
+    out.weighted_f1 = stat({Metric::weighted_f1, {}});
+    out.macro_f1 = stat({Metric::macro_f1, {}});
+    out.accuracy = stat({Metric::accuracy, {}});
+    for (const auto& label : labels)
+        if (auto s = stat({Metric::class_f1, label})) out.per_class_f1[label] = *s;
+    return out;
+}
+
+} // namespace
+
+records::PhaseResult phase_result(const PhasePlan& phase, const std::vector<std::string>& labels) {
+    records::PhaseResult out;
+    out.name = phase.spec.name;
+    out.kind = phase.spec.kind;
+    out.from = phase.spec.from;
+    out.select = phase.spec.select.str();
+    out.status = phase.status;
+    out.reason = phase.reason;
+    out.incumbent = phase.incumbent;
+    for (const auto& config : phase.configs) {
+        records::ConfigResult c;
+        c.label = config.label;
+        c.changes = config.changes;
+        for (const auto& t : config.trials)
+            c.trials.push_back({t.folder, static_cast<std::int64_t>(t.seed), t.outcome.status, t.outcome.error,
+                                t.outcome.seconds});
+        c.valid = summarize(config, true, labels);
+        c.test = summarize(config, false, labels);
+        if (const PlannedTrial* best = best_trial(config, phase.spec.select)) c.best_trial = best->folder;
+        c.reference = config.reference;
+        out.configs.push_back(std::move(c));
+    }
+    return out;
+}
+
+bool hands_on_incumbent(PhaseKind kind) { return kind == PhaseKind::train || kind == PhaseKind::augmentation; }
+
+} // namespace msa::study

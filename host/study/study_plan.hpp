@@ -1,0 +1,100 @@
+// Planning a study (docs/studies.md), as pure functions: which configurations and trials
+// a phase runs, given the phase it starts from; which configuration becomes the phase's
+// incumbent, given the trials' outcomes. Nothing here touches files or processes, so the
+// runner's decisions are unit-tested directly (tests/unit/test_study_plan.cpp).
+#pragma once
+
+#include "manifest/study.hpp"
+#include "manifest/vocabulary.hpp"
+#include "records/results_file.hpp"
+#include "records/trial_files.hpp"
+#include "study/trial_manifest.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace msa::study {
+
+// What became of a planned trial.
+struct TrialOutcome {
+    TrialStatus status = TrialStatus::pending;
+    std::string error;
+    double seconds = 0;
+    std::optional<records::SplitScores> valid, test; // when ok
+};
+
+struct PlannedTrial {
+    std::string folder; // relative to the study folder: <phase>/<configuration>-s<seed>
+    std::uint64_t seed = 0;
+    std::vector<Change> changes; // the configuration's, then this trial's own
+    // Changes of this trial alone, which phases starting from it inherit for the same
+    // seed: the hard samples an augmentation trial was given.
+    std::vector<Change> own;
+    TrialOutcome outcome;
+};
+
+struct PlannedConfig {
+    std::string label; // "fusion=gated, train.learning_rate=3e-4"
+    std::string slug;  // folder-name part
+    std::vector<std::pair<std::string, std::string>> changes; // manifest path -> value, as results.json shows
+    std::vector<Change> chain; // from the base configuration, without any trial's own changes
+    std::vector<PlannedTrial> trials;
+    bool reference = false; // another phase's incumbent, shown beside (not run here)
+    bool candidate = false; // a reference that may stay the incumbent (no augmentation at all)
+};
+
+struct PhasePlan {
+    PhaseSpec spec;
+    PhaseStatus status = PhaseStatus::pending;
+    std::string reason; // why it was skipped or failed
+    std::vector<PlannedConfig> configs;
+    std::optional<std::size_t> incumbent; // index into configs
+};
+
+struct PlanContext {
+    std::uint64_t study_seed = 42;
+    std::filesystem::path study_folder; // absolute; trial folders are made absolute with it
+    // For msa validate: plan every phase as if each incumbent were its first configuration
+    // with every trial finished, and leave out what only finished trials decide (hard
+    // samples, models to evaluate, the no-augmentation candidate).
+    bool dry_run = false;
+    // Why a phase cannot run here (a CLIP phase without its model folder); nullopt when it can.
+    std::function<std::optional<std::string>(const PhaseSpec&)> unavailable;
+};
+
+// The sweep points of a phase: one element index per axis; `search = "random"` draws n of
+// the grid with msa's seeded shuffle, kept in grid order.
+std::vector<std::vector<std::size_t>> sweep_points(const PhaseSpec& spec, std::uint64_t study_seed);
+
+// A folder name for `text`: letters, digits, '.', '_', '-'; a long one is cut and ends in
+// a stable hash of the whole (the same on every platform, so resume finds it).
+std::string folder_slug(const std::string& text);
+
+// The configurations and trials of `spec`. `from` is the plan of the phase it starts from
+// (with its incumbent chosen), null for the base configuration.
+PhasePlan plan_phase(const PhaseSpec& spec, const PlanContext& context, const PhasePlan* from);
+
+// Chooses the incumbent (the configuration with the best mean validation `select`, among
+// those run here and candidates) and the phase's status from the trials' outcomes.
+void choose_incumbent(PhasePlan& phase);
+
+// The finished trial of `config` with the best validation `select`.
+const PlannedTrial* best_trial(const PlannedConfig& config, const MetricName& select);
+
+// The mean validation `select` over the finished trials of `config`.
+std::optional<double> mean_valid(const PlannedConfig& config, const MetricName& select);
+
+// The phase as results.json records it: every configuration with its trials and the mean ±
+// std of each summarized metric over its finished trials, per split.
+records::PhaseResult phase_result(const PhasePlan& phase, const std::vector<std::string>& labels);
+
+// Whether a phase's incumbent is a model later phases and msa predict use (train and
+// augmentation phases); ablation and CLIP phases evaluate and compare, they hand nothing on.
+bool hands_on_incumbent(PhaseKind kind);
+
+} // namespace msa::study

@@ -1,0 +1,169 @@
+// The run-folder records: each file's one writer and one reader agree (results.json,
+// history.csv, metrics.json, predictions.csv), and the names msa reads are a closed set.
+#include "records/results_file.hpp"
+#include "records/trial_files.hpp"
+#include "test_helpers.hpp"
+
+#include <msa/predictions.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+using namespace msa;
+using Catch::Matchers::Contains;
+
+namespace fs = std::filesystem;
+
+TEST_CASE("records: metric, phase kind, status and schedule names are one closed set each", "[records]") {
+    CHECK(metric_names(metric_select) == std::vector<std::string>{"weighted_f1", "macro_f1", "accuracy", "f1.<label>"});
+    CHECK(metric_names(metric_monitor) == std::vector<std::string>{"weighted_f1", "macro_f1", "accuracy", "loss"});
+    CHECK(parse_metric("f1.neutral", metric_select) == MetricName{Metric::class_f1, "neutral"});
+    CHECK_FALSE(parse_metric("f1.neutral", metric_monitor));
+    CHECK_FALSE(parse_metric("loss", metric_select));
+    CHECK_FALSE(parse_metric("f1.", metric_select));
+    CHECK_FALSE(MetricName{Metric::loss, {}}.higher_is_better());
+    CHECK(MetricName{Metric::class_f1, "positive"}.str() == "f1.positive");
+    CHECK(parse_phase_kind("ablation") == PhaseKind::ablation);
+    CHECK_FALSE(parse_phase_kind("Ablation"));
+    CHECK(parse_schedule("cosine") == Schedule::cosine);
+    CHECK_THROWS_WITH(require_name<Schedule>(schedule_names, "step", "schedule"),
+                      "unknown schedule 'step'; accepted: constant, linear, cosine");
+    for (std::size_t i = 0; i < trial_status_names.size(); ++i)
+        CHECK(parse_trial_status(to_string(static_cast<TrialStatus>(i))) == static_cast<TrialStatus>(i));
+}
+
+TEST_CASE("records: results.json written by msa run reads back the same", "[records]") {
+    test::TempDir dir;
+    records::StudyResults written;
+    written.study = "demo";
+    written.labels = {"negative", "positive"};
+    written.status = StudyStatus::complete;
+    written.seconds = 12.5;
+    written.store = records::StoreUse{30, 10, 0.75};
+    written.final_incumbent = "tuning/64-s1";
+    records::PhaseResult phase;
+    phase.name = "tuning";
+    phase.kind = PhaseKind::augmentation;
+    phase.from = "baseline";
+    phase.select = "f1.positive";
+    phase.status = PhaseStatus::complete;
+    phase.incumbent = 1;
+    records::ConfigResult reference;
+    reference.label = "no augmentation";
+    reference.reference = true;
+    reference.trials = {{"baseline/b-s1", 1, TrialStatus::ok, "", 3.0}};
+    reference.valid.weighted_f1 = records::Stat{0.7, 0, 1};
+    records::ConfigResult config;
+    config.label = "train.batch_size=64";
+    config.changes = {{"train.batch_size", "64"}};
+    config.trials = {{"tuning/64-s1", 1, TrialStatus::ok, "", 4.0},
+                     {"tuning/64-s2", 2, TrialStatus::failed, "out of memory", std::nullopt}};
+    config.valid.weighted_f1 = records::Stat{0.72, 0, 1};
+    config.valid.per_class_f1["positive"] = records::Stat{0.8, 0, 1};
+    config.best_trial = "tuning/64-s1";
+    phase.configs = {reference, config};
+    written.phases = {phase};
+    std::ofstream(dir.path() / "results.json") << records::results_json(written);
+
+    const records::StudyResults read = records::read_study_results(dir.path() / "results.json");
+    CHECK(read.study == "demo");
+    CHECK(read.status == StudyStatus::complete);
+    CHECK(read.store->from_store == 30);
+    CHECK(read.final_incumbent == "tuning/64-s1");
+    REQUIRE(read.phases.size() == 1);
+    const auto& p = read.phases[0];
+    CHECK(p.kind == PhaseKind::augmentation);
+    CHECK(p.select == "f1.positive");
+    CHECK(p.incumbent == std::size_t{1});
+    REQUIRE(p.configs.size() == 2);
+    CHECK(p.configs[0].reference);
+    CHECK_FALSE(p.configs[1].reference);
+    CHECK(p.configs[1].changes_json() == R"({"train.batch_size":"64"})");
+    CHECK(p.configs[1].trials[1].status == TrialStatus::failed);
+    CHECK(p.configs[1].trials[1].error == "out of memory");
+    CHECK_FALSE(p.configs[1].trials[1].seconds);
+    CHECK(p.configs[1].valid.weighted_f1->mean == Approx(0.72));
+    CHECK(p.configs[1].valid.class_f1("positive")->mean == Approx(0.8));
+    CHECK_FALSE(p.configs[1].valid.macro_f1);
+    // The text itself is stable: written again from what was read, it is the same.
+    CHECK(records::results_json(read) == records::results_json(written));
+
+    // A value outside a closed set is named with the accepted ones.
+    std::ofstream(dir.path() / "results.json") << R"({"study": "x", "labels": [], "status": "done", "phases": []})";
+    CHECK_THROWS_WITH(records::read_study_results(dir.path() / "results.json"),
+                      Contains("status: 'done' is not accepted; accepted: running, complete, failed, interrupted"));
+}
+
+TEST_CASE("records: history.csv and metrics.json of a trial folder", "[records]") {
+    test::TempDir dir;
+    {
+        records::HistoryWriter history(dir.path());
+        history.add({1, 1.5, 1.25, 0.5, 0.4, 0.45, 1e-3, 2.5});
+        history.add({2, 1.0, 1.125, 0.6, 0.5, 0.55, 5e-4, 2.25});
+    }
+    const auto rows = records::read_history(dir.path());
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[1].epoch == 2);
+    CHECK(rows[1].valid_weighted_f1 == Approx(0.55));
+    CHECK(rows[0].learning_rate == Approx(1e-3));
+    std::ofstream(dir.path() / "history.csv") << "epoch,train_loss\n1,2\n";
+    CHECK_THROWS_WITH(records::read_history(dir.path()), Contains("history.csv:1: no column 'valid_loss'"));
+
+    std::ofstream(dir.path() / "metrics.json") << R"({"status": "ok", "best_epoch": 3, "seconds": {"total": 9.5},
+        "valid": {"accuracy": 0.8, "macro_f1": 0.6, "weighted_f1": 0.7,
+                  "per_class": {"neutral": {"f1": 0.3}}, "confusion": {"labels": ["a"], "matrix": [[2]]}},
+        "features": {"text": {"encoded": 4}, "image": {"encoded": 1}}})";
+    const auto metrics = records::read_trial_metrics(dir.path());
+    CHECK(metrics.status == TrialStatus::ok);
+    CHECK(metrics.best_epoch == 3);
+    CHECK(metrics.total_seconds == Approx(9.5));
+    CHECK(metrics.encoded == 5);
+    CHECK_FALSE(metrics.test);
+    CHECK(metrics.valid->get({Metric::class_f1, "neutral"}) == Approx(0.3));
+    CHECK_FALSE(metrics.valid->get({Metric::class_f1, "positive"}));
+    CHECK(metrics.valid->confusion->matrix == std::vector<std::vector<std::int64_t>>{{2}});
+
+    std::ofstream(dir.path() / "metrics.json") << records::failed_trial_metrics("t", 3, "died of signal 11");
+    const auto failed = records::read_trial_metrics(dir.path());
+    CHECK(failed.status == TrialStatus::failed);
+    CHECK(failed.error == "died of signal 11");
+    std::ofstream(dir.path() / "metrics.json") << R"({"status": "maybe"})";
+    CHECK_THROWS_WITH(records::read_trial_metrics(dir.path()), Contains("status 'maybe'"));
+}
+
+TEST_CASE("records: predictions.csv round-trips, and the hard samples are a value", "[records]") {
+    test::TempDir dir;
+    Predictions table;
+    table.labels = {"negative", "neutral", "positive"};
+    table.rows = {{"a", "train", 0, 0, {0.7, 0.2, 0.1}, 0},
+                  {"b,1", "train", 1, 2, {0.1, 0.3, 0.6}, 0},
+                  {"c", "train", 2, 2, {0.05, 0.05, 0.9}, 0},
+                  {"d", "unlabelled", -1, 1, {0.2, 0.5, 0.3}, 0}};
+    std::ofstream(dir.path() / "predictions.csv") << predictions_csv(table);
+    const Predictions read = read_predictions(dir.path(), table.labels);
+    REQUIRE(read.rows.size() == 4);
+    CHECK(read.find("b,1")->predicted == 2);
+    CHECK(read.find("b,1")->line == 3);
+    CHECK(read.find("d")->label == -1);
+    CHECK(read.find("c")->probabilities[2] == Approx(0.9));
+    CHECK(predictions_csv(read) == predictions_csv(table));
+
+    std::vector<Sample> pool(3);
+    pool[0].id = "a", pool[0].label = 0;
+    pool[1].id = "b,1", pool[1].label = 1;
+    pool[2].id = "c", pool[2].label = 2;
+    HardSampleCriteria criteria;
+    criteria.threshold = 0.8;
+    CHECK(hard_samples(pool, read, criteria).rows == std::vector<std::size_t>{1, 0}); // hardest first
+    criteria.max = 1;
+    CHECK(hard_samples(pool, read, criteria).rows == std::vector<std::size_t>{1});
+    criteria = {};
+    criteria.mode = HardSampleCriteria::Mode::neutral_confused;
+    criteria.neutral = 1;
+    CHECK(hard_samples(pool, read, criteria).rows == std::vector<std::size_t>{1});
+    pool[2].label = 0; // labelled otherwise than in the file
+    CHECK_THROWS_WITH(hard_samples(pool, read, criteria), Contains("predictions.csv:4: sample 'c' is labelled 'positive'"));
+    CHECK_THROWS_WITH(read_predictions(dir.path(), {"negative", "positive"}),
+                      Contains("predictions.csv:1: column 'p_neutral' is not p_<class>"));
+}

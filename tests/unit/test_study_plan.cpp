@@ -1,0 +1,263 @@
+// The study planner as pure functions: phases expanded into configurations and trials,
+// deterministic random search and folder names, incumbents chosen from outcomes, and the
+// phase as results.json records it.
+#include "study/study_plan.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+using namespace msa;
+using namespace msa::study;
+
+namespace {
+
+PhaseSpec train_phase(const std::string& name, std::size_t index, std::vector<SweepAxis> sweep,
+                      std::vector<std::uint64_t> seeds = {1, 2}) {
+    PhaseSpec spec;
+    spec.index = index;
+    spec.name = name;
+    spec.where = "study.toml:" + std::to_string(10 + index) + ":1";
+    spec.sweep = std::move(sweep);
+    spec.seeds = std::move(seeds);
+    return spec;
+}
+
+PlanContext context() {
+    PlanContext c;
+    c.study_seed = 42;
+    c.study_folder = "/runs/study";
+    return c;
+}
+
+records::SplitScores scores(double weighted_f1) {
+    records::SplitScores s;
+    s.weighted_f1 = weighted_f1;
+    s.macro_f1 = weighted_f1 - 0.1;
+    s.accuracy = weighted_f1 + 0.05;
+    s.class_f1 = {{"negative", weighted_f1}, {"positive", weighted_f1 / 2}};
+    return s;
+}
+
+// Marks every trial of `config` finished with these validation weighted F1s, in order.
+void finish(PlannedConfig& config, std::vector<double> valid) {
+    for (std::size_t t = 0; t < config.trials.size(); ++t) {
+        config.trials[t].outcome.status = TrialStatus::ok;
+        config.trials[t].outcome.valid = scores(valid.at(t));
+        config.trials[t].outcome.test = scores(valid.at(t) - 0.02);
+    }
+}
+
+const Assignment* find(const std::vector<Change>& changes, const std::string& path) {
+    for (const auto& change : changes)
+        for (const auto& a : change.values)
+            if (a.path == path) return &a;
+    return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("study plan: a grid sweep gives one configuration per point, one trial per seed", "[study]") {
+    const PhaseSpec spec = train_phase("architecture", 1, {{"fusion", {"concat", "gated"}}, {"train.epochs", {"5", "10"}}});
+    const PhasePlan plan = plan_phase(spec, context(), nullptr);
+    REQUIRE(plan.configs.size() == 4);
+    CHECK(plan.configs[0].label == "fusion=concat, train.epochs=5");
+    CHECK(plan.configs[3].label == "fusion=gated, train.epochs=10");
+    CHECK(plan.configs[1].changes == std::vector<std::pair<std::string, std::string>>{{"fusion", "concat"},
+                                                                                    {"train.epochs", "10"}});
+    const PlannedConfig& config = plan.configs[2];
+    CHECK(config.slug == "gated_5");
+    REQUIRE(config.trials.size() == 2);
+    CHECK(config.trials[0].folder == "architecture/gated_5-s1");
+    CHECK(config.trials[1].folder == "architecture/gated_5-s2");
+    // The sweep changes, then the trial's identity (name, seed, output folder).
+    const auto& changes = config.trials[1].changes;
+    REQUIRE(changes.size() == 3);
+    CHECK(changes[0] == Change::sweep(1, "fusion", 1));
+    CHECK(changes[1] == Change::sweep(1, "train.epochs", 0));
+    CHECK(find(changes, "name")->value == Value{std::string("gated_5-s2")});
+    CHECK(find(changes, "seed")->value == Value{std::int64_t{2}});
+    CHECK(find(changes, "output")->value == Value{std::string("/runs/study")});
+}
+
+TEST_CASE("study plan: random search draws the same points everywhere (pinned)", "[study]") {
+    PhaseSpec spec = train_phase("tuning", 2, {{"train.learning_rate", {"1e-4", "3e-4", "1e-3", "3e-3"}},
+                                               {"train.batch_size", {"16", "32", "64"}}});
+    spec.search = "random";
+    spec.n = 4;
+    const auto points = sweep_points(spec, 42);
+    // msa's seeded shuffle (msa/random.hpp), not std::shuffle: these are the same with any
+    // standard library, so a study resumes into the same folders anywhere.
+    CHECK(points == std::vector<std::vector<std::size_t>>{{0, 2}, {1, 1}, {2, 0}, {3, 2}});
+    CHECK(sweep_points(spec, 42) == points);
+    CHECK(sweep_points(spec, 7) != points);
+    spec.n = 100; // more than the grid: the whole grid
+    CHECK(sweep_points(spec, 42).size() == 12);
+}
+
+TEST_CASE("study plan: folder names are readable, and long ones end in a stable hash (pinned)", "[study]") {
+    CHECK(folder_slug("gated_3e-4") == "gated_3e-4");
+    CHECK(folder_slug("text only (image zeros)") == "text-only-image-zeros");
+    CHECK(folder_slug("") == "config");
+    const std::string long_text(80, 'x');
+    CHECK(folder_slug(long_text) == std::string(50, 'x') + "-4c8b5b8e");
+    CHECK(folder_slug(long_text + "y").substr(0, 50) == std::string(50, 'x'));
+    CHECK(folder_slug(long_text + "y") != folder_slug(long_text));
+}
+
+TEST_CASE("study plan: a phase starts from the incumbent of its `from` phase", "[study]") {
+    PhasePlan baseline = plan_phase(train_phase("baseline", 0, {}), context(), nullptr);
+    REQUIRE(baseline.configs.size() == 1);
+    CHECK(baseline.configs[0].label == "baseline");
+
+    const PhaseSpec next_spec = [] {
+        PhaseSpec s = train_phase("architecture", 1, {{"fusion", {"gated"}}});
+        s.from = "baseline";
+        return s;
+    }();
+    // Without a finished configuration there is nothing to start from.
+    const PhasePlan skipped = plan_phase(next_spec, context(), &baseline);
+    CHECK(skipped.status == PhaseStatus::skipped);
+    CHECK(skipped.reason == "phase 'baseline' has no finished configuration to start from");
+
+    finish(baseline.configs[0], {0.6, 0.7});
+    choose_incumbent(baseline);
+    REQUIRE(baseline.incumbent == std::size_t{0});
+    CHECK(baseline.status == PhaseStatus::complete);
+    const PhasePlan next = plan_phase(next_spec, context(), &baseline);
+    REQUIRE(next.configs.size() == 1);
+    // The incumbent's chain (empty for the base configuration), then this phase's sweep.
+    CHECK(next.configs[0].chain == std::vector<Change>{Change::sweep(1, "fusion", 0)});
+}
+
+TEST_CASE("study plan: an augmentation phase hands each trial its seed's hard samples, and keeps "
+          "training without augmentation as a candidate", "[study]") {
+    PhasePlan loss = plan_phase(train_phase("loss", 3, {{"loss", {"focal"}}}), context(), nullptr);
+    finish(loss.configs[0], {0.7, 0.72});
+    choose_incumbent(loss);
+
+    PhaseSpec spec = train_phase("augmentation", 4, {{"augmenter", {"identity"}}});
+    spec.kind = PhaseKind::augmentation;
+    spec.from = "loss";
+    spec.hard_threshold = 0.4;
+    const PhasePlan plan = plan_phase(spec, context(), &loss);
+    REQUIRE(plan.configs.size() == 2);
+    CHECK(plan.configs[0].reference);
+    CHECK(plan.configs[0].candidate);
+    CHECK(plan.configs[0].label == "no augmentation (incumbent of loss: loss=focal)");
+    const PlannedTrial& trial = plan.configs[1].trials[1];
+    CHECK(trial.seed == 2);
+    CHECK(find(trial.own, "augmentation.hard_samples")->value ==
+          Value{std::string("/runs/study/loss/focal-s2/predictions.csv")});
+    CHECK(find(trial.own, "augmentation.hard_threshold")->value == Value{0.4});
+    // Validation plans leave out what only finished trials decide.
+    PlanContext dry = context();
+    dry.dry_run = true;
+    const PhasePlan checked = plan_phase(spec, dry, &loss);
+    REQUIRE(checked.configs.size() == 1);
+    CHECK(checked.configs[0].trials[0].own.empty());
+}
+
+TEST_CASE("study plan: an ablation phase evaluates the incumbent's models and retrains on one modality",
+          "[study]") {
+    PhasePlan from = plan_phase(train_phase("augmentation", 4, {}), context(), nullptr);
+    finish(from.configs[0], {0.7, 0.72});
+    choose_incumbent(from);
+
+    PhaseSpec spec = train_phase("ablation", 5, {}, {});
+    spec.kind = PhaseKind::ablation;
+    spec.from = "augmentation";
+    spec.fills = {"zeros"};
+    const PhasePlan plan = plan_phase(spec, context(), &from);
+    std::vector<std::string> labels;
+    for (const auto& c : plan.configs) labels.push_back(c.label);
+    CHECK(labels == std::vector<std::string>{"text + image", "text only (image zeros)", "image only (text zeros)",
+                                             "text-only retrained", "image-only retrained"});
+    // One trial per model of the incumbent, evaluating that very model.
+    REQUIRE(plan.configs[1].trials.size() == 2);
+    CHECK(find(plan.configs[1].trials[0].own, "evaluate.model")->value ==
+          Value{std::string("/runs/study/augmentation/augmentation-s1")});
+    CHECK(find(plan.configs[1].trials[0].own, "evaluate.keep")->value == Value{std::string("text")});
+    CHECK(find(plan.configs[3].chain, "fusion")->value == Value{std::string(builtin_defaults::text_only_fusion)});
+}
+
+TEST_CASE("study plan: a phase that cannot run here is skipped with the reason", "[study]") {
+    PhaseSpec spec = train_phase("clip", 6, {});
+    spec.kind = PhaseKind::clip;
+    PlanContext c = context();
+    c.unavailable = [](const PhaseSpec& s) -> std::optional<std::string> {
+        return s.kind == PhaseKind::clip ? std::optional<std::string>("no CLIP folder") : std::nullopt;
+    };
+    const PhasePlan plan = plan_phase(spec, c, nullptr);
+    CHECK(plan.status == PhaseStatus::skipped);
+    CHECK(plan.reason == "no CLIP folder");
+    CHECK(plan.configs.empty());
+}
+
+TEST_CASE("study plan: the incumbent has the best mean validation score; references only when candidates",
+          "[study]") {
+    PhasePlan plan = plan_phase(train_phase("architecture", 1, {{"fusion", {"concat", "gated", "tensor"}}}), context(),
+                                nullptr);
+    finish(plan.configs[0], {0.60, 0.80}); // mean 0.70, one lucky seed
+    finish(plan.configs[1], {0.74, 0.74}); // mean 0.74
+    finish(plan.configs[2], {0.50, 0.52});
+    choose_incumbent(plan);
+    CHECK(plan.incumbent == std::size_t{1});
+    CHECK(best_trial(plan.configs[0], plan.spec.select)->folder == "architecture/concat-s2");
+    CHECK(mean_valid(plan.configs[0], plan.spec.select) == Approx(0.70));
+
+    // A reference that is not a candidate never wins; a candidate can.
+    PlannedConfig reference = plan.configs[1];
+    finish(reference, {0.9, 0.9});
+    reference.reference = true;
+    plan.configs.insert(plan.configs.begin(), reference);
+    choose_incumbent(plan);
+    CHECK(plan.incumbent == std::size_t{2});
+    plan.configs[0].candidate = true;
+    choose_incumbent(plan);
+    CHECK(plan.incumbent == std::size_t{0});
+
+    // By another metric: f1 of one class.
+    plan.spec.select = {Metric::class_f1, "positive"};
+    plan.configs[0].candidate = false;
+    choose_incumbent(plan);
+    CHECK(plan.incumbent == std::size_t{2});
+}
+
+TEST_CASE("study plan: a phase's status follows its trials", "[study]") {
+    PhasePlan plan = plan_phase(train_phase("baseline", 0, {}), context(), nullptr);
+    choose_incumbent(plan);
+    CHECK(plan.status == PhaseStatus::pending);
+    CHECK_FALSE(plan.incumbent);
+    plan.configs[0].trials[0].outcome.status = TrialStatus::failed;
+    plan.configs[0].trials[1].outcome.status = TrialStatus::failed;
+    choose_incumbent(plan);
+    CHECK(plan.status == PhaseStatus::failed);
+    CHECK(plan.reason == "no trial of the phase finished");
+    plan.configs[0].trials[1].outcome.status = TrialStatus::interrupted;
+    choose_incumbent(plan);
+    CHECK(plan.status == PhaseStatus::interrupted);
+}
+
+TEST_CASE("study plan: results.json's record of a phase: trials and mean ± std per split", "[study]") {
+    PhasePlan plan = plan_phase(train_phase("baseline", 0, {}), context(), nullptr);
+    finish(plan.configs[0], {0.6, 0.8});
+    plan.configs[0].trials[1].outcome.seconds = 12.5;
+    choose_incumbent(plan);
+    const records::PhaseResult result = phase_result(plan, {"negative", "neutral", "positive"});
+    CHECK(result.name == "baseline");
+    CHECK(result.kind == PhaseKind::train);
+    CHECK(result.status == PhaseStatus::complete);
+    CHECK(result.incumbent == std::size_t{0});
+    REQUIRE(result.configs.size() == 1);
+    const auto& config = result.configs[0];
+    CHECK(config.best_trial == "baseline/baseline-s2");
+    REQUIRE(config.trials.size() == 2);
+    CHECK(config.trials[1].seconds == Approx(12.5));
+    CHECK(config.valid.weighted_f1->mean == Approx(0.7));
+    CHECK(config.valid.weighted_f1->std == Approx(0.141421356));
+    CHECK(config.valid.weighted_f1->n == 2);
+    CHECK(config.test.weighted_f1->mean == Approx(0.68));
+    CHECK(config.valid.per_class_f1.at("positive").mean == Approx(0.35));
+    CHECK(config.valid.per_class_f1.count("neutral") == 0); // no trial has it
+}

@@ -1,0 +1,40 @@
+// The host owns LibTorch's intra-op threads: usable cores resolved once, an encoder's
+// own count applied while it encodes and the host's restored after.
+#include "util/thread_budget.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sched.h>
+
+#include <thread>
+
+using namespace msa;
+
+TEST_CASE("threads: usable cores respect the affinity mask", "[threads]") {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    REQUIRE(sched_getaffinity(0, sizeof(set), &set) == 0);
+    CHECK(usable_cores() >= 1);
+    CHECK(usable_cores() <= CPU_COUNT(&set));
+    CHECK(resolve_threads(0) == usable_cores());
+    CHECK(resolve_threads(3) == 3);
+    CHECK_THAT(describe_usable_cores(), Catch::Matchers::StartsWith(std::to_string(usable_cores()) + " (affinity "));
+}
+
+TEST_CASE("threads: a scope sets its count and restores the one before", "[threads]") {
+    set_intra_op_threads(2);
+    REQUIRE(intra_op_threads() == 2);
+    {
+        const ScopedThreads encoder(1);
+        CHECK(encoder.threads() == 1);
+        CHECK(intra_op_threads() == 1);
+        {
+            const ScopedThreads host_default(0); // 0: keep what runs now
+            CHECK(host_default.threads() == 1);
+            CHECK(intra_op_threads() == 1);
+        }
+        CHECK(intra_op_threads() == 1);
+    }
+    CHECK(intra_op_threads() == 2);
+    set_intra_op_threads(usable_cores());
+}
