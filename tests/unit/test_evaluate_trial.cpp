@@ -3,6 +3,7 @@
 // the trial's metrics), text and image; a wrong model folder or other labels are errors.
 #include "train/evaluate_trial.hpp"
 
+#include "test_skip.hpp"
 #include "tiny_trial.hpp"
 
 #include <catch2/catch.hpp>
@@ -115,11 +116,9 @@ TEST_CASE("evaluate: a text-only model evaluated as trained equals its trial; wi
 TEST_CASE("evaluate: with text and image features, keep replaces the other modality; a text-only fusion ignores "
           "the image",
           "[evaluate]") {
-    if (!fs::exists(test::efficientnet_lite_dir() / "config.json")) {
-        WARN("skipped: " << test::efficientnet_lite_dir().string()
-                         << " absent (scripts/fetch-models puts EfficientNet-Lite0 there)");
-        return;
-    }
+    if (!fs::exists(test::efficientnet_lite_dir() / "config.json"))
+        MSA_SKIP(test::efficientnet_lite_dir().string()
+                 << " absent (scripts/fetch-models puts EfficientNet-Lite0 there)");
     const test::TempDir dir;
     test::tiny_demo_data(dir.path());
     test::TinyTrialOptions both_encoders;
