@@ -454,7 +454,7 @@ TEST_CASE("vlm: captions from the endpoint, sent with the key, cached so that a 
     ::unsetenv("MSA_TEST_VLM_KEY");
 }
 
-TEST_CASE("vlm: connection errors, 429 and 5xx are retried with backoff; 4xx is not, and the key never shows",
+TEST_CASE("vlm: connection errors, 429 and 5xx are retried with backoff, 4xx is not, and the key never shows",
           "[augmenters]") {
     no_proxy_for_localhost();
     const std::vector<Sample> one{hard_samples()[0]};

@@ -1,6 +1,7 @@
 // Checkpoint reading (safetensors, torch.save zip and legacy, sharded folders) and strict
 // loading into modules: exact values from Python-made fixtures, and every malformed case.
 #include "test_helpers.hpp"
+#include "test_skip.hpp"
 
 #include <msa/models/checkpoint.hpp>
 
@@ -401,10 +402,7 @@ TEST_CASE("load_checkpoint takes pytorch_model.bin and a single .pth", "[checkpo
 
 TEST_CASE("the real EfficientNet-Lite0 legacy file equals what torch.load gives", "[checkpoint]") {
     const auto file = test::models_dir() / "efficientnet-lite0" / "efficientnet-lite0-57934424.pth";
-    if (!fs::exists(file)) {
-        WARN("skipped: " << file << " is absent; run scripts/fetch-models");
-        return;
-    }
+    if (!fs::exists(file)) MSA_SKIP(file << " is absent; run scripts/fetch-models");
     const auto weights = read_weights(file);
     const auto sums = nlohmann::json::parse(std::ifstream(checkpoint_fixtures() / "efficientnet-lite0.fnv.json"));
     REQUIRE(weights.size() == sums.size());

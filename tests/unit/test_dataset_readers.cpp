@@ -2,6 +2,7 @@
 // broken file per test; then the real mvsa-ecnu.
 #include "data/dataset_reader.hpp"
 #include "test_helpers.hpp"
+#include "test_skip.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -510,10 +511,8 @@ TEST_CASE("an empty inline JSON text fails", "[dataset][jsonl]") {
 
 TEST_CASE("the mvsa-ecnu reader yields the documented counts", "[dataset][mvsa-ecnu]") {
     const fs::path root = mvsa_ecnu_root();
-    if (!fs::exists(root / "train.txt")) {
-        WARN("mvsa-ecnu not found at " << root.string() << " (set MSA_SHARED_DIR); skipping");
-        return;
-    }
+    if (!fs::exists(root / "train.txt"))
+        MSA_SKIP("mvsa-ecnu not found at " << root.string() << " (set MSA_SHARED_DIR)");
     DatasetConfig c;
     c.root = root;
     std::ostringstream log;

@@ -2,6 +2,7 @@
 // on 20 mvsa-ecnu photos: our preprocessing and module against efficientnet_lite_pytorch's
 // logits (tests/fixtures/real/efficientnet-lite0-mvsa20.*, scripts/make-real-fixtures-efficientnet.py).
 #include "test_helpers.hpp"
+#include "test_skip.hpp"
 
 #include <msa/media/image.hpp>
 #include <msa/media/image_processor.hpp>
@@ -37,14 +38,9 @@ std::string pixels_checksum(const float* data, std::size_t count) {
 TEST_CASE("EfficientNet-Lite0 ImageNet checkpoint matches efficientnet_lite_pytorch on 20 mvsa-ecnu images", "[real]") {
     const fs::path folder = msa::test::models_dir() / "efficientnet-lite0";
     const fs::path data = msa::test::mvsa_ecnu_dir() / "data";
-    if (!fs::exists(folder / "config.json")) {
-        WARN("skipped: " << folder.string() << " absent (scripts/fetch-models puts EfficientNet-Lite0 there)");
-        return;
-    }
-    if (!fs::is_directory(data)) {
-        WARN("skipped: " << data.string() << " absent (set MSA_SHARED_DIR to the shared folder)");
-        return;
-    }
+    if (!fs::exists(folder / "config.json"))
+        MSA_SKIP(folder.string() << " absent (scripts/fetch-models puts EfficientNet-Lite0 there)");
+    if (!fs::is_directory(data)) MSA_SKIP(data.string() << " absent (set MSA_SHARED_DIR to the shared folder)");
     const fs::path fixtures = fs::path(MSA_FIXTURE_DIR) / "real";
     std::ifstream in(fixtures / "efficientnet-lite0-mvsa20.json");
     REQUIRE(in);

@@ -3,6 +3,7 @@
 // the trial's metrics), text and image; a wrong model folder or other labels are errors.
 #include "train/evaluate_trial.hpp"
 
+#include "test_skip.hpp"
 #include "tiny_trial.hpp"
 
 #include <catch2/catch.hpp>
@@ -43,7 +44,7 @@ void check_same_as_trial(const fs::path& trial, const fs::path& evaluated) {
 
 } // namespace
 
-TEST_CASE("evaluate: the replaced modality is zeros or its training mean; token means keep the mask", "[evaluate]") {
+TEST_CASE("evaluate: the replaced modality is zeros or its training mean, token means keep the mask", "[evaluate]") {
     // 3 rows; text pooled [3, 2], image tokens [3, 2, 2] with the last token of row 1 padding.
     FeatureSet set;
     set.text.pooled = torch::tensor({1.0f, 2.0f, 3.0f, 4.0f, 50.0f, 60.0f}).view({3, 2});
@@ -82,7 +83,7 @@ TEST_CASE("evaluate: the replaced modality is zeros or its training mean; token 
                       Catch::Matchers::Contains("the split has none"));
 }
 
-TEST_CASE("evaluate: a text-only model evaluated as trained equals its trial; without text it does not",
+TEST_CASE("evaluate: a text-only model evaluated as trained equals its trial, without text it does not",
           "[evaluate]") {
     const test::TempDir dir;
     test::tiny_demo_data(dir.path());
@@ -112,14 +113,12 @@ TEST_CASE("evaluate: a text-only model evaluated as trained equals its trial; wi
     CHECK(zeros != mean);
 }
 
-TEST_CASE("evaluate: with text and image features, keep replaces the other modality; a text-only fusion ignores "
+TEST_CASE("evaluate: with text and image features, keep replaces the other modality, a text-only fusion ignores "
           "the image",
           "[evaluate]") {
-    if (!fs::exists(test::efficientnet_lite_dir() / "config.json")) {
-        WARN("skipped: " << test::efficientnet_lite_dir().string()
-                         << " absent (scripts/fetch-models puts EfficientNet-Lite0 there)");
-        return;
-    }
+    if (!fs::exists(test::efficientnet_lite_dir() / "config.json"))
+        MSA_SKIP(test::efficientnet_lite_dir().string()
+                 << " absent (scripts/fetch-models puts EfficientNet-Lite0 there)");
     const test::TempDir dir;
     test::tiny_demo_data(dir.path());
     test::TinyTrialOptions both_encoders;

@@ -147,7 +147,7 @@ TEST_CASE("fusions: gradients of the summed output reach every parameter", "[fus
     }
 }
 
-TEST_CASE("fusions: eval mode is deterministic; training mode applies dropout", "[fusion]") {
+TEST_CASE("fusions: eval mode is deterministic, training mode applies dropout", "[fusion]") {
     torch::manual_seed(3);
     for (auto c : all_fusions()) {
         INFO("fusion '" << c.name << "'");

@@ -1,6 +1,7 @@
 // decode_image: pixels equal to Pillow's convert("RGB") on every fixture, and an error
 // naming the file and the reason for every kind of bad file.
 #include "test_helpers.hpp"
+#include "test_skip.hpp"
 
 #include <msa/error.hpp>
 #include <msa/media/image.hpp>
@@ -184,11 +185,7 @@ TEST_CASE("decode_image reports empty, missing and unreadable paths") {
 // (fixtures/images/dataset-checksums.json): nothing else from the dataset is committed.
 TEST_CASE("decode_image matches Pillow on dataset images when the dataset is present") {
     const fs::path data = msa::test::mvsa_ecnu_dir() / "data";
-    if (!fs::is_directory(data)) {
-        WARN("skipped: " << data.string() << " absent (set MSA_SHARED_DIR to the shared folder)");
-        SUCCEED();
-        return;
-    }
+    if (!fs::is_directory(data)) MSA_SKIP(data.string() << " absent (set MSA_SHARED_DIR to the shared folder)");
     const auto doc = nlohmann::json::parse(read_bytes(fixtures / "dataset-checksums.json"));
     REQUIRE(!doc["images"].empty());
     for (const auto& entry : doc["images"]) {

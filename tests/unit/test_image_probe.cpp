@@ -1,5 +1,6 @@
 // probe_image: format by content, size from the header, truncation and corruption caught.
 #include "test_helpers.hpp"
+#include "test_skip.hpp"
 
 #include <msa/error.hpp>
 #include <msa/media/image.hpp>
@@ -210,10 +211,7 @@ TEST_CASE("probe_image says a text file is not an image and what is accepted", "
 TEST_CASE("probe_image reads every mvsa-ecnu image header", "[image_probe][mvsa-ecnu]") {
     namespace fs = std::filesystem;
     const fs::path root = msa::test::mvsa_ecnu_dir();
-    if (!fs::exists(root / "data")) {
-        WARN("mvsa-ecnu not found at " << root.string() << " (set MSA_SHARED_DIR); skipping");
-        return;
-    }
+    if (!fs::exists(root / "data")) MSA_SKIP("mvsa-ecnu not found at " << root.string() << " (set MSA_SHARED_DIR)");
     std::size_t images = 0;
     int min_w = 1 << 30, max_w = 0, min_h = 1 << 30, max_h = 0;
     for (const auto& entry : fs::directory_iterator(root / "data")) {

@@ -138,7 +138,7 @@ TEST_CASE("class-balanced: weights from effective numbers, normalised to the cla
     CHECK_THROWS_WITH(make_loss("class-balanced", context(3, {})), Contains("the host passed 0 counts"));
 }
 
-TEST_CASE("acb: first batch by hand; difficulty updated after training calls only", "[loss]") {
+TEST_CASE("acb: first batch by hand, difficulty updated after training calls only", "[loss]") {
     auto loss = make_loss("acb", context(3, {10, 20, 30}));
     const auto logits = batch_logits(), targets = batch_targets();
     loss->train();
@@ -182,7 +182,7 @@ TEST_CASE("acb: first batch by hand; difficulty updated after training calls onl
     CHECK(torch::isfinite(x.grad()).all().item<bool>());
 }
 
-TEST_CASE("itc: a 2x2 case by hand; aligned features cost less than shuffled ones", "[loss]") {
+TEST_CASE("itc: a 2x2 case by hand, aligned features cost less than shuffled ones", "[loss]") {
     auto set_identity = [](Loss& loss) {
         torch::NoGradGuard no_grad;
         for (auto& item : loss.named_parameters())
@@ -219,7 +219,7 @@ TEST_CASE("itc: a 2x2 case by hand; aligned features cost less than shuffled one
     CHECK_THROWS_WITH(make_loss("itc", context(3, {}, 0, 8)), Contains("no text encoder"));
 }
 
-TEST_CASE("itm: gradients reach the head; a batch of one is a differentiable zero", "[loss]") {
+TEST_CASE("itm: gradients reach the head, a batch of one is a differentiable zero", "[loss]") {
     torch::manual_seed(5);
     auto loss = make_loss("itm", context(3, {}, 6, 4), {{"dim", Value{std::int64_t{8}}}, {"hidden", Value{std::int64_t{16}}}});
     const auto text = torch::randn({5, 6}), image = torch::randn({5, 4});

@@ -3,6 +3,7 @@
 // by scripts/make-real-fixtures-minilm.py); and the same through BertModel alone, so that a
 // difference points at the model or at the plugin around it.
 #include "test_helpers.hpp"
+#include "test_skip.hpp"
 
 #include <msa/encoder.hpp>
 #include <msa/media/text.hpp>
@@ -20,10 +21,8 @@ using namespace msa::test;
 TEST_CASE("hf-text on all-MiniLM-L6-v2 gives sentence-transformers' embeddings on mvsa-ecnu texts", "[real]") {
     const auto folder = models_dir() / "all-MiniLM-L6-v2";
     const auto data = mvsa_ecnu_dir() / "data";
-    if (!std::filesystem::exists(folder / "model.safetensors") || !std::filesystem::exists(data)) {
-        WARN("skipped: needs " << folder << " (scripts/fetch-models) and " << data << " (../shared)");
-        return;
-    }
+    if (!std::filesystem::exists(folder / "model.safetensors") || !std::filesystem::exists(data))
+        MSA_SKIP("needs " << folder << " (scripts/fetch-models) and " << data << " (../shared)");
     const auto fixtures = std::filesystem::path(MSA_FIXTURE_DIR) / "real";
     const auto about = nlohmann::json::parse(std::ifstream(fixtures / "minilm-mvsa50.json"));
     const at::Tensor expected = models::read_safetensors(fixtures / "minilm-mvsa50.safetensors").at("embeddings");
@@ -63,10 +62,8 @@ TEST_CASE("hf-text on all-MiniLM-L6-v2 gives sentence-transformers' embeddings o
 TEST_CASE("BertModel alone on all-MiniLM-L6-v2 gives sentence-transformers' embeddings on mvsa-ecnu texts", "[real][bert]") {
     const auto folder = models_dir() / "all-MiniLM-L6-v2";
     const auto data = mvsa_ecnu_dir() / "data";
-    if (!std::filesystem::exists(folder / "model.safetensors") || !std::filesystem::exists(data)) {
-        WARN("skipped: needs " << folder << " (scripts/fetch-models) and " << data << " (../shared)");
-        return;
-    }
+    if (!std::filesystem::exists(folder / "model.safetensors") || !std::filesystem::exists(data))
+        MSA_SKIP("needs " << folder << " (scripts/fetch-models) and " << data << " (../shared)");
     const auto fixtures = std::filesystem::path(MSA_FIXTURE_DIR) / "real";
     const auto about = nlohmann::json::parse(std::ifstream(fixtures / "minilm-mvsa50.json"));
     const at::Tensor expected = models::read_safetensors(fixtures / "minilm-mvsa50.safetensors").at("embeddings");

@@ -2,6 +2,7 @@
 // hidden state, last_hidden_state, pooler_output, the projections and logits_per_image,
 // plus the checkpoint layouts CLIP comes in and the configs and inputs it must refuse.
 #include "test_helpers.hpp"
+#include "test_skip.hpp"
 
 #include "parity_helpers.hpp"
 
@@ -26,11 +27,11 @@ constexpr double kTolerance = 1e-4;
 
 std::filesystem::path fixture(const std::string& name) { return test::parity_fixture_dir("clip") / name; }
 
-bool fixture_present(const std::string& name) {
-    if (std::filesystem::exists(fixture(name) / "io.safetensors")) return true;
-    WARN("skipped: no CLIP parity fixture at " << fixture(name).string()
-                                               << "; run scripts/make-parity-fixtures");
-    return false;
+bool fixture_present(const std::string& name) { return std::filesystem::exists(fixture(name) / "io.safetensors"); }
+
+// Why a test case needing the fixture `name` is skipped.
+std::string no_fixture(const std::string& name) {
+    return "no CLIP parity fixture at " + fixture(name).string() + "; run scripts/make-parity-fixtures";
 }
 
 // Checks every compared output and remembers the worst difference for the report.
@@ -104,7 +105,7 @@ Checkpoint without(Checkpoint checkpoint, const std::string& name) {
 } // namespace
 
 TEST_CASE("CLIPModel text tower matches transformers", "[parity][clip]") {
-    if (!fixture_present("model")) return;
+    if (!fixture_present("model")) MSA_SKIP(no_fixture("model"));
     torch::NoGradGuard no_grad;
     const auto checkpoint = load_checkpoint(fixture("model"));
     const auto io = read_safetensors(fixture("model") / "io.safetensors");
@@ -142,7 +143,7 @@ TEST_CASE("CLIPModel text tower matches transformers", "[parity][clip]") {
 }
 
 TEST_CASE("CLIPModel vision tower matches transformers", "[parity][clip]") {
-    if (!fixture_present("model")) return;
+    if (!fixture_present("model")) MSA_SKIP(no_fixture("model"));
     torch::NoGradGuard no_grad;
     const auto checkpoint = load_checkpoint(fixture("model"));
     const auto io = read_safetensors(fixture("model") / "io.safetensors");
@@ -161,7 +162,7 @@ TEST_CASE("CLIPModel vision tower matches transformers", "[parity][clip]") {
 }
 
 TEST_CASE("CLIPModel zero-shot logits match transformers", "[parity][clip]") {
-    if (!fixture_present("model")) return;
+    if (!fixture_present("model")) MSA_SKIP(no_fixture("model"));
     torch::NoGradGuard no_grad;
     auto model = load_clip_model(load_checkpoint(fixture("model")));
     const auto io = read_safetensors(fixture("model") / "io.safetensors");
@@ -194,7 +195,7 @@ TEST_CASE("CLIPModel zero-shot logits match transformers", "[parity][clip]") {
 }
 
 TEST_CASE("CLIPTextModelWithProjection with the legacy eos_token_id 2 matches transformers", "[parity][clip]") {
-    if (!fixture_present("text-eos2")) return;
+    if (!fixture_present("text-eos2")) MSA_SKIP(no_fixture("text-eos2"));
     torch::NoGradGuard no_grad;
     auto text = load_clip_text_model(load_checkpoint(fixture("text-eos2")));
     const auto io = read_safetensors(fixture("text-eos2") / "io.safetensors");
@@ -209,7 +210,7 @@ TEST_CASE("CLIPTextModelWithProjection with the legacy eos_token_id 2 matches tr
 }
 
 TEST_CASE("CLIPVisionModelWithProjection matches transformers", "[parity][clip]") {
-    if (!fixture_present("vision")) return;
+    if (!fixture_present("vision")) MSA_SKIP(no_fixture("vision"));
     torch::NoGradGuard no_grad;
     auto vision = load_clip_vision_model(load_checkpoint(fixture("vision")));
     const auto io = read_safetensors(fixture("vision") / "io.safetensors");
@@ -220,7 +221,7 @@ TEST_CASE("CLIPVisionModelWithProjection matches transformers", "[parity][clip]"
 }
 
 TEST_CASE("CLIP towers load bare CLIPTextModel and CLIPVisionModel names and a prefixed tower", "[parity][clip]") {
-    if (!fixture_present("model")) return;
+    if (!fixture_present("model")) MSA_SKIP(no_fixture("model"));
     torch::NoGradGuard no_grad;
     const auto full = load_checkpoint(fixture("model"));
     const auto io = read_safetensors(fixture("model") / "io.safetensors");
@@ -310,7 +311,7 @@ TEST_CASE("CLIP configs refuse what the port does not implement, naming the key"
 }
 
 TEST_CASE("CLIP checkpoints that do not fit are errors naming the tensor", "[parity][clip]") {
-    if (!fixture_present("model")) return;
+    if (!fixture_present("model")) MSA_SKIP(no_fixture("model"));
     const auto checkpoint = load_checkpoint(fixture("model"));
 
     auto message = error_of([&] { load_clip_text_model(without(checkpoint, "text_model.encoder.layers.1.mlp.fc2.weight")); });
@@ -337,7 +338,7 @@ TEST_CASE("CLIP checkpoints that do not fit are errors naming the tensor", "[par
 }
 
 TEST_CASE("CLIP towers refuse inputs they cannot take, saying what fits", "[parity][clip]") {
-    if (!fixture_present("model")) return;
+    if (!fixture_present("model")) MSA_SKIP(no_fixture("model"));
     torch::NoGradGuard no_grad;
     const auto checkpoint = load_checkpoint(fixture("model"));
     auto text = load_clip_text_model(checkpoint);
@@ -368,10 +369,8 @@ TEST_CASE("A real CLIPModel snapshot loads strictly into both towers", "[parity]
     // openai/clip-vit-base-patch32 as published: a legacy config (eos_token_id 2, maybe
     // text_config_dict) and, in older files, position_ids buffers. Not fetched by default.
     const auto dir = test::models_dir() / "clip-vit-base-patch32";
-    if (!std::filesystem::exists(dir / "config.json")) {
-        WARN("skipped: no CLIP checkpoint at " << dir.string() << " (put an openai/clip-vit-base-patch32 snapshot there)");
-        return;
-    }
+    if (!std::filesystem::exists(dir / "config.json"))
+        MSA_SKIP("no CLIP checkpoint at " << dir.string() << " (put an openai/clip-vit-base-patch32 snapshot there)");
     torch::NoGradGuard no_grad;
     auto model = load_clip_model(load_checkpoint(dir));
     // OpenAI trained the temperature to its clamp, 100 = exp(4.6052).

@@ -1,6 +1,7 @@
 // Swin Transformer V2 against transformers' Swinv2Model on the tiny random checkpoints of
 // scripts/parity/swinv2.py: every hidden state, last_hidden_state and pooler_output.
 #include "test_helpers.hpp"
+#include "test_skip.hpp"
 
 #include "parity_helpers.hpp"
 
@@ -85,10 +86,7 @@ std::string config_error(const nlohmann::json& json) {
 TEST_CASE("Swinv2 matches transformers: shifted windows, clamped shift, odd and non-square grids", "[parity][swinv2]") {
     const auto dir = test::parity_fixture_dir("swinv2");
     auto fixture = load_fixture(dir, /*use_mask_token=*/false);
-    if (!fixture.model) {
-        WARN("skipped: no parity fixture in " << dir.string() << "; run scripts/make-parity-fixtures");
-        return;
-    }
+    if (!fixture.model) MSA_SKIP("no parity fixture in " << dir.string() << "; run scripts/make-parity-fixtures");
     torch::NoGradGuard no_grad;
     auto& model = fixture.model;
     const auto& io = fixture.io;
@@ -143,10 +141,7 @@ TEST_CASE("Swinv2 matches transformers: padded then clamped windows, pretrained 
           "[parity][swinv2]") {
     const auto dir = test::parity_fixture_dir("swinv2") / "variant";
     auto fixture = load_fixture(dir, /*use_mask_token=*/true);
-    if (!fixture.model) {
-        WARN("skipped: no parity fixture in " << dir.string() << "; run scripts/make-parity-fixtures");
-        return;
-    }
+    if (!fixture.model) MSA_SKIP("no parity fixture in " << dir.string() << "; run scripts/make-parity-fixtures");
     torch::NoGradGuard no_grad;
     const auto& config = fixture.model->config();
     CHECK(config.pretrained_window_sizes == std::vector<std::int64_t>{8, 4});
@@ -164,10 +159,7 @@ TEST_CASE("Swinv2 matches transformers: padded then clamped windows, pretrained 
 TEST_CASE("Swinv2 in float32 stays within rounding of the float64 transformers outputs", "[parity][swinv2]") {
     const auto dir = test::parity_fixture_dir("swinv2");
     auto fixture = load_fixture(dir, /*use_mask_token=*/false, torch::kFloat);
-    if (!fixture.model) {
-        WARN("skipped: no parity fixture in " << dir.string() << "; run scripts/make-parity-fixtures");
-        return;
-    }
+    if (!fixture.model) MSA_SKIP("no parity fixture in " << dir.string() << "; run scripts/make-parity-fixtures");
     torch::NoGradGuard no_grad;
     for (const std::string prefix : {"", "odd."}) {
         const auto pixels = io_tensor(fixture.io, prefix + "pixel_values").to(torch::kFloat);
@@ -180,10 +172,8 @@ TEST_CASE("Swinv2 in float32 stays within rounding of the float64 transformers o
 
 TEST_CASE("Swinv2 checkpoints that do not fit are refused with the tensor names", "[parity][swinv2]") {
     const auto dir = test::parity_fixture_dir("swinv2");
-    if (!std::filesystem::exists(dir / "model.safetensors")) {
-        WARN("skipped: no parity fixture in " << dir.string() << "; run scripts/make-parity-fixtures");
-        return;
-    }
+    if (!std::filesystem::exists(dir / "model.safetensors"))
+        MSA_SKIP("no parity fixture in " << dir.string() << "; run scripts/make-parity-fixtures");
     const auto checkpoint = load_checkpoint(dir);
     const auto config = Swinv2Config::from_json(ModelConfig(checkpoint.config, "config.json"));
 

@@ -1,5 +1,6 @@
 // is_valid_utf8 and decode_text: UTF-8 checks, GB18030 and named encodings, the real texts.
 #include "test_helpers.hpp"
+#include "test_skip.hpp"
 
 #include <msa/error.hpp>
 #include <msa/media/text.hpp>
@@ -106,10 +107,8 @@ TEST_CASE("decode_text names an encoding iconv does not know", "[text]") {
 TEST_CASE("every mvsa-ecnu text decodes", "[text][mvsa-ecnu]") {
     namespace fs = std::filesystem;
     const fs::path data = mvsa_ecnu_root() / "data";
-    if (!fs::exists(data)) {
-        WARN("mvsa-ecnu not found at " << data.parent_path().string() << " (set MSA_SHARED_DIR); skipping");
-        return;
-    }
+    if (!fs::exists(data))
+        MSA_SKIP("mvsa-ecnu not found at " << data.parent_path().string() << " (set MSA_SHARED_DIR)");
     std::size_t texts = 0, ascii = 0, utf8 = 0;
     for (const auto& entry : fs::directory_iterator(data)) {
         if (entry.path().extension() != ".txt") continue;
@@ -135,10 +134,8 @@ TEST_CASE("every mvsa-ecnu text decodes", "[text][mvsa-ecnu]") {
 TEST_CASE("the two mvsa-ecnu texts that are UTF-8 by accident read right as GB18030", "[text][mvsa-ecnu]") {
     namespace fs = std::filesystem;
     const fs::path data = mvsa_ecnu_root() / "data";
-    if (!fs::exists(data)) {
-        WARN("mvsa-ecnu not found at " << data.parent_path().string() << " (set MSA_SHARED_DIR); skipping");
-        return;
-    }
+    if (!fs::exists(data))
+        MSA_SKIP("mvsa-ecnu not found at " << data.parent_path().string() << " (set MSA_SHARED_DIR)");
     const std::string bytes = read_bytes(data / "4499.txt");
     CHECK(is_valid_utf8(bytes));
     CHECK_THAT(decode_text(bytes, "gb18030"), Catch::Contains("(\xE7\xAC\x91)")); // (笑), "laugh"

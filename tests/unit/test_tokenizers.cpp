@@ -3,6 +3,7 @@
 // in the fixtures, made by scripts/make-tokenizer-fixtures.py), and malformed vocabularies
 // are clear errors.
 #include "test_helpers.hpp"
+#include "test_skip.hpp"
 
 #include "store/encoder_key.hpp"
 
@@ -135,10 +136,8 @@ TEST_CASE("tokenizer folders without a vocabulary, and malformed merges, are cle
 }
 
 TEST_CASE("tokenizers give transformers' ids on hand-written cases", "[tokenizer]") {
-    if (!have_models()) {
-        WARN("skipped: " << models_dir() << " lacks all-MiniLM-L6-v2 or clip-bpe; run scripts/fetch-models");
-        return;
-    }
+    if (!have_models())
+        MSA_SKIP(models_dir() << " lacks all-MiniLM-L6-v2 or clip-bpe; run scripts/fetch-models");
     const auto wordpiece = load_tokenizer(models_dir() / "all-MiniLM-L6-v2", "wordpiece");
     const auto clip = load_tokenizer(models_dir() / "clip-bpe", "clip-bpe");
     const auto cases = nlohmann::json::parse(read_bytes(fixtures / "cases.json"));
@@ -160,10 +159,8 @@ TEST_CASE("tokenizers give transformers' ids on hand-written cases", "[tokenizer
 
 TEST_CASE("tokenizers give transformers' ids on every mvsa-ecnu text", "[tokenizer]") {
     const auto data = mvsa_ecnu_dir() / "data";
-    if (!have_models() || !std::filesystem::exists(data)) {
-        WARN("skipped: needs " << data << " (../shared) and models/ (scripts/fetch-models)");
-        return;
-    }
+    if (!have_models() || !std::filesystem::exists(data))
+        MSA_SKIP("needs " << data << " (../shared) and models/ (scripts/fetch-models)");
     const auto wordpiece = load_tokenizer(models_dir() / "all-MiniLM-L6-v2", "wordpiece");
     const auto clip = load_tokenizer(models_dir() / "clip-bpe", "clip-bpe");
     std::istringstream rows(gunzip(fixtures / "mvsa-ecnu-ids.tsv.gz"));
@@ -208,10 +205,8 @@ TEST_CASE("tokenizers give transformers' ids on every mvsa-ecnu text", "[tokeniz
 }
 
 TEST_CASE("tokenizers give transformers' ids on every Unicode code point", "[tokenizer][code-points]") {
-    if (!have_models()) {
-        WARN("skipped: " << models_dir() << " lacks all-MiniLM-L6-v2 or clip-bpe; run scripts/fetch-models");
-        return;
-    }
+    if (!have_models())
+        MSA_SKIP(models_dir() << " lacks all-MiniLM-L6-v2 or clip-bpe; run scripts/fetch-models");
     const auto wordpiece = load_tokenizer(models_dir() / "all-MiniLM-L6-v2", "wordpiece");
     const auto clip = load_tokenizer(models_dir() / "clip-bpe", "clip-bpe");
     // For debugging: MSA_SHOW_BLOCK=HEX prints our ids in the format of
@@ -270,10 +265,8 @@ TEST_CASE("tokenizers give transformers' ids on every Unicode code point", "[tok
 }
 
 TEST_CASE("added tokens follow their lstrip, rstrip, single_word and normalized flags", "[tokenizer]") {
-    if (!have_models()) {
-        WARN("skipped: " << models_dir() << " lacks all-MiniLM-L6-v2 or clip-bpe; run scripts/fetch-models");
-        return;
-    }
+    if (!have_models())
+        MSA_SKIP(models_dir() << " lacks all-MiniLM-L6-v2 or clip-bpe; run scripts/fetch-models");
     // Folders as the fixture script built them: the model's vocabulary files and a
     // tokenizer_config.json whose added_tokens_decoder sets the flags.
     const auto fixture = nlohmann::json::parse(read_bytes(fixtures / "added-tokens.json"));
