@@ -7,6 +7,8 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+using msa::Metric;
+using msa::MetricName;
 using namespace msa::train;
 using Catch::Matchers::Contains;
 
@@ -83,7 +85,7 @@ TEST_CASE("logistic regression is deterministic and shrinks with a stronger pena
 TEST_CASE("choose_l2 keeps the grid value best on the validation rows", "[probe]") {
     const Problem train = linear_labels(200, 5, 0.3), valid = linear_labels(200, 6, 0.3);
     const std::vector<double> grid{1e-4, 1e-2, 1.0, 100.0};
-    const L2Sweep sweep = choose_l2(train.x, train.y, valid.x, valid.y, 4, grid, "loss");
+    const L2Sweep sweep = choose_l2(train.x, train.y, valid.x, valid.y, 4, grid, MetricName{Metric::loss, {}});
     REQUIRE(sweep.points.size() == grid.size());
     CHECK(std::find(grid.begin(), grid.end(), sweep.best.l2) != grid.end());
     double best_loss = INFINITY;
@@ -102,7 +104,7 @@ TEST_CASE("choose_l2 keeps the grid value best on the validation rows", "[probe]
         return Problem{torch::one_hot(y, 4).to(torch::kFloat) * 5 + torch::randn({60, 4}, generator) * 0.1, y};
     };
     const Problem clean = clusters(7), clean_valid = clusters(8);
-    const L2Sweep tie = choose_l2(clean.x, clean.y, clean_valid.x, clean_valid.y, 4, {1e-4, 1e-2, 1e-3}, "accuracy");
+    const L2Sweep tie = choose_l2(clean.x, clean.y, clean_valid.x, clean_valid.y, 4, {1e-4, 1e-2, 1e-3}, MetricName{Metric::accuracy, {}});
     for (const auto& p : tie.points) CHECK(p.valid_score == 1.0);
     CHECK(tie.best.l2 == 1e-2);
 }
@@ -110,9 +112,9 @@ TEST_CASE("choose_l2 keeps the grid value best on the validation rows", "[probe]
 TEST_CASE("choose_l2 needs validation rows for a grid, and the fit refuses bad shapes and labels", "[probe]") {
     const Problem train = linear_labels(50, 9);
     const at::Tensor none = torch::empty({0}, torch::kLong);
-    CHECK_THROWS_WITH(choose_l2(train.x, train.y, torch::empty({0, 10}), none, 4, {1e-3, 1e-2}, "accuracy"),
+    CHECK_THROWS_WITH(choose_l2(train.x, train.y, torch::empty({0, 10}), none, 4, {1e-3, 1e-2}, MetricName{Metric::accuracy, {}}),
                       Contains("needs validation rows"));
-    CHECK(choose_l2(train.x, train.y, torch::empty({0, 10}), none, 4, {1e-3}, "accuracy").best.l2 == 1e-3);
+    CHECK(choose_l2(train.x, train.y, torch::empty({0, 10}), none, 4, {1e-3}, MetricName{Metric::accuracy, {}}).best.l2 == 1e-3);
     CHECK_THROWS_WITH(fit_logistic_regression(train.x, train.y.slice(0, 0, 10), 4, 1e-3), Contains("[N, D]"));
     CHECK_THROWS_WITH(fit_logistic_regression(train.x, train.y, 2, 1e-3), Contains("[0, 2)"));
 }

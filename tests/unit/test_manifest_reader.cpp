@@ -276,3 +276,20 @@ TEST_CASE("clip table: checkpoint, method, templates, the probe's L2 grid and mo
     CHECK_THAT(problems_of(empty), Contains("'clip.l2' needs at least one") &&
                                        Contains("'clip.modalities' must be an array of strings"));
 }
+
+TEST_CASE("a fusion or loss that reads a modality the study has no encoder for is a manifest error") {
+    test::TempDir dir;
+    const auto file = dir.write("needs.toml", header(dir) + "[encoders.text]\nplugin = \"hashed-ngram\"\n"
+                                                           "[fusion]\nplugin = \"gated\"\n[loss]\nplugin = \"itc\"\n");
+    const std::string problems = problems_of(file);
+    CHECK_THAT(problems, Contains(file.string() + ":7:1: error: fusion 'gated'") &&
+                             Contains("reads text and image features, but this study has no [encoders.image]") &&
+                             Contains("text-only"));
+    CHECK_THAT(problems, Contains("loss 'itc'") && Contains("cross-entropy"));
+    // What a phase's select and the trainer's monitor accept comes from one metric table.
+    const auto metric = dir.write("metric.toml", header(dir) + "[train]\nmonitor = \"f1.neutral\"\n");
+    CHECK_THAT(problems_of(metric), Contains("'train.monitor' = \"f1.neutral\" is not accepted") &&
+                                        Contains("accepted: weighted_f1, macro_f1, accuracy, loss"));
+    const auto schedule = dir.write("schedule.toml", header(dir) + "[train]\nschedule = \"step\"\n");
+    CHECK_THAT(problems_of(schedule), Contains("accepted: constant, linear, cosine"));
+}
