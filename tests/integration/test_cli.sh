@@ -1,5 +1,20 @@
-# The msa command line: version, help, plugins --json, validate on good and bad files.
+# The msa command line: the command list, version, help, plugins --json, validate on good
+# and bad files.
 source "$(dirname "$0")/lib.sh"
+
+# A bare msa lists the commands, exactly as README's "Commands" section shows them, and
+# exits 2 like every usage error.
+expect_exit 2 "$MSA"
+[[ -z $OUT ]] || fail "the command list belongs on stderr, stdout had: $OUT"
+listed=$(grep '^    msa ' <<<"$ERR")
+documented=$(sed -n '/^## Commands$/,/^## /p' "$MSA_SOURCE_DIR/README.md" | grep '^    msa ')
+[[ $listed == "$documented" ]] || fail "msa's command list and README's Commands section differ:
+$(diff <(echo "$documented") <(echo "$listed"))"
+# Every subcommand msa --help knows is in the list.
+expect_exit 0 "$MSA" --help
+for sub in $(sed -n '/^SUBCOMMANDS:/,$p' <<<"$OUT" | awk 'NR > 1 && NF { print $1 }'); do
+  grep -q "^    msa $sub " <<<"$listed" || fail "msa --help lists '$sub', the command list does not"
+done
 
 expect_exit 0 "$MSA" version
 expect_contains "$OUT" "SDK ABI 2.1"
