@@ -18,7 +18,7 @@ void print_command_list(std::ostream& out) {
         {"msa encode MANIFEST [--json] [--store FILE]", "encode the dataset into the feature store (only what is missing)"},
         {"msa cache ls|keys|verify|prune ...", "inspect and repair the feature store (docs/feature-store.md)"},
         {"msa plugins [--kind K] [--json | --markdown]", "every plugin: kind, library, parameters"},
-        {"msa validate MANIFEST", "check a manifest (and every trial its phases expand to); run nothing"},
+        {"msa validate MANIFEST", "check a manifest, every trial its phases expand to, and the dataset; run nothing"},
         {"msa version", "msa, SDK ABI, LibTorch, C++ ABI, build type"},
         {"msa demo-data --out DIR [options]", "write a synthetic image + text dataset"},
         {"msa report RUN_DIR", "write report.md and report.html of a study folder"},

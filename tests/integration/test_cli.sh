@@ -46,7 +46,7 @@ expect_contains "$OUT" "loss cross-entropy"
 [[ $OUT != *"fusion concat"* ]] || fail "--kind loss listed a fusion"
 expect_exit 2 "$MSA" plugins --kind colour
 
-mkdir -p "$WORK/data"
+expect_exit 0 "$MSA" demo-data --out "$WORK/data" --samples 30
 cat >"$WORK/good.toml" <<'TOML'
 schema_version = 1
 name = "cli-check"
@@ -61,6 +61,7 @@ plugin = "concat"
 TOML
 expect_exit 0 "$MSA" validate "$WORK/good.toml"
 expect_contains "$OUT" "valid study 'cli-check'"
+expect_contains "$OUT" "dataset $WORK/data: 33 samples (30 labelled, 3 unlabelled)"
 
 # A misspelled key: file:line, the suggestion, exit 1.
 sed 's/^\[fusion\]/[fusoin]/' "$WORK/good.toml" >"$WORK/typo.toml"
