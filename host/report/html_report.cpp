@@ -77,6 +77,7 @@ void write_charts(std::string& html, const StudyResults& results, const StudyArt
     for (std::size_t p = 0; p < results.phases.size(); ++p) {
         const PhaseResult& phase = results.phases[p];
         const IncumbentFiles& files = artifacts.phases[p];
+        if (!phase.has_own_incumbent()) continue;
         if (files.history.empty()) {
             fmt::format_to(out, "<p class=\"note\">{}: no training curve ({}).</p>\n", escape(phase.name),
                            escape(files.missing));

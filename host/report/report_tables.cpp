@@ -96,9 +96,12 @@ std::string phase_status(const PhaseResult& phase) {
 }
 
 std::string phase_description(const PhaseResult& phase) {
-    std::string text = fmt::format("Kind {}, from {}, incumbent by valid {}. Status: {}.", phase.kind,
-                                   phase.from.empty() ? "the base configuration" : phase.from, phase.select,
-                                   phase_status(phase));
+    const std::string from = phase.from.empty() ? "the base configuration" : phase.from;
+    std::string text = phase.has_own_incumbent()
+                           ? fmt::format("Kind {}, from {}, incumbent by valid {}. Status: {}.", phase.kind, from,
+                                         phase.select, phase_status(phase))
+                           : fmt::format("Kind {}, from {}, no incumbent of its own. Status: {}.", phase.kind, from,
+                                         phase_status(phase));
     if (phase.configs.empty()) text += " No configurations were run.";
     return text;
 }
@@ -122,7 +125,9 @@ Table phase_table(const StudyResults& results) {
                                      phase_status(phase),
                                      std::to_string(phase.configs.size()),
                                      seeds_cell(phase.finished_trials(), phase.planned_trials()),
-                                     best ? best->label : "none finished"};
+                                     best                       ? best->label
+                                     : phase.has_own_incumbent() ? "none finished"
+                                                                 : "none of its own"};
         const SplitStats none;
         const SplitStats& valid = best ? best->valid : none;
         const SplitStats& test = best ? best->test : none;
@@ -153,7 +158,9 @@ Table config_table(const StudyResults& results, const PhaseResult& phase) {
     }
     table.note = phase.incumbent ? fmt::format("★ the incumbent: the best mean valid {}. Seeds: finished/planned.",
                                                phase.select)
-                                 : "No incumbent: no configuration finished a trial. Seeds: finished/planned.";
+                 : phase.has_own_incumbent()
+                     ? "No incumbent: no configuration finished a trial. Seeds: finished/planned."
+                     : fmt::format("A {} phase has no incumbent of its own. Seeds: finished/planned.", phase.kind);
     return table;
 }
 

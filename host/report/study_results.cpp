@@ -177,7 +177,9 @@ PhaseResult read_phase(const Reader& r, const json& value, const std::string& pa
             r.fail(incumbent_path, fmt::format("{} is not an index into the phase's {} configs (0 to {}), nor null",
                                                index, phase.configs.size(),
                                                static_cast<std::int64_t>(phase.configs.size()) - 1));
-        phase.incumbent = static_cast<std::size_t>(index);
+        // results.json names an ablation or clip phase's best configuration as its incumbent;
+        // those phases evaluate the incumbent of their `from`, so the reports show none.
+        if (phase.has_own_incumbent()) phase.incumbent = static_cast<std::size_t>(index);
     }
     return phase;
 }

@@ -55,10 +55,13 @@ struct PhaseResult {
     std::string select;
     std::string status;
     std::string reason; // why, when skipped or failed; empty otherwise
-    std::optional<std::size_t> incumbent; // index into configs
+    std::optional<std::size_t> incumbent; // index into configs; none in a phase of a kind without one
     std::vector<ConfigResult> configs;
 
     const ConfigResult* incumbent_config() const { return incumbent ? &configs[*incumbent] : nullptr; }
+    // Whether the phase's kind picks an incumbent that later phases start from: train and
+    // augmentation do; ablation and clip phases evaluate the incumbent of their `from`.
+    bool has_own_incumbent() const { return kind == "train" || kind == "augmentation"; }
     std::size_t planned_trials() const;
     std::size_t finished_trials() const;
 };
