@@ -83,7 +83,9 @@ void write_charts(std::string& html, const StudyResults& results, const StudyArt
                            escape(files.missing));
             continue;
         }
-        const std::string what = fmt::format("{} ({})", phase.name, phase.incumbent_config()->label);
+        // "loss (loss=acb)" would say loss twice: a label that names its phase stands alone.
+        const std::string& label = phase.incumbent_config()->label;
+        const std::string what = mentions(label, phase.name) ? label : fmt::format("{} ({})", phase.name, label);
         const auto best_epoch = files.metrics ? files.metrics->best_epoch : std::nullopt;
         html += "<div class=\"charts\">\n";
         for (const auto& chart : training_curve_charts(what, files.history, best_epoch)) html += chart + "\n";

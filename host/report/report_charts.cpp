@@ -47,8 +47,12 @@ std::optional<std::string> neutral_label(const std::vector<std::string>& labels)
     return std::nullopt;
 }
 
+bool mentions(const std::string& text, const std::string& word) {
+    return lowercase(text).find(lowercase(word)) != std::string::npos;
+}
+
 std::string qualified_name(const std::string& word, const std::string& name) {
-    if (lowercase(name).find(lowercase(word)) != std::string::npos) return name;
+    if (mentions(name, word)) return name;
     std::string title = word + " " + name;
     title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
     return title;
@@ -56,7 +60,7 @@ std::string qualified_name(const std::string& word, const std::string& name) {
 
 std::string phase_evolution_chart(const StudyResults& results) {
     svg::LineChart chart;
-    chart.title = "Phase evolution: test F1 of each phase's incumbent";
+    chart.title = "Evolution of the incumbents' test F1";
     chart.x_label = "phase";
     chart.y_label = "test F1 (mean ± std over seeds)";
     const auto phases = incumbent_phases(results);

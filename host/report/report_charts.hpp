@@ -13,9 +13,11 @@ namespace msa::report {
 // The class label named "neutral" (any case), when the study has one.
 std::optional<std::string> neutral_label(const std::vector<std::string>& labels);
 
-// `name` for a title, after `word` (capitalised) unless it already holds that word in any
-// case, so that titles never repeat it: ("ablation", "modality") → "Ablation modality",
-// ("ablation", "Ablation-2") → "Ablation-2".
+// Whether `text` holds `word`, in any case: chart titles say a word once.
+bool mentions(const std::string& text, const std::string& word);
+
+// `name` for a title, after `word` (capitalised) unless it already mentions it:
+// ("ablation", "modality") → "Ablation modality", ("ablation", "Ablation-2") → "Ablation-2".
 std::string qualified_name(const std::string& word, const std::string& name);
 
 // (a) Each phase's incumbent test weighted F1, and neutral F1 when there is such a class,

@@ -178,7 +178,7 @@ PhaseResult read_phase(const Reader& r, const json& value, const std::string& pa
                                                index, phase.configs.size(),
                                                static_cast<std::int64_t>(phase.configs.size()) - 1));
         // results.json names an ablation or clip phase's best configuration as its incumbent;
-        // those phases evaluate the incumbent of their `from`, so the reports show none.
+        // those phases work on the incumbent of their `from`, so the reports show none.
         if (phase.has_own_incumbent()) phase.incumbent = static_cast<std::size_t>(index);
     }
     return phase;

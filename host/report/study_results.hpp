@@ -59,8 +59,9 @@ struct PhaseResult {
     std::vector<ConfigResult> configs;
 
     const ConfigResult* incumbent_config() const { return incumbent ? &configs[*incumbent] : nullptr; }
-    // Whether the phase's kind picks an incumbent that later phases start from: train and
-    // augmentation do; ablation and clip phases evaluate the incumbent of their `from`.
+    // Whether the phase's kind picks an incumbent of its own: train and augmentation do;
+    // an ablation phase takes the incumbent of its `from` apart, a clip phase compares
+    // CLIP with it.
     bool has_own_incumbent() const { return kind == "train" || kind == "augmentation"; }
     std::size_t planned_trials() const;
     std::size_t finished_trials() const;

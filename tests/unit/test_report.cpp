@@ -10,8 +10,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -167,12 +170,25 @@ TEST_CASE("report.html: self-contained, with every chart as inline SVG and every
     // incumbent charts leave out the ablation and clip phases, which have none.
     CHECK(count(html, "<svg ") == 9);
     CHECK(count(html, "</svg>") == 9);
-    CHECK_THAT(html, Contains("<title>Phase evolution: test F1 of each phase&#39;s incumbent</title>"));
+    CHECK_THAT(html, Contains("<title>Evolution of the incumbents&#39; test F1</title>"));
     CHECK_THAT(html, Contains("<title>Per-class test F1 of each phase&#39;s incumbent</title>"));
     CHECK_THAT(html, Contains("<title>ablation: test metrics of each configuration</title>"));
     CHECK(count(html, ">architecture</text>") == 2);
     CHECK(count(html, ">ablation</text>") == 0);
     CHECK(count(html, ">clip</text>") == 0);
+    // A chart's title (its first <title>) says each word once.
+    for (auto at = html.find("<svg "); at != std::string::npos; at = html.find("<svg ", at + 1)) {
+        const auto start = html.find("<title>", at) + 7;
+        const std::string title = html.substr(start, html.find("</title>", start) - start);
+        std::set<std::string> words;
+        const std::regex word("[A-Za-z][A-Za-z0-9]*");
+        for (auto it = std::sregex_iterator(title.begin(), title.end(), word); it != std::sregex_iterator(); ++it) {
+            std::string w = it->str();
+            std::transform(w.begin(), w.end(), w.begin(), [](unsigned char c) { return std::tolower(c); });
+            INFO(title);
+            CHECK((w.size() <= 3 || words.insert(w).second));
+        }
+    }
     CHECK_THAT(html, Contains("<title>Confusion matrix: architecture/gated-s2, test split</title>"));
     CHECK_THAT(html, Contains("<title>Confusion matrix: architecture/gated-s2, validation split</title>"));
     CHECK_THAT(html, Contains("<title>baseline (fusion=concat): validation weighted F1</title>"));
@@ -198,7 +214,11 @@ TEST_CASE("report.html: self-contained, with every chart as inline SVG and every
 }
 
 TEST_CASE("chart titles name a phase with its kind once") {
+    using msa::report::mentions;
     using msa::report::qualified_name;
+    CHECK(mentions("loss=acb", "Loss"));
+    CHECK(mentions("no augmentation (incumbent of loss: loss=acb)", "augmentation"));
+    CHECK_FALSE(mentions("fusion=gated", "architecture"));
     CHECK(qualified_name("ablation", "modalities") == "Ablation modalities");
     CHECK(qualified_name("ablation", "ablation") == "ablation");
     CHECK(qualified_name("ablation", "Ablation-2") == "Ablation-2");
