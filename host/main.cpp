@@ -30,6 +30,12 @@ int main(int argc, char** argv) {
         msa::cli::add_report_command(app),
         msa::cli::add_predict_command(app),
     };
+    if (argc == 1) {
+        // A bare `msa` is a usage error, answered with the commands rather than CLI11's
+        // "A subcommand is required".
+        msa::cli::print_command_list(std::cerr);
+        return 2;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <ostream>
 #include <vector>
 
 namespace msa::cli {
@@ -20,6 +21,9 @@ struct Command {
 // Loads the built-in plugins, MSA_PLUGIN_PATH and `extra` into `catalog`; prints each
 // library that failed as a warning on stderr and returns them.
 std::vector<LoadFailure> load_plugins(PluginCatalog& catalog, const std::vector<std::filesystem::path>& extra = {});
+
+// Every command with its synopsis and a one-line summary (what `msa` alone prints).
+void print_command_list(std::ostream& out);
 
 Command add_encode_command(CLI::App& app);
 Command add_plugins_command(CLI::App& app);

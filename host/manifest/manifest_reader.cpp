@@ -573,6 +573,11 @@ std::vector<PhaseSpec> read_phases(TableReader& top) {
                 problems.add(*table.get("from"), "'" + qualified + ".from' = \"" + *from + "\" is not an earlier phase" +
                                                      did_you_mean(*from, earlier_names) + "; earlier phases: " +
                                                      (earlier_names.empty() ? "none" : join(earlier_names)));
+            for (const auto& earlier : out)
+                if (earlier.name == *from && !hands_on_incumbent(earlier.kind))
+                    problems.add(*table.get("from"), "'" + qualified + ".from' = \"" + *from + "\" is a phase of kind '" +
+                                                         to_string(earlier.kind) + "', which has no incumbent of its "
+                                                         "own to start from; name a train or augmentation phase");
             phase.from = *from;
         }
         if ((phase.kind == PhaseKind::augmentation || phase.kind == PhaseKind::ablation) && phase.from.empty())

@@ -22,6 +22,11 @@ enum class StudyStatus { running, complete, failed, interrupted };
 enum class Schedule { constant, linear, cosine };
 enum class Metric { accuracy, macro_f1, weighted_f1, class_f1, ece, loss };
 
+// Whether a phase of this kind picks an incumbent that later phases and msa predict use:
+// train and augmentation phases do; an ablation phase takes the incumbent of its `from`
+// apart and a clip phase compares CLIP with it, so neither has one of its own.
+inline bool hands_on_incumbent(PhaseKind kind) { return kind == PhaseKind::train || kind == PhaseKind::augmentation; }
+
 // Where a metric may be named.
 enum MetricUse : unsigned {
     metric_select = 1,    // a phase's `select` (picks the incumbent on validation)

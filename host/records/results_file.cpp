@@ -192,7 +192,10 @@ PhaseResult read_phase(const Reader& r, const json& value, const std::string& pa
             r.fail(incumbent_path, fmt::format("{} is not an index into the phase's {} configs (0 to {}), nor null",
                                                index, phase.configs.size(),
                                                static_cast<std::int64_t>(phase.configs.size()) - 1));
-        phase.incumbent = static_cast<std::size_t>(index);
+        // results.json of msa before SDK 3.0 named an ablation or clip phase's best
+        // configuration as its incumbent; those phases work on the incumbent of their
+        // `from`, so it is not taken as one.
+        if (phase.has_own_incumbent()) phase.incumbent = static_cast<std::size_t>(index);
     }
     return phase;
 }
@@ -336,8 +339,11 @@ StudyResults read_study_results(const std::filesystem::path& file) {
     results.study = r.required_string(document, "", "study");
     results.description = r.optional_string(document, "", "description");
     results.manifest = r.optional_string(document, "", "manifest");
-    const json& labels = r.array(r.required(document, "", "labels"), "labels");
-    for (std::size_t i = 0; i < labels.size(); ++i) results.labels.push_back(r.string(labels[i], Reader::index("labels", i)));
+    if (const json* labels = r.optional(document, "labels")) {
+        r.array(*labels, "labels");
+        for (std::size_t i = 0; i < labels->size(); ++i)
+            results.labels.push_back(r.string((*labels)[i], Reader::index("labels", i)));
+    }
     results.status = r.name<StudyStatus>(document, "", "status", study_status_names);
     results.started = r.optional_string(document, "", "started");
     results.seconds = r.optional_number(document, "", "seconds");
@@ -352,9 +358,11 @@ StudyResults read_study_results(const std::filesystem::path& file) {
         results.store = use;
     }
     results.final_incumbent = r.optional_string(document, "", "final_incumbent");
-    const json& phases = r.array(r.required(document, "", "phases"), "phases");
-    for (std::size_t i = 0; i < phases.size(); ++i)
-        results.phases.push_back(read_phase(r, phases[i], Reader::index("phases", i)));
+    if (const json* phases = r.optional(document, "phases")) {
+        r.array(*phases, "phases");
+        for (std::size_t i = 0; i < phases->size(); ++i)
+            results.phases.push_back(read_phase(r, (*phases)[i], Reader::index("phases", i)));
+    }
     return results;
 }
 

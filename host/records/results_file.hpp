@@ -62,10 +62,14 @@ struct PhaseResult {
     std::string select = "weighted_f1";
     PhaseStatus status = PhaseStatus::pending;
     std::string reason; // why, when skipped or failed; empty otherwise
-    std::optional<std::size_t> incumbent; // index into configs
+    std::optional<std::size_t> incumbent; // index into configs; none in a phase of a kind without one
     std::vector<ConfigResult> configs;
 
     const ConfigResult* incumbent_config() const { return incumbent ? &configs[*incumbent] : nullptr; }
+    // Whether the phase's kind picks an incumbent of its own: train and augmentation do;
+    // an ablation phase takes the incumbent of its `from` apart, a clip phase compares
+    // CLIP with it.
+    bool has_own_incumbent() const { return hands_on_incumbent(kind); }
     std::size_t planned_trials() const;
     std::size_t finished_trials() const;
 };

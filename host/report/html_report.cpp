@@ -77,12 +77,15 @@ void write_charts(std::string& html, const StudyResults& results, const StudyArt
     for (std::size_t p = 0; p < results.phases.size(); ++p) {
         const PhaseResult& phase = results.phases[p];
         const IncumbentFiles& files = artifacts.phases[p];
+        if (!phase.has_own_incumbent()) continue;
         if (files.history.empty()) {
             fmt::format_to(out, "<p class=\"note\">{}: no training curve ({}).</p>\n", escape(phase.name),
                            escape(files.missing));
             continue;
         }
-        const std::string what = fmt::format("{} ({})", phase.name, phase.incumbent_config()->label);
+        // "loss (loss=acb)" would say loss twice: a label that names its phase stands alone.
+        const std::string& label = phase.incumbent_config()->label;
+        const std::string what = mentions(label, phase.name) ? label : fmt::format("{} ({})", phase.name, label);
         const auto best_epoch = files.metrics ? files.metrics->best_epoch : std::nullopt;
         html += "<div class=\"charts\">\n";
         for (const auto& chart : training_curve_charts(what, files.history, best_epoch)) html += chart + "\n";

@@ -20,37 +20,59 @@ void append(svg::Series& series, const std::optional<Stat>& stat) {
     series.errors.push_back(stat ? stat->std : missing);
 }
 
-std::vector<std::string> phase_names(const StudyResults& results) {
+// The phases the incumbent charts show: those of a kind that has an incumbent.
+std::vector<const PhaseResult*> incumbent_phases(const StudyResults& results) {
+    std::vector<const PhaseResult*> phases;
+    for (const auto& phase : results.phases)
+        if (phase.has_own_incumbent()) phases.push_back(&phase);
+    return phases;
+}
+
+std::vector<std::string> phase_names(const std::vector<const PhaseResult*>& phases) {
     std::vector<std::string> names;
-    for (const auto& phase : results.phases) names.push_back(phase.name);
+    for (const PhaseResult* phase : phases) names.push_back(phase->name);
     return names;
+}
+
+std::string lowercase(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+    return text;
 }
 
 } // namespace
 
 std::optional<std::string> neutral_label(const std::vector<std::string>& labels) {
-    for (const auto& label : labels) {
-        std::string lower = label;
-        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-        if (lower == "neutral") return label;
-    }
+    for (const auto& label : labels)
+        if (lowercase(label) == "neutral") return label;
     return std::nullopt;
+}
+
+bool mentions(const std::string& text, const std::string& word) {
+    return lowercase(text).find(lowercase(word)) != std::string::npos;
+}
+
+std::string qualified_name(const std::string& word, const std::string& name) {
+    if (mentions(name, word)) return name;
+    std::string title = word + " " + name;
+    title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
+    return title;
 }
 
 std::string phase_evolution_chart(const StudyResults& results) {
     svg::LineChart chart;
-    chart.title = "Phase evolution: test F1 of each phase's incumbent";
+    chart.title = "Evolution of the incumbents' test F1";
     chart.x_label = "phase";
     chart.y_label = "test F1 (mean ± std over seeds)";
-    chart.x_names = phase_names(results);
-    for (std::size_t i = 0; i < results.phases.size(); ++i) chart.x.push_back(static_cast<double>(i));
+    const auto phases = incumbent_phases(results);
+    chart.x_names = phase_names(phases);
+    for (std::size_t i = 0; i < phases.size(); ++i) chart.x.push_back(static_cast<double>(i));
     chart.y_min = 0;
     chart.y_max = 1;
     const auto neutral = neutral_label(results.labels);
     svg::Series weighted{"weighted F1", {}, {}};
     svg::Series neutral_f1{neutral ? "F1 " + *neutral : "", {}, {}};
-    for (const auto& phase : results.phases) {
-        const ConfigResult* best = phase.incumbent_config();
+    for (const PhaseResult* phase : phases) {
+        const ConfigResult* best = phase->incumbent_config();
         append(weighted, best ? best->test.weighted_f1 : std::nullopt);
         if (neutral) append(neutral_f1, best ? best->test.class_f1(*neutral) : std::nullopt);
     }
@@ -64,11 +86,12 @@ std::string per_class_chart(const StudyResults& results) {
     chart.title = "Per-class test F1 of each phase's incumbent";
     chart.x_label = "phase";
     chart.y_label = "test F1 (mean ± std over seeds)";
-    chart.groups = phase_names(results);
+    const auto phases = incumbent_phases(results);
+    chart.groups = phase_names(phases);
     for (const auto& label : results.labels) {
         svg::Series series{label, {}, {}};
-        for (const auto& phase : results.phases) {
-            const ConfigResult* best = phase.incumbent_config();
+        for (const PhaseResult* phase : phases) {
+            const ConfigResult* best = phase->incumbent_config();
             append(series, best ? best->test.class_f1(label) : std::nullopt);
         }
         chart.series.push_back(std::move(series));
@@ -78,7 +101,7 @@ std::string per_class_chart(const StudyResults& results) {
 
 std::string ablation_chart(const StudyResults& results, const PhaseResult& phase) {
     svg::RadarChart chart;
-    chart.title = "Ablation " + phase.name + ": test metrics of each configuration";
+    chart.title = qualified_name("ablation", phase.name) + ": test metrics of each configuration";
     chart.axes = {"accuracy", "macro F1", "weighted F1"};
     for (const auto& label : results.labels) chart.axes.push_back("F1 " + label);
     for (const auto& config : phase.configs) {

@@ -16,11 +16,19 @@ using namespace msa::records;
 // The class label named "neutral" (any case), when the study has one.
 std::optional<std::string> neutral_label(const std::vector<std::string>& labels);
 
+// Whether `text` holds `word`, in any case: chart titles say a word once.
+bool mentions(const std::string& text, const std::string& word);
+
+// `name` for a title, after `word` (capitalised) unless it already mentions it:
+// ("ablation", "modality") → "Ablation modality", ("ablation", "Ablation-2") → "Ablation-2".
+std::string qualified_name(const std::string& word, const std::string& name);
+
 // (a) Each phase's incumbent test weighted F1, and neutral F1 when there is such a class,
-// as lines over the phases with ± std error bars; a phase without incumbent is a gap.
+// as lines over the phases with ± std error bars; a phase whose trials all failed is a
+// gap, and phases of a kind without an incumbent (ablation, clip) are left out.
 std::string phase_evolution_chart(const StudyResults& results);
 
-// (b) The per-class test F1 of each phase's incumbent, grouped by phase.
+// (b) The per-class test F1 of each phase's incumbent, grouped by phase (the same phases).
 std::string per_class_chart(const StudyResults& results);
 
 // (c) An ablation phase's configurations on radar axes: accuracy, macro F1, weighted F1

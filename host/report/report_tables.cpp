@@ -24,6 +24,12 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 // "2/3": finished seeds of the planned ones.
 std::string seeds_cell(std::size_t finished, std::size_t planned) { return fmt::format("{}/{}", finished, planned); }
 
+// The phase table's incumbent column.
+std::string incumbent_cell(const PhaseResult& phase) {
+    if (const ConfigResult* best = phase.incumbent_config()) return best->label;
+    return phase.has_own_incumbent() ? "none finished" : "none of its own";
+}
+
 std::string config_label(const PhaseResult& phase, std::size_t index) {
     const std::string& label = phase.configs[index].label;
     return phase.incumbent == index ? label + " ★" : label;
@@ -97,9 +103,12 @@ std::string phase_status(const PhaseResult& phase) {
 }
 
 std::string phase_description(const PhaseResult& phase) {
-    std::string text = fmt::format("Kind {}, from {}, incumbent by valid {}. Status: {}.", to_string(phase.kind),
-                                   phase.from.empty() ? "the base configuration" : phase.from, phase.select,
-                                   phase_status(phase));
+    const std::string from = phase.from.empty() ? "the base configuration" : phase.from;
+    std::string text = phase.has_own_incumbent()
+                           ? fmt::format("Kind {}, from {}, incumbent by valid {}. Status: {}.", to_string(phase.kind), from,
+                                         phase.select, phase_status(phase))
+                           : fmt::format("Kind {}, from {}, no incumbent of its own. Status: {}.", to_string(phase.kind), from,
+                                         phase_status(phase));
     if (phase.configs.empty()) text += " No configurations were run.";
     return text;
 }
@@ -123,7 +132,7 @@ Table phase_table(const StudyResults& results) {
                                      phase_status(phase),
                                      std::to_string(phase.configs.size()),
                                      seeds_cell(phase.finished_trials(), phase.planned_trials()),
-                                     best ? best->label : "none finished"};
+                                     incumbent_cell(phase)};
         const SplitStats none;
         const SplitStats& valid = best ? best->valid : none;
         const SplitStats& test = best ? best->test : none;
@@ -152,9 +161,12 @@ Table config_table(const StudyResults& results, const PhaseResult& phase) {
         table.rows.push_back(std::move(row));
         table.highlighted.push_back(phase.incumbent == i);
     }
-    table.note = phase.incumbent ? fmt::format("★ the incumbent: the best mean valid {}. Seeds: finished/planned.",
-                                               phase.select)
-                                 : "No incumbent: no configuration finished a trial. Seeds: finished/planned.";
+    if (phase.incumbent)
+        table.note = fmt::format("★ the incumbent: the best mean valid {}. Seeds: finished/planned.", phase.select);
+    else if (phase.has_own_incumbent())
+        table.note = "No incumbent: no configuration finished a trial. Seeds: finished/planned.";
+    else
+        table.note = fmt::format("A {} phase has no incumbent of its own. Seeds: finished/planned.", phase.kind);
     return table;
 }
 

@@ -12,7 +12,9 @@ StudyArtifacts read_study_artifacts(const StudyResults& results, const std::file
         IncumbentFiles files;
         const ConfigResult* best = phase.incumbent_config();
         files.folder = best ? best->best_trial : std::string();
-        if (files.folder.empty()) {
+        if (!phase.has_own_incumbent()) {
+            files.missing = "a " + phase.kind + " phase has no incumbent of its own";
+        } else if (files.folder.empty()) {
             files.missing = "no finished trial";
         } else {
             const auto folder = study_folder / files.folder;

@@ -288,7 +288,7 @@ void choose_incumbent(PhasePlan& phase) {
         const PlannedConfig& config = phase.configs[c];
         if (!config.reference)
             for (const auto& t : config.trials) ++count[static_cast<std::size_t>(t.outcome.status)];
-        if (config.reference && !config.candidate) continue;
+        if ((config.reference && !config.candidate) || !hands_on_incumbent(phase.spec.kind)) continue;
         const auto value = mean_valid(config, select);
         if (value && (!best || sign * *value > sign * *best)) best = value, phase.incumbent = c;
     }
@@ -355,7 +355,5 @@ records::PhaseResult phase_result(const PhasePlan& phase, const std::vector<std:
     }
     return out;
 }
-
-bool hands_on_incumbent(PhaseKind kind) { return kind == PhaseKind::train || kind == PhaseKind::augmentation; }
 
 } // namespace msa::study

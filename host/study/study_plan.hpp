@@ -80,7 +80,8 @@ std::string folder_slug(const std::string& text);
 PhasePlan plan_phase(const PhaseSpec& spec, const PlanContext& context, const PhasePlan* from);
 
 // Chooses the incumbent (the configuration with the best mean validation `select`, among
-// those run here and candidates) and the phase's status from the trials' outcomes.
+// those run here and candidates; none in a phase whose kind hands none on) and the
+// phase's status from the trials' outcomes.
 void choose_incumbent(PhasePlan& phase);
 
 // The finished trial of `config` with the best validation `select`.
@@ -92,9 +93,5 @@ std::optional<double> mean_valid(const PlannedConfig& config, const MetricName& 
 // The phase as results.json records it: every configuration with its trials and the mean ±
 // std of each summarized metric over its finished trials, per split.
 records::PhaseResult phase_result(const PhasePlan& phase, const std::vector<std::string>& labels);
-
-// Whether a phase's incumbent is a model later phases and msa predict use (train and
-// augmentation phases); ablation and CLIP phases evaluate and compare, they hand nothing on.
-bool hands_on_incumbent(PhaseKind kind);
 
 } // namespace msa::study

@@ -28,7 +28,7 @@ PY
 MSA_PLUGIN_PATH="$MSA_BROKEN_PLUGIN_DIR" expect_exit 0 "$MSA" plugins --kind sampler
 expect_contains "$ERR" "warning: plugin library $MSA_BROKEN_PLUGIN_DIR/wrong_abi_major.so: incompatible SDK ABI"
 
-mkdir -p "$WORK/data"
+expect_exit 0 "$MSA" demo-data --out "$WORK/data" --samples 30
 cat >"$WORK/study.toml" <<TOML
 schema_version = 1
 plugin_paths = ["$MSA_BROKEN_PLUGIN_DIR/duplicate_name.so"]

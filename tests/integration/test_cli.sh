@@ -1,5 +1,20 @@
-# The msa command line: version, help, plugins --json, validate on good and bad files.
+# The msa command line: the command list, version, help, plugins --json, validate on good
+# and bad files.
 source "$(dirname "$0")/lib.sh"
+
+# A bare msa lists the commands, exactly as README's "Commands" section shows them, and
+# exits 2 like every usage error.
+expect_exit 2 "$MSA"
+[[ -z $OUT ]] || fail "the command list belongs on stderr, stdout had: $OUT"
+listed=$(grep '^    msa ' <<<"$ERR")
+documented=$(sed -n '/^## Commands$/,/^## /p' "$MSA_SOURCE_DIR/README.md" | grep '^    msa ')
+[[ $listed == "$documented" ]] || fail "msa's command list and README's Commands section differ:
+$(diff <(echo "$documented") <(echo "$listed"))"
+# Every subcommand msa --help knows is in the list.
+expect_exit 0 "$MSA" --help
+for sub in $(sed -n '/^SUBCOMMANDS:/,$p' <<<"$OUT" | awk 'NR > 1 && NF { print $1 }'); do
+  grep -q "^    msa $sub " <<<"$listed" || fail "msa --help lists '$sub', the command list does not"
+done
 
 expect_exit 0 "$MSA" version
 expect_contains "$OUT" "SDK ABI 3.0"
@@ -37,7 +52,7 @@ expect_contains "$OUT" "loss cross-entropy"
 [[ $OUT != *"fusion concat"* ]] || fail "--kind loss listed a fusion"
 expect_exit 2 "$MSA" plugins --kind colour
 
-mkdir -p "$WORK/data"
+expect_exit 0 "$MSA" demo-data --out "$WORK/data" --samples 30
 cat >"$WORK/good.toml" <<'TOML'
 schema_version = 1
 name = "cli-check"
@@ -52,6 +67,7 @@ plugin = "concat"
 TOML
 expect_exit 0 "$MSA" validate "$WORK/good.toml"
 expect_contains "$OUT" "valid study 'cli-check'"
+expect_contains "$OUT" "dataset $WORK/data: 33 samples (30 labelled, 3 unlabelled)"
 
 # A misspelled key: file:line, the suggestion, exit 1.
 sed 's/^\[fusion\]/[fusoin]/' "$WORK/good.toml" >"$WORK/typo.toml"

@@ -49,7 +49,7 @@ browse() { timeout 120 "$chromium" --headless=new --no-sandbox --disable-gpu --h
 browse --dump-dom "$page" >dom.html || fail "chromium --dump-dom failed: $(tail -5 "$WORK/chromium.log")"
 svgs=$(grep -o '<svg ' dom.html | wc -l)
 [[ $svgs == 9 ]] || fail "expected 9 <svg> charts in the parsed page, found $svgs"
-for title in "Phase evolution: test F1" "Per-class test F1" "Ablation ablation" "Confusion matrix: architecture/gated-s2, test split" \
+for title in "Evolution of the incumbents" "Per-class test F1" "ablation: test metrics" "Confusion matrix: architecture/gated-s2, test split" \
   "architecture (fusion=gated): loss"; do
   grep -q "<title>$title" dom.html || fail "the parsed page lacks the chart '$title'"
 done

@@ -25,7 +25,7 @@ names = {(p["kind"], p["name"]) for p in doc["plugins"]}
 assert ("fusion", "hadamard") in names and ("fusion", "concat") in names, names
 PY
 
-mkdir -p "$WORK/data"
+expect_exit 0 "$MSA" demo-data --out "$WORK/data" --samples 30
 cat >"$WORK/study.toml" <<TOML
 schema_version = 1
 plugin_paths = ["$WORK/example/build"]

@@ -1,6 +1,7 @@
 // The study reports: report.md and report.html from tests/fixtures/report-study (a
 // results.json with a skipped phase, a phase with no finished trial, an ablation, and a
 // configuration labelled <b>&"), and clear errors for a missing or malformed results.json.
+#include "report/report_charts.hpp"
 #include "report/write_reports.hpp"
 
 #include "test_helpers.hpp"
@@ -9,8 +10,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -80,8 +84,12 @@ TEST_CASE("report.md: the study header and the phase table with every phase's in
     // A phase with no finished trial, and a skipped one with its reason.
     CHECK_THAT(md, Contains("| loss | train | architecture | failed: every trial failed | 1 | 0/2 | none finished | — | — | "
                             "— | — | — | — | — |\n"));
+    // Ablation and clip phases evaluate the incumbent of their `from`: none of their own,
+    // though results.json names the ablation's best configuration.
+    CHECK_THAT(md, Contains("| ablation | ablation | architecture | complete | 4 | 4/4 | none of its own | — | — | — | — "
+                            "| — | — | — |\n"));
     CHECK_THAT(md, Contains("| clip | clip | architecture | skipped: no clip checkpoint: set clip = \"\\<folder\\>\" in "
-                            "the manifest | 0 | 0/0 | none finished |"));
+                            "the manifest | 0 | 0/0 | none of its own |"));
 
     // Every mean ± std has 3 decimals.
     const std::regex stat(R"((\d+\.\d+) ± (\d+\.\d+))");
@@ -121,7 +129,7 @@ TEST_CASE("report.md: a table per phase, the incumbent marked, unfinished trials
                             "- loss/focal-s2 (seed 2): failed: worker exited with signal 9 (killed)\n"));
 
     // The skipped phase has its reason and no table.
-    CHECK_THAT(md, Contains("## Phase clip\n\nKind clip, from architecture, incumbent by valid weighted\\_f1. "
+    CHECK_THAT(md, Contains("## Phase clip\n\nKind clip, from architecture, no incumbent of its own. "
                             "Status: skipped: no clip checkpoint: set clip = \"\\<folder\\>\" in the manifest. "
                             "No configurations were run.\n\nWritten by"));
 }
@@ -132,10 +140,13 @@ TEST_CASE("report.md: the ablation table compares each configuration with the fu
     CHECK_THAT(md, Contains("| configuration | seeds | test accuracy | test macro F1 | test weighted F1 | "
                             "Δ test weighted F1 | test F1 negative | test F1 neutral | test F1 positive | "
                             "valid weighted F1 |\n"));
-    CHECK_THAT(md, Contains("| keep=both ★ | 1/1 | 0.691 ± 0.000 | 0.598 ± 0.000 | 0.688 ± 0.000 | -0.009 | "
+    CHECK_THAT(md, Contains("## Phase ablation\n\nKind ablation, from architecture, no incumbent of its own. "
+                            "Status: complete.\n"));
+    CHECK_THAT(md, Contains("| keep=both | 1/1 | 0.691 ± 0.000 | 0.598 ± 0.000 | 0.688 ± 0.000 | -0.009 | "
                             "0.593 ± 0.000 | 0.418 ± 0.000 | 0.783 ± 0.000 | 0.718 ± 0.000 |\n"));
     CHECK_THAT(md, Contains("| keep=image, fill=mean | 1/1 | 0.594 ± 0.000 | 0.451 ± 0.000 | 0.562 ± 0.000 | -0.135 |"));
     CHECK_THAT(md, Contains("Δ: against the full model, fusion=gated of phase architecture (mean test weighted F1 0.697)."));
+    CHECK(md.find("★", md.find("## Phase ablation")) == std::string::npos);
     // The final incumbent's test confusion matrix, from its metrics.json.
     CHECK_THAT(md, Contains("| true \\\\ predicted | negative | neutral | positive |\n|---|---:|---:|---:|\n"
                             "| negative | "));
@@ -155,12 +166,29 @@ TEST_CASE("report.html: self-contained, with every chart as inline SVG and every
     CHECK(count(html, "http") == count(html, "xmlns=\"http://www.w3.org/2000/svg\""));
 
     // (a) evolution, (b) per-class bars, (c) ablation radar, (d) test and valid
-    // confusion, (e) two training charts for each of baseline and architecture.
+    // confusion, (e) two training charts for each of baseline and architecture. The
+    // incumbent charts leave out the ablation and clip phases, which have none.
     CHECK(count(html, "<svg ") == 9);
     CHECK(count(html, "</svg>") == 9);
-    CHECK_THAT(html, Contains("<title>Phase evolution: test F1 of each phase&#39;s incumbent</title>"));
+    CHECK_THAT(html, Contains("<title>Evolution of the incumbents&#39; test F1</title>"));
     CHECK_THAT(html, Contains("<title>Per-class test F1 of each phase&#39;s incumbent</title>"));
-    CHECK_THAT(html, Contains("<title>Ablation ablation: test metrics of each configuration</title>"));
+    CHECK_THAT(html, Contains("<title>ablation: test metrics of each configuration</title>"));
+    CHECK(count(html, ">architecture</text>") == 2);
+    CHECK(count(html, ">ablation</text>") == 0);
+    CHECK(count(html, ">clip</text>") == 0);
+    // A chart's title (its first <title>) says each word once.
+    for (auto at = html.find("<svg "); at != std::string::npos; at = html.find("<svg ", at + 1)) {
+        const auto start = html.find("<title>", at) + 7;
+        const std::string title = html.substr(start, html.find("</title>", start) - start);
+        std::set<std::string> words;
+        const std::regex word("[A-Za-z][A-Za-z0-9]*");
+        for (auto it = std::sregex_iterator(title.begin(), title.end(), word); it != std::sregex_iterator(); ++it) {
+            std::string w = it->str();
+            std::transform(w.begin(), w.end(), w.begin(), [](unsigned char c) { return std::tolower(c); });
+            INFO(title);
+            CHECK((w.size() <= 3 || words.insert(w).second));
+        }
+    }
     CHECK_THAT(html, Contains("<title>Confusion matrix: architecture/gated-s2, test split</title>"));
     CHECK_THAT(html, Contains("<title>Confusion matrix: architecture/gated-s2, validation split</title>"));
     CHECK_THAT(html, Contains("<title>baseline (fusion=concat): validation weighted F1</title>"));
@@ -172,9 +200,10 @@ TEST_CASE("report.html: self-contained, with every chart as inline SVG and every
     CHECK_THAT(html, Contains(">F1 neutral</text>"));
     CHECK_THAT(html, Contains(">best epoch 4</text>"));
 
-    // Phases without a training curve say why.
+    // Phases without a training curve say why; those without an incumbent have none to show.
     CHECK_THAT(html, Contains("loss: no training curve (no finished trial)."));
-    CHECK_THAT(html, Contains("ablation: no training curve (no history.csv in ablation/both-s2"));
+    CHECK(html.find("ablation: no training curve") == std::string::npos);
+    CHECK(html.find("<tr class=\"incumbent\"><td>keep=both") == std::string::npos);
 
     // <b>&" is text everywhere: tables, chart legends and tooltips, the description.
     CHECK(html.find("<b>") == std::string::npos);
@@ -182,6 +211,18 @@ TEST_CASE("report.html: self-contained, with every chart as inline SVG and every
     CHECK_THAT(html, Contains("<li>architecture/odd-s2 (seed 2): failed: plugin &#39;&lt;b&gt;&amp;&quot;&#39; threw"));
     CHECK_THAT(html, Contains("<tr class=\"incumbent\"><td>fusion=gated ★</td>"));
     CHECK_THAT(html, Contains("may hold &lt;b&gt;&amp;&quot; and must be shown"));
+}
+
+TEST_CASE("chart titles name a phase with its kind once") {
+    using msa::report::mentions;
+    using msa::report::qualified_name;
+    CHECK(mentions("loss=acb", "Loss"));
+    CHECK(mentions("no augmentation (incumbent of loss: loss=acb)", "augmentation"));
+    CHECK_FALSE(mentions("fusion=gated", "architecture"));
+    CHECK(qualified_name("ablation", "modalities") == "Ablation modalities");
+    CHECK(qualified_name("ablation", "ablation") == "ablation");
+    CHECK(qualified_name("ablation", "Ablation-2") == "Ablation-2");
+    CHECK(qualified_name("ablation", "final-ABLATION") == "final-ABLATION");
 }
 
 TEST_CASE("reports are written for a study interrupted before any phase, and replace older ones") {
