@@ -205,7 +205,7 @@ PhaseResult read_phase(const Reader& r, const json& value, const std::string& pa
 namespace {
 
 json stat_json(const std::optional<Stat>& stat) {
-    if (!stat) return json{{"mean", nullptr}, {"std", nullptr}, {"n", 0}};
+    if (!stat) return nullptr;
     return json{{"mean", stat->mean}, {"std", stat->std}, {"n", stat->n}};
 }
 

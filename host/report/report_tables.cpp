@@ -166,7 +166,7 @@ Table config_table(const StudyResults& results, const PhaseResult& phase) {
     else if (phase.has_own_incumbent())
         table.note = "No incumbent: no configuration finished a trial. Seeds: finished/planned.";
     else
-        table.note = fmt::format("A {} phase has no incumbent of its own. Seeds: finished/planned.", phase.kind);
+        table.note = fmt::format("A {} phase has no incumbent of its own. Seeds: finished/planned.", to_string(phase.kind));
     return table;
 }
 

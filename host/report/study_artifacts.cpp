@@ -13,7 +13,7 @@ StudyArtifacts read_study_artifacts(const StudyResults& results, const std::file
         const ConfigResult* best = phase.incumbent_config();
         files.folder = best ? best->best_trial : std::string();
         if (!phase.has_own_incumbent()) {
-            files.missing = "a " + phase.kind + " phase has no incumbent of its own";
+            files.missing = std::string("a ") + to_string(phase.kind) + " phase has no incumbent of its own";
         } else if (files.folder.empty()) {
             files.missing = "no finished trial";
         } else {

@@ -19,7 +19,8 @@ double Metrics::get(const MetricName& metric) const {
     case Metric::class_f1: // by label, which these metrics (by class index) do not know
     case Metric::loss: break;
     }
-    throw Error("metric '" + metric.str() + "' is not one of accuracy, macro_f1, weighted_f1, ece here");
+    throw Error("metric '" + metric.str() + "' is not computed from predictions; accepted here: accuracy, macro_f1, "
+                "weighted_f1, ece");
 }
 
 Metrics compute_metrics(const std::vector<std::int64_t>& labels, const at::Tensor& probabilities,

@@ -212,11 +212,11 @@ TEST_CASE("train table: reads the schedule, early stopping and clipping keys, an
                                                             "grad_clip = 0.5\npatience = 3\nmonitor = \"macro_f1\"\n"
                                                             "restore_best = false\nthreads = 1\n");
     const Study study = read(file);
-    CHECK(study.train.schedule == "cosine");
+    CHECK(study.train.schedule == Schedule::cosine);
     CHECK(study.train.warmup == 0.2);
     CHECK(study.train.grad_clip == 0.5);
     CHECK(study.train.patience == 3);
-    CHECK(study.train.monitor == "macro_f1");
+    CHECK(study.train.monitor == MetricName{Metric::macro_f1, {}});
     CHECK_FALSE(study.train.restore_best);
     CHECK(study.train.threads == 1);
     const auto bad = dir.write("bad.toml", header(dir) + "[train]\nschedule = \"cosin\"\nmonitor = \"f1\"\n");

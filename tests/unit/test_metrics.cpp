@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 using namespace msa::train;
+using msa::Metric;
 
 TEST_CASE("metrics: accuracy, per-class precision / recall / F1, macro and weighted F1, confusion matrix",
           "[metrics]") {
@@ -30,8 +31,9 @@ TEST_CASE("metrics: accuracy, per-class precision / recall / F1, macro and weigh
     CHECK(m.per_class[1].support == 2);
     CHECK(m.macro_f1 == Approx((0.8 + 0.5 + 2.0 / 3) / 3));
     CHECK(m.weighted_f1 == Approx((3 * 0.8 + 2 * 0.5 + 1 * 2.0 / 3) / 6));
-    CHECK(m.get("weighted_f1") == m.weighted_f1);
-    CHECK_THROWS_WITH(m.get("f2"), Catch::Matchers::Contains("accepted: accuracy, macro_f1, weighted_f1, ece"));
+    CHECK(m.get({Metric::weighted_f1, {}}) == m.weighted_f1);
+    CHECK(m.get({Metric::ece, {}}) == m.ece);
+    CHECK_THROWS_WITH(m.get({Metric::loss, {}}), Catch::Matchers::Contains("accepted here: accuracy, macro_f1, weighted_f1, ece"));
 
     const auto json = to_json(m, {"negative", "neutral", "positive"});
     CHECK(json["per_class"]["positive"]["support"] == 1);

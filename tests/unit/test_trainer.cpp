@@ -89,7 +89,7 @@ TEST_CASE("trainer: early stopping ends after `patience` epochs without improvem
     auto s = build(13);
     auto config = quick(60);
     config.patience = 2;
-    config.monitor = "loss";
+    config.monitor = {Metric::loss, {}};
     const auto result = fit(s.model, s.objective, train, valid, config, 13, torch::kCPU);
     REQUIRE(result.stopped_early);
     CHECK(static_cast<std::int64_t>(result.history.size()) == result.best_epoch + 2);
@@ -105,16 +105,16 @@ TEST_CASE("trainer: warmup then linear, cosine or constant rates, as transformer
     TrainConfig c;
     c.learning_rate = 1.0;
     c.warmup = 0.1;
-    c.schedule = "linear";
+    c.schedule = Schedule::linear;
     CHECK(scheduled_rate(c, 0, 100) == 0.0);
     CHECK(scheduled_rate(c, 5, 100) == Approx(0.5));
     CHECK(scheduled_rate(c, 10, 100) == Approx(1.0));
     CHECK(scheduled_rate(c, 55, 100) == Approx(0.5));
     CHECK(scheduled_rate(c, 100, 100) == Approx(0.0));
-    c.schedule = "cosine";
+    c.schedule = Schedule::cosine;
     CHECK(scheduled_rate(c, 55, 100) == Approx(0.5));
     CHECK(scheduled_rate(c, 32, 100) == Approx(0.5 * (1 + std::cos(M_PI * 22.0 / 90))));
-    c.schedule = "constant";
+    c.schedule = Schedule::constant;
     CHECK(scheduled_rate(c, 90, 100) == Approx(1.0));
     c.warmup = 0;
     CHECK(scheduled_rate(c, 0, 100) == Approx(1.0));
