@@ -104,9 +104,10 @@ TEST_CASE("saved model: a folder that is no finished trial, or a model.pt of ano
         config.replace(config.find("plugin = \"concat\""), 17, "plugin = \"gated\"");
         std::ofstream(edited / "config.toml") << config;
     }
+    // The fusion's declared needs are checked when config.toml is read, before anything is built.
     CHECK_THROWS_WITH(SavedModel(edited, catalog),
-                      Contains(edited.string() + ": the classifier its config.toml describes cannot be built") &&
-                          Contains("no image encoder"));
+                      Contains((edited / "config.toml").string() + ":") && Contains("fusion 'gated'") &&
+                          Contains("no [encoders.image]"));
     const fs::path garbage = copy("garbage");
     std::ofstream(garbage / "model.pt") << "not a model";
     CHECK_THROWS_WITH(SavedModel(garbage, catalog), Contains("model.pt: not a model saved by msa trial"));

@@ -205,7 +205,7 @@ TEST_CASE("study plan: a phase that cannot run here is skipped with the reason",
     CHECK(plan.configs.empty());
 }
 
-TEST_CASE("study plan: the incumbent has the best mean validation score; references only when candidates",
+TEST_CASE("study plan: the incumbent has the best mean validation score, references only when candidates",
           "[study]") {
     PhasePlan plan = plan_phase(train_phase("architecture", 1, {{"fusion", {"concat", "gated", "tensor"}}}), context(),
                                 nullptr);
