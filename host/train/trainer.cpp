@@ -63,7 +63,7 @@ FeatureSet FeatureSet::to(const torch::Device& device) const {
 
 ClassifierImpl::ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry,
                                std::int64_t num_classes, TrainableEncoder text, TrainableEncoder image)
-    : fusion_(std::move(fusion)), fusion_entry_(&fusion_entry), text_(text), image_(image) {
+    : num_classes_(num_classes), fusion_(std::move(fusion)), fusion_entry_(&fusion_entry), text_(text), image_(image) {
     // The tops first, so their parameters come first in parameters() (and in model.pt).
     for (auto [name, trainable] : {std::pair{"text_top", &text_}, std::pair{"image_top", &image_}})
         if (trainable->top)
@@ -178,16 +178,13 @@ at::Tensor predict_probabilities(Classifier& model, const FeatureSet& set, const
     return evaluate(model, nullptr, set, device).probabilities;
 }
 
-FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& train, const FeatureSet& valid,
-              const TrainConfig& config, std::uint64_t seed, const torch::Device& device,
-              const std::function<void(const EpochRecord&)>& on_epoch) {
-    if (train.size() == 0) throw Error("training: the training set is empty (check [split] and [sampler])");
-    const auto start = std::chrono::steady_clock::now();
-    model->to(device);
-    objective.main.loss->to(device);
-    for (const auto& term : objective.auxiliary) term.loss->to(device);
-    // Two groups: the head (fusion, classifier, loss heads) and the trainable encoder
-    // tops, which start from pretrained weights and take a smaller rate.
+namespace {
+
+// AdamW in two groups: the head (fusion, classifier, loss heads) and the trainable encoder
+// tops, which start from pretrained weights and take a smaller rate. `all` receives every
+// trained parameter, for gradient clipping.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(Classifier& model, const Objective& objective,
+                                                    const TrainConfig& config, std::vector<at::Tensor>& all) {
     const std::vector<at::Tensor> encoder_parameters = model->encoder_parameters();
     std::vector<at::Tensor> head_parameters;
     for (auto& p : model->parameters()) {
@@ -196,38 +193,34 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
         if (!in_encoder) head_parameters.push_back(p);
     }
     for (auto& p : objective.parameters()) head_parameters.push_back(p);
-    std::vector<at::Tensor> parameters = head_parameters;
-    parameters.insert(parameters.end(), encoder_parameters.begin(), encoder_parameters.end());
+    all = head_parameters;
+    all.insert(all.end(), encoder_parameters.begin(), encoder_parameters.end());
+    const auto options = [&](double rate) {
+        return std::make_unique<torch::optim::AdamWOptions>(
+            torch::optim::AdamWOptions(rate).weight_decay(config.weight_decay));
+    };
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(head_parameters, std::make_unique<torch::optim::AdamWOptions>(
-                                             torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay)));
-    if (!encoder_parameters.empty())
-        groups.emplace_back(encoder_parameters, std::make_unique<torch::optim::AdamWOptions>(
-                                                    torch::optim::AdamWOptions(config.encoder_learning_rate)
-                                                        .weight_decay(config.weight_decay)));
-    torch::optim::AdamW optimizer(std::move(groups),
-                                  torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay));
-    const std::vector<double> base_rates{config.learning_rate, config.encoder_learning_rate};
-    const std::int64_t steps_per_epoch = (train.size() + config.batch_size - 1) / config.batch_size;
-    const std::int64_t total_steps = steps_per_epoch * config.epochs;
-    const bool higher = config.monitor.higher_is_better();
-    const std::int64_t num_classes = [&] {
-        torch::NoGradGuard no_grad;
-        model->eval();
-        const FeatureSet one = train.rows(torch::zeros({1}, torch::kLong)).to(device);
-        return model->forward(one.text, one.image).size(1);
-    }();
+    groups.emplace_back(head_parameters, options(config.learning_rate));
+    if (!encoder_parameters.empty()) groups.emplace_back(encoder_parameters, options(config.encoder_learning_rate));
+    return std::make_unique<torch::optim::AdamW>(
+        std::move(groups), torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay));
+}
 
-    // Batch order and dropout masks follow the seed alone, whatever ran before.
-    std::mt19937_64 rng(seed);
-    torch::manual_seed(seed);
-    std::vector<std::size_t> order(static_cast<std::size_t>(train.size()));
-    FitResult result;
-    std::vector<at::Tensor> best_state = snapshot(*model);
-    double best_value = higher ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-    std::int64_t step = 0, since_best = 0;
-    for (std::int64_t epoch = 1; epoch <= config.epochs; ++epoch) {
-        const auto epoch_start = std::chrono::steady_clock::now();
+// One pass over the training rows in the order `rng` draws; returns the mean objective.
+struct EpochRunner {
+    Classifier& model;
+    const Objective& objective;
+    const FeatureSet& train;
+    const TrainConfig& config;
+    const torch::Device& device;
+    torch::optim::AdamW& optimizer;
+    const std::vector<at::Tensor>& parameters;
+    std::int64_t steps_per_epoch, total_steps;
+    std::int64_t step = 0;
+
+    double run(std::int64_t epoch, std::mt19937_64& rng) {
+        const std::vector<double> base_rates{config.learning_rate, config.encoder_learning_rate};
+        std::vector<std::size_t> order(static_cast<std::size_t>(train.size()));
         for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
         data::seeded_shuffle(order, rng);
         model->train();
@@ -254,21 +247,55 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
             ++step;
             loss_sum += value;
         }
+        return loss_sum / static_cast<double>(steps_per_epoch);
+    }
+};
 
+// The validation loss and metrics of an epoch, and its `monitor` value.
+double validate(Classifier& model, const Objective& objective, const FeatureSet& valid, const TrainConfig& config,
+                const torch::Device& device, EpochRecord& record) {
+    const Evaluation e = evaluate(model, &objective, valid, device);
+    std::vector<std::int64_t> labels(valid.labels.data_ptr<std::int64_t>(),
+                                     valid.labels.data_ptr<std::int64_t>() + valid.size());
+    record.valid = compute_metrics(labels, e.probabilities, model->num_classes());
+    record.valid_loss = e.main_loss;
+    return config.monitor.metric == Metric::loss ? record.valid_loss : record.valid.get(config.monitor);
+}
+
+} // namespace
+
+FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& train, const FeatureSet& valid,
+              const TrainConfig& config, std::uint64_t seed, const torch::Device& device,
+              const std::function<void(const EpochRecord&)>& on_epoch) {
+    if (train.size() == 0) throw Error("training: the training set is empty (check [split] and [sampler])");
+    const auto start = std::chrono::steady_clock::now();
+    model->to(device);
+    objective.main.loss->to(device);
+    for (const auto& term : objective.auxiliary) term.loss->to(device);
+    std::vector<at::Tensor> parameters;
+    const auto optimizer = make_optimizer(model, objective, config, parameters);
+    const std::int64_t steps_per_epoch = (train.size() + config.batch_size - 1) / config.batch_size;
+    EpochRunner epochs{model, objective, train, config, device, *optimizer, parameters,
+                       steps_per_epoch, steps_per_epoch * config.epochs};
+    const bool higher = config.monitor.higher_is_better();
+
+    // Batch order and dropout masks follow the seed alone, whatever ran before.
+    std::mt19937_64 rng(seed);
+    torch::manual_seed(seed);
+    FitResult result;
+    std::vector<at::Tensor> best_state = snapshot(*model);
+    double best_value = higher ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    std::int64_t since_best = 0;
+    for (std::int64_t epoch = 1; epoch <= config.epochs; ++epoch) {
+        const auto epoch_start = std::chrono::steady_clock::now();
         EpochRecord record;
         record.epoch = epoch;
-        record.train_loss = loss_sum / static_cast<double>(steps_per_epoch);
-        record.learning_rate = scheduled_rate(config, step, total_steps);
+        record.train_loss = epochs.run(epoch, rng);
+        record.learning_rate = scheduled_rate(config, epochs.step, epochs.total_steps);
         record.valid_loss = std::numeric_limits<double>::quiet_NaN();
         bool improved = true; // without a validation set the last epoch is the one kept
         if (valid.size() > 0) {
-            const Evaluation e = evaluate(model, &objective, valid, device);
-            std::vector<std::int64_t> labels(valid.labels.data_ptr<std::int64_t>(),
-                                             valid.labels.data_ptr<std::int64_t>() + valid.size());
-            record.valid = compute_metrics(labels, e.probabilities, num_classes);
-            record.valid_loss = e.main_loss;
-            const double value =
-                config.monitor.metric == Metric::loss ? record.valid_loss : record.valid.get(config.monitor);
+            const double value = validate(model, objective, valid, config, device, record);
             improved = higher ? value > best_value : value < best_value;
             if (improved) best_value = value;
         }

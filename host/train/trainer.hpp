@@ -65,8 +65,10 @@ public:
     at::Tensor forward(const Features& text, const Features& image) { return forward_all(text, image).logits; }
     // Parameters of the trainable encoder tops (trained at [train] encoder_learning_rate).
     std::vector<at::Tensor> encoder_parameters() const;
+    std::int64_t num_classes() const { return num_classes_; }
 
 private:
+    std::int64_t num_classes_;
     std::shared_ptr<Fusion> fusion_;
     const PluginEntry* fusion_entry_;
     torch::nn::Linear head_{nullptr};

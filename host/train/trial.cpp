@@ -30,6 +30,34 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The classifier (fusion + head on the trainable encoder tops) and the objective (main
+// and auxiliary losses) of a trial, built from its plugins.
+std::pair<Classifier, Objective> build_model(const Study& study, const PluginCatalog& catalog,
+                                             const LoadedFeatures& features,
+                                             const std::vector<std::int64_t>& class_counts) {
+    const auto num_classes = static_cast<std::int64_t>(study.dataset.labels.size());
+    const FusionContext fusion_context{features.text_dim, features.image_dim, num_classes};
+    const PluginEntry& fusion_entry = catalog.get(PluginKind::fusion, study.fusion.plugin, study.fusion.where);
+    const auto fusion = catalog.create_fusion(study.fusion.plugin, study.fusion.params, fusion_context);
+    // Token-level fusions declare that they read the sequences; say so before any training starts.
+    if (fusion_entry.info.needs.tokens)
+        for (const auto& [modality, choice] : study.encoders) {
+            const Features& f = modality == "text" ? features.text : features.image;
+            if (!f.tokens.defined())
+                throw ConfigError(choice.where, describe(fusion_entry) + " works on token sequences: set tokens = "
+                                                "true in [encoders." + modality + "]");
+        }
+    Classifier model(fusion, fusion_entry, num_classes, features.text_top, features.image_top);
+    const LossContext loss_context{num_classes, class_counts, fusion_context.text_dim, fusion_context.image_dim};
+    Objective objective;
+    objective.main = {catalog.create_loss(study.loss.plugin, study.loss.params, loss_context),
+                      &catalog.get(PluginKind::loss, study.loss.plugin, study.loss.where), 1.0};
+    for (const auto& aux : study.auxiliary_losses)
+        objective.auxiliary.push_back({catalog.create_loss(aux.choice.plugin, aux.choice.params, loss_context),
+                                       &catalog.get(PluginKind::loss, aux.choice.plugin, aux.choice.where), aux.weight});
+    return {model, objective};
+}
+
 void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, TrialLog& log,
          nlohmann::json& metrics) {
     const auto start = std::chrono::steady_clock::now();
@@ -43,7 +71,6 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     set_intra_op_threads(resolve_threads(study.train.threads));
     const torch::Device device = choose_device(study.train.device);
     const auto& labels = study.dataset.labels;
-    const auto num_classes = static_cast<std::int64_t>(labels.size());
 
     const TrialData data = read_trial_data(study, std::ref(log));
     const auto& dataset = data.dataset;
@@ -73,25 +100,9 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
 
     // Plugins are built after seeding, so initial weights follow the seed.
     torch::manual_seed(study.seed);
-    const FusionContext fusion_context{features.text_dim, features.image_dim, num_classes};
-    const PluginEntry& fusion_entry = catalog.get(PluginKind::fusion, study.fusion.plugin, study.fusion.where);
-    const auto fusion = catalog.create_fusion(study.fusion.plugin, study.fusion.params, fusion_context);
-    // Token-level fusions declare that they read the sequences; say so before any training starts.
-    if (fusion_entry.info.needs.tokens)
-        for (const auto& [modality, choice] : study.encoders) {
-            const Features& f = modality == "text" ? features.text : features.image;
-            if (!f.tokens.defined())
-                throw ConfigError(choice.where, describe(fusion_entry) + " works on token sequences: set tokens = "
-                                                "true in [encoders." + modality + "]");
-        }
-    Classifier model(fusion, fusion_entry, num_classes, features.text_top, features.image_top);
-    const LossContext loss_context{num_classes, class_counts, fusion_context.text_dim, fusion_context.image_dim};
-    Objective objective;
-    objective.main = {catalog.create_loss(study.loss.plugin, study.loss.params, loss_context),
-                      &catalog.get(PluginKind::loss, study.loss.plugin, study.loss.where), 1.0};
-    for (const auto& aux : study.auxiliary_losses)
-        objective.auxiliary.push_back({catalog.create_loss(aux.choice.plugin, aux.choice.params, loss_context),
-                                       &catalog.get(PluginKind::loss, aux.choice.plugin, aux.choice.where), aux.weight});
+    auto built = build_model(study, catalog, features, class_counts);
+    Classifier& model = built.first;
+    const Objective& objective = built.second;
 
     const FeatureSet train = everything.rows(index_tensor(train_rows));
     const FeatureSet valid = everything.rows(index_tensor(split.valid));
