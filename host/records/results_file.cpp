@@ -336,7 +336,7 @@ StudyResults read_study_results(const std::filesystem::path& file) {
     if (!document.is_object()) r.fail("(top level)", "expected an object, found " + type_name(document));
     StudyResults results;
     results.file = file;
-    results.study = r.optional_string(document, "", "study");
+    results.study = r.required_string(document, "", "study");
     results.description = r.optional_string(document, "", "description");
     results.manifest = r.optional_string(document, "", "manifest");
     if (const json* labels = r.optional(document, "labels")) {

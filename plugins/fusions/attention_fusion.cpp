@@ -9,9 +9,9 @@
 // | parameter | type  | default | meaning                                                    |
 // | hidden    | int   | 256     | width of the projections (attention-combine: output 3x it) |
 // | dropout   | float | 0.1     | dropout on the output                                      |
-#include "fusion_inputs.hpp"
 
 #include <msa/fusion.hpp>
+#include <msa/fusion_inputs.hpp>
 #include <msa/plugin.hpp>
 
 #include <torch/nn/modules/dropout.h>
@@ -23,7 +23,6 @@
 
 namespace {
 
-using namespace msa::fusions;
 
 class AttentionFusion final : public msa::Fusion {
 public:
@@ -32,7 +31,7 @@ public:
         : name_(std::move(name)), text_dim_(context.text_dim), image_dim_(context.image_dim),
           hidden_(props.get_int("hidden")), combine_(combine) {
         const double dropout = props.get_real("dropout");
-        require_both_modalities(name_, context);
+        msa::require_both_modalities(name_, context);
         text_ = register_module("text", torch::nn::Linear(text_dim_, hidden_));
         image_ = register_module("image", torch::nn::Linear(image_dim_, hidden_));
         // No bias: a constant added to both scores cancels in the softmax and would never train.
@@ -43,9 +42,9 @@ public:
     std::int64_t output_dim() const override { return combine_ ? 3 * hidden_ : hidden_; }
 
     at::Tensor forward(const msa::Features& text, const msa::Features& image) override {
-        const at::Tensor& x_text = pooled_input(name_, text, msa::Modality::text, text_dim_);
-        const at::Tensor& x_image = pooled_input(name_, image, msa::Modality::image, image_dim_);
-        require_same_batch(name_, x_text, x_image);
+        const at::Tensor& x_text = msa::pooled_input(name_, text, msa::Modality::text, text_dim_);
+        const at::Tensor& x_image = msa::pooled_input(name_, image, msa::Modality::image, image_dim_);
+        msa::require_same_batch(name_, x_text, x_image);
         const at::Tensor h_text = torch::tanh(text_(x_text));
         const at::Tensor h_image = torch::tanh(image_(x_image));
         const at::Tensor stacked = torch::stack({h_text, h_image}, /*dim=*/1);            // [N, 2, hidden]

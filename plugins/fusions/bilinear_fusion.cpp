@@ -9,9 +9,9 @@
 // | rank      | int   | 256     | width of U x_t and V x_i (the rank of the form)  |
 // | hidden    | int   | 256     | width of the projection P; 0 passes the product  |
 // | dropout   | float | 0.1     | dropout on the product, before P                 |
-#include "fusion_inputs.hpp"
 
 #include <msa/fusion.hpp>
+#include <msa/fusion_inputs.hpp>
 #include <msa/plugin.hpp>
 
 #include <torch/nn/modules/dropout.h>
@@ -19,7 +19,6 @@
 
 namespace {
 
-using namespace msa::fusions;
 
 class BilinearFusion final : public msa::Fusion {
 public:
@@ -27,7 +26,7 @@ public:
         : text_dim_(context.text_dim), image_dim_(context.image_dim), rank_(props.get_int("rank")),
           hidden_(props.get_int("hidden")) {
         const double dropout = props.get_real("dropout");
-        require_both_modalities("bilinear", context);
+        msa::require_both_modalities("bilinear", context);
         text_ = register_module("text", torch::nn::Linear(text_dim_, rank_));
         image_ = register_module("image", torch::nn::Linear(image_dim_, rank_));
         dropout_ = register_module("dropout", torch::nn::Dropout(dropout));
@@ -37,9 +36,9 @@ public:
     std::int64_t output_dim() const override { return hidden_ > 0 ? hidden_ : rank_; }
 
     at::Tensor forward(const msa::Features& text, const msa::Features& image) override {
-        const at::Tensor& x_text = pooled_input("bilinear", text, msa::Modality::text, text_dim_);
-        const at::Tensor& x_image = pooled_input("bilinear", image, msa::Modality::image, image_dim_);
-        require_same_batch("bilinear", x_text, x_image);
+        const at::Tensor& x_text = msa::pooled_input("bilinear", text, msa::Modality::text, text_dim_);
+        const at::Tensor& x_image = msa::pooled_input("bilinear", image, msa::Modality::image, image_dim_);
+        msa::require_same_batch("bilinear", x_text, x_image);
         const at::Tensor product = dropout_(torch::tanh(text_(x_text)) * torch::tanh(image_(x_image)));
         return hidden_ > 0 ? projection_(product) : product;
     }

@@ -15,9 +15,9 @@
 // | dropout         | float | 0.1     | dropout on the attention weights and on the output         |
 // | text_token_dim  | int   | 0       | width of the text tokens; 0: the text encoder's width      |
 // | image_token_dim | int   | 0       | width of the image patches; 0: the image encoder's width   |
-#include "fusion_inputs.hpp"
 
 #include <msa/fusion.hpp>
+#include <msa/fusion_inputs.hpp>
 #include <msa/plugin.hpp>
 
 #include <torch/nn/modules/activation.h>
@@ -28,7 +28,6 @@
 
 namespace {
 
-using namespace msa::fusions;
 
 class CrossAttentionFusion final : public msa::Fusion {
 public:
@@ -37,7 +36,7 @@ public:
         const double dropout = props.get_real("dropout");
         text_dim_ = token_dim(props, "text_token_dim", context.text_dim);
         image_dim_ = token_dim(props, "image_token_dim", context.image_dim);
-        require_both_modalities("cross-attention", context);
+        msa::require_both_modalities("cross-attention", context);
         if (hidden_ % heads_ != 0) {
             const std::string key = props.set_by_user("heads") || !props.set_by_user("hidden") ? "heads" : "hidden";
             const auto below = hidden_ / heads_ * heads_;
@@ -61,7 +60,7 @@ public:
     at::Tensor forward(const msa::Features& text, const msa::Features& image) override {
         auto [text_tokens, text_real] = tokens_of(text, msa::Modality::text, text_dim_, "text_token_dim");
         auto [image_tokens, image_real] = tokens_of(image, msa::Modality::image, image_dim_, "image_token_dim");
-        require_same_batch("cross-attention", text_tokens, image_tokens);
+        msa::require_same_batch("cross-attention", text_tokens, image_tokens);
 
         // MultiheadAttention wants [sequence, batch, features].
         const at::Tensor t = text_(text_tokens).transpose(0, 1);
@@ -92,7 +91,7 @@ private:
                              (features.pooled.defined() ? std::string() : " (and without pooled features)") +
                              "; set `tokens = true` on both encoders, [encoders.text] and [encoders.image]");
         if (tokens.dim() != 3)
-            throw msa::Error("cross-attention fusion received " + name + " tokens of shape " + shape_of(tokens) +
+            throw msa::Error("cross-attention fusion received " + name + " tokens of shape " + msa::shape_of(tokens) +
                              "; expected [N, T, " + std::to_string(dim) + "]");
         if (tokens.size(2) != dim)
             throw msa::Error("cross-attention fusion received " + name + " tokens " + std::to_string(tokens.size(2)) +
@@ -106,7 +105,7 @@ private:
         } else {
             if (features.mask.sizes() != tokens.sizes().slice(0, 2))
                 throw msa::Error("cross-attention fusion received a " + name + " mask of shape " +
-                                 shape_of(features.mask) + " for tokens of shape " + shape_of(tokens) +
+                                 msa::shape_of(features.mask) + " for tokens of shape " + msa::shape_of(tokens) +
                                  "; expected [N, T]");
             real = features.mask.to(torch::kBool);
             // A sample without a single real token would turn the attention into NaN.

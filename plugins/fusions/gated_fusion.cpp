@@ -8,9 +8,9 @@
 // | parameter | type  | default | meaning                                      |
 // | hidden    | int   | 256     | width of h_t, h_i, the gate and the output   |
 // | dropout   | float | 0.1     | dropout on h                                 |
-#include "fusion_inputs.hpp"
 
 #include <msa/fusion.hpp>
+#include <msa/fusion_inputs.hpp>
 #include <msa/plugin.hpp>
 
 #include <torch/nn/modules/dropout.h>
@@ -18,14 +18,13 @@
 
 namespace {
 
-using namespace msa::fusions;
 
 class GatedFusion final : public msa::Fusion {
 public:
     GatedFusion(const msa::Properties& props, const msa::FusionContext& context)
         : text_dim_(context.text_dim), image_dim_(context.image_dim), hidden_(props.get_int("hidden")) {
         const double dropout = props.get_real("dropout");
-        require_both_modalities("gated", context);
+        msa::require_both_modalities("gated", context);
         text_ = register_module("text", torch::nn::Linear(text_dim_, hidden_));
         image_ = register_module("image", torch::nn::Linear(image_dim_, hidden_));
         gate_ = register_module("gate", torch::nn::Linear(text_dim_ + image_dim_, hidden_));
@@ -35,9 +34,9 @@ public:
     std::int64_t output_dim() const override { return hidden_; }
 
     at::Tensor forward(const msa::Features& text, const msa::Features& image) override {
-        const at::Tensor& x_text = pooled_input("gated", text, msa::Modality::text, text_dim_);
-        const at::Tensor& x_image = pooled_input("gated", image, msa::Modality::image, image_dim_);
-        require_same_batch("gated", x_text, x_image);
+        const at::Tensor& x_text = msa::pooled_input("gated", text, msa::Modality::text, text_dim_);
+        const at::Tensor& x_image = msa::pooled_input("gated", image, msa::Modality::image, image_dim_);
+        msa::require_same_batch("gated", x_text, x_image);
         const at::Tensor h_text = torch::tanh(text_(x_text));
         const at::Tensor h_image = torch::tanh(image_(x_image));
         const at::Tensor z = torch::sigmoid(gate_(torch::cat({x_text, x_image}, /*dim=*/1)));

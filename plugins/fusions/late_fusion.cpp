@@ -8,9 +8,9 @@
 // | parameter | type  | default | meaning                                                 |
 // | hidden    | int   | 0       | width of each classifier's hidden layer; 0: plain Linear |
 // | dropout   | float | 0.1     | dropout after the hidden layer (unused when hidden = 0) |
-#include "fusion_inputs.hpp"
 
 #include <msa/fusion.hpp>
+#include <msa/fusion_inputs.hpp>
 #include <msa/plugin.hpp>
 
 #include <torch/nn/module.h>
@@ -20,7 +20,6 @@
 
 namespace {
 
-using namespace msa::fusions;
 
 // One modality's classifier.
 class UnimodalClassifierImpl : public torch::nn::Module {
@@ -49,7 +48,7 @@ public:
         : text_dim_(context.text_dim), image_dim_(context.image_dim), classes_(context.num_classes) {
         const std::int64_t hidden = props.get_int("hidden");
         const double dropout = props.get_real("dropout");
-        require_both_modalities("late", context);
+        msa::require_both_modalities("late", context);
         if (classes_ < 2)
             throw msa::Error("late fusion outputs class logits, so it needs at least 2 classes; the study gives " +
                              std::to_string(classes_) + " (check [dataset] labels)");
@@ -61,9 +60,9 @@ public:
     bool outputs_logits() const override { return true; }
 
     at::Tensor forward(const msa::Features& text, const msa::Features& image) override {
-        const at::Tensor& x_text = pooled_input("late", text, msa::Modality::text, text_dim_);
-        const at::Tensor& x_image = pooled_input("late", image, msa::Modality::image, image_dim_);
-        require_same_batch("late", x_text, x_image);
+        const at::Tensor& x_text = msa::pooled_input("late", text, msa::Modality::text, text_dim_);
+        const at::Tensor& x_image = msa::pooled_input("late", image, msa::Modality::image, image_dim_);
+        msa::require_same_batch("late", x_text, x_image);
         return (text_(x_text) + image_(x_image)) / 2;
     }
 

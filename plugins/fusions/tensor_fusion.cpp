@@ -11,9 +11,9 @@
 // | dim       | int   | 32      | width d of each modality's projection                 |
 // | hidden    | int   | 128     | width of the ReLU layer after the product; 0: none    |
 // | dropout   | float | 0.1     | dropout after the ReLU layer                          |
-#include "fusion_inputs.hpp"
 
 #include <msa/fusion.hpp>
+#include <msa/fusion_inputs.hpp>
 #include <msa/plugin.hpp>
 
 #include <torch/nn/modules/dropout.h>
@@ -21,7 +21,6 @@
 
 namespace {
 
-using namespace msa::fusions;
 
 class TensorFusion final : public msa::Fusion {
 public:
@@ -29,7 +28,7 @@ public:
         : text_dim_(context.text_dim), image_dim_(context.image_dim), dim_(props.get_int("dim")),
           hidden_(props.get_int("hidden")) {
         const double dropout = props.get_real("dropout");
-        require_both_modalities("tensor", context);
+        msa::require_both_modalities("tensor", context);
         text_ = register_module("text", torch::nn::Linear(text_dim_, dim_));
         image_ = register_module("image", torch::nn::Linear(image_dim_, dim_));
         if (hidden_ > 0) {
@@ -41,9 +40,9 @@ public:
     std::int64_t output_dim() const override { return hidden_ > 0 ? hidden_ : product_dim(); }
 
     at::Tensor forward(const msa::Features& text, const msa::Features& image) override {
-        const at::Tensor& x_text = pooled_input("tensor", text, msa::Modality::text, text_dim_);
-        const at::Tensor& x_image = pooled_input("tensor", image, msa::Modality::image, image_dim_);
-        require_same_batch("tensor", x_text, x_image);
+        const at::Tensor& x_text = msa::pooled_input("tensor", text, msa::Modality::text, text_dim_);
+        const at::Tensor& x_image = msa::pooled_input("tensor", image, msa::Modality::image, image_dim_);
+        msa::require_same_batch("tensor", x_text, x_image);
         const auto n = x_text.size(0);
         const at::Tensor ones = torch::ones({n, 1}, x_text.options());
         const at::Tensor z_text = torch::cat({text_(x_text), ones}, /*dim=*/1);    // [N, d + 1]

@@ -6,9 +6,9 @@
 // | parameter | type  | default | meaning                                              |
 // | hidden    | int   | 256     | projection width; 0 passes the modality's features   |
 // | dropout   | float | 0.1     | dropout after the projection                         |
-#include "fusion_inputs.hpp"
 
 #include <msa/fusion.hpp>
+#include <msa/fusion_inputs.hpp>
 #include <msa/plugin.hpp>
 
 #include <torch/nn/modules/dropout.h>
@@ -18,7 +18,6 @@
 
 namespace {
 
-using namespace msa::fusions;
 
 class UnimodalFusion final : public msa::Fusion {
 public:
@@ -27,7 +26,7 @@ public:
           input_dim_(modality == msa::Modality::text ? context.text_dim : context.image_dim),
           hidden_(props.get_int("hidden")) {
         const double dropout = props.get_real("dropout");
-        require_modality(name_, modality_, context);
+        msa::require_modality(name_, modality_, context);
         if (hidden_ > 0) {
             projection_ = register_module("projection", torch::nn::Linear(input_dim_, hidden_));
             dropout_ = register_module("dropout", torch::nn::Dropout(dropout));
@@ -38,7 +37,7 @@ public:
 
     at::Tensor forward(const msa::Features& text, const msa::Features& image) override {
         const at::Tensor& x =
-            pooled_input(name_, modality_ == msa::Modality::text ? text : image, modality_, input_dim_);
+            msa::pooled_input(name_, modality_ == msa::Modality::text ? text : image, modality_, input_dim_);
         if (hidden_ == 0) return x;
         return dropout_(torch::relu(projection_(x)));
     }

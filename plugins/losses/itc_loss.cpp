@@ -30,11 +30,10 @@ public:
     ImageTextContrastiveLoss(const msa::Properties& props, const msa::LossContext& context)
         : text_projection_(nullptr), image_projection_(nullptr) {
         if (context.text_dim <= 0 || context.image_dim <= 0)
-            throw msa::Error("itc loss contrasts text with images and needs both encoders; this study has " +
-                             std::string(context.text_dim <= 0 ? "no text encoder" : "no image encoder") +
-                             " (text_dim = " + std::to_string(context.text_dim) +
-                             ", image_dim = " + std::to_string(context.image_dim) +
-                             "); add [encoders.text] and [encoders.image], or drop the itc loss");
+            throw msa::Error("itc loss contrasts text with images, but was built without " +
+                             std::string(context.text_dim <= 0 ? "text" : "image") + " features (text_dim = " +
+                             std::to_string(context.text_dim) + ", image_dim = " + std::to_string(context.image_dim) +
+                             ")");
         const std::int64_t dim = props.get_int("dim");
         text_projection_ = register_module(
             "text_projection", torch::nn::Linear(torch::nn::LinearOptions(context.text_dim, dim).bias(false)));

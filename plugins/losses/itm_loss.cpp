@@ -35,11 +35,10 @@ public:
     ImageTextMatchingLoss(const msa::Properties& props, const msa::LossContext& context)
         : text_projection_(nullptr), image_projection_(nullptr), head_(nullptr) {
         if (context.text_dim <= 0 || context.image_dim <= 0)
-            throw msa::Error("itm loss matches texts with images and needs both encoders; this study has " +
-                             std::string(context.text_dim <= 0 ? "no text encoder" : "no image encoder") +
-                             " (text_dim = " + std::to_string(context.text_dim) +
-                             ", image_dim = " + std::to_string(context.image_dim) +
-                             "); add [encoders.text] and [encoders.image], or drop the itm loss");
+            throw msa::Error("itm loss matches texts with images, but was built without " +
+                             std::string(context.text_dim <= 0 ? "text" : "image") + " features (text_dim = " +
+                             std::to_string(context.text_dim) + ", image_dim = " + std::to_string(context.image_dim) +
+                             ")");
         const std::int64_t dim = props.get_int("dim");
         const std::int64_t hidden = props.get_int("hidden");
         text_projection_ = register_module("text_projection", torch::nn::Linear(context.text_dim, dim));

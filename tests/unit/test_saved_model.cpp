@@ -120,9 +120,9 @@ TEST_CASE("saved model: a study folder names its model in results.json", "[saved
     std::ofstream(trial / "config.toml") << "";
     CHECK(model_folder(trial) == trial);
 
-    std::ofstream(dir.path() / "results.json") << R"({"status": "complete", "final_incumbent": "phase/trial-s1"})";
+    std::ofstream(dir.path() / "results.json") << R"({"study": "s", "status": "complete", "final_incumbent": "phase/trial-s1"})";
     CHECK(model_folder(dir.path()) == dir.path() / "phase" / "trial-s1");
-    std::ofstream(dir.path() / "results.json") << R"({"status": "interrupted", "final_incumbent": null})";
+    std::ofstream(dir.path() / "results.json") << R"({"study": "s", "status": "interrupted", "final_incumbent": null})";
     CHECK_THROWS_WITH(model_folder(dir.path()),
                       Contains("results.json names no \"final_incumbent\" (study status: \"interrupted\")"));
     CHECK_THROWS_WITH(model_folder(dir.path() / "phase"),

@@ -1,7 +1,8 @@
-// What the built-in fusions check about their inputs, so that every one of them words
-// its errors the same way: which modalities the study has (at construction) and what
-// reached forward() (at training time), each time saying what would work instead.
-// Header-only and included by several plugin libraries; each keeps its own copy.
+// Checks a fusion makes of its inputs, worded the same way for every fusion: the widths it
+// was built for (at construction) and what reached forward() (at training time). The host
+// has already checked the study against the fusion's declared needs (PluginInfo::needs)
+// and said what to change in the manifest, so these only guard a fusion built otherwise
+// (by a test, or by another program) and speak of the fusion alone. Header-only.
 #pragma once
 
 #include <msa/encoder.hpp>
@@ -14,7 +15,7 @@
 #include <sstream>
 #include <string>
 
-namespace msa::fusions {
+namespace msa {
 
 inline std::string shape_of(const at::Tensor& tensor) {
     std::ostringstream os;
@@ -22,31 +23,23 @@ inline std::string shape_of(const at::Tensor& tensor) {
     return os.str();
 }
 
-// Fusions that combine the two modalities cannot run in a study that lacks one of them.
+// A fusion that combines the two modalities needs both widths.
 inline void require_both_modalities(const std::string& fusion, const FusionContext& context) {
     const bool text = context.text_dim > 0, image = context.image_dim > 0;
     if (text && image) return;
-    std::string message = fusion + " fusion combines text and image features, but this study has ";
-    if (!text && !image)
-        message += "neither a text nor an image encoder; add [encoders.text] and [encoders.image]";
-    else if (!text)
-        message += "no text encoder; add an [encoders.text] table, or use fusion 'image-only' (or 'concat'), "
-                   "which work with image features alone";
-    else
-        message += "no image encoder; add an [encoders.image] table, or use fusion 'text-only' (or 'concat'), "
-                   "which work with text features alone";
-    throw Error(message);
+    throw Error(fusion + " fusion combines text and image features, but was built without " +
+                (!text && !image ? std::string("either") : !text ? "text features" : "image features") +
+                " (text_dim = " + std::to_string(context.text_dim) + ", image_dim = " +
+                std::to_string(context.image_dim) + ")");
 }
 
-// A fusion that reads one modality cannot run without that modality's encoder.
+// A fusion that reads one modality needs its width.
 inline void require_modality(const std::string& fusion, Modality modality, const FusionContext& context) {
     const std::int64_t dim = modality == Modality::text ? context.text_dim : context.image_dim;
     if (dim > 0) return;
     const std::string name = to_string(modality);
-    const std::string other = modality == Modality::text ? "image-only" : "text-only";
-    throw Error(fusion + " fusion uses the " + name + " features, but this study has no " + name +
-                " encoder; add an [encoders." + name + "] table, or use fusion '" + other +
-                "' or 'concat' for the modality the study has");
+    throw Error(fusion + " fusion uses the " + name + " features, but was built without them (" + name +
+                "_dim = 0)");
 }
 
 // The pooled [N, dim] features of one modality as forward() received them.
@@ -72,4 +65,4 @@ inline void require_same_batch(const std::string& fusion, const at::Tensor& text
                     std::to_string(image.size(0)) + " image rows; both must hold the same samples");
 }
 
-} // namespace msa::fusions
+} // namespace msa
