@@ -8,10 +8,8 @@
 
 #include <msa/error.hpp>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <fstream>
 #include <set>
 
 namespace msa::train {
