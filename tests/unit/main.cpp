@@ -51,6 +51,7 @@ CATCH_REGISTER_LISTENER(SkipListener)
 void msa::test::record_skip(const std::string& reason) {
     // A test case with sections runs once per section: keep the first reason.
     if (!skip_log().reason) skip_log().reason = reason;
+    std::cout << "skipped: " << reason << std::endl;
 }
 
 int main(int argc, char* argv[]) {
