@@ -13,6 +13,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace msa {
 
@@ -536,6 +537,33 @@ void check_needs(const Study& study, const PluginCatalog& catalog, Problems& pro
     for (const auto& aux : study.auxiliary_losses) check(PluginKind::loss, aux.choice);
 }
 
+// An ablation phase retrains on one modality: its text_fusion must read text alone and
+// its image_fusion images alone, as their declarations (PluginInfo::needs) say.
+void check_ablation_fusions(const std::vector<PhaseSpec>& phases, const PluginCatalog& catalog, Problems& problems) {
+    for (const auto& phase : phases) {
+        if (phase.kind != PhaseKind::ablation || !phase.retrain) continue;
+        for (const auto& [key, fusion, modality] :
+             {std::tuple{"text_fusion", phase.text_only_fusion, Modality::text},
+              std::tuple{"image_fusion", phase.image_only_fusion, Modality::image}}) {
+            const PluginEntry* entry = catalog.find(PluginKind::fusion, fusion);
+            const std::string where = phase.where;
+            if (!entry) {
+                problems.add(where, "phase '" + phase.name + "': " + key + " = \"" + fusion + "\" is no fusion; " +
+                                        "accepted: " + join(catalog.names(PluginKind::fusion)));
+                continue;
+            }
+            const PluginNeeds& needs = entry->info.needs;
+            const Modality other = modality == Modality::text ? Modality::image : Modality::text;
+            if (!needs.reads(modality) || needs.reads(other))
+                problems.add(where, "phase '" + phase.name + "': " + key + " = \"" + fusion + "\" must read " +
+                                        to_string(modality) + " features alone (its declaration says it reads " +
+                                        (needs.text && needs.image ? "both" : needs.text ? "text"
+                                                                          : needs.image ? "image" : "whatever the study has") +
+                                        "), so the ablation retrains on one modality");
+        }
+    }
+}
+
 std::vector<PhaseSpec> read_phases(TableReader& top) {
     std::vector<PhaseSpec> out;
     const toml::node* node = top.node("phase");
@@ -875,6 +903,7 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
         study.clip = c;
     }
     study.phases = read_phases(top);
+    check_ablation_fusions(study.phases, catalog, problems);
     top.finish();
     problems.throw_if_any();
     return study;

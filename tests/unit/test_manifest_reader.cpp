@@ -293,3 +293,17 @@ TEST_CASE("a fusion or loss that reads a modality the study has no encoder for i
     const auto schedule = dir.write("schedule.toml", header(dir) + "[train]\nschedule = \"step\"\n");
     CHECK_THAT(problems_of(schedule), Contains("accepted: constant, linear, cosine"));
 }
+
+TEST_CASE("an ablation phase retrains with fusions whose declarations read one modality alone") {
+    test::TempDir dir;
+    const std::string base = header(dir) + "[encoders.text]\nplugin = \"hashed-ngram\"\n"
+                                           "[[phase]]\nname = \"baseline\"\n"
+                                           "[[phase]]\nname = \"ablation\"\nkind = \"ablation\"\nfrom = \"baseline\"\n";
+    const Study study = read(dir.write("ok.toml", base + "image_fusion = \"image-only\"\n"));
+    CHECK(study.phases.at(1).text_only_fusion == builtin_defaults::text_only_fusion);
+    const std::string problems = problems_of(dir.write("bad.toml", base + "text_fusion = \"gated\"\n"
+                                                                          "image_fusion = \"no-such\"\n"));
+    CHECK_THAT(problems, Contains("phase 'ablation': text_fusion = \"gated\" must read text features alone (its "
+                                  "declaration says it reads both)"));
+    CHECK_THAT(problems, Contains("image_fusion = \"no-such\" is no fusion; accepted: ") && Contains("image-only"));
+}
