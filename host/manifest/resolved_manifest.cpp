@@ -79,7 +79,8 @@ std::string resolved_manifest(const Study& study) {
     out << "\n[train]\nepochs = " << t.epochs << "\nbatch_size = " << t.batch_size
         << "\nlearning_rate = " << format_value(Value{t.learning_rate})
         << "\nencoder_learning_rate = " << format_value(Value{t.encoder_learning_rate})
-        << "\nweight_decay = " << format_value(Value{t.weight_decay}) << "\nschedule = " << quoted(std::string(to_string(t.schedule)))
+        << "\nweight_decay = " << format_value(Value{t.weight_decay})
+        << "\nschedule = " << quoted(std::string(to_string(t.schedule)))
         << "\nwarmup = " << format_value(Value{t.warmup}) << "\ngrad_clip = " << format_value(Value{t.grad_clip})
         << "\npatience = " << t.patience << "\nmonitor = " << quoted(t.monitor.str())
         << "\nrestore_best = " << (t.restore_best ? "true" : "false") << "\ndevice = " << quoted(t.device)

@@ -95,25 +95,14 @@ inline const char* to_string(PhaseStatus v) { return phase_status_names[static_c
 inline const char* to_string(StudyStatus v) { return study_status_names[static_cast<std::size_t>(v)]; }
 inline const char* to_string(Schedule v) { return schedule_names[static_cast<std::size_t>(v)]; }
 
-// Reads a name of the enum; nullopt when it is none (see names_of for the accepted ones).
+// Reads a name of the enum (parse_name<Schedule>(schedule_names, "cosine")); nullopt when
+// it is none (see names_of for the accepted ones).
 template <class E, std::size_t N>
 std::optional<E> parse_name(const std::array<const char*, N>& names, const std::string& name) {
     for (std::size_t i = 0; i < N; ++i)
         if (name == names[i]) return static_cast<E>(i);
     return std::nullopt;
 }
-inline std::optional<PhaseKind> parse_phase_kind(const std::string& s) { return parse_name<PhaseKind>(phase_kind_names, s); }
-inline std::optional<TrialStatus> parse_trial_status(const std::string& s) {
-    return parse_name<TrialStatus>(trial_status_names, s);
-}
-inline std::optional<PhaseStatus> parse_phase_status(const std::string& s) {
-    return parse_name<PhaseStatus>(phase_status_names, s);
-}
-inline std::optional<StudyStatus> parse_study_status(const std::string& s) {
-    return parse_name<StudyStatus>(study_status_names, s);
-}
-inline std::optional<Schedule> parse_schedule(const std::string& s) { return parse_name<Schedule>(schedule_names, s); }
-
 template <std::size_t N> std::vector<std::string> names_of(const std::array<const char*, N>& names) {
     return {names.begin(), names.end()};
 }

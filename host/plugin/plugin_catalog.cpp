@@ -121,13 +121,11 @@ void PluginCatalog::check_needs(PluginKind kind, const std::string& name, const 
     std::vector<std::string> alternatives;
     for (const auto& [key, other] : entries_)
         if (key.first == kind && fits(other.info.needs)) alternatives.push_back(key.second);
-    std::string accepted;
-    for (const auto& a : alternatives) accepted += (accepted.empty() ? "" : ", ") + a;
     throw ConfigError(where, describe(entry) + " reads " +
                                  (needs.text && needs.image ? "text and image" : needs.text ? "text" : "image") +
                                  " features, but this study has no " + missing + "; add it, or choose a " +
                                  to_string(kind) + " that works with what the study has" +
-                                 (accepted.empty() ? "" : ": " + accepted));
+                                 (alternatives.empty() ? "" : ": " + join(alternatives)));
 }
 
 template <class Result, class... Args>

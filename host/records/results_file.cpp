@@ -94,10 +94,11 @@ public:
     E name(const json& object, const std::string& path, const std::string& key,
            const std::array<const char*, N>& names) const {
         const std::string text = required_string(object, path, key);
-        if (auto value = parse_name<E>(names, text)) return *value;
-        std::string accepted;
-        for (const char* n : names) accepted += (accepted.empty() ? "" : ", ") + std::string(n);
-        fail(join(path, key), "'" + text + "' is not accepted; accepted: " + accepted);
+        try {
+            return require_name<E>(names, text, key);
+        } catch (const Error& e) {
+            fail(join(path, key), e.what());
+        }
     }
 
 private:

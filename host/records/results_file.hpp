@@ -31,6 +31,13 @@ struct SplitStats {
 
     // The F1 of class `label`, when known.
     std::optional<Stat> class_f1(const std::string& label) const;
+    // The field of a summarized metric (vocabulary.hpp, metric_summarized); nullptr for others.
+    std::optional<Stat>* of(Metric metric) {
+        return metric == Metric::weighted_f1 ? &weighted_f1
+               : metric == Metric::macro_f1  ? &macro_f1
+               : metric == Metric::accuracy  ? &accuracy
+                                             : nullptr;
+    }
 };
 
 struct TrialRecord {

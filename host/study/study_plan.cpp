@@ -321,9 +321,8 @@ records::SplitStats summarize(const PlannedConfig& config, bool valid, const std
         return mean_std(values);
     };
     records::SplitStats out;
-    out.weighted_f1 = stat({Metric::weighted_f1, {}});
-    out.macro_f1 = stat({Metric::macro_f1, {}});
-    out.accuracy = stat({Metric::accuracy, {}});
+    for (const MetricName& metric : summarized_metrics())
+        if (auto* field = out.of(metric.metric)) *field = stat(metric);
     for (const auto& label : labels)
         if (auto s = stat({Metric::class_f1, label})) out.per_class_f1[label] = *s;
     return out;

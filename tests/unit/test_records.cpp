@@ -24,13 +24,14 @@ TEST_CASE("records: metric, phase kind, status and schedule names are one closed
     CHECK_FALSE(parse_metric("f1.", metric_select));
     CHECK_FALSE(MetricName{Metric::loss, {}}.higher_is_better());
     CHECK(MetricName{Metric::class_f1, "positive"}.str() == "f1.positive");
-    CHECK(parse_phase_kind("ablation") == PhaseKind::ablation);
-    CHECK_FALSE(parse_phase_kind("Ablation"));
-    CHECK(parse_schedule("cosine") == Schedule::cosine);
+    CHECK(parse_name<PhaseKind>(phase_kind_names, "ablation") == PhaseKind::ablation);
+    CHECK_FALSE(parse_name<PhaseKind>(phase_kind_names, "Ablation"));
+    CHECK(parse_name<Schedule>(schedule_names, "cosine") == Schedule::cosine);
     CHECK_THROWS_WITH(require_name<Schedule>(schedule_names, "step", "schedule"),
                       "unknown schedule 'step'; accepted: constant, linear, cosine");
     for (std::size_t i = 0; i < trial_status_names.size(); ++i)
-        CHECK(parse_trial_status(to_string(static_cast<TrialStatus>(i))) == static_cast<TrialStatus>(i));
+        CHECK(parse_name<TrialStatus>(trial_status_names, to_string(static_cast<TrialStatus>(i))) ==
+              static_cast<TrialStatus>(i));
 }
 
 TEST_CASE("records: results.json written by msa run reads back the same", "[records]") {
@@ -92,7 +93,7 @@ TEST_CASE("records: results.json written by msa run reads back the same", "[reco
     // A value outside a closed set is named with the accepted ones.
     std::ofstream(dir.path() / "results.json") << R"({"study": "x", "labels": [], "status": "done", "phases": []})";
     CHECK_THROWS_WITH(records::read_study_results(dir.path() / "results.json"),
-                      Contains("status: 'done' is not accepted; accepted: running, complete, failed, interrupted"));
+                      Contains("status: unknown status 'done'; accepted: running, complete, failed, interrupted"));
 }
 
 TEST_CASE("records: history.csv and metrics.json of a trial folder", "[records]") {

@@ -42,16 +42,10 @@ struct Predictions {
 
     // The row of `id`, or nullptr.
     const Prediction* find(const std::string& id) const {
-        if (index_.size() != rows.size()) {
-            index_.clear();
-            for (std::size_t i = 0; i < rows.size(); ++i) index_.emplace(rows[i].id, i);
-        }
-        const auto it = index_.find(id);
-        return it == index_.end() ? nullptr : &rows[it->second];
+        for (const auto& row : rows)
+            if (row.id == id) return &row;
+        return nullptr;
     }
-
-private:
-    mutable std::unordered_map<std::string, std::size_t> index_;
 };
 
 // A CSV field, quoted when it holds a comma, a quote or a line break.
@@ -223,11 +217,14 @@ inline HardSamples hard_samples(const std::vector<Sample>& pool, const Predictio
     };
     const auto num_classes = static_cast<int>(predictions.labels.size());
     const std::string source = predictions.source.empty() ? std::string("the predictions") : predictions.source;
+    std::unordered_map<std::string, const Prediction*> by_id;
+    for (const auto& row : predictions.rows) by_id.emplace(row.id, &row);
     std::vector<Hard> hard;
     HardSamples out;
     for (std::size_t i = 0; i < pool.size(); ++i) {
-        const Prediction* row = predictions.find(pool[i].id);
-        if (!row) continue;
+        const auto it = by_id.find(pool[i].id);
+        if (it == by_id.end()) continue;
+        const Prediction* row = it->second;
         ++out.found;
         const int label = pool[i].label;
         if (label < 0 || label >= num_classes) continue; // no true class: never hard

@@ -7,8 +7,8 @@
 
 #include <functional>
 #include <memory>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace msa {
@@ -36,7 +36,7 @@ inline const char* to_string(PluginKind kind) {
 
 // What a fusion or loss reads of the study's features. The host checks it before building
 // the plugin (a study without an image encoder cannot use a fusion that reads images, and
-// the error says which fusions would do), and picks plugins by it rather than by name.
+// the error says which fusions would do, from their declarations, not from names).
 // SDK 3.0.
 struct PluginNeeds {
     bool text = false;   // the text features
