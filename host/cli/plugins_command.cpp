@@ -45,9 +45,29 @@ nlohmann::json to_json(const PluginEntry& entry) {
         if (spec.is_model_folder) p["model_folder"] = true;
         params.push_back(std::move(p));
     }
-    return {{"name", entry.info.name},   {"kind", to_string(entry.kind)},
-            {"library", entry.library},  {"version", entry.info.version},
-            {"summary", entry.info.summary}, {"params", std::move(params)}};
+    const PluginNeeds& needs = entry.info.needs;
+    return {{"name", entry.info.name},
+            {"kind", to_string(entry.kind)},
+            {"library", entry.library},
+            {"version", entry.info.version},
+            {"summary", entry.info.summary},
+            {"needs", {{"text", needs.text}, {"image", needs.image}, {"tokens", needs.tokens}}},
+            {"joint_space", entry.info.joint_space},
+            {"params", std::move(params)}};
+}
+
+// What the plugin declares beyond its parameters, as a sentence ("" when nothing): what a
+// fusion or loss reads, an encoder's joint image-text space.
+std::string declarations(const PluginInfo& info) {
+    std::string out;
+    const PluginNeeds& needs = info.needs;
+    if (needs.text || needs.image)
+        out += std::string("Reads the ") + (needs.text && needs.image ? "text and image" : needs.text ? "text" : "image") +
+               " features" + (needs.tokens ? ", token sequences included" : "") + ".";
+    if (!info.joint_space.empty())
+        out += (out.empty() ? "" : " ") + std::string("Embeds into the joint image-text space '") + info.joint_space +
+               "'.";
+    return out;
 }
 
 std::string default_text(const ParamSpec& spec) {
@@ -58,6 +78,8 @@ void print_text(const std::vector<const PluginEntry*>& entries) {
     for (const PluginEntry* entry : entries) {
         std::cout << to_string(entry->kind) << " " << entry->info.name << "  (" << entry->library << ")\n";
         std::cout << "    " << entry->info.summary << "\n";
+        if (const std::string declared = declarations(entry->info); !declared.empty())
+            std::cout << "    " << declared << "\n";
         for (const auto& spec : entry->info.params) {
             std::cout << "    " << spec.name << " : " << to_string(spec.type) << " = " << default_text(spec);
             if (auto accepted = spec.accepted(); !accepted.empty()) std::cout << "  (accepted: " << accepted << ")";
@@ -87,6 +109,8 @@ void print_markdown(const std::vector<const PluginEntry*>& entries) {
             std::cout << "\n### `" << entry->info.name << "`\n\n"
                       << entry->info.summary << "\n\nLibrary: `" << fs::path(entry->library).filename().string()
                       << "`, version " << entry->info.version << ".\n";
+            if (const std::string declared = declarations(entry->info); !declared.empty())
+                std::cout << "\n" << declared << "\n";
             if (entry->info.params.empty()) {
                 std::cout << "\nNo parameters.\n";
                 continue;

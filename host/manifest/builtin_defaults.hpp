@@ -11,5 +11,8 @@ inline constexpr const char* sampler = "all";
 // An ablation phase's retrained unimodal models (phase keys text_fusion, image_fusion).
 inline constexpr const char* text_only_fusion = "text-only";
 inline constexpr const char* image_only_fusion = "image-only";
+// A [clip] trial's encoders; they must declare one joint_space (PluginInfo).
+inline constexpr const char* clip_text_encoder = "clip-text";
+inline constexpr const char* clip_image_encoder = "clip-image";
 
 } // namespace msa::builtin_defaults

@@ -1,12 +1,12 @@
-// Encoder keys (SHA-256 through OpenSSL's EVP interface) and the default store path.
+// Encoder keys (SHA-256 of what names the encoder) and the default store path.
 #include "store/encoder_key.hpp"
 
 #include "plugin/plugin_catalog.hpp"
 
 #include <msa/encoder.hpp>
+#include <msa/media/digest.hpp>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include <cstdlib>
 
@@ -14,28 +14,13 @@ namespace msa {
 
 namespace fs = std::filesystem;
 
-std::string sha256_hex(const std::string& bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1)
-        throw Error("SHA-256 failed in OpenSSL (EVP_Digest); is libcrypto usable?");
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    out.reserve(2 * length);
-    for (unsigned int i = 0; i < length; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 15];
-    }
-    return out;
-}
-
 std::string encoder_key(const std::string& plugin, const std::string& version, const std::string& cache_key) {
     std::string material;
     for (const std::string* part : {&plugin, &version, &cache_key}) {
         material += *part;
         material += '\0';
     }
-    return sha256_hex(material);
+    return media::sha256_hex(material);
 }
 
 std::string encoder_key(const EncoderMeta& meta) { return encoder_key(meta.plugin, meta.version, meta.cache_key); }
@@ -61,7 +46,7 @@ fs::path default_store_path(const DatasetConfig& dataset) {
     const fs::path root = fs::weakly_canonical(fs::absolute(dataset.root));
     std::string name = root.filename().string();
     if (name.empty()) name = "root";
-    return cache / "msa-workbench" / "features" / (name + "-" + sha256_hex(root.string()).substr(0, 12) + ".h5");
+    return cache / "msa-workbench" / "features" / (name + "-" + media::sha256_hex(root.string()).substr(0, 12) + ".h5");
 }
 
 fs::path store_path(const Study& study) {

@@ -21,9 +21,6 @@ struct EncoderMeta {
     std::string params_json; // the plugin's parameters as a JSON object (informational)
 };
 
-// Lower-case hex SHA-256 of `bytes`.
-std::string sha256_hex(const std::string& bytes);
-
 // The group name of an encoder's features: hex SHA-256 of plugin, version and
 // cache_key, each followed by a NUL byte (so "ab"+"c" and "a"+"bc" differ).
 std::string encoder_key(const std::string& plugin, const std::string& version, const std::string& cache_key);

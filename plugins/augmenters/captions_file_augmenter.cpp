@@ -7,8 +7,8 @@
 // | caption_key | string | caption            | the key holding the caption (string)             |
 // | template    | string | {text} {caption}   | text of each copy                                |
 // | on_missing  | string | skip               | skip or fail for a source the file has no caption for |
-#include "caption_augmenter.hpp"
 
+#include <msa/caption_augmenter.hpp>
 #include <msa/plugin.hpp>
 
 #include <nlohmann/json.hpp>

@@ -8,13 +8,13 @@
 // | k          | int    | 5              | words per caption                                  |
 // | prompt     | string | a photo of {}  | what the text tower reads for each word ({} = the word) |
 // | batch_size | int    | 32             | prompts or images per forward pass                 |
-// | template, on_missing: see caption_augmenter.hpp                                       |
+// | template, on_missing: see msa/caption_augmenter.hpp                                      |
 //
 // The built-in vocabulary is clip_tags_vocabulary.txt beside this file, compiled in (see
 // plugins/CMakeLists.txt) so that the plugin needs no file of its own at run time.
-#include "caption_augmenter.hpp"
 #include "clip_tags_vocabulary.hpp" // generated: clip_tags_default_vocabulary
 
+#include <msa/caption_augmenter.hpp>
 #include <msa/encoder.hpp>
 #include <msa/models/clip.hpp>
 #include <msa/models/encoder_support.hpp>

@@ -14,19 +14,19 @@
 // | temperature | float  | 0                       | sampling temperature                            |
 // | cache       | path   | "" (user cache folder)  | folder of cached answers                        |
 // | concurrency | int    | 4                       | requests in flight at once                      |
-// | template, on_missing: see caption_augmenter.hpp                                          |
+// | template, on_missing: see msa/caption_augmenter.hpp                                         |
 //
 // The API key is read from the environment once and lives only in memory: it is never
 // logged, never part of an error message (a body excerpt that echoes it is redacted) and
 // never written to the cache, whose key does not depend on the endpoint either.
-#include "caption_augmenter.hpp"
 
+#include <msa/caption_augmenter.hpp>
 #include <msa/media/image.hpp>
 #include <msa/plugin.hpp>
 
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
+#include <openssl/evp.h> // base64 of the image
 
 #include <unistd.h>
 
@@ -49,7 +49,7 @@ namespace {
 namespace fs = std::filesystem;
 using msa::Sample;
 using msa::augmenters::Caption;
-using msa::augmenters::sha256_hex;
+using msa::media::sha256_hex;
 using msa::augmenters::trim;
 using Clock = std::chrono::steady_clock;
 

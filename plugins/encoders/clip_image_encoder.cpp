@@ -64,13 +64,16 @@ std::shared_ptr<msa::Encoder> make_encoder(const msa::Properties& props) {
 
 void register_plugins(msa::Registry& registry) {
     auto params = checkpoint_encoder_params(hint);
+    // No script of msa fetches a CLIP checkpoint: a study without one skips the trial.
+    params.front().model_folder();
     params.insert(params.begin() + 1,
                   msa::ParamSpec::choice("embedding", "projected", {"projected", "pooled"},
                                          "projected: CLIP's image embedding (visual_projection, the space shared "
                                          "with text); pooled: post_layernorm of the CLS state"));
-    registry.add_encoder({"clip-image", "Image encoder: CLIP's vision tower from a Hugging Face CLIP checkpoint.",
-                          params},
-                         make_encoder);
+    registry.add_encoder(
+        msa::PluginInfo{"clip-image", "Image encoder: CLIP's vision tower from a Hugging Face CLIP checkpoint.", params}
+            .with_joint_space("clip"),
+        make_encoder);
 }
 
 } // namespace

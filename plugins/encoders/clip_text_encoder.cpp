@@ -3,7 +3,7 @@
 // the projected text embeddings (the space CLIP shares with images) or the tower's pooler.
 //
 // | parameter  | type   | default   | meaning                                                |
-// | max_length | int    | 77        | ids per text, start and end tokens included; longer texts are truncated |
+// | max_length | int    | 0         | ids per text, start and end tokens included; longer texts are truncated; 0: the checkpoint's positions (77 in OpenAI's models) |
 // | embedding  | string | projected | projected: text_projection(pooler); pooled: final_layer_norm at the end token |
 // | (common)   |        |           | checkpoint, dtype, batch_size, threads, layer, tokens, trainable_layers, cached_prefix |
 #include <msa/models/clip.hpp>
@@ -30,12 +30,13 @@ std::shared_ptr<msa::Encoder> make_encoder(const msa::Properties& props) {
         throw msa::ConfigError(props.where("checkpoint"), std::string("clip-text: ") + e.what());
     }
     const auto& config = model->config();
-    const std::int64_t max_length = props.get_int("max_length");
-    if (max_length > config.max_position_embeddings)
+    const std::int64_t asked = props.get_int("max_length");
+    const std::int64_t max_length = asked == 0 ? config.max_position_embeddings : asked;
+    if (max_length < 2 || max_length > config.max_position_embeddings)
         throw msa::ConfigError(props.where("max_length"),
-                               "clip-text: max_length = " + std::to_string(max_length) + " but the checkpoint has " +
-                                   std::to_string(config.max_position_embeddings) + " positions; accepted: [2, " +
-                                   std::to_string(config.max_position_embeddings) + "]");
+                               "clip-text: max_length = " + std::to_string(asked) + " but the checkpoint has " +
+                                   std::to_string(config.max_position_embeddings) + " positions; accepted: 0 (all " +
+                                   "of them) or [2, " + std::to_string(config.max_position_embeddings) + "]");
     const bool projected = props.get_string("embedding") == "projected";
     if (projected && !config.with_projection)
         throw msa::ConfigError(props.where("embedding"),
@@ -85,15 +86,20 @@ std::shared_ptr<msa::Encoder> make_encoder(const msa::Properties& props) {
 
 void register_plugins(msa::Registry& registry) {
     auto params = checkpoint_encoder_params(hint);
+    // No script of msa fetches a CLIP checkpoint: a study without one skips the trial.
+    params.front().model_folder();
     params.insert(params.begin() + 1,
-                  {msa::ParamSpec::integer("max_length", 77,
-                                           "Ids per text, start and end tokens included; longer texts are truncated")
-                       .at_least(2),
+                  {msa::ParamSpec::integer("max_length", 0,
+                                           "Ids per text, start and end tokens included; longer texts are truncated; "
+                                           "0: as many as the checkpoint has positions (77 in OpenAI's models)")
+                       .at_least(0),
                    msa::ParamSpec::choice("embedding", "projected", {"projected", "pooled"},
                                           "projected: CLIP's text embedding (text_projection, the space shared with "
                                           "images); pooled: final_layer_norm at the end token")});
-    registry.add_encoder({"clip-text", "Text encoder: CLIP's text tower from a Hugging Face CLIP checkpoint.", params},
-                         make_encoder);
+    registry.add_encoder(
+        msa::PluginInfo{"clip-text", "Text encoder: CLIP's text tower from a Hugging Face CLIP checkpoint.", params}
+            .with_joint_space("clip"),
+        make_encoder);
 }
 
 } // namespace

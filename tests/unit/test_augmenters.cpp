@@ -3,7 +3,7 @@
 // checkpoint, checked against a brute-force similarity through the CLIP encoder plugins).
 #include "test_helpers.hpp"
 
-#include "store/encoder_key.hpp" // sha256_hex
+#include <msa/media/digest.hpp>
 
 #include <msa/augmenter.hpp>
 #include <msa/encoder.hpp>
@@ -79,7 +79,7 @@ void check_copy(const Sample& copy, const Sample& source, const std::string& plu
     CHECK(copy.image_path == source.image_path);
     CHECK(copy.label == source.label);
     CHECK(copy.group == (source.group.empty() ? source.id : source.group));
-    CHECK(copy.id == source.id + "#" + plugin + "-" + sha256_hex(new_text).substr(0, 8));
+    CHECK(copy.id == source.id + "#" + plugin + "-" + media::sha256_hex(new_text).substr(0, 8));
 }
 
 } // namespace

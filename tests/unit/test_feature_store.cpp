@@ -8,6 +8,7 @@
 #include "store/rollback_journal.hpp"
 
 #include <msa/encoder.hpp>
+#include <msa/media/digest.hpp>
 
 #include <torch/torch.h>
 
@@ -133,7 +134,7 @@ TEST_CASE("default_store_path lives in the XDG cache, named after the canonical 
     const fs::path path = default_store_path(dataset);
     const std::string canonical = fs::canonical(dir.path() / "mvsa").string();
     CHECK(path == dir.path() / "cache" / "msa-workbench" / "features" /
-                      ("mvsa-" + sha256_hex(canonical).substr(0, 12) + ".h5"));
+                      ("mvsa-" + media::sha256_hex(canonical).substr(0, 12) + ".h5"));
     ::setenv("XDG_CACHE_HOME", "", 1); // empty: falls back to $HOME/.cache
     CHECK(default_store_path(dataset).string().rfind(std::string(std::getenv("HOME")) + "/.cache/msa-workbench/", 0) == 0);
     if (old_xdg)

@@ -5,8 +5,7 @@
 #include "test_helpers.hpp"
 #include "test_skip.hpp"
 
-#include "store/encoder_key.hpp"
-
+#include <msa/media/digest.hpp>
 #include <msa/media/text.hpp>
 #include <msa/models/tokenizer.hpp>
 
@@ -33,7 +32,7 @@ bool have_models() {
            std::filesystem::exists(models_dir() / "clip-bpe" / "vocab.json");
 }
 
-std::string short_sha(const std::string& bytes) { return sha256_hex(bytes).substr(0, 16); }
+std::string short_sha(const std::string& bytes) { return media::sha256_hex(bytes).substr(0, 16); }
 
 std::string id_digest(const std::vector<std::int64_t>& ids) {
     std::string joined;

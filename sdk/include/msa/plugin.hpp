@@ -19,7 +19,9 @@
 // 3.0: Encoder::threads() (the host owns LibTorch's threads), ParamSpec::is_model_folder,
 //      PluginInfo::needs; libmsa-models and libmsa-media take this version as theirs
 //      (SOVERSION = major), so the descriptor check covers them too.
-#define MSA_SDK_ABI_MAJOR 3
+// 4.0: PluginInfo::joint_space (encoders of one image-text embedding space, e.g. CLIP's);
+//      msa/caption_augmenter.hpp and msa/media/digest.hpp installed with the SDK.
+#define MSA_SDK_ABI_MAJOR 4
 #define MSA_SDK_ABI_MINOR 0
 
 #ifndef _GLIBCXX_USE_CXX11_ABI

@@ -54,10 +54,20 @@ struct PluginInfo {
     std::vector<ParamSpec> params;
     std::string version = "1";
     PluginNeeds needs;
+    // An encoder whose pooled features (with its default parameters) lie in an image-text
+    // embedding space shared with an encoder of the other modality names that space, e.g.
+    // "clip" for CLIP's projections; the two encoders of a pair declare the same name. A
+    // [clip] trial pairs its encoders by it (zero-shot compares texts with images). SDK 4.0.
+    std::string joint_space;
 
     // `PluginInfo{"gated", "...", {...}}.with_needs({/*text=*/true, /*image=*/true})`
     PluginInfo with_needs(PluginNeeds n) && {
         needs = n;
+        return std::move(*this);
+    }
+    // `PluginInfo{"clip-text", "...", {...}}.with_joint_space("clip")`
+    PluginInfo with_joint_space(std::string space) && {
+        joint_space = std::move(space);
         return std::move(*this);
     }
 };

@@ -4,7 +4,7 @@
 
 #include <torch/torch.h>
 
-#include <openssl/evp.h>
+#include <msa/media/digest.hpp>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -178,27 +178,15 @@ StateDict read_sharded(const fs::path& index_file, std::vector<fs::path>& weight
     return out;
 }
 
-std::string sha256_hex(const std::vector<fs::path>& files) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1)
-        throw CheckpointError("cannot start a SHA-256 digest (OpenSSL)");
-    std::vector<char> buffer(1 << 20); // 1 MiB reads keep the page cache streaming
-    for (const auto& file : files) {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) throw CheckpointError(file.string() + ": cannot open to compute its digest: " + std::strerror(errno));
-        while (in) {
-            in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-            if (in.gcount() > 0) EVP_DigestUpdate(context.get(), buffer.data(), static_cast<std::size_t>(in.gcount()));
-        }
-        if (in.bad()) throw CheckpointError(file.string() + ": read error while computing its digest");
+// The weights' digest, as a CheckpointError when a file cannot be read.
+std::string weights_digest(const std::vector<fs::path>& files) {
+    try {
+        return media::sha256_hex_of_files(files);
+    } catch (const CheckpointError&) {
+        throw;
+    } catch (const Error& e) {
+        throw CheckpointError(e.what());
     }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(context.get(), digest, &length);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < length; ++i) out += {hex[digest[i] >> 4], hex[digest[i] & 0xf]};
-    return out;
 }
 
 bool starts_with_any(const std::string& name, const std::vector<std::string>& prefixes) {
@@ -281,7 +269,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& folder) {
             out.weights = read_weights(file);
             out.weight_files.push_back(file);
         }
-        out.digest = sha256_hex(out.weight_files);
+        out.digest = weights_digest(out.weight_files);
         return out;
     }
     std::vector<fs::path> torch_files;
@@ -301,7 +289,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& folder) {
                               "single *.pth or *.pt; " + how);
     out.weights = read_weights(torch_files.front());
     out.weight_files = torch_files;
-    out.digest = sha256_hex(out.weight_files);
+    out.digest = weights_digest(out.weight_files);
     return out;
 }
 

@@ -4,7 +4,7 @@
 #include <msa/models/tokenizer.hpp>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
+#include <msa/media/digest.hpp>
 #include <utf8proc.h>
 
 #include <torch/torch.h>
@@ -175,19 +175,6 @@ std::vector<std::int32_t> normalize_like_tokenizers(const std::vector<std::int32
     return out;
 }
 
-std::string sha256_hex(const std::string& bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < length; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 15];
-    }
-    return out;
-}
-
 std::string read_file(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) throw CheckpointError(file.string() + ": cannot be read");
@@ -217,7 +204,7 @@ std::string vocab_digest(const std::unordered_map<std::string, std::int64_t>& vo
     std::sort(sorted.begin(), sorted.end());
     std::string material;
     for (const auto& [id, token] : sorted) material += std::to_string(id) + '\t' + token + '\n';
-    return sha256_hex(material);
+    return media::sha256_hex(material);
 }
 
 // ---- Added tokens ----------------------------------------------------------------------
@@ -322,7 +309,7 @@ std::string added_digest(const std::vector<AddedToken>& tokens) {
     for (const auto& t : tokens)
         material += t.content + '\t' + std::to_string(t.id) + '\t' + std::to_string(t.normalized) +
                     std::to_string(t.lstrip) + std::to_string(t.rstrip) + std::to_string(t.single_word) + '\n';
-    return sha256_hex(material).substr(0, 16);
+    return media::sha256_hex(material).substr(0, 16);
 }
 
 AddedToken added_token_from_json(const nlohmann::json& j, std::int64_t id) {
@@ -634,7 +621,7 @@ ClipBpeTokenizer::ClipBpeTokenizer(std::unordered_map<std::string, std::int64_t>
         t.content = utf8(normalize_text(t.content)); // found in normalized text
         if (!t.content.empty()) added_normalized_.push_back(std::move(t));
     }
-    cache_key_ = std::string("clip-bpe:") + unicode_tables_source + ":" + sha256_hex(material) + ":added " +
+    cache_key_ = std::string("clip-bpe:") + unicode_tables_source + ":" + media::sha256_hex(material) + ":added " +
                  added_digest(added);
 }
 

@@ -1,16 +1,17 @@
-// What the caption augmenters (captions-file, vlm, clip-tags) share: the text template
-// that joins a source's text and its caption, the ids of the copies, and what becomes of
-// a source without a caption (`on_missing`).
+// A base for augmenters that caption samples (the built-in captions-file, vlm and
+// clip-tags derive from it, and so can a third-party plugin): the text template that
+// joins a source's text and its caption, the ids of the copies, and what becomes of a
+// source without a caption (`on_missing`). A subclass says where captions come from
+// (`captions()`) and declares `caption_params()` after its own parameters. Link msa::media
+// (the copies' ids are SHA-256 digests). SDK 3.0.
 #pragma once
 
 #include <msa/augmenter.hpp>
 #include <msa/error.hpp>
+#include <msa/media/digest.hpp>
 #include <msa/properties.hpp>
 
-#include <openssl/evp.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <iostream>
 #include <map>
 #include <string>
@@ -18,17 +19,6 @@
 #include <vector>
 
 namespace msa::augmenters {
-
-// Lower-case hex SHA-256 of `bytes` (OpenSSL, as the feature store's keys).
-inline std::string sha256_hex(const std::string& bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1)
-        throw Error("SHA-256 failed in OpenSSL (EVP_Digest); is libcrypto usable?");
-    std::string hex(2 * length, '0');
-    for (unsigned int i = 0; i < length; ++i) std::snprintf(&hex[2 * i], 3, "%02x", digest[i]);
-    return hex;
-}
 
 inline std::string trim(const std::string& s) {
     const char* space = " \t\r\n\f\v";
@@ -141,7 +131,7 @@ public:
             copy.text = template_.fill(source.text, found[i].text);
             // The caption's hash in the id: a feature store keyed by id never mistakes a
             // copy for one with another caption (another model, prompt or file).
-            copy.id = source.id + "#" + plugin_ + "-" + sha256_hex(copy.text).substr(0, 8);
+            copy.id = source.id + "#" + plugin_ + "-" + media::sha256_hex(copy.text).substr(0, 8);
             copy.group = source.group.empty() ? source.id : source.group;
             out.push_back(std::move(copy));
         }
