@@ -12,6 +12,7 @@ Command add_trial_command(CLI::App& app) {
     struct Options {
         std::string manifest;
         std::string out;
+        std::string store_keys;
         int threads = 0;
     };
     auto options = std::make_shared<Options>();
@@ -22,6 +23,10 @@ Command add_trial_command(CLI::App& app) {
     sub->add_option("--threads", options->threads,
                     "Intra-op threads where [train] threads is 0 (msa run gives each worker its share)")
         ->check(CLI::Range(0, 1024));
+    sub->add_option("--store-keys", options->store_keys,
+                    "store_keys.json (msa run writes it): the feature-store keys of the frozen encoders, read "
+                    "without loading their weights")
+        ->check(CLI::ExistingFile);
     return {sub, [options] {
                 const auto document = ManifestDocument::load(options->manifest);
                 PluginCatalog catalog;
@@ -34,7 +39,9 @@ Command add_trial_command(CLI::App& app) {
                                  "study)\n";
                 const auto out = options->out.empty() ? train::default_run_folder(study)
                                                       : std::filesystem::path(options->out);
-                train::run_trial(study, catalog, out);
+                const records::StoreKeys keys =
+                    options->store_keys.empty() ? records::StoreKeys{} : records::read_store_keys(options->store_keys);
+                train::run_trial(study, catalog, out, keys);
                 std::cout << out.string() << "\n";
                 return 0;
             }};

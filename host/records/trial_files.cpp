@@ -1,5 +1,7 @@
-// metrics.json and history.csv of a trial folder (see trial_files.hpp).
+// metrics.json, history.csv and store_keys.json of a trial folder (see trial_files.hpp).
 #include "records/trial_files.hpp"
+
+#include "records/metrics_writer.hpp"
 
 #include <msa/error.hpp>
 
@@ -61,14 +63,54 @@ std::optional<SplitScores> read_split(const json& metrics, const char* split, co
     if (it == metrics.end() || !it->is_object()) return std::nullopt;
     const std::string where = file + ": " + split;
     SplitScores scores;
+    scores.samples = it->value("samples", std::int64_t{0});
     scores.accuracy = number_at(*it, "accuracy", where);
     scores.macro_f1 = number_at(*it, "macro_f1", where);
     scores.weighted_f1 = number_at(*it, "weighted_f1", where);
+    scores.ece = it->value("ece", 0.0);
     if (const auto per_class = it->find("per_class"); per_class != it->end() && per_class->is_object())
-        for (const auto& [label, value] : per_class->items())
-            if (value.is_object()) scores.class_f1[label] = number_at(value, "f1", where + ".per_class." + label);
+        for (const auto& [label, value] : per_class->items()) {
+            if (!value.is_object()) continue;
+            const std::string at = where + ".per_class." + label;
+            scores.per_class[label] = {value.value("precision", 0.0), value.value("recall", 0.0),
+                                       number_at(value, "f1", at), value.value("support", std::int64_t{0})};
+        }
     scores.confusion = read_confusion(*it, where);
     return scores;
+}
+
+json split_json(const SplitScores& scores) {
+    json per_class = json::object();
+    for (const auto& [label, c] : scores.per_class)
+        per_class[label] = {{"precision", c.precision}, {"recall", c.recall}, {"f1", c.f1}, {"support", c.support}};
+    json out{{"samples", scores.samples},         {"accuracy", scores.accuracy}, {"macro_f1", scores.macro_f1},
+             {"weighted_f1", scores.weighted_f1}, {"ece", scores.ece},           {"per_class", per_class}};
+    if (scores.confusion)
+        out["confusion"] = {{"labels", scores.confusion->labels}, {"matrix", scores.confusion->matrix}};
+    return out;
+}
+
+// The typed members' keys: details may not use them.
+constexpr std::array<const char*, 10> typed_keys{"trial", "seed",    "status",   "error",     "valid",
+                                                 "test",  "best_epoch", "seconds", "evaluated", "features"};
+
+json metrics_json(const MetricsWriter& m, const char* status) {
+    json out{{"trial", m.trial}, {"seed", m.seed}, {"status", status}};
+    for (const char* key : typed_keys)
+        if (m.details.contains(key))
+            throw Error(std::string("metrics.json detail '") + key + "' shadows a typed field (a bug in msa)");
+    out.update(m.details);
+    if (m.valid) out["valid"] = split_json(*m.valid);
+    if (m.test) out["test"] = split_json(*m.test);
+    if (m.best_epoch) out["best_epoch"] = *m.best_epoch;
+    if (m.evaluated)
+        out["evaluated"] = {{"model", m.evaluated->model}, {"keep", m.evaluated->keep}, {"fill", m.evaluated->fill}};
+    if (!m.features.empty()) out["features"] = m.features;
+    json seconds = json::object();
+    if (m.encode_seconds) seconds["encode"] = *m.encode_seconds;
+    if (m.train_seconds) seconds["train"] = *m.train_seconds;
+    if (!seconds.empty()) out["seconds"] = seconds;
+    return out;
 }
 
 } // namespace
@@ -79,11 +121,11 @@ std::optional<double> SplitScores::get(const MetricName& metric) const {
     case Metric::macro_f1: return macro_f1;
     case Metric::weighted_f1: return weighted_f1;
     case Metric::class_f1: {
-        const auto it = class_f1.find(metric.label);
-        if (it == class_f1.end()) return std::nullopt;
-        return it->second;
+        const auto it = per_class.find(metric.label);
+        if (it == per_class.end()) return std::nullopt;
+        return it->second.f1;
     }
-    case Metric::ece:
+    case Metric::ece: return ece;
     case Metric::loss: return std::nullopt;
     }
     return std::nullopt;
@@ -121,7 +163,27 @@ TrialMetrics read_trial_metrics(const std::filesystem::path& trial_folder) {
 }
 
 std::string failed_trial_metrics(const std::string& trial, std::uint64_t seed, const std::string& error) {
-    return json{{"trial", trial}, {"seed", seed}, {"status", "failed"}, {"error", error}}.dump(2) + "\n";
+    MetricsWriter metrics;
+    metrics.trial = trial;
+    metrics.seed = seed;
+    return metrics.failed_json(error);
+}
+
+std::string MetricsWriter::ok_json(double total_seconds) const {
+    json out = metrics_json(*this, "ok");
+    out["seconds"]["total"] = total_seconds;
+    return out.dump(2) + "\n";
+}
+
+std::string MetricsWriter::failed_json(const std::string& error) const {
+    json out = metrics_json(*this, "failed");
+    out["error"] = error;
+    return out.dump(2) + "\n";
+}
+
+std::string test_summary(const SplitScores& test) {
+    return fmt::format("test: accuracy {:.4f}, weighted F1 {:.4f}, macro F1 {:.4f}", test.accuracy, test.weighted_f1,
+                       test.macro_f1);
 }
 
 HistoryWriter::HistoryWriter(const std::filesystem::path& trial_folder) : out_(trial_folder / "history.csv") {
@@ -171,6 +233,30 @@ std::vector<EpochRow> read_history(const std::filesystem::path& trial_folder) {
                         values[6], values[7]});
     }
     return rows;
+}
+
+std::string store_keys_json(const StoreKeys& keys) { return json(keys).dump(2) + "\n"; }
+
+StoreKeys read_store_keys(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    if (!in) throw Error(file.string() + ": cannot be read");
+    StoreKeys keys;
+    try {
+        const json document = json::parse(in);
+        if (!document.is_object()) throw Error("not a JSON object");
+        for (const auto& [modality, key] : document.items()) {
+            if (modality != "text" && modality != "image")
+                throw Error("unknown modality '" + modality + "'; accepted: text, image");
+            if (!key.is_string() || key.get<std::string>().size() != 64 ||
+                key.get<std::string>().find_first_not_of("0123456789abcdef") != std::string::npos)
+                throw Error("'" + modality + "' is not a feature-store key (64 hex digits)");
+            keys[modality] = key.get<std::string>();
+        }
+    } catch (const std::exception& e) {
+        throw Error(file.string() + ": " + e.what() + " (store_keys.json is {\"text\": \"<key>\", \"image\": "
+                    "\"<key>\"}, written by msa run)");
+    }
+    return keys;
 }
 
 } // namespace msa::records

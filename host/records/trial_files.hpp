@@ -1,5 +1,5 @@
-// The files of a trial folder that other parts of msa read (README, Trials): metrics.json
-// and history.csv, each with its one writer and its one reader here. predictions.csv is
+// The files of a trial folder that other parts of msa read (README, Trials): metrics.json,
+// history.csv and store_keys.json, each with its one writer and its one reader here. predictions.csv is
 // part of the SDK (msa/predictions.hpp), because plugins read it too.
 #pragma once
 
@@ -20,16 +20,25 @@ struct Confusion {
     std::vector<std::vector<std::int64_t>> matrix; // [true class][predicted class]
 };
 
+struct ClassScores {
+    double precision = 0;
+    double recall = 0;
+    double f1 = 0;
+    std::int64_t support = 0;
+};
+
 // The scores of one split (metrics.json's "valid" or "test").
 struct SplitScores {
+    std::int64_t samples = 0;
     double accuracy = 0;
     double macro_f1 = 0;
     double weighted_f1 = 0;
-    std::map<std::string, double> class_f1; // by class label
+    double ece = 0;                               // expected calibration error
+    std::map<std::string, ClassScores> per_class; // by class label
     std::optional<Confusion> confusion;
 
-    // The value of `metric`; nullopt for a class this split has no F1 of, or a metric
-    // that metrics.json does not keep per split.
+    // The value of `metric`; nullopt for a class this split has no F1 of, or for the
+    // loss, which metrics.json does not keep per split.
     std::optional<double> get(const MetricName& metric) const;
 };
 
@@ -54,6 +63,7 @@ struct TrialMetrics {
 TrialMetrics read_trial_metrics(const std::filesystem::path& trial_folder);
 
 // metrics.json of a trial that died before it could write its own (a crashed worker).
+// Trials write theirs with MetricsWriter (records/metrics_writer.hpp).
 std::string failed_trial_metrics(const std::string& trial, std::uint64_t seed, const std::string& error);
 
 // One row of history.csv: an epoch of training.
@@ -82,5 +92,17 @@ private:
 // Reads `trial_folder`/history.csv by its header's column names; throws msa::Error with
 // file:line.
 std::vector<EpochRow> read_history(const std::filesystem::path& trial_folder);
+
+// store_keys.json, written by msa run beside a trial's trial.toml: for each encoder of the
+// trial that has no trainable top, by modality ("text", "image"), the feature-store key
+// its features were stored under when the study encoded the dataset. The worker reads
+// those features by key without loading the encoder's weights (`msa trial --store-keys`);
+// where the store lacks some of them it builds the encoder as usual.
+using StoreKeys = std::map<std::string, std::string>;
+
+std::string store_keys_json(const StoreKeys& keys);
+
+// Reads a store_keys.json; throws msa::Error naming the file and what is wrong.
+StoreKeys read_store_keys(const std::filesystem::path& file);
 
 } // namespace msa::records

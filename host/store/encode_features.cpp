@@ -90,12 +90,14 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
                features);
 
     TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); });
+    features.frozen = top == nullptr;
     if (top && call_plugin(entry, "cached_prefix()", [&] { return top->cached_prefix(); })) {
         EncoderMeta prefix_meta = meta;
         prefix_meta.cache_key = call_plugin(entry, "prefix_cache_key()", [&] { return top->prefix_cache_key(); });
         EncodeResult& prefix =
             results.emplace_back(EncodeResult{modality + " prefix", choice.plugin, encoder_key(prefix_meta)});
         prefix.threads = threads.threads();
+        prefix.frozen = false;
         fill_group("encode " + modality + " prefix (" + choice.plugin + ")", prefix.key, prefix_meta,
                    encoder->batch_size(), samples, store,
                    [&](const EncoderBatch& batch, std::size_t rows) {

@@ -29,6 +29,7 @@ struct EncodeResult {
     std::size_t from_store = 0;
     double seconds = 0;
     int threads = 0; // intra-op threads it encoded with (the encoder's `threads`, else the host's)
+    bool frozen = true; // the encoder has no trainable top: these features are all a trial needs of it
 };
 
 // Builds the encoder of `choice` ([encoders.<modality>]) and encodes every sample of

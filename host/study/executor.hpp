@@ -17,7 +17,12 @@ namespace msa::study {
 struct TrialJob {
     std::filesystem::path trial_file; // the planned trial.toml
     std::filesystem::path folder;     // its run folder (absolute)
+    std::filesystem::path store_keys; // its store_keys.json (records/trial_files.hpp), or empty
 };
+
+// The arguments after `msa` that run `job` with `threads` intra-op threads: every executor
+// runs exactly this command, so a trial behaves the same wherever it runs.
+std::vector<std::string> trial_arguments(const TrialJob& job, int threads);
 
 // How a job's process ended.
 struct JobOutcome {

@@ -8,6 +8,7 @@
 #include "manifest/resolved_manifest.hpp"
 #include "plugin/plugin_catalog.hpp"
 #include "records/results_file.hpp"
+#include "records/trial_files.hpp"
 #include "report/write_reports.hpp"
 #include "store/encode_features.hpp"
 #include "store/encoder_key.hpp"
@@ -82,6 +83,7 @@ std::string progress_line(const PhasePlan& phase, std::size_t finished, std::siz
 struct PreparedTrial {
     std::size_t config = 0, trial = 0;
     Study study;
+    records::StoreKeys store_keys; // of its frozen encoders, once the study has encoded them
 };
 
 class StudyRunner {
@@ -258,7 +260,11 @@ private:
         std::vector<TrialJob> jobs;
         for (const auto& p : pending) {
             const fs::path dir = folder_ / phase.configs[p.config].trials[p.trial].folder;
-            jobs.push_back({dir / "trial.toml", dir});
+            TrialJob& job = jobs.emplace_back(TrialJob{dir / "trial.toml", dir, {}});
+            fs::remove(dir / "store_keys.json"); // another study's, or this one's before the store changed
+            if (p.store_keys.empty()) continue;
+            job.store_keys = dir / "store_keys.json";
+            train::write_file_atomically(job.store_keys, records::store_keys_json(p.store_keys));
         }
         std::size_t finished = 0;
         return executor_->run(jobs, [&](std::size_t j, const JobOutcome& outcome) {
@@ -328,10 +334,11 @@ private:
     }
 
     // Encodes what the store lacks once, here, before the trials start, so parallel
-    // trials never encode the same samples twice.
-    void encode_features(const std::vector<PreparedTrial>& trials) {
-        std::set<std::string> done;
-        for (const auto& prepared : trials) {
+    // trials never encode the same samples twice, and gives each trial the store keys of
+    // its frozen encoders, so that its worker need not load their weights to find them.
+    void encode_features(std::vector<PreparedTrial>& trials) {
+        std::map<std::string, records::StoreKeys> done; // by what was encoded
+        for (auto& prepared : trials) {
             const Study& study = prepared.study;
             if (study.evaluate || study.clip) continue; // they encode nothing of the manifest's encoders
             std::string key = study.dataset.root.string() + "|" + store_path(study).string();
@@ -339,16 +346,21 @@ private:
                 key += "|" + modality + ":" + choice.plugin;
                 for (const auto& name : choice.params.names()) key += "," + name + "=" + format_value(choice.params.peek(name));
             }
-            if (!done.insert(key).second) continue;
+            if (auto it = done.find(key); it != done.end()) {
+                prepared.store_keys = it->second;
+                continue;
+            }
             const data::Dataset& dataset = read_dataset(study.dataset);
             FeatureStore store(store_path(study), {study.store.dtype, static_cast<int>(study.store.compression)});
             for (const auto& [modality, choice] : study.encoders)
                 for (const auto& r : encode_missing(modality, choice, catalog_, dataset.samples, store)) {
                     store_use_.from_store += static_cast<std::int64_t>(r.from_store);
                     store_use_.encoded += static_cast<std::int64_t>(r.encoded);
+                    if (r.frozen) prepared.store_keys[modality] = r.key;
                     std::cerr << "features " << modality << " (" << choice.plugin << "): " << r.from_store
                               << " from the store, " << r.encoded << " encoded\n";
                 }
+            done.emplace(key, prepared.store_keys);
         }
     }
 

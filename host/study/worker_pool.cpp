@@ -46,11 +46,10 @@ private:
 
 pid_t start_worker(const WorkerJob& job) {
     const std::string exe = msa_executable().string();
-    const std::string threads = std::to_string(job.threads);
     const std::string log = (job.folder / "worker.log").string();
-    const std::string trial_file = job.trial_file.string(), folder = job.folder.string();
-    std::vector<const char*> argv{exe.c_str(), "trial", trial_file.c_str(), "--out", folder.c_str(),
-                                  "--threads", threads.c_str(), nullptr};
+    std::vector<const char*> argv{exe.c_str()};
+    for (const auto& argument : job.arguments) argv.push_back(argument.c_str());
+    argv.push_back(nullptr);
     const pid_t pid = fork();
     if (pid < 0) throw Error(std::string("cannot start a worker process: ") + std::strerror(errno));
     if (pid == 0) {
@@ -129,7 +128,7 @@ public:
         const int at_once = std::max(1, std::min<int>(workers_, static_cast<int>(jobs.size())));
         const int threads = std::max(1, usable_cores() / at_once);
         std::vector<WorkerJob> workers;
-        for (const auto& job : jobs) workers.push_back({job.trial_file, job.folder, threads});
+        for (const auto& job : jobs) workers.push_back({trial_arguments(job, threads), job.folder});
         return run_workers(workers, workers_, [&](std::size_t j, const WorkerOutcome& w) {
             done(j, JobOutcome{w.exit_code, w.signal, w.interrupted, {}, w.seconds});
         });

@@ -11,9 +11,8 @@
 namespace msa::study {
 
 struct WorkerJob {
-    std::filesystem::path trial_file; // the trial's manifest
-    std::filesystem::path folder;     // its run folder; the worker's output goes to worker.log there
-    int threads = 1;                  // intra-op threads of the worker
+    std::vector<std::string> arguments; // of `msa`: trial_arguments() (executor.hpp)
+    std::filesystem::path folder;       // the run folder; the worker's output goes to worker.log there
 };
 
 struct WorkerOutcome {

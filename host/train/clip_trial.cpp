@@ -1,8 +1,9 @@
-// The [clip] trial (see clip_trial.hpp): CLIP's embeddings come from the clip-image and
-// clip-text encoder plugins through the feature store, like any trial's features, so a
-// rerun or the other method reads them back instead of encoding again.
+// The [clip] trial (see clip_trial.hpp): CLIP's embeddings come from a pair of encoder
+// plugins of one joint space (builtin_defaults.hpp) through the feature store, like any
+// trial's features, so a rerun or the other method reads them back instead of encoding again.
 #include "train/clip_trial.hpp"
 
+#include "manifest/builtin_defaults.hpp"
 #include "plugin/plugin_catalog.hpp"
 #include "train/logistic_regression.hpp"
 #include "train/run_folder.hpp"
@@ -13,11 +14,11 @@
 #include <msa/encoder.hpp>
 #include <msa/models/checkpoint.hpp>
 #include <msa/models/clip.hpp>
-#include <msa/models/model_config.hpp>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -41,28 +42,31 @@ struct ClipContext {
     models::Checkpoint checkpoint;
 };
 
-// [encoders.<modality>] as the manifest would state it: the CLIP plugin on the [clip]
-// checkpoint, its other parameters at their defaults.
-PluginChoice clip_encoder(const ClipContext& ctx, const std::string& plugin,
-                          const std::map<std::string, Value>& extra = {}) {
-    const PluginEntry& entry = ctx.catalog.get(PluginKind::encoder, plugin, ctx.clip.where);
+// The encoder of `modality` on the [clip] checkpoint, as [encoders.<modality>] would
+// state it: the built-in CLIP plugin, its declared model folder set to the checkpoint,
+// its other parameters at their defaults (clip-text then reads as many ids as the
+// checkpoint has positions). Both must declare the same joint space: zero-shot compares
+// text with image embeddings, and the probe's embeddings are normalised in that space.
+PluginChoice clip_encoder(const ClipContext& ctx, Modality modality) {
+    const PluginEntry& text = ctx.catalog.get(PluginKind::encoder, builtin_defaults::clip_text_encoder, ctx.clip.where);
+    const PluginEntry& image =
+        ctx.catalog.get(PluginKind::encoder, builtin_defaults::clip_image_encoder, ctx.clip.where);
+    if (text.info.joint_space.empty() || text.info.joint_space != image.info.joint_space)
+        throw ConfigError(ctx.clip.where, "[clip] pairs " + describe(text) + " with " + describe(image) +
+                                              ", which must declare one joint image-text space (PluginInfo::"
+                                              "joint_space); they declare '" + text.info.joint_space + "' and '" +
+                                              image.info.joint_space + "'");
+    const PluginEntry& entry = modality == Modality::text ? text : image;
+    const std::string& plugin = entry.info.name;
     PluginChoice choice{plugin, Properties("encoder '" + plugin + "'"), ctx.clip.where};
-    choice.params.set("checkpoint", ctx.clip.checkpoint.string(), ctx.clip.where, true);
-    for (const auto& [key, value] : extra) choice.params.set(key, value, ctx.clip.where, true);
+    const auto folder = std::find_if(entry.info.params.begin(), entry.info.params.end(),
+                                     [](const ParamSpec& spec) { return spec.is_model_folder; });
+    if (folder == entry.info.params.end())
+        throw ConfigError(ctx.clip.where, "[clip] needs " + describe(entry) +
+                                              " to declare its checkpoint parameter a model folder");
+    choice.params.set(folder->name, ctx.clip.checkpoint.string(), ctx.clip.where, true);
     fill_defaults(entry.info, choice.params);
     return choice;
-}
-
-// clip-text reads as many ids as the checkpoint has positions (77 in OpenAI's models;
-// fewer in small ones, where the plugin's default of 77 would be refused).
-PluginChoice clip_text_encoder(const ClipContext& ctx) {
-    const fs::path config = ctx.clip.checkpoint / "config.json";
-    try {
-        const auto text = models::ClipTextConfig::from_json(models::ModelConfig(ctx.checkpoint.config, config.string()));
-        return clip_encoder(ctx, "clip-text", {{"max_length", text.max_position_embeddings}});
-    } catch (const models::CheckpointError& e) {
-        throw ConfigError(ctx.clip.where, std::string("[clip] needs CLIP's text tower here: ") + e.what());
-    }
 }
 
 at::Tensor normalized(const Features& f) { return models::clip_normalize(f.pooled.to(torch::kFloat)); }
@@ -74,7 +78,7 @@ at::Tensor probe_features(const ClipContext& ctx, const std::vector<Sample>& sam
     Study encoded = ctx.study;
     encoded.encoders.clear();
     for (const auto& modality : ctx.clip.modalities)
-        encoded.encoders[modality] = modality == "image" ? clip_encoder(ctx, "clip-image") : clip_text_encoder(ctx);
+        encoded.encoders[modality] = clip_encoder(ctx, modality == "image" ? Modality::image : Modality::text);
     const LoadedFeatures features = load_features(encoded, ctx.catalog, samples, log);
     report = features.report;
     std::vector<at::Tensor> parts;
@@ -90,7 +94,7 @@ at::Tensor labels_of(const std::vector<Sample>& samples, const std::vector<std::
 }
 
 at::Tensor linear_probe(const ClipContext& ctx, const TrialData& data, const fs::path& out, const TrialLogFn& log,
-                        nlohmann::json& metrics) {
+                        records::MetricsWriter& metrics) {
     const ClipConfig& clip = ctx.clip;
     const auto& samples = data.dataset.samples;
     const auto num_classes = static_cast<std::int64_t>(ctx.study.dataset.labels.size());
@@ -129,7 +133,7 @@ at::Tensor linear_probe(const ClipContext& ctx, const TrialData& data, const fs:
     const at::Tensor probs = probe.probabilities(x);
     const Metrics train = metrics_of_rows(samples, rows, probs, num_classes);
     torch::save(probe.layer, (out / "model.pt").string());
-    metrics["clip"].update({{"modalities", clip.modalities},
+    metrics.details["clip"].update({{"modalities", clip.modalities},
                             {"features", x.size(1)},
                             {"l2_grid", clip.l2},
                             {"l2", probe.l2},
@@ -138,16 +142,19 @@ at::Tensor linear_probe(const ClipContext& ctx, const TrialData& data, const fs:
                             {"train_loss", probe.train_loss},
                             {"train_accuracy", train.accuracy},
                             {"converged", probe.converged}});
-    metrics["monitor"] = monitor;
-    metrics["train_rows"] = rows.size();
-    metrics["class_counts"] = class_counts;
-    metrics["parameters"] = {{"head", probe.layer->weight.numel() + probe.layer->bias.numel()}, {"encoder_top", 0}};
-    metrics["features"] = report;
-    metrics["seconds"] = {{"encode", encode_seconds}, {"train", fit_seconds}};
+    metrics.details.update({{"monitor", monitor},
+                            {"train_rows", rows.size()},
+                            {"class_counts", class_counts},
+                            {"parameters", {{"head", probe.layer->weight.numel() + probe.layer->bias.numel()},
+                                            {"encoder_top", 0}}}});
+    metrics.features = report;
+    metrics.encode_seconds = encode_seconds;
+    metrics.train_seconds = fit_seconds;
     return probs;
 }
 
-at::Tensor zero_shot(const ClipContext& ctx, const TrialData& data, const TrialLogFn& log, nlohmann::json& metrics) {
+at::Tensor zero_shot(const ClipContext& ctx, const TrialData& data, const TrialLogFn& log,
+                     records::MetricsWriter& metrics) {
     const ClipConfig& clip = ctx.clip;
     const auto& labels = ctx.study.dataset.labels;
     const auto scale = ctx.checkpoint.weights.find("logit_scale");
@@ -159,12 +166,12 @@ at::Tensor zero_shot(const ClipContext& ctx, const TrialData& data, const TrialL
 
     const auto encode_start = std::chrono::steady_clock::now();
     Study encoded = ctx.study;
-    encoded.encoders = {{"image", clip_encoder(ctx, "clip-image")}};
+    encoded.encoders = {{"image", clip_encoder(ctx, Modality::image)}};
     const LoadedFeatures images = load_features(encoded, ctx.catalog, data.dataset.samples, log);
 
-    // The prompts go through the same clip-text plugin as the probe's texts (tokenizer,
-    // tower, projection), but not into the store: they are not samples.
-    const PluginChoice text = clip_text_encoder(ctx);
+    // The prompts go through the same text encoder as the probe's texts (tokenizer, tower,
+    // projection), but not into the store: they are not samples.
+    const PluginChoice text = clip_encoder(ctx, Modality::text);
     const PluginEntry& entry = ctx.catalog.get(PluginKind::encoder, text.plugin, text.where);
     const auto encoder = ctx.catalog.create_encoder(text.plugin, text.params);
     const std::vector<std::string> prompts = zero_shot_prompts(labels, clip.templates);
@@ -180,12 +187,13 @@ at::Tensor zero_shot(const ClipContext& ctx, const TrialData& data, const TrialL
         std::to_string(clip.templates.size()) + "; e.g. \"" + prompts.front() + "\"), logit scale " +
         fixed(std::exp(logit_scale), 2));
 
-    metrics["clip"].update({{"templates", clip.templates},
+    metrics.details["clip"].update({{"templates", clip.templates},
                             {"prompts", prompts},
                             {"logit_scale", std::exp(logit_scale)}});
-    metrics["features"] = images.report;
-    metrics["parameters"] = {{"head", 0}, {"encoder_top", 0}};
-    metrics["seconds"] = {{"encode", encode_seconds}, {"train", 0.0}};
+    metrics.features = images.report;
+    metrics.details["parameters"] = {{"head", 0}, {"encoder_top", 0}};
+    metrics.encode_seconds = encode_seconds;
+    metrics.train_seconds = 0.0;
     return zero_shot_probabilities(images.image.pooled, classes, logit_scale);
 }
 
@@ -208,8 +216,7 @@ bool clip_checkpoint_present(const ClipConfig& clip, std::string& reason) {
 }
 
 void run_clip_trial(const Study& study, const PluginCatalog& catalog, const fs::path& out, TrialLog& log,
-                    nlohmann::json& metrics) {
-    const auto start = std::chrono::steady_clock::now();
+                    records::MetricsWriter& metrics) {
     const ClipConfig& clip = *study.clip;
     std::string reason;
     if (!clip_checkpoint_present(clip, reason)) throw ConfigError(clip.where, reason);
@@ -227,19 +234,14 @@ void run_clip_trial(const Study& study, const PluginCatalog& catalog, const fs::
         log("clip: [augmenter] and [augmentation] are not applied: the probe trains on the sampler's rows alone");
     if (study.evaluate) log("clip: [evaluate] is not applied: a [clip] trial evaluates its own CLIP model");
     const TrialData data = read_trial_data(study, std::ref(log));
-    metrics["clip"] = {{"method", clip.method}, {"checkpoint", clip.checkpoint.string()},
-                       {"digest", ctx.checkpoint.digest}};
+    metrics.details["clip"] = {{"method", clip.method}, {"checkpoint", clip.checkpoint.string()},
+                               {"digest", ctx.checkpoint.digest}};
     const at::Tensor probs = clip.method == "zero-shot" ? zero_shot(ctx, data, std::ref(log), metrics)
                                                         : linear_probe(ctx, data, out, std::ref(log), metrics);
     write_predictions_and_metrics(out, data.dataset.samples, split_names(data.dataset.samples, data.split),
                                   data.split, probs, study.dataset.labels, metrics);
-    metrics["status"] = "ok";
-    metrics["device"] = "cpu";
-    metrics["threads"] = {{"train", intra_op_threads()}};
-    metrics["seconds"]["total"] = seconds_since(start);
-    log("test: accuracy " + fixed(metrics["test"]["accuracy"].get<double>()) + ", weighted F1 " +
-        fixed(metrics["test"]["weighted_f1"].get<double>()) + ", macro F1 " +
-        fixed(metrics["test"]["macro_f1"].get<double>()));
+    metrics.details["device"] = "cpu";
+    metrics.details["threads"] = {{"train", intra_op_threads()}};
 }
 
 std::vector<std::string> zero_shot_prompts(const std::vector<std::string>& labels,

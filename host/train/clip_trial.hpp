@@ -7,7 +7,6 @@
 #include "manifest/study.hpp"
 
 #include <ATen/core/Tensor.h>
-#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -16,6 +15,10 @@
 
 namespace msa {
 class PluginCatalog;
+}
+
+namespace msa::records {
+struct MetricsWriter;
 }
 
 namespace msa::train {
@@ -30,12 +33,12 @@ bool clip_checkpoint_present(const ClipConfig& clip, std::string& reason);
 // The [clip] trial of `study` into the run folder `out`: predictions.csv, model.pt (the
 // probe), log lines, and the entries of `metrics` (metrics.json, which run_trial writes).
 // linear-probe: the L2-normalised CLIP image and/or text embeddings of every sample
-// (clip-image, clip-text through the feature store), concatenated, and a logistic
+// (the joint-space encoder pair of builtin_defaults.hpp, through the feature store), concatenated, and a logistic
 // regression fitted on the sampler's training rows for each [clip] l2, keeping the best
 // on the validation split by [train] monitor. zero-shot: each image's probabilities over
 // the labels' prompt embeddings (zero_shot_probabilities); nothing is trained.
 void run_clip_trial(const Study& study, const PluginCatalog& catalog, const std::filesystem::path& out,
-                    TrialLog& log, nlohmann::json& metrics);
+                    TrialLog& log, records::MetricsWriter& metrics);
 
 // Every template with each {} replaced by the label, label by label:
 // prompt (c, t) is at c * templates.size() + t.

@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <chrono>
 
 namespace msa::train {
 
@@ -58,8 +57,7 @@ FeatureSet ablate(const FeatureSet& set, const EvaluateConfig& config, const at:
 }
 
 void run_evaluation(const Study& study, const PluginCatalog& catalog, const fs::path& out, TrialLog& log,
-                    nlohmann::json& metrics) {
-    const auto start = std::chrono::steady_clock::now();
+                    records::MetricsWriter& metrics) {
     const EvaluateConfig& config = *study.evaluate;
     set_intra_op_threads(resolve_threads(study.train.threads));
     const torch::Device device = choose_device(study.train.device);
@@ -92,15 +90,9 @@ void run_evaluation(const Study& study, const PluginCatalog& catalog, const fs::
         model.probabilities(ablate(everything, config, torch::tensor(train_rows, torch::kLong)), device);
     write_predictions_and_metrics(out, dataset.samples, split_names(dataset.samples, split), split, probs,
                                   study.dataset.labels, metrics);
-    metrics["status"] = "ok";
-    metrics["evaluated"] = {{"model", model.folder().string()}, {"keep", config.keep}, {"fill", config.fill}};
-    metrics["features"] = features.report;
-    metrics["device"] = device.str();
-    metrics["seconds"] = {
-        {"total", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
-    log("test: accuracy " + fixed(metrics["test"]["accuracy"].get<double>()) + ", weighted F1 " +
-        fixed(metrics["test"]["weighted_f1"].get<double>()) + ", macro F1 " +
-        fixed(metrics["test"]["macro_f1"].get<double>()));
+    metrics.evaluated = records::MetricsWriter::Evaluation{model.folder().string(), config.keep, config.fill};
+    metrics.features = features.report;
+    metrics.details["device"] = device.str();
 }
 
 } // namespace msa::train

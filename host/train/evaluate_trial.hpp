@@ -7,8 +7,6 @@
 #include "train/run_folder.hpp"
 #include "train/trainer.hpp"
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <filesystem>
 
 namespace msa {
@@ -27,8 +25,8 @@ FeatureSet ablate(const FeatureSet& set, const EvaluateConfig& config, const at:
 // Runs the [evaluate] trial `study` into `out`, where run_trial has written config.toml
 // and opened the log: the model of evaluate.model on this trial's dataset, split and
 // seed; writes predictions.csv and fills `metrics` (valid and test metrics as a trial's,
-// plus "evaluated": {model, keep, fill}). No history.csv and no model.pt.
+// plus what it evaluated: MetricsWriter::evaluated). No history.csv and no model.pt.
 void run_evaluation(const Study& study, const PluginCatalog& catalog, const std::filesystem::path& out,
-                    TrialLog& log, nlohmann::json& metrics);
+                    TrialLog& log, records::MetricsWriter& metrics);
 
 } // namespace msa::train

@@ -3,7 +3,6 @@
 
 #include <msa/error.hpp>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -77,16 +76,13 @@ Metrics compute_metrics(const std::vector<std::int64_t>& labels, const at::Tenso
     return m;
 }
 
-nlohmann::json to_json(const Metrics& m, const std::vector<std::string>& names) {
-    nlohmann::json per_class = nlohmann::json::object();
+records::SplitScores to_scores(const Metrics& m, const std::vector<std::string>& names) {
+    records::SplitScores out{m.samples, m.accuracy, m.macro_f1, m.weighted_f1, m.ece, {}, records::Confusion{names, m.confusion}};
     for (std::size_t c = 0; c < m.per_class.size(); ++c) {
         const auto& k = m.per_class[c];
-        per_class[c < names.size() ? names[c] : std::to_string(c)] = {
-            {"precision", k.precision}, {"recall", k.recall}, {"f1", k.f1}, {"support", k.support}};
+        out.per_class[c < names.size() ? names[c] : std::to_string(c)] = {k.precision, k.recall, k.f1, k.support};
     }
-    return {{"samples", m.samples},   {"accuracy", m.accuracy}, {"macro_f1", m.macro_f1},
-            {"weighted_f1", m.weighted_f1}, {"ece", m.ece},           {"per_class", per_class},
-            {"confusion", {{"labels", names}, {"matrix", m.confusion}}}};
+    return out;
 }
 
 } // namespace msa::train

@@ -3,9 +3,9 @@
 #pragma once
 
 #include "manifest/vocabulary.hpp"
+#include "records/trial_files.hpp"
 
 #include <ATen/core/Tensor.h>
-#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <string>
@@ -40,8 +40,7 @@ struct Metrics {
 Metrics compute_metrics(const std::vector<std::int64_t>& labels, const at::Tensor& probabilities,
                         std::int64_t num_classes, int bins = 15);
 
-// {"samples", "accuracy", "macro_f1", "weighted_f1", "ece", "per_class": {name: {...}},
-//  "confusion": {"labels": [...], "matrix": [[...]]}}
-nlohmann::json to_json(const Metrics& metrics, const std::vector<std::string>& class_names);
+// The scores metrics.json keeps of a split, classes by their names.
+records::SplitScores to_scores(const Metrics& metrics, const std::vector<std::string>& class_names);
 
 } // namespace msa::train

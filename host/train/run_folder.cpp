@@ -73,12 +73,12 @@ std::vector<std::string> split_names(const std::vector<Sample>& samples, const d
 void write_predictions_and_metrics(const fs::path& out, const std::vector<Sample>& samples,
                                    const std::vector<std::string>& split_of, const data::Split& split,
                                    const at::Tensor& probs, const std::vector<std::string>& labels,
-                                   nlohmann::json& metrics) {
+                                   records::MetricsWriter& metrics) {
     write_file_atomically(out / "predictions.csv", predictions_csv(samples, split_of, probs, labels));
 
     const auto num_classes = static_cast<std::int64_t>(labels.size());
-    metrics["valid"] = to_json(metrics_of_rows(samples, split.valid, probs, num_classes), labels);
-    metrics["test"] = to_json(metrics_of_rows(samples, split.test, probs, num_classes), labels);
+    metrics.valid = to_scores(metrics_of_rows(samples, split.valid, probs, num_classes), labels);
+    metrics.test = to_scores(metrics_of_rows(samples, split.test, probs, num_classes), labels);
 }
 
 c10::Device choose_device(const std::string& name) {

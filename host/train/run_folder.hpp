@@ -3,10 +3,10 @@
 #pragma once
 
 #include "data/split.hpp"
+#include "records/metrics_writer.hpp"
 
 #include <msa/sample.hpp>
 
-#include <nlohmann/json_fwd.hpp>
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
@@ -45,13 +45,13 @@ std::string predictions_csv(const std::vector<Sample>& samples, const std::vecto
 // unlabelled for a sample without a label, unused for the others.
 std::vector<std::string> split_names(const std::vector<Sample>& samples, const data::Split& split);
 
-// predictions.csv for every sample (`split_of` names each one's split), and
-// metrics.json's "valid" and "test" from the rows of `split`. `probs` is [N, C] float on
+// predictions.csv for every sample (`split_of` names each one's split), and the
+// "valid" and "test" scores of metrics.json from the rows of `split`. `probs` is [N, C] float on
 // the CPU, a row per sample.
 void write_predictions_and_metrics(const std::filesystem::path& out, const std::vector<Sample>& samples,
                                    const std::vector<std::string>& split_of, const data::Split& split,
                                    const at::Tensor& probs, const std::vector<std::string>& labels,
-                                   nlohmann::json& metrics);
+                                   records::MetricsWriter& metrics);
 
 // The device [train] device names; CUDA is refused clearly when LibTorch sees none.
 c10::Device choose_device(const std::string& name);

@@ -58,9 +58,8 @@ std::pair<Classifier, Objective> build_model(const Study& study, const PluginCat
     return {model, objective};
 }
 
-void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, TrialLog& log,
-         nlohmann::json& metrics) {
-    const auto start = std::chrono::steady_clock::now();
+void run(const Study& study, const PluginCatalog& catalog, const records::StoreKeys& store_keys, const fs::path& out,
+         TrialLog& log, records::MetricsWriter& metrics) {
     if (study.encoders.empty())
         throw ConfigError(study.file.string(), "no [encoders.text] or [encoders.image]: a trial needs features");
     if (study.augmenter && !study.augmentation)
@@ -92,7 +91,7 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     const std::vector<std::int64_t> class_counts = count_training_rows(study, samples, train_rows, std::ref(log));
 
     const auto encode_start = std::chrono::steady_clock::now();
-    const LoadedFeatures features = load_features(study, catalog, samples, std::ref(log));
+    const LoadedFeatures features = load_features(study, catalog, samples, std::ref(log), {}, store_keys);
     const double encode_seconds = seconds_since(encode_start);
     std::vector<std::int64_t> all_labels;
     for (const auto& s : samples) all_labels.push_back(s.label);
@@ -123,39 +122,41 @@ void run(const Study& study, const PluginCatalog& catalog, const fs::path& out, 
     // Predictions for every sample, then metrics per labelled split.
     write_predictions_and_metrics(out, samples, split_of, split, predict_probabilities(model, everything, device),
                                   labels, metrics);
-    metrics["status"] = "ok";
-    metrics["best_epoch"] = fitted.best_epoch;
-    metrics["epochs_run"] = fitted.history.size();
-    metrics["stopped_early"] = fitted.stopped_early;
-    metrics["monitor"] = study.train.monitor.str();
-    metrics["train_rows"] = train_rows.size();
-    metrics["augmented"] = samples.size() - dataset.samples.size();
+    metrics.best_epoch = fitted.best_epoch;
+    metrics.features = features.report;
+    metrics.encode_seconds = encode_seconds;
+    metrics.train_seconds = fitted.seconds;
     std::int64_t encoder_parameters = 0, all_parameters = 0;
     for (const auto& t : model->encoder_parameters()) encoder_parameters += t.numel();
     for (const auto& t : model->parameters()) all_parameters += t.numel();
-    metrics["parameters"] = {{"head", all_parameters - encoder_parameters}, {"encoder_top", encoder_parameters}};
-    metrics["class_counts"] = class_counts;
-    metrics["features"] = features.report;
-    metrics["device"] = device.str();
-    metrics["threads"] = {{"train", intra_op_threads()}, {"encode", features.threads}};
-    metrics["seconds"] = {{"encode", encode_seconds}, {"train", fitted.seconds}, {"total", seconds_since(start)}};
+    metrics.details.update({{"epochs_run", fitted.history.size()},
+                            {"stopped_early", fitted.stopped_early},
+                            {"monitor", study.train.monitor.str()},
+                            {"train_rows", train_rows.size()},
+                            {"augmented", samples.size() - dataset.samples.size()},
+                            {"parameters", {{"head", all_parameters - encoder_parameters},
+                                            {"encoder_top", encoder_parameters}}},
+                            {"class_counts", class_counts},
+                            {"device", device.str()},
+                            {"threads", {{"train", intra_op_threads()}, {"encode", features.threads}}}});
     torch::save(model, (out / "model.pt").string());
-    log("test: accuracy " + fixed(metrics["test"]["accuracy"].get<double>()) + ", weighted F1 " +
-        fixed(metrics["test"]["weighted_f1"].get<double>()) + ", macro F1 " +
-        fixed(metrics["test"]["macro_f1"].get<double>()));
 }
 
 } // namespace
 
 fs::path default_run_folder(const Study& study) { return study.output / study.name; }
 
-void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path& out) {
+void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path& out,
+               const records::StoreKeys& store_keys) {
     fs::create_directories(out);
     for (const char* stale : {"metrics.json", "error.txt", "predictions.csv", "history.csv", "model.pt"})
         fs::remove(out / stale);
     write_file_atomically(out / "config.toml", resolved_manifest(study));
     TrialLog log(out / "log.txt");
-    nlohmann::json metrics{{"trial", study.name}, {"seed", study.seed}};
+    const auto start = std::chrono::steady_clock::now();
+    records::MetricsWriter metrics;
+    metrics.trial = study.name;
+    metrics.seed = study.seed;
     try {
         // An [evaluate] trial (ablation) evaluates a trained model; a [clip] trial runs CLIP.
         if (study.evaluate)
@@ -163,14 +164,13 @@ void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path&
         else if (study.clip)
             run_clip_trial(study, catalog, out, log, metrics);
         else
-            run(study, catalog, out, log, metrics);
-        write_file_atomically(out / "metrics.json", metrics.dump(2) + "\n");
+            run(study, catalog, store_keys, out, log, metrics);
+        if (metrics.test) log(records::test_summary(*metrics.test));
+        write_file_atomically(out / "metrics.json", metrics.ok_json(seconds_since(start)));
     } catch (const std::exception& e) {
-        metrics["status"] = "failed";
-        metrics["error"] = e.what();
         log(std::string("error: ") + e.what());
         write_file_atomically(out / "error.txt", std::string(e.what()) + "\n");
-        write_file_atomically(out / "metrics.json", metrics.dump(2) + "\n");
+        write_file_atomically(out / "metrics.json", metrics.failed_json(e.what()));
         throw;
     }
 }

@@ -1,11 +1,15 @@
+// A trial's encoder features (see trial_features.hpp): by the study's store key, or encoded where
+// the store lacks them.
 #include "train/trial_features.hpp"
 
 #include "plugin/plugin_catalog.hpp"
 #include "store/encode_features.hpp"
 #include "store/feature_store.hpp"
+#include "train/trial_rows.hpp"
 
 #include <msa/encoder.hpp>
 
+#include <optional>
 #include <unordered_map>
 
 namespace msa::train {
@@ -29,47 +33,97 @@ std::vector<std::string> feature_ids(const std::vector<Sample>& samples, const s
     return out;
 }
 
+// One modality's features and where they came from.
+struct ModalityFeatures {
+    Features features;
+    std::int64_t dim = 0;
+    TrainableEncoder top;
+    std::shared_ptr<Encoder> encoder; // null when read by key
+    nlohmann::json report;
+    int threads = 0;
+};
+
+// The features stored under `key` (a store_keys.json entry), when the store holds every
+// one of `own_ids`: no encoder is built, so no weights are loaded or hashed.
+std::optional<ModalityFeatures> read_by_key(const FeatureStore& store, const std::string& key, const std::string& modality,
+                                            const PluginChoice& choice, const std::vector<std::string>& own_ids,
+                                            const std::vector<std::string>& ids, const TrialLogFn& log) {
+    if (!store.missing(key, own_ids).empty()) return std::nullopt;
+    ModalityFeatures out;
+    out.features = store.read(key, ids);
+    out.dim = out.features.pooled.size(1);
+    out.report = {{"plugin", choice.plugin}, {"key", key}, {"store", store.file().string()},
+                  {"from_store", own_ids.size()}, {"encoded", 0}, {"dim", out.dim}, {"trainable_layers", 0},
+                  {"encode_seconds", 0.0}, {"encode_threads", 0}, {"encoder_loaded", false}};
+    log(modality + " features (" + choice.plugin + ", key " + key.substr(0, 12) + "): " +
+        std::to_string(own_ids.size()) + " from the store, by the study's key (encoder not loaded)");
+    return out;
+}
+
+// Builds the encoder (or takes `encoder`, built already), encodes what the store lacks
+// and reads the features, or the prefix features of an encoder with a trainable top.
+ModalityFeatures encode_and_read(FeatureStore& store, const PluginCatalog& catalog, const std::string& modality,
+                                 const PluginChoice& choice, std::shared_ptr<Encoder> encoder,
+                                 const std::vector<Sample>& own, const std::vector<std::string>& ids,
+                                 const TrialLogFn& log) {
+    const auto results = encode_missing(modality, choice, catalog, own, store, &encoder);
+    const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
+    TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); });
+    if (top && results.size() < 2)
+        throw ConfigError(choice.where, "[encoders." + modality + "] " + describe(entry) +
+                                            " fine-tunes its top layers (trainable_layers), which a trial trains "
+                                            "from stored prefix features: set cached_prefix = true");
+    const EncodeResult& r = top ? results[1] : results.front();
+    log(modality + (top ? " prefix" : "") + " features (" + choice.plugin + ", key " + r.key.substr(0, 12) +
+        "): " + std::to_string(r.from_store) + " from the store, " + std::to_string(r.encoded) + " encoded");
+    ModalityFeatures out;
+    out.features = store.read(r.key, ids);
+    out.dim = call_plugin(entry, "dim()", [&] { return encoder->dim(); });
+    out.top = TrainableEncoder{top, &entry};
+    out.encoder = encoder;
+    out.report = {{"plugin", choice.plugin}, {"key", r.key}, {"store", store.file().string()},
+                  {"from_store", r.from_store}, {"encoded", r.encoded}, {"dim", out.dim},
+                  {"trainable_layers", top ? top->layers() : 0}, {"encode_seconds", r.seconds},
+                  {"encode_threads", r.threads}, {"encoder_loaded", true}};
+    out.threads = r.threads;
+    return out;
+}
+
 } // namespace
 
 LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,
-                             const std::function<void(const std::string&)>& log,
-                             const std::map<std::string, std::shared_ptr<Encoder>>& built) {
+                             const TrialLogFn& log, const std::map<std::string, std::shared_ptr<Encoder>>& built,
+                             const records::StoreKeys& store_keys) {
     FeatureStore store(store_path(study), {study.store.dtype, static_cast<int>(study.store.compression)});
     LoadedFeatures out;
     for (const auto& [modality, choice] : study.encoders) {
-        const auto prebuilt = built.find(modality);
-        std::shared_ptr<Encoder> encoder = prebuilt == built.end() ? nullptr : prebuilt->second;
         const std::vector<std::string> ids = feature_ids(samples, modality);
-        std::vector<Sample> own_features;
+        std::vector<Sample> own;
+        std::vector<std::string> own_ids;
         for (std::size_t i = 0; i < samples.size(); ++i)
-            if (ids[i] == samples[i].id) own_features.push_back(samples[i]);
-        const auto results = encode_missing(modality, choice, catalog, own_features, store, &encoder);
-        out.encoders.push_back(encoder);
-        const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
-        TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); });
-        if (top && results.size() < 2)
-            throw ConfigError(choice.where, "[encoders." + modality + "] " + describe(entry) +
-                                                " fine-tunes its top layers (trainable_layers), which a trial trains "
-                                                "from stored prefix features: set cached_prefix = true");
-        const EncodeResult& r = top ? results[1] : results.front();
-        log(modality + (top ? " prefix" : "") + " features (" + choice.plugin + ", key " + r.key.substr(0, 12) +
-            "): " + std::to_string(r.from_store) + " from the store, " + std::to_string(r.encoded) + " encoded");
-        Features f = store.read(r.key, ids);
-        const std::int64_t dim = call_plugin(entry, "dim()", [&] { return encoder->dim(); });
-        out.report[modality] = {{"plugin", choice.plugin}, {"key", r.key}, {"store", store.file().string()},
-                                {"from_store", r.from_store}, {"encoded", r.encoded}, {"dim", dim},
-                                {"trainable_layers", top ? top->layers() : 0}, {"encode_seconds", r.seconds},
-                                {"encode_threads", r.threads}};
-        out.threads[modality] = r.threads;
-        const TrainableEncoder trainable{top, &entry};
+            if (ids[i] == samples[i].id) {
+                own.push_back(samples[i]);
+                own_ids.push_back(samples[i].id);
+            }
+        const auto prebuilt = built.find(modality);
+        const auto key = store_keys.find(modality);
+        std::optional<ModalityFeatures> loaded;
+        if (prebuilt == built.end() && key != store_keys.end())
+            loaded = read_by_key(store, key->second, modality, choice, own_ids, ids, log);
+        if (!loaded)
+            loaded = encode_and_read(store, catalog, modality, choice,
+                                     prebuilt == built.end() ? nullptr : prebuilt->second, own, ids, log);
+        if (loaded->encoder) out.encoders.push_back(loaded->encoder);
+        out.report[modality] = std::move(loaded->report);
+        out.threads[modality] = loaded->threads;
         if (modality == "text") {
-            out.text = std::move(f);
-            out.text_dim = dim;
-            out.text_top = trainable;
+            out.text = std::move(loaded->features);
+            out.text_dim = loaded->dim;
+            out.text_top = loaded->top;
         } else {
-            out.image = std::move(f);
-            out.image_dim = dim;
-            out.image_top = trainable;
+            out.image = std::move(loaded->features);
+            out.image_dim = loaded->dim;
+            out.image_top = loaded->top;
         }
     }
     return out;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "manifest/study.hpp"
+#include "records/trial_files.hpp"
 #include "train/trainer.hpp"
 
 #include <nlohmann/json.hpp>
@@ -30,9 +31,11 @@ struct LoadedFeatures {
 };
 
 // `built` holds encoders already built from `study.encoders`, by modality; the others are
-// built here.
+// built here, except where `store_keys` names the key of a modality's features and the
+// store has all of them: those are read without building the encoder (no weights loaded).
 LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,
                              const std::function<void(const std::string&)>& log,
-                             const std::map<std::string, std::shared_ptr<Encoder>>& built = {});
+                             const std::map<std::string, std::shared_ptr<Encoder>>& built = {},
+                             const records::StoreKeys& store_keys = {});
 
 } // namespace msa::train

@@ -133,6 +133,21 @@ for f in trial.toml config.toml metrics.json predictions.csv history.csv model.p
 done
 grep -q '^epochs = 4$' $trial/config.toml || fail "set.train.epochs did not reach the architecture trials"
 
+# The study encoded the dataset once and gave each trial its store keys: no worker loaded
+# an encoder (the ViT fixture's weights) to find its features.
+python3 - $study <<'PY' || fail "a trial loaded an encoder whose features the study had stored for it"
+import glob, json, os, sys
+folders = glob.glob(sys.argv[1] + "/architecture/*-s*") + glob.glob(sys.argv[1] + "/augmentation/identity-s*")
+assert len(folders) == 6, folders
+for folder in folders:
+    features = json.load(open(os.path.join(folder, "metrics.json")))["features"]
+    assert set(features) == {"text", "image"}, (folder, features)
+    assert not any(f["encoder_loaded"] for f in features.values()), (folder, features)
+    keys = json.load(open(os.path.join(folder, "store_keys.json")))
+    assert keys == {m: f["key"] for m, f in features.items()}, (folder, keys)
+PY
+grep -q "by the study's key (encoder not loaded)" $trial/log.txt || fail "the trial log does not say where its features came from"
+
 # A rerun skips every finished trial and reads every feature from the store.
 before=$(stat -c %Y $trial/metrics.json)
 expect_exit 0 "$MSA" run study.toml

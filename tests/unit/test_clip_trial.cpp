@@ -226,3 +226,23 @@ TEST_CASE("clip trials: a missing checkpoint and settings that cannot work are c
     CHECK_THROWS_WITH(no_valid.run("no-valid"), Contains("the validation split, which is empty") &&
                                                     Contains("give one l2 value"));
 }
+
+TEST_CASE("clip trials pair encoders by their declared joint space, not by name", "[clip-trial]") {
+    ClipSetup setup(checkpoint_line(clip_text_fixture()) + "l2 = [0.01]\n");
+    const Study study = setup.study();
+    // The built-in pair declares the space "clip".
+    const PluginCatalog& builtin = builtin_catalog();
+    CHECK(builtin.get(PluginKind::encoder, "clip-text", "test").info.joint_space == "clip");
+    CHECK(builtin.get(PluginKind::encoder, "clip-image", "test").info.joint_space == "clip");
+    // Encoders of those names that declare no common space are refused before encoding.
+    PluginCatalog catalog;
+    const PluginEntry& all = builtin.get(PluginKind::sampler, "all", "test");
+    catalog.add_sampler(all.info, std::get<SamplerFactory>(all.factory));
+    for (const auto& [name, space] : {std::pair{"clip-text", "clip"}, std::pair{"clip-image", ""}}) {
+        const PluginInfo& real = builtin.get(PluginKind::encoder, name, "test").info;
+        catalog.add_encoder(PluginInfo{name, real.summary, real.params}.with_joint_space(space),
+                            [](const Properties&) -> std::shared_ptr<Encoder> { throw Error("never built"); });
+    }
+    CHECK_THROWS_WITH(train::run_trial(study, catalog, setup.dir.path() / "runs" / "unpaired"),
+                      Contains("must declare one joint image-text space") && Contains("'clip' and ''"));
+}

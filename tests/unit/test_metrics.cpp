@@ -35,9 +35,11 @@ TEST_CASE("metrics: accuracy, per-class precision / recall / F1, macro and weigh
     CHECK(m.get({Metric::ece, {}}) == m.ece);
     CHECK_THROWS_WITH(m.get({Metric::loss, {}}), Catch::Matchers::Contains("accepted here: accuracy, macro_f1, weighted_f1, ece"));
 
-    const auto json = to_json(m, {"negative", "neutral", "positive"});
-    CHECK(json["per_class"]["positive"]["support"] == 1);
-    CHECK(json["confusion"]["matrix"][0][1] == 1);
+    const msa::records::SplitScores scores = to_scores(m, {"negative", "neutral", "positive"});
+    CHECK(scores.per_class.at("positive").support == 1);
+    CHECK(scores.per_class.at("neutral").f1 == Approx(0.5));
+    CHECK(scores.confusion->matrix[0][1] == 1);
+    CHECK(scores.confusion->labels.back() == "positive");
 }
 
 TEST_CASE("metrics: a class never predicted has precision 0, and F1 0 when it has no hits", "[metrics]") {

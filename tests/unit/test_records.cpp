@@ -1,6 +1,7 @@
 // The run-folder records: each file's one writer and one reader agree (results.json,
 // history.csv, metrics.json, predictions.csv), and the names msa reads are a closed set.
 #include "records/results_file.hpp"
+#include "records/metrics_writer.hpp"
 #include "records/trial_files.hpp"
 #include "test_helpers.hpp"
 
@@ -131,6 +132,68 @@ TEST_CASE("records: history.csv and metrics.json of a trial folder", "[records]"
     CHECK(failed.error == "died of signal 11");
     std::ofstream(dir.path() / "metrics.json") << R"({"status": "maybe"})";
     CHECK_THROWS_WITH(records::read_trial_metrics(dir.path()), Contains("status 'maybe'"));
+}
+
+TEST_CASE("records: metrics.json from MetricsWriter reads back the same", "[records]") {
+    test::TempDir dir;
+    records::MetricsWriter writer;
+    writer.trial = "loss/focal-s2";
+    writer.seed = 2;
+    records::SplitScores test_scores{40, 0.75, 0.5, 0.625, 0.125, {}, records::Confusion{{"a", "b"}, {{20, 5}, {5, 10}}}};
+    test_scores.per_class["a"] = {0.8, 0.8, 0.8, 25};
+    test_scores.per_class["b"] = {0.6, 0.6, 0.6, 15};
+    writer.test = test_scores;
+    writer.valid = records::SplitScores{10, 0.5, 0.25, 0.375, 0.0, {}, std::nullopt};
+    writer.best_epoch = 7;
+    writer.encode_seconds = 1.5;
+    writer.features = {{"text", {{"encoded", 3}}}, {"image", {{"encoded", 4}}}};
+    writer.details = {{"device", "cpu"}, {"threads", {{"train", 2}}}};
+    std::ofstream(dir.path() / "metrics.json") << writer.ok_json(12.25);
+
+    const auto read = records::read_trial_metrics(dir.path());
+    CHECK(read.status == TrialStatus::ok);
+    CHECK(read.best_epoch == 7);
+    CHECK(read.total_seconds == Approx(12.25));
+    CHECK(read.encoded == 7);
+    CHECK(read.valid->weighted_f1 == Approx(0.375));
+    CHECK(read.test->samples == 40);
+    CHECK(read.test->get({Metric::ece, {}}) == Approx(0.125));
+    CHECK(read.test->get({Metric::class_f1, "b"}) == Approx(0.6));
+    CHECK(read.test->per_class.at("a").support == 25);
+    CHECK(read.test->confusion->matrix == std::vector<std::vector<std::int64_t>>{{20, 5}, {5, 10}});
+    CHECK(records::test_summary(*read.test) == "test: accuracy 0.7500, weighted F1 0.6250, macro F1 0.5000");
+
+    // A failed trial keeps what it had recorded; the evaluated model is typed too.
+    writer.evaluated = records::MetricsWriter::Evaluation{"runs/x/loss/focal-s2", "text", "mean"};
+    std::ofstream(dir.path() / "metrics.json") << writer.failed_json("out of memory");
+    const auto failed = records::read_trial_metrics(dir.path());
+    CHECK(failed.status == TrialStatus::failed);
+    CHECK(failed.error == "out of memory");
+    CHECK(failed.evaluated_model == "runs/x/loss/focal-s2");
+    CHECK(failed.best_epoch == 7);
+
+    // A detail may not take a typed field's name: the reader would see the wrong thing.
+    writer.details["best_epoch"] = 3;
+    CHECK_THROWS_WITH(writer.ok_json(1.0), Contains("detail 'best_epoch' shadows a typed field"));
+}
+
+TEST_CASE("records: store_keys.json round-trips, and a bad one says what it expects", "[records]") {
+    test::TempDir dir;
+    const auto file = dir.path() / "store_keys.json";
+    const std::string key(64, 'a');
+    std::ofstream(file) << records::store_keys_json({{"text", key}, {"image", std::string(64, 'b')}});
+    const auto keys = records::read_store_keys(file);
+    CHECK(keys.size() == 2);
+    CHECK(keys.at("text") == key);
+
+    std::ofstream(file) << R"({"audio": ")" + key + R"("})";
+    CHECK_THROWS_WITH(records::read_store_keys(file),
+                      Contains("store_keys.json: unknown modality 'audio'; accepted: text, image"));
+    std::ofstream(file) << R"({"text": "abc"})";
+    CHECK_THROWS_WITH(records::read_store_keys(file), Contains("'text' is not a feature-store key (64 hex digits)"));
+    std::ofstream(file) << "[1, 2]";
+    CHECK_THROWS_WITH(records::read_store_keys(file), Contains("not a JSON object"));
+    CHECK_THROWS_WITH(records::read_store_keys(dir.path() / "absent.json"), Contains("absent.json: cannot be read"));
 }
 
 TEST_CASE("records: predictions.csv round-trips, and the hard samples are a value", "[records]") {

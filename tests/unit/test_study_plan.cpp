@@ -45,7 +45,8 @@ records::SplitScores scores(double weighted_f1) {
     s.weighted_f1 = weighted_f1;
     s.macro_f1 = weighted_f1 - 0.1;
     s.accuracy = weighted_f1 + 0.05;
-    s.class_f1 = {{"negative", weighted_f1}, {"positive", weighted_f1 / 2}};
+    s.per_class["negative"].f1 = weighted_f1;
+    s.per_class["positive"].f1 = weighted_f1 / 2;
     return s;
 }
 
