@@ -3,6 +3,7 @@
 #include "util/build_info.hpp"
 #include "util/thread_budget.hpp"
 
+#include <msa/models/cpu_features.hpp>
 #include <msa/plugin.hpp>
 
 #include <iostream>
@@ -10,7 +11,7 @@
 namespace msa::cli {
 
 Command add_version_command(CLI::App& app) {
-    CLI::App* sub = app.add_subcommand("version", "Show the msa, SDK ABI and LibTorch versions and the build type");
+    CLI::App* sub = app.add_subcommand("version", "Show the msa, SDK ABI and LibTorch versions, the build type and the CPU");
     return {sub, [] {
                 std::cout << "msa " << MSA_VERSION << "\n"
                           << "SDK ABI " << MSA_SDK_ABI_MAJOR << "." << MSA_SDK_ABI_MINOR << "\n"
@@ -18,6 +19,9 @@ Command add_version_command(CLI::App& app) {
                           << "C++ ABI _GLIBCXX_USE_CXX11_ABI=" << MSA_CXX11_ABI << "\n"
                           << "build type " << MSA_BUILD_TYPE << "\n"
                           << "cores " << describe_usable_cores() << "\n"
+                          << "cpu " << models::cpu_features().model << " (" << models::cpu_features().flags()
+                          << "; dtype = \"auto\" computes in "
+                          << (models::cpu_features().native_bf16() ? "bfloat16" : "float32") << ")\n"
                           << "plugins " << builtin_plugin_dir().string() << "\n";
                 return 0;
             }};

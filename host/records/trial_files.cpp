@@ -235,7 +235,11 @@ std::vector<EpochRow> read_history(const std::filesystem::path& trial_folder) {
     return rows;
 }
 
-std::string store_keys_json(const StoreKeys& keys) { return json(keys).dump(2) + "\n"; }
+std::string store_keys_json(const StoreKeys& keys) {
+    json out = json::object();
+    for (const auto& [modality, stored] : keys) out[modality] = {{"key", stored.key}, {"precision", stored.precision}};
+    return out.dump(2) + "\n";
+}
 
 StoreKeys read_store_keys(const std::filesystem::path& file) {
     std::ifstream in(file);
@@ -244,17 +248,17 @@ StoreKeys read_store_keys(const std::filesystem::path& file) {
     try {
         const json document = json::parse(in);
         if (!document.is_object()) throw Error("not a JSON object");
-        for (const auto& [modality, key] : document.items()) {
+        for (const auto& [modality, stored] : document.items()) {
             if (modality != "text" && modality != "image")
                 throw Error("unknown modality '" + modality + "'; accepted: text, image");
-            if (!key.is_string() || key.get<std::string>().size() != 64 ||
-                key.get<std::string>().find_first_not_of("0123456789abcdef") != std::string::npos)
-                throw Error("'" + modality + "' is not a feature-store key (64 hex digits)");
-            keys[modality] = key.get<std::string>();
+            const std::string key = stored.is_object() ? stored.value("key", "") : "";
+            if (key.size() != 64 || key.find_first_not_of("0123456789abcdef") != std::string::npos)
+                throw Error("'" + modality + "' has no feature-store key (\"key\": 64 hex digits)");
+            keys[modality] = {key, stored.value("precision", "")};
         }
     } catch (const std::exception& e) {
-        throw Error(file.string() + ": " + e.what() + " (store_keys.json is {\"text\": \"<key>\", \"image\": "
-                    "\"<key>\"}, written by msa run)");
+        throw Error(file.string() + ": " + e.what() + " (store_keys.json is {\"text\": {\"key\": \"<64 hex>\", "
+                    "\"precision\": \"float32\"}, \"image\": {...}}, written by msa run)");
     }
     return keys;
 }

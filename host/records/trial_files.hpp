@@ -95,10 +95,15 @@ std::vector<EpochRow> read_history(const std::filesystem::path& trial_folder);
 
 // store_keys.json, written by msa run beside a trial's trial.toml: for each encoder of the
 // trial that has no trainable top, by modality ("text", "image"), the feature-store key
-// its features were stored under when the study encoded the dataset. The worker reads
-// those features by key without loading the encoder's weights (`msa trial --store-keys`);
-// where the store lacks some of them it builds the encoder as usual.
-using StoreKeys = std::map<std::string, std::string>;
+// its features were stored under when the study encoded the dataset, and the precision
+// it encoded in. The worker reads those features by key without loading the encoder's
+// weights (`msa trial --store-keys`); where the store lacks some it builds the encoder.
+struct StoredFeatures {
+    std::string key;       // 64 hex digits
+    std::string precision; // Encoder::precision()
+    bool operator==(const StoredFeatures& other) const { return key == other.key && precision == other.precision; }
+};
+using StoreKeys = std::map<std::string, StoredFeatures>;
 
 std::string store_keys_json(const StoreKeys& keys);
 

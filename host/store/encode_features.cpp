@@ -80,6 +80,7 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
     const EncoderMeta meta = encoder_meta(entry, *encoder, choice.params);
     EncodeResult& features = results.emplace_back(EncodeResult{modality, choice.plugin, encoder_key(meta)});
     features.threads = threads.threads();
+    features.precision = call_plugin(entry, "precision()", [&] { return encoder->precision(); });
     fill_group("encode " + modality + " (" + choice.plugin + ")", features.key, meta, encoder->batch_size(), samples,
                store,
                [&](const EncoderBatch& batch, std::size_t rows) {
@@ -98,6 +99,7 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
             results.emplace_back(EncodeResult{modality + " prefix", choice.plugin, encoder_key(prefix_meta)});
         prefix.threads = threads.threads();
         prefix.frozen = false;
+        prefix.precision = results.front().precision; // `features` may have moved with the vector
         fill_group("encode " + modality + " prefix (" + choice.plugin + ")", prefix.key, prefix_meta,
                    encoder->batch_size(), samples, store,
                    [&](const EncoderBatch& batch, std::size_t rows) {

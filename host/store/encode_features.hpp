@@ -30,6 +30,7 @@ struct EncodeResult {
     double seconds = 0;
     int threads = 0; // intra-op threads it encoded with (the encoder's `threads`, else the host's)
     bool frozen = true; // the encoder has no trainable top: these features are all a trial needs of it
+    std::string precision; // the compute type it encoded in (Encoder::precision())
 };
 
 // Builds the encoder of `choice` ([encoders.<modality>]) and encodes every sample of

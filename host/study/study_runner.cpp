@@ -356,7 +356,7 @@ private:
                 for (const auto& r : encode_missing(modality, choice, catalog_, dataset.samples, store)) {
                     store_use_.from_store += static_cast<std::int64_t>(r.from_store);
                     store_use_.encoded += static_cast<std::int64_t>(r.encoded);
-                    if (r.frozen) prepared.store_keys[modality] = r.key;
+                    if (r.frozen) prepared.store_keys[modality] = {r.key, r.precision};
                     std::cerr << "features " << modality << " (" << choice.plugin << "): " << r.from_store
                               << " from the store, " << r.encoded << " encoded\n";
                 }

@@ -3,25 +3,43 @@
 
 #include "data/split.hpp"
 #include "plugin/plugin_catalog.hpp"
+#include "util/progress.hpp"
 
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iostream>
 #include <limits>
+#include <memory>
 #include <random>
 
 namespace msa::train {
 
 namespace {
 
+// Token sequences cut after the last position any of their rows uses. The store keeps
+// every text padded to the longest (128 ids for MiniLM) while most tweets are about 30,
+// and a trainable top or token-level fusion costs in proportion to the length. Exact:
+// the positions cut are masked out (mask 0) in every row, so nothing read them.
+Features trimmed(Features f) {
+    if (!f.tokens.defined() || !f.mask.defined() || f.mask.size(0) == 0) return f;
+    const at::Tensor used = f.mask.ne(0).any(0).nonzero();
+    const std::int64_t length = used.numel() ? used.max().item<std::int64_t>() + 1 : 1;
+    if (length < f.tokens.size(1)) {
+        f.tokens = f.tokens.narrow(1, 0, length);
+        f.mask = f.mask.narrow(1, 0, length);
+    }
+    return f;
+}
+
 Features select_rows(const Features& f, const at::Tensor& index) {
     Features out;
     if (f.pooled.defined()) out.pooled = f.pooled.index_select(0, index.to(f.pooled.device()));
     if (f.tokens.defined()) out.tokens = f.tokens.index_select(0, index.to(f.tokens.device()));
     if (f.mask.defined()) out.mask = f.mask.index_select(0, index.to(f.mask.device()));
-    return out;
+    return trimmed(std::move(out));
 }
 
 Features move_to(const Features& f, const torch::Device& device) {
@@ -206,6 +224,9 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(Classifier& model, const Obj
         std::move(groups), torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay));
 }
 
+// An epoch expected to take longer than this shows a progress line with its ETA.
+constexpr double kQuietEpochSeconds = 10.0;
+
 // One pass over the training rows in the order `rng` draws; returns the mean objective.
 struct EpochRunner {
     Classifier& model;
@@ -226,6 +247,10 @@ struct EpochRunner {
         model->train();
         objective.train(true);
         double loss_sum = 0;
+        // A long epoch (fine-tuning encoder layers) shows its progress once its first
+        // step says it will take a while; a head's sub-second epochs stay quiet.
+        std::unique_ptr<Progress> progress;
+        const auto epoch_start = std::chrono::steady_clock::now();
         for (std::int64_t b = 0; b < steps_per_epoch; ++b) {
             const auto begin = order.begin() + b * config.batch_size;
             const auto end = order.begin() + std::min<std::int64_t>(train.size(), (b + 1) * config.batch_size);
@@ -246,6 +271,14 @@ struct EpochRunner {
             optimizer.step();
             ++step;
             loss_sum += value;
+            if (b == 0 && steps_per_epoch > 1) {
+                const double first = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+                if (first * static_cast<double>(steps_per_epoch) > kQuietEpochSeconds)
+                    progress = std::make_unique<Progress>("epoch " + std::to_string(epoch) + "/" +
+                                                              std::to_string(config.epochs) + " (training rows)",
+                                                          train.size(), std::cerr);
+            }
+            if (progress) progress->advance(static_cast<std::int64_t>(rows.size()));
         }
         return loss_sum / static_cast<double>(steps_per_epoch);
     }

@@ -14,6 +14,8 @@
 #include "train/trial_rows.hpp"
 #include "util/thread_budget.hpp"
 
+#include <msa/models/cpu_features.hpp>
+
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -56,6 +58,24 @@ std::pair<Classifier, Objective> build_model(const Study& study, const PluginCat
         objective.auxiliary.push_back({catalog.create_loss(aux.choice.plugin, aux.choice.params, loss_context),
                                        &catalog.get(PluginKind::loss, aux.choice.plugin, aux.choice.where), aux.weight});
     return {model, objective};
+}
+
+// fit() with each epoch written to history.csv and the log as it ends.
+FitResult fit_logged(Classifier& model, const Objective& objective, const FeatureSet& train, const FeatureSet& valid,
+                     const Study& study, const torch::Device& device, const fs::path& out, TrialLog& log) {
+    records::HistoryWriter history(out);
+    const FitResult fitted = fit(model, objective, train, valid, study.train, study.seed, device,
+                                 [&](const EpochRecord& r) {
+                                     history.add({r.epoch, r.train_loss, r.valid_loss, r.valid.accuracy,
+                                                  r.valid.macro_f1, r.valid.weighted_f1, r.learning_rate, r.seconds});
+                                     log("epoch " + std::to_string(r.epoch) + "/" + std::to_string(study.train.epochs) +
+                                         ": train loss " + fixed(r.train_loss) + ", valid loss " +
+                                         fixed(r.valid_loss) + ", valid weighted F1 " + fixed(r.valid.weighted_f1) +
+                                         ", macro F1 " + fixed(r.valid.macro_f1) + " (" + fixed(r.seconds, 2) + " s)");
+                                 });
+    log("best epoch " + std::to_string(fitted.best_epoch) + " of " + std::to_string(fitted.history.size()) +
+        (fitted.stopped_early ? " (stopped early)" : "") + "; trained in " + fixed(fitted.seconds, 1) + " s");
+    return fitted;
 }
 
 void run(const Study& study, const PluginCatalog& catalog, const records::StoreKeys& store_keys, const fs::path& out,
@@ -105,19 +125,7 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
 
     const FeatureSet train = everything.rows(index_tensor(train_rows));
     const FeatureSet valid = everything.rows(index_tensor(split.valid));
-    const FeatureSet test = everything.rows(index_tensor(split.test));
-    records::HistoryWriter history(out);
-    const FitResult fitted = fit(model, objective, train, valid, study.train, study.seed, device,
-                                 [&](const EpochRecord& r) {
-                                     history.add({r.epoch, r.train_loss, r.valid_loss, r.valid.accuracy,
-                                                  r.valid.macro_f1, r.valid.weighted_f1, r.learning_rate, r.seconds});
-                                     log("epoch " + std::to_string(r.epoch) + "/" + std::to_string(study.train.epochs) +
-                                         ": train loss " + fixed(r.train_loss) + ", valid loss " +
-                                         fixed(r.valid_loss) + ", valid weighted F1 " + fixed(r.valid.weighted_f1) +
-                                         ", macro F1 " + fixed(r.valid.macro_f1) + " (" + fixed(r.seconds, 2) + " s)");
-                                 });
-    log("best epoch " + std::to_string(fitted.best_epoch) + " of " + std::to_string(fitted.history.size()) +
-        (fitted.stopped_early ? " (stopped early)" : "") + "; trained in " + fixed(fitted.seconds, 1) + " s");
+    const FitResult fitted = fit_logged(model, objective, train, valid, study, device, out, log);
 
     // Predictions for every sample, then metrics per labelled split.
     write_predictions_and_metrics(out, samples, split_of, split, predict_probabilities(model, everything, device),
@@ -157,6 +165,9 @@ void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path&
     records::MetricsWriter metrics;
     metrics.trial = study.name;
     metrics.seed = study.seed;
+    // The CPU decides what dtype = "auto" computes in and how fast; say which one ran it.
+    const models::CpuFeatures& cpu = models::cpu_features();
+    metrics.details["cpu"] = {{"model", cpu.model}, {"flags", cpu.flags()}, {"native_bf16", cpu.native_bf16()}};
     try {
         // An [evaluate] trial (ablation) evaluates a trained model; a [clip] trial runs CLIP.
         if (study.evaluate)

@@ -45,16 +45,19 @@ struct ModalityFeatures {
 
 // The features stored under `key` (a store_keys.json entry), when the store holds every
 // one of `own_ids`: no encoder is built, so no weights are loaded or hashed.
-std::optional<ModalityFeatures> read_by_key(const FeatureStore& store, const std::string& key, const std::string& modality,
+std::optional<ModalityFeatures> read_by_key(const FeatureStore& store, const records::StoredFeatures& stored,
+                                            const std::string& modality,
                                             const PluginChoice& choice, const std::vector<std::string>& own_ids,
                                             const std::vector<std::string>& ids, const TrialLogFn& log) {
+    const std::string& key = stored.key;
     if (!store.missing(key, own_ids).empty()) return std::nullopt;
     ModalityFeatures out;
     out.features = store.read(key, ids);
     out.dim = out.features.pooled.size(1);
     out.report = {{"plugin", choice.plugin}, {"key", key}, {"store", store.file().string()},
                   {"from_store", own_ids.size()}, {"encoded", 0}, {"dim", out.dim}, {"trainable_layers", 0},
-                  {"encode_seconds", 0.0}, {"encode_threads", 0}, {"encoder_loaded", false}};
+                  {"encode_seconds", 0.0}, {"encode_threads", 0}, {"precision", stored.precision},
+                  {"encoder_loaded", false}};
     log(modality + " features (" + choice.plugin + ", key " + key.substr(0, 12) + "): " +
         std::to_string(own_ids.size()) + " from the store, by the study's key (encoder not loaded)");
     return out;
@@ -84,7 +87,7 @@ ModalityFeatures encode_and_read(FeatureStore& store, const PluginCatalog& catal
     out.report = {{"plugin", choice.plugin}, {"key", r.key}, {"store", store.file().string()},
                   {"from_store", r.from_store}, {"encoded", r.encoded}, {"dim", out.dim},
                   {"trainable_layers", top ? top->layers() : 0}, {"encode_seconds", r.seconds},
-                  {"encode_threads", r.threads}, {"encoder_loaded", true}};
+                  {"encode_threads", r.threads}, {"precision", r.precision}, {"encoder_loaded", true}};
     out.threads = r.threads;
     return out;
 }

@@ -3,6 +3,8 @@
 # the same run, and the time to read 4,869 x 768 features from the store.
 set -euo pipefail
 : "${MSA_BINARY_DIR:?}" "${MSA_SOURCE_DIR:?}"
+# The figures depend on the CPU (AVX2 only, or AVX-512 with native BF16): say which.
+"$MSA_BINARY_DIR/bin/msa" version | grep '^cpu '
 bench="$MSA_BINARY_DIR/bin/msa_bench"
 images="$MSA_SOURCE_DIR/../shared/data/mvsa-ecnu/data"
 out="$MSA_BINARY_DIR/bench"

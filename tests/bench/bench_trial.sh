@@ -6,6 +6,8 @@
 # scripts/python-env; skips without them.
 set -euo pipefail
 : "${MSA_BINARY_DIR:?}" "${MSA_SOURCE_DIR:?}"
+# The figures depend on the CPU (AVX2 only, or AVX-512 with native BF16): say which.
+"$MSA_BINARY_DIR/bin/msa" version | grep '^cpu '
 msa="$MSA_BINARY_DIR/bin/msa"
 data="$MSA_SOURCE_DIR/../shared/data/mvsa-ecnu"
 models="${MSA_MODELS_DIR:-$MSA_SOURCE_DIR/models}"

@@ -16,6 +16,7 @@
 
 #include <msa/media/image.hpp>
 #include <msa/media/image_processor.hpp>
+#include <msa/models/cpu_features.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,13 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Every result says which CPU it ran on: the machines differ (AVX2 only, or AVX-512 with
+// native BF16), and so do their figures.
+nlohmann::json cpu_json() {
+    const msa::models::CpuFeatures& cpu = msa::models::cpu_features();
+    return {{"model", cpu.model}, {"flags", cpu.flags()}, {"native_bf16", cpu.native_bf16()}};
 }
 
 double median(std::vector<double> values) {
@@ -78,7 +86,7 @@ int bench_images(const fs::path& folder, const std::vector<std::string>& args) {
         runs.push_back(seconds_since(start));
     }
     const double seconds = median(runs);
-    std::cout << nlohmann::json{{"benchmark", "images"}, {"images", files.size()}, {"threads", threads},
+    std::cout << nlohmann::json{{"benchmark", "images"}, {"cpu", cpu_json()}, {"images", files.size()}, {"threads", threads},
                                 {"size", size}, {"seconds", seconds}, {"images_per_second", files.size() / seconds}}
               << "\n";
     return 0;
@@ -120,7 +128,7 @@ int bench_store(const std::vector<std::string>& args) {
     }
     const auto bytes = fs::file_size(file);
     fs::remove(file);
-    std::cout << nlohmann::json{{"benchmark", "store"}, {"rows", rows}, {"dim", dim}, {"dtype", dtype},
+    std::cout << nlohmann::json{{"benchmark", "store"}, {"cpu", cpu_json()}, {"rows", rows}, {"dim", dim}, {"dtype", dtype},
                                 {"file_bytes", bytes}, {"seconds", median(runs)}}
               << "\n";
     return 0;
@@ -166,7 +174,8 @@ int bench_encoder(const std::string& manifest, const std::string& modality, cons
             jsonl << nlohmann::json{{"id", sample->id}, {"text", sample->text}, {"image", sample->image_path}}.dump() << "\n";
     }
     const double seconds = median(runs);
-    std::cout << nlohmann::json{{"benchmark", "encoder"}, {"plugin", choice->second.plugin}, {"modality", modality},
+    std::cout << nlohmann::json{{"benchmark", "encoder"}, {"cpu", cpu_json()}, {"precision", encoder->precision()},
+                                {"plugin", choice->second.plugin}, {"modality", modality},
                                 {"samples", samples.size()}, {"batch_size", batch_size}, {"threads", at::get_num_threads()},
                                 {"dim", pooled.size(1)}, {"load_seconds", load_seconds}, {"seconds", seconds},
                                 {"samples_per_second", samples.size() / seconds}}

@@ -20,6 +20,10 @@ expect_exit 0 "$MSA" version
 expect_contains "$OUT" "SDK ABI 4.0"
 expect_contains "$OUT" "LibTorch 1.13"
 expect_contains "$OUT" "build type Release"
+# The CPU as the kernel reports it, and what dtype = "auto" picks on it.
+expect_contains "$OUT" "cpu $(grep -m1 '^model name' /proc/cpuinfo | sed 's/^model name[[:space:]]*: //')"
+if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then auto=bfloat16; else auto=float32; fi
+expect_contains "$OUT" "dtype = \"auto\" computes in $auto)"
 expect_contains "$OUT" "(affinity $(nproc), cgroup quota "
 # Usable cores follow the affinity mask: threads = 0 means these, not LibTorch's default of one.
 if command -v taskset >/dev/null; then

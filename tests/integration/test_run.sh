@@ -144,7 +144,8 @@ for folder in folders:
     assert set(features) == {"text", "image"}, (folder, features)
     assert not any(f["encoder_loaded"] for f in features.values()), (folder, features)
     keys = json.load(open(os.path.join(folder, "store_keys.json")))
-    assert keys == {m: f["key"] for m, f in features.items()}, (folder, keys)
+    assert keys == {m: {"key": f["key"], "precision": f["precision"]} for m, f in features.items()}, (folder, keys)
+    assert all(f["precision"] in ("float32", "bfloat16") for f in features.values()), features
 PY
 grep -q "by the study's key (encoder not loaded)" $trial/log.txt || fail "the trial log does not say where its features came from"
 

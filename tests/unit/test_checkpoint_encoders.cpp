@@ -6,10 +6,14 @@
 #include "store/feature_store.hpp"
 
 #include <msa/encoder.hpp>
+#include <msa/models/cpu_features.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
+
+#include <fstream>
+#include <iterator>
 
 using namespace msa;
 using namespace msa::test;
@@ -145,6 +149,28 @@ TEST_CASE("bfloat16 checkpoint encoders stay close to float32", "[encoders]") {
         // Random tiny networks amplify rounding more than trained ones; the benchmark
         // reports bfloat16's cosine on the real checkpoints.
         CHECK(cosine > 0.95);
+    }
+}
+
+TEST_CASE("dtype = auto computes in bfloat16 exactly where the CPU has native BF16", "[encoders]") {
+    const models::CpuFeatures& cpu = models::cpu_features();
+    INFO("cpu " << cpu.model << ": " << cpu.flags());
+    CHECK_FALSE(cpu.model.empty());
+    // The flags are the kernel's (/proc/cpuinfo), read at run time.
+    std::ifstream in("/proc/cpuinfo");
+    const std::string cpuinfo((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!cpuinfo.empty()) {
+        CHECK(cpu.avx512_bf16 == (cpuinfo.find(" avx512_bf16") != std::string::npos));
+        CHECK(cpu.amx_bf16 == (cpuinfo.find(" amx_bf16") != std::string::npos));
+    }
+    const std::string expected = cpu.native_bf16() ? "bfloat16" : "float32";
+    CHECK(models::resolve_dtype("auto", "test") == expected);
+    CHECK(models::resolve_dtype("float32", "test") == "float32");
+    CHECK(models::resolve_dtype("bfloat16", "test") == "bfloat16"); // asked for: honoured, with a warning if slow
+    for (const auto& c : cases()) {
+        INFO(c.plugin);
+        CHECK(make(c, {{"dtype", std::string("auto")}})->precision() == expected);
+        CHECK(make(c)->precision() == "float32");
     }
 }
 

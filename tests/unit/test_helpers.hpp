@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -33,11 +34,16 @@ inline const PluginCatalog& builtin_catalog() {
     return catalog;
 }
 
-// The declared defaults of a built-in plugin, with `overrides` set as if by a user.
+// The declared defaults of a built-in plugin, with `overrides` set as if by a user. A
+// checkpoint encoder computes in float32 unless a test asks otherwise: the references are
+// float32, and dtype = "auto" would follow the CPU the tests run on.
 inline Properties properties(PluginKind kind, const std::string& name, const std::map<std::string, Value>& overrides = {}) {
     const PluginEntry& entry = builtin_catalog().get(kind, name);
     Properties props(std::string(to_string(kind)) + " '" + name + "'");
     for (const auto& [key, value] : overrides) props.set(key, value, "test", true);
+    const bool has_dtype = std::any_of(entry.info.params.begin(), entry.info.params.end(),
+                                       [](const ParamSpec& spec) { return spec.name == "dtype"; });
+    if (has_dtype && !overrides.count("dtype")) props.set("dtype", Value{std::string("float32")}, "test", true);
     fill_defaults(entry.info, props);
     return props;
 }

@@ -181,16 +181,16 @@ TEST_CASE("records: store_keys.json round-trips, and a bad one says what it expe
     test::TempDir dir;
     const auto file = dir.path() / "store_keys.json";
     const std::string key(64, 'a');
-    std::ofstream(file) << records::store_keys_json({{"text", key}, {"image", std::string(64, 'b')}});
-    const auto keys = records::read_store_keys(file);
-    CHECK(keys.size() == 2);
-    CHECK(keys.at("text") == key);
+    const records::StoreKeys written{{"text", {key, "bfloat16"}}, {"image", {std::string(64, 'b'), "float32"}}};
+    std::ofstream(file) << records::store_keys_json(written);
+    const bool same = records::read_store_keys(file) == written;
+    CHECK(same);
 
-    std::ofstream(file) << R"({"audio": ")" + key + R"("})";
+    std::ofstream(file) << R"({"audio": {"key": ")" + key + R"("}})";
     CHECK_THROWS_WITH(records::read_store_keys(file),
                       Contains("store_keys.json: unknown modality 'audio'; accepted: text, image"));
-    std::ofstream(file) << R"({"text": "abc"})";
-    CHECK_THROWS_WITH(records::read_store_keys(file), Contains("'text' is not a feature-store key (64 hex digits)"));
+    std::ofstream(file) << R"({"text": {"key": "abc"}})";
+    CHECK_THROWS_WITH(records::read_store_keys(file), Contains("'text' has no feature-store key (\"key\": 64 hex digits)"));
     std::ofstream(file) << "[1, 2]";
     CHECK_THROWS_WITH(records::read_store_keys(file), Contains("not a JSON object"));
     CHECK_THROWS_WITH(records::read_store_keys(dir.path() / "absent.json"), Contains("absent.json: cannot be read"));

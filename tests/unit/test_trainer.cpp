@@ -132,3 +132,25 @@ TEST_CASE("trainer: an empty training set and a diverging loss are clear errors"
     CHECK_THROWS_WITH(fit(s.model, s.objective, synthetic(64, 2, 1e30), {}, config, 1, torch::kCPU),
                       Catch::Matchers::Contains("the loss became"));
 }
+
+TEST_CASE("trainer: a batch's token sequences end at the last position one of its rows uses", "[trainer]") {
+    // Texts are stored padded to the longest; a batch computes only what its rows use.
+    torch::manual_seed(3);
+    FeatureSet set;
+    set.text.pooled = torch::randn({3, 4});
+    set.text.tokens = torch::randn({3, 8, 4});
+    set.text.mask = torch::zeros({3, 8}, torch::kLong);
+    const std::vector<std::int64_t> lengths{2, 5, 3};
+    for (std::int64_t i = 0; i < 3; ++i) set.text.mask[i].narrow(0, 0, lengths[i]).fill_(1);
+    set.image.tokens = torch::randn({3, 6, 4}); // patches: no mask, every one real
+    set.labels = torch::tensor({0, 1, 2}, torch::kLong);
+
+    const FeatureSet short_rows = set.rows(torch::tensor({2, 0}, torch::kLong));
+    REQUIRE(short_rows.text.tokens.sizes() == at::IntArrayRef{2, 3, 4});
+    CHECK(torch::equal(short_rows.text.tokens, set.text.tokens.index({torch::tensor({2, 0})}).narrow(1, 0, 3)));
+    CHECK(short_rows.text.mask.sizes() == at::IntArrayRef{2, 3});
+    CHECK(short_rows.text.mask.sum().item<std::int64_t>() == 5);
+    CHECK(short_rows.image.tokens.size(1) == 6);
+    CHECK(set.rows(torch::tensor({1}, torch::kLong)).text.tokens.size(1) == 5);
+    CHECK(set.rows(torch::tensor({0, 1, 2}, torch::kLong)).text.tokens.size(1) == 5);
+}

@@ -71,6 +71,9 @@ public:
     // 0 = the host's own count. The host sets them around encode() and restores its own
     // after: a plugin never changes process-wide settings itself. SDK 3.0.
     virtual std::int64_t threads() const { return 0; }
+    // The compute type it encodes in ("float32", "bfloat16", ...), after resolving
+    // dtype = "auto" for this CPU; metrics.json records it beside the features. SDK 4.0.
+    virtual std::string precision() const { return "float32"; }
 };
 
 } // namespace msa

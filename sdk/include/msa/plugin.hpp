@@ -20,6 +20,7 @@
 //      PluginInfo::needs; libmsa-models and libmsa-media take this version as theirs
 //      (SOVERSION = major), so the descriptor check covers them too.
 // 4.0: PluginInfo::joint_space (encoders of one image-text embedding space, e.g. CLIP's);
+//      Encoder::precision() (the compute type after dtype = "auto");
 //      msa/caption_augmenter.hpp and msa/media/digest.hpp installed with the SDK.
 #define MSA_SDK_ABI_MAJOR 4
 #define MSA_SDK_ABI_MINOR 0

@@ -2,6 +2,8 @@
 // threads, pooling, parallel image loading, and the generic top-k fine-tuning.
 #include <msa/models/encoder_support.hpp>
 
+#include <msa/models/cpu_features.hpp>
+
 #include <msa/media/image.hpp>
 
 #include <torch/torch.h>
@@ -17,8 +19,10 @@ std::vector<ParamSpec> checkpoint_encoder_params(const std::string& checkpoint_h
     return {
         ParamSpec::path("checkpoint", "", "Hugging Face model folder (config.json + weights); " + checkpoint_hint)
             .required(),
-        ParamSpec::choice("dtype", "float32", {"float32", "bfloat16"},
-                          "Compute type; bfloat16 is faster on CPUs with AVX512_BF16, features are stored as float32"),
+        ParamSpec::choice("dtype", "auto", {"auto", "float32", "bfloat16"},
+                          "Compute type; auto = bfloat16 where the CPU has native BF16 (AVX512_BF16 or AMX), else "
+                          "float32 (bfloat16 elsewhere is emulated, tens of times slower); features are stored as "
+                          "float32"),
         ParamSpec::integer("batch_size", 32, "Samples per forward pass").range(1, 4096),
         ParamSpec::integer("threads", 0, "Intra-op threads for LibTorch and image decoding while this encoder encodes; 0 = the "
                            "host's (all usable cores; a worker's share under msa run)")
@@ -52,7 +56,7 @@ EncoderSettings EncoderSettings::read(const Properties& props, const std::string
     } catch (const CheckpointError& e) {
         throw ConfigError(where, plugin + ": " + e.what());
     }
-    s.dtype = props.get_string("dtype") == "bfloat16" ? at::kBFloat16 : at::kFloat;
+    s.dtype = resolve_dtype(props.get_string("dtype"), plugin) == "bfloat16" ? at::kBFloat16 : at::kFloat;
     s.batch_size = props.get_int("batch_size");
     s.threads = props.get_int("threads");
     s.layer = props.get_int("layer");

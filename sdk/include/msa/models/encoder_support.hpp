@@ -27,7 +27,7 @@ MSA_MODELS_API std::vector<ParamSpec> checkpoint_encoder_params(const std::strin
 struct MSA_MODELS_API EncoderSettings {
     std::string plugin;
     Checkpoint checkpoint;
-    at::ScalarType dtype = at::kFloat; // float32 or bfloat16
+    at::ScalarType dtype = at::kFloat; // float32 or bfloat16 (dtype = "auto" resolved for this CPU)
     std::int64_t batch_size = 32;
     std::int64_t threads = 0;          // asked of the host while encoding; 0: the host's count
     std::int64_t layer = -1;           // -1: the last layer, with the model's final norm
@@ -138,6 +138,7 @@ public:
     std::string cache_key() const override;
     std::int64_t batch_size() const override { return settings_.batch_size; }
     std::int64_t threads() const override { return settings_.threads; }
+    std::string precision() const override { return settings_.dtype == at::kBFloat16 ? "bfloat16" : "float32"; }
     Features encode(const EncoderBatch& batch) override;
     TrainableTop* trainable_top() override { return top_.get(); }
 

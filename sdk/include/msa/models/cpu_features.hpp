@@ -1,0 +1,34 @@
+// The CPU this process runs on, read at run time (never assumed at build time): its
+// model and the vector extensions that decide which precision is fast. bfloat16 matmuls
+// are fast only with native BF16 dot products (AVX512_BF16 or AMX); elsewhere LibTorch
+// emulates them, tens of times slower than float32.
+#pragma once
+
+#include <msa/models/export.hpp>
+
+#include <string>
+
+namespace msa::models {
+
+struct MSA_MODELS_API CpuFeatures {
+    std::string model; // /proc/cpuinfo's "model name", or "unknown"
+    bool avx2 = false;
+    bool avx512f = false;
+    bool avx512_bf16 = false; // AVX-512 BF16 dot products (VDPBF16PS)
+    bool amx_bf16 = false;    // AMX tiles with BF16
+
+    bool native_bf16() const { return avx512_bf16 || amx_bf16; }
+    // The extensions above that are present, space-separated ("avx2 avx512f avx512_bf16").
+    std::string flags() const;
+};
+
+// Read once, on first use.
+MSA_MODELS_API const CpuFeatures& cpu_features();
+
+// The compute type a `dtype` parameter asks for: "float32", "bfloat16", or "auto" =
+// bfloat16 where the CPU has native BF16, else float32. Returns "float32" or "bfloat16".
+// Asking for "bfloat16" on a CPU without native BF16 prints a warning naming `who` once
+// per process (it works, slowly).
+MSA_MODELS_API std::string resolve_dtype(const std::string& asked, const std::string& who);
+
+} // namespace msa::models
