@@ -21,12 +21,7 @@ namespace {
 
 // ---- verify -----------------------------------------------------------------------------
 
-// Checks one group completely; returns its problems.
-std::vector<std::string> verify_group(hid_t file, const std::string& key, const fs::path& path, std::int64_t& ids_ok) {
-    const Context ctx{path, key};
-    std::vector<std::string> problems;
-    if (!is_key(key)) problems.push_back("the name is not an encoder key (64 lower-case hex digits)");
-    Group g = open_group(file, key, ctx, &problems);
+void check_attributes(const Group& g, const Context& ctx, std::vector<std::string>& problems) {
     for (const char* name : {"plugin", "version", "cache_key", "params", "dtype", "created"}) {
         try {
             if (!read_string_attribute(g.group.get(), name, ctx))
@@ -35,64 +30,85 @@ std::vector<std::string> verify_group(hid_t file, const std::string& key, const 
             problems.push_back(e.what());
         }
     }
-    if (g.pooled) {
-        Handle type(H5Dget_type(g.pooled.get()), H5Tclose);
-        if (H5Tget_class(type.get()) != H5T_FLOAT)
-            problems.push_back("'pooled' does not hold floating-point numbers");
-        try {
-            const auto dtype = read_string_attribute(g.group.get(), "dtype", ctx);
-            if (dtype && *dtype != (g.half ? "float16" : "float32"))
-                problems.push_back("attribute dtype says " + *dtype + " but 'pooled' holds " +
-                                   std::to_string(8 * H5Tget_size(type.get())) + "-bit floats");
-        } catch (const StoreError&) {
-        }
+}
+
+// 'pooled' holds floats of the width the dtype attribute names.
+void check_pooled_type(const Group& g, const Context& ctx, std::vector<std::string>& problems) {
+    if (!g.pooled) return;
+    Handle type(H5Dget_type(g.pooled.get()), H5Tclose);
+    if (H5Tget_class(type.get()) != H5T_FLOAT)
+        problems.push_back("'pooled' does not hold floating-point numbers");
+    try {
+        const auto dtype = read_string_attribute(g.group.get(), "dtype", ctx);
+        if (dtype && *dtype != (g.half ? "float16" : "float32"))
+            problems.push_back("attribute dtype says " + *dtype + " but 'pooled' holds " +
+                               std::to_string(8 * H5Tget_size(type.get())) + "-bit floats");
+    } catch (const StoreError&) {
     }
+}
+
+// The stored ids (empty when unreadable); repeated and empty ones are problems.
+std::vector<std::string> check_ids(const Group& g, const Context& ctx, std::vector<std::string>& problems) {
     std::vector<std::string> stored;
-    if (g.ids) {
-        try {
-            stored = read_strings(g.ids.get(), ctx);
-            std::unordered_set<std::string> seen, repeated_set;
-            std::vector<std::string> repeated;
-            std::size_t empty = 0;
-            for (const auto& id : stored) {
-                if (id.empty()) ++empty;
-                else if (!seen.insert(id).second && repeated_set.insert(id).second) repeated.push_back(id);
-            }
-            if (!repeated.empty()) problems.push_back("ids stored more than once: " + quoted_list(repeated));
-            if (empty) problems.push_back(std::to_string(empty) + " empty ids");
-        } catch (const StoreError& e) {
-            problems.push_back(e.what());
+    if (!g.ids) return stored;
+    try {
+        stored = read_strings(g.ids.get(), ctx);
+        std::unordered_set<std::string> seen, repeated_set;
+        std::vector<std::string> repeated;
+        std::size_t empty = 0;
+        for (const auto& id : stored) {
+            if (id.empty()) ++empty;
+            else if (!seen.insert(id).second && repeated_set.insert(id).second) repeated.push_back(id);
         }
+        if (!repeated.empty()) problems.push_back("ids stored more than once: " + quoted_list(repeated));
+        if (empty) problems.push_back(std::to_string(empty) + " empty ids");
+    } catch (const StoreError& e) {
+        problems.push_back(e.what());
     }
-    // Every value is read, so unreadable chunks show up too.
-    auto scan = [&](const Handle& dataset, const char* name, bool finite_check) {
-        if (!dataset) return;
-        const auto dims = dims_of(dataset.get());
-        std::size_t row_elements = 1;
-        for (std::size_t d = 1; d < dims.size(); ++d) row_elements *= dims[d];
-        const hsize_t block = block_rows(dataset.get(), row_elements);
-        std::vector<float> buffer;
-        std::vector<std::string> bad;
-        try {
-            for (hsize_t first = 0; first < dims[0]; first += block) {
-                const hsize_t last = std::min(first + block, dims[0]);
-                buffer.resize((last - first) * row_elements);
-                read_range(dataset.get(), dims, first, last, buffer.data(), ctx, name);
-                if (!finite_check) continue;
-                for (hsize_t row = first; row < last; ++row) {
-                    const float* values = buffer.data() + (row - first) * row_elements;
-                    if (!std::all_of(values, values + row_elements, [](float x) { return std::isfinite(x); }))
-                        bad.push_back(row < stored.size() ? stored[row] : "row " + std::to_string(row));
-                }
+    return stored;
+}
+
+// Every value is read, so unreadable chunks show up too. With `finite_check`, rows with
+// NaN or inf are reported by their id in `stored`.
+void scan_values(const Handle& dataset, const char* name, bool finite_check, const std::vector<std::string>& stored,
+                 const Context& ctx, std::vector<std::string>& problems) {
+    if (!dataset) return;
+    const auto dims = dims_of(dataset.get());
+    std::size_t row_elements = 1;
+    for (std::size_t d = 1; d < dims.size(); ++d) row_elements *= dims[d];
+    const hsize_t block = block_rows(dataset.get(), row_elements);
+    std::vector<float> buffer;
+    std::vector<std::string> bad;
+    try {
+        for (hsize_t first = 0; first < dims[0]; first += block) {
+            const hsize_t last = std::min(first + block, dims[0]);
+            buffer.resize((last - first) * row_elements);
+            read_range(dataset.get(), dims, first, last, buffer.data(), ctx, name);
+            if (!finite_check) continue;
+            for (hsize_t row = first; row < last; ++row) {
+                const float* values = buffer.data() + (row - first) * row_elements;
+                if (!std::all_of(values, values + row_elements, [](float x) { return std::isfinite(x); }))
+                    bad.push_back(row < stored.size() ? stored[row] : "row " + std::to_string(row));
             }
-        } catch (const StoreError& e) {
-            problems.push_back(e.what());
         }
-        if (!bad.empty()) problems.push_back(std::string("non-finite values in '") + name + "' for id " + quoted_list(bad));
-    };
-    scan(g.pooled, "pooled", true);
-    scan(g.tokens, "tokens", true);
-    scan(g.mask, "mask", false);
+    } catch (const StoreError& e) {
+        problems.push_back(e.what());
+    }
+    if (!bad.empty()) problems.push_back(std::string("non-finite values in '") + name + "' for id " + quoted_list(bad));
+}
+
+// Checks one group completely; returns its problems.
+std::vector<std::string> verify_group(hid_t file, const std::string& key, const fs::path& path, std::int64_t& ids_ok) {
+    const Context ctx{path, key};
+    std::vector<std::string> problems;
+    if (!is_key(key)) problems.push_back("the name is not an encoder key (64 lower-case hex digits)");
+    Group g = open_group(file, key, ctx, &problems);
+    check_attributes(g, ctx, problems);
+    check_pooled_type(g, ctx, problems);
+    const auto stored = check_ids(g, ctx, problems);
+    scan_values(g.pooled, "pooled", true, stored, ctx, problems);
+    scan_values(g.tokens, "tokens", true, stored, ctx, problems);
+    scan_values(g.mask, "mask", false, stored, ctx, problems);
     if (problems.empty()) ids_ok += std::int64_t(g.count);
     return problems;
 }

@@ -96,6 +96,63 @@ void create_empty_store(const fs::path& path, const Context& ctx) {
 
 namespace {
 
+// Where open_group's problems go: the first one thrown, or every one collected.
+struct GroupProblems {
+    const Context& ctx;
+    std::vector<std::string>* list;
+    void operator()(const std::string& message) const {
+        if (!list) ctx.fail(message);
+        list->push_back(message);
+    }
+};
+
+// The dataset `name` of `group` with `rank` dimensions; an empty Handle when it is
+// absent or unusable.
+Handle open_dataset(hid_t group, const char* name, std::size_t rank, bool required, const GroupProblems& problem) {
+    if (!has_link(group, name)) {
+        if (required) problem(std::string("has no '") + name + "' dataset");
+        return Handle();
+    }
+    Handle dataset(H5Dopen2(group, name, H5P_DEFAULT), H5Dclose);
+    if (!dataset) {
+        problem(std::string("cannot open '") + name + "': " + hdf5_reason());
+        return Handle();
+    }
+    if (dims_of(dataset.get()).size() != rank) {
+        problem(std::string("'") + name + "' has " + std::to_string(dims_of(dataset.get()).size()) +
+                " dimensions; expected " + std::to_string(rank));
+        return Handle();
+    }
+    return dataset;
+}
+
+void read_pooled_shape(Group& g, const GroupProblems& problem) {
+    if (!g.pooled) return;
+    const auto dims = dims_of(g.pooled.get());
+    g.dim = dims[1];
+    g.half = is_half(g.pooled.get());
+    if (dims[0] != g.count)
+        problem("counts disagree: 'ids' has " + std::to_string(g.count) + " rows, 'pooled' " + std::to_string(dims[0]));
+}
+
+// Token features are 'tokens' and 'mask' together; one without the other is dropped.
+void read_token_shape(Group& g, const GroupProblems& problem) {
+    if (bool(g.tokens) != bool(g.mask)) {
+        problem(std::string("has '") + (g.tokens ? "tokens" : "mask") + "' without '" + (g.tokens ? "mask" : "tokens") +
+                "'");
+        g.tokens.reset();
+        g.mask.reset();
+    }
+    if (!g.tokens) return;
+    const auto t = dims_of(g.tokens.get()), m = dims_of(g.mask.get());
+    g.length = t[1];
+    g.token_dim = t[2];
+    if (t[0] != g.count || m[0] != g.count)
+        problem("counts disagree: 'ids' has " + std::to_string(g.count) + " rows, 'tokens' " + std::to_string(t[0]) +
+                ", 'mask' " + std::to_string(m[0]));
+    if (m[1] != t[1]) problem("'mask' is " + std::to_string(m[1]) + " tokens long, 'tokens' " + std::to_string(t[1]));
+}
+
 std::uint64_t storage_bytes(const Group& g) {
     std::uint64_t bytes = 0;
     for (const Handle* dataset : {&g.ids, &g.pooled, &g.tokens, &g.mask})
@@ -130,58 +187,16 @@ GroupInfo describe_group(hid_t file, const std::string& key, const fs::path& pat
 } // namespace
 
 Group open_group(hid_t file, const std::string& key, const Context& ctx, std::vector<std::string>* problems) {
-    auto problem = [&](const std::string& message) {
-        if (!problems) ctx.fail(message);
-        problems->push_back(message);
-    };
+    const GroupProblems problem{ctx, problems};
     Group g;
     g.group = Handle(ctx.check(H5Gopen2(file, key.c_str(), H5P_DEFAULT), "cannot open the group"), H5Gclose);
-    auto open = [&](const char* name, std::size_t rank, bool required) {
-        if (!has_link(g.group.get(), name)) {
-            if (required) problem(std::string("has no '") + name + "' dataset");
-            return Handle();
-        }
-        Handle dataset(H5Dopen2(g.group.get(), name, H5P_DEFAULT), H5Dclose);
-        if (!dataset) {
-            problem(std::string("cannot open '") + name + "': " + hdf5_reason());
-            return Handle();
-        }
-        if (dims_of(dataset.get()).size() != rank) {
-            problem(std::string("'") + name + "' has " + std::to_string(dims_of(dataset.get()).size()) +
-                    " dimensions; expected " + std::to_string(rank));
-            return Handle();
-        }
-        return dataset;
-    };
-    g.ids = open("ids", 1, true);
-    g.pooled = open("pooled", 2, true);
-    g.tokens = open("tokens", 3, false);
-    g.mask = open("mask", 2, false);
+    g.ids = open_dataset(g.group.get(), "ids", 1, true, problem);
+    g.pooled = open_dataset(g.group.get(), "pooled", 2, true, problem);
+    g.tokens = open_dataset(g.group.get(), "tokens", 3, false, problem);
+    g.mask = open_dataset(g.group.get(), "mask", 2, false, problem);
     if (g.ids) g.count = dims_of(g.ids.get())[0];
-    if (g.pooled) {
-        const auto dims = dims_of(g.pooled.get());
-        g.dim = dims[1];
-        g.half = is_half(g.pooled.get());
-        if (dims[0] != g.count)
-            problem("counts disagree: 'ids' has " + std::to_string(g.count) + " rows, 'pooled' " +
-                    std::to_string(dims[0]));
-    }
-    if (bool(g.tokens) != bool(g.mask)) {
-        problem(std::string("has '") + (g.tokens ? "tokens" : "mask") + "' without '" + (g.tokens ? "mask" : "tokens") +
-                "'");
-        g.tokens.reset();
-        g.mask.reset();
-    }
-    if (g.tokens) {
-        const auto t = dims_of(g.tokens.get()), m = dims_of(g.mask.get());
-        g.length = t[1];
-        g.token_dim = t[2];
-        if (t[0] != g.count || m[0] != g.count)
-            problem("counts disagree: 'ids' has " + std::to_string(g.count) + " rows, 'tokens' " + std::to_string(t[0]) +
-                    ", 'mask' " + std::to_string(m[0]));
-        if (m[1] != t[1])
-            problem("'mask' is " + std::to_string(m[1]) + " tokens long, 'tokens' " + std::to_string(t[1]));
-    }
+    read_pooled_shape(g, problem);
+    read_token_shape(g, problem);
     return g;
 }
 
