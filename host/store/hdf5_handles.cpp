@@ -1,0 +1,30 @@
+// The process-wide HDF5 lock and HDF5's error stack as text.
+#include "store/hdf5_handles.hpp"
+
+namespace msa::store::detail {
+
+Hdf5Session::Hdf5Session() : lock_(mutex()) {
+    static const bool silenced = [] { return H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0; }();
+    (void)silenced;
+}
+
+std::mutex& Hdf5Session::mutex() {
+    static std::mutex m;
+    return m;
+}
+
+std::string hdf5_reason() {
+    std::string out;
+    H5Ewalk2(
+        H5E_DEFAULT, H5E_WALK_UPWARD,
+        [](unsigned n, const H5E_error2_t* error, void* data) -> herr_t {
+            auto& text = *static_cast<std::string*>(data);
+            if (error->desc && *error->desc) text += (text.empty() ? "" : "; ") + std::string(error->desc);
+            return n >= 2 ? 1 : 0;
+        },
+        &out);
+    H5Eclear2(H5E_DEFAULT);
+    return out.empty() ? "HDF5 gave no reason" : out;
+}
+
+} // namespace msa::store::detail
