@@ -65,9 +65,9 @@ void write_charts(std::string& html, const StudyResults& results, const StudyArt
     const auto* metrics = artifacts.final_metrics ? &*artifacts.final_metrics : nullptr;
     if (metrics && metrics->confusion(/*test_split=*/true)) {
         html += "<div class=\"charts\">\n";
-        html += confusion_chart(*metrics->confusion(true), results.final_incumbent + ", test split") + "\n";
+        html += confusion_chart(*metrics->confusion(true), results.final_incumbent, "test split") + "\n";
         if (const Confusion* valid = metrics->confusion(/*test_split=*/false))
-            html += confusion_chart(*valid, results.final_incumbent + ", validation split") + "\n";
+            html += confusion_chart(*valid, results.final_incumbent, "validation split") + "\n";
         html += "</div>\n";
     } else {
         fmt::format_to(out, "<p class=\"note\">No confusion matrix: {}.</p>\n", escape(artifacts.final_missing));
@@ -83,12 +83,11 @@ void write_charts(std::string& html, const StudyResults& results, const StudyArt
                            escape(files.missing));
             continue;
         }
-        // "loss (loss=acb)" would say loss twice: a label that names its phase stands alone.
         const std::string& label = phase.incumbent_config()->label;
-        const std::string what = mentions(label, phase.name) ? label : fmt::format("{} ({})", phase.name, label);
         const auto best_epoch = files.metrics ? files.metrics->best_epoch : std::nullopt;
         html += "<div class=\"charts\">\n";
-        for (const auto& chart : training_curve_charts(what, files.history, best_epoch)) html += chart + "\n";
+        for (const auto& chart : training_curve_charts(phase.name, label, files.history, best_epoch))
+            html += chart + "\n";
         html += "</div>\n";
     }
 }

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <set>
 
 namespace msa::report {
 
@@ -39,6 +40,23 @@ std::string lowercase(std::string text) {
     return text;
 }
 
+// The words of `text`, in lower case: runs of letters and digits (and of bytes beyond
+// ASCII, so that a UTF-8 name stays one word).
+std::set<std::string> words_of(const std::string& text) {
+    std::set<std::string> words;
+    std::string word;
+    for (const char c : text + " ") {
+        const auto byte = static_cast<unsigned char>(c);
+        if (std::isalnum(byte) || byte >= 0x80) {
+            word += static_cast<char>(std::tolower(byte));
+        } else if (!word.empty()) {
+            words.insert(word);
+            word.clear();
+        }
+    }
+    return words;
+}
+
 } // namespace
 
 std::optional<std::string> neutral_label(const std::vector<std::string>& labels) {
@@ -47,14 +65,21 @@ std::optional<std::string> neutral_label(const std::vector<std::string>& labels)
     return std::nullopt;
 }
 
-bool mentions(const std::string& text, const std::string& word) {
-    return lowercase(text).find(lowercase(word)) != std::string::npos;
-}
-
-std::string qualified_name(const std::string& word, const std::string& name) {
-    if (mentions(name, word)) return name;
-    std::string title = word + " " + name;
-    title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
+std::string chart_title(const std::vector<TitlePart>& parts) {
+    std::vector<std::set<std::string>> words;
+    for (const auto& part : parts) words.push_back(words_of(part.text));
+    std::vector<bool> kept(parts.size(), true);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        std::set<std::string> rest;
+        for (std::size_t j = 0; j < parts.size(); ++j)
+            if (j != i && kept[j]) rest.insert(words[j].begin(), words[j].end());
+        const bool says_nothing_new =
+            !words[i].empty() && std::includes(rest.begin(), rest.end(), words[i].begin(), words[i].end());
+        kept[i] = !parts[i].text.empty() && !says_nothing_new;
+    }
+    std::string title;
+    for (std::size_t i = 0; i < parts.size(); ++i)
+        if (kept[i]) title += title.empty() ? parts[i].text : parts[i].before + parts[i].text + parts[i].after;
     return title;
 }
 
@@ -101,7 +126,7 @@ std::string per_class_chart(const StudyResults& results) {
 
 std::string ablation_chart(const StudyResults& results, const PhaseResult& phase) {
     svg::RadarChart chart;
-    chart.title = qualified_name("ablation", phase.name) + ": test metrics of each configuration";
+    chart.title = chart_title({{"Ablation"}, {phase.name}, {"test metrics of each configuration", ": "}});
     chart.axes = {"accuracy", "macro F1", "weighted F1"};
     for (const auto& label : results.labels) chart.axes.push_back("F1 " + label);
     for (const auto& config : phase.configs) {
@@ -115,9 +140,9 @@ std::string ablation_chart(const StudyResults& results, const PhaseResult& phase
     return svg::radar_chart(chart);
 }
 
-std::string confusion_chart(const Confusion& confusion, const std::string& what) {
+std::string confusion_chart(const Confusion& confusion, const std::string& trial, const std::string& split) {
     svg::Heatmap chart;
-    chart.title = "Confusion matrix: " + what;
+    chart.title = chart_title({{"Confusion matrix"}, {trial, ": "}, {split, ", "}});
     chart.x_label = "predicted class";
     chart.y_label = "true class";
     chart.rows = confusion.labels;
@@ -126,16 +151,18 @@ std::string confusion_chart(const Confusion& confusion, const std::string& what)
     return svg::heatmap(chart);
 }
 
-std::vector<std::string> training_curve_charts(const std::string& what, const std::vector<EpochRow>& history,
+std::vector<std::string> training_curve_charts(const std::string& phase, const std::string& label,
+                                               const std::vector<EpochRow>& history,
                                                std::optional<std::int64_t> best_epoch) {
+    // A label that names its phase stands alone: not "loss (loss=acb)".
     svg::LineChart f1;
-    f1.title = what + ": validation weighted F1";
+    f1.title = chart_title({{phase}, {label, " (", ")"}, {"validation weighted F1", ": "}});
     f1.x_label = "epoch";
     f1.y_label = "weighted F1 (valid)";
     f1.y_min = 0;
     f1.y_max = 1;
     svg::LineChart loss;
-    loss.title = what + ": loss";
+    loss.title = chart_title({{phase}, {label, " (", ")"}, {"loss", ": "}});
     loss.x_label = "epoch";
     loss.y_label = "loss (main loss)";
     loss.y_min = 0;

@@ -16,12 +16,20 @@ using namespace msa::records;
 // The class label named "neutral" (any case), when the study has one.
 std::optional<std::string> neutral_label(const std::vector<std::string>& labels);
 
-// Whether `text` holds `word`, in any case: chart titles say a word once.
-bool mentions(const std::string& text, const std::string& word);
+// A part of a chart title: its text, and what sets it off from the part before it:
+// " ", ": ", or " (" and ")" for an aside. The title's first part has neither.
+struct TitlePart {
+    std::string text;
+    std::string before = " ";
+    std::string after;
+};
 
-// `name` for a title, after `word` (capitalised) unless it already mentions it:
-// ("ablation", "modality") → "Ablation modality", ("ablation", "Ablation-2") → "Ablation-2".
-std::string qualified_name(const std::string& word, const std::string& name);
+// A chart title from `parts` in order, less each part whose words (runs of letters and
+// digits, in any case) the rest of the title already has, so that a part never repeats
+// another; of two alike, the earlier goes. {"Ablation", "ablation"} → "ablation";
+// {"Ablation", "modalities"} → "Ablation modalities"; {"loss", aside "loss=acb", "loss"}
+// → "loss=acb".
+std::string chart_title(const std::vector<TitlePart>& parts);
 
 // (a) Each phase's incumbent test weighted F1, and neutral F1 when there is such a class,
 // as lines over the phases with ± std error bars; a phase whose trials all failed is a
@@ -35,12 +43,14 @@ std::string per_class_chart(const StudyResults& results);
 // and each class's F1 (test, means).
 std::string ablation_chart(const StudyResults& results, const PhaseResult& phase);
 
-// (d) A confusion matrix as a heat map; `what` names the trial and split for the title.
-std::string confusion_chart(const Confusion& confusion, const std::string& what);
+// (d) A confusion matrix as a heat map; `trial` and `split` ("test split") name it in the title.
+std::string confusion_chart(const Confusion& confusion, const std::string& trial, const std::string& split);
 
-// (e) Two charts of an incumbent's training: validation weighted F1, and train and
-// validation loss, by epoch, with the best epoch marked when known.
-std::vector<std::string> training_curve_charts(const std::string& what, const std::vector<EpochRow>& history,
+// (e) Two charts of a phase's incumbent's training (`label`: its configuration):
+// validation weighted F1, and train and validation loss, by epoch, with the best epoch
+// marked when known.
+std::vector<std::string> training_curve_charts(const std::string& phase, const std::string& label,
+                                               const std::vector<EpochRow>& history,
                                                std::optional<std::int64_t> best_epoch);
 
 } // namespace msa::report

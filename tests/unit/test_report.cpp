@@ -213,16 +213,35 @@ TEST_CASE("report.html: self-contained, with every chart as inline SVG and every
     CHECK_THAT(html, Contains("may hold &lt;b&gt;&amp;&quot; and must be shown"));
 }
 
-TEST_CASE("chart titles name a phase with its kind once") {
-    using msa::report::mentions;
-    using msa::report::qualified_name;
-    CHECK(mentions("loss=acb", "Loss"));
-    CHECK(mentions("no augmentation (incumbent of loss: loss=acb)", "augmentation"));
-    CHECK_FALSE(mentions("fusion=gated", "architecture"));
-    CHECK(qualified_name("ablation", "modalities") == "Ablation modalities");
-    CHECK(qualified_name("ablation", "ablation") == "ablation");
-    CHECK(qualified_name("ablation", "Ablation-2") == "Ablation-2");
-    CHECK(qualified_name("ablation", "final-ABLATION") == "final-ABLATION");
+TEST_CASE("a chart title leaves out a part whose words the rest of the title has") {
+    using msa::report::chart_title;
+    using msa::report::TitlePart;
+    const auto ablation = [](const std::string& phase) {
+        return chart_title({{"Ablation"}, {phase}, {"test metrics of each configuration", ": "}});
+    };
+    CHECK(ablation("modalities") == "Ablation modalities: test metrics of each configuration");
+    CHECK(ablation("ablation") == "ablation: test metrics of each configuration");
+    CHECK(ablation("Ablation-2") == "Ablation-2: test metrics of each configuration");
+    CHECK(ablation("final-ABLATION") == "final-ABLATION: test metrics of each configuration");
+    // Words, not substrings: "ablations" and "a" say something "Ablation" does not.
+    CHECK(ablation("ablations") == "Ablation ablations: test metrics of each configuration");
+    CHECK(ablation("a") == "Ablation a: test metrics of each configuration");
+
+    // An aside keeps its brackets only after another part.
+    const auto curve = [](const std::string& phase, const std::string& label, const std::string& what) {
+        return chart_title({{phase}, {label, " (", ")"}, {what, ": "}});
+    };
+    CHECK(curve("baseline", "fusion=concat", "loss") == "baseline (fusion=concat): loss");
+    CHECK(curve("loss", "loss=acb", "validation weighted F1") == "loss=acb: validation weighted F1");
+    CHECK(curve("loss", "Loss=ACB", "loss") == "Loss=ACB");
+    CHECK(curve("augmentation", "no augmentation (incumbent of loss: loss=acb)", "validation weighted F1") ==
+          "no augmentation (incumbent of loss: loss=acb): validation weighted F1");
+    CHECK(curve("baseline", "", "loss") == "baseline: loss");
+
+    CHECK(chart_title({{"Confusion matrix"}, {"architecture/gated-s2", ": "}, {"test split", ", "}}) ==
+          "Confusion matrix: architecture/gated-s2, test split");
+    CHECK(chart_title({{"Confusion matrix"}, {"confusion-matrix/x", ": "}}) == "confusion-matrix/x");
+    CHECK(chart_title({}).empty());
 }
 
 TEST_CASE("reports are written for a study interrupted before any phase, and replace older ones") {

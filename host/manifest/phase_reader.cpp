@@ -1,0 +1,234 @@
+// A study's [[phase]] tables: the keys every phase has, then those of its kind.
+#include "manifest/phase_reader.hpp"
+
+#include "plugin/plugin_catalog.hpp"
+#include "util/suggest.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <tuple>
+
+namespace msa {
+
+namespace {
+
+// How a sweep value reads in labels and folder names: a plugin table by its plugin name
+// and parameters, anything else as TOML writes it.
+std::string display(const toml::node& node) {
+    if (auto s = node.value_exact<std::string>()) return *s;
+    if (const toml::table* t = node.as_table()) {
+        std::string plugin, rest;
+        for (auto&& [key, value] : *t) {
+            if (key.str() == "plugin") plugin = display(value);
+            else rest += (rest.empty() ? "" : ",") + std::string(key.str()) + "=" + display(value);
+        }
+        return rest.empty() ? plugin : plugin + "(" + rest + ")";
+    }
+    std::ostringstream out;
+    if (const toml::array* a = node.as_array()) {
+        out << "[";
+        for (std::size_t i = 0; i < a->size(); ++i) out << (i ? "," : "") << display(*a->get(i));
+        out << "]";
+        return out.str();
+    }
+    if (auto d = node.value_exact<double>()) out << *d;
+    else if (auto i = node.value_exact<std::int64_t>()) out << *i;
+    else if (auto b = node.value_exact<bool>()) out << (*b ? "true" : "false");
+    else out << type_name(node);
+    return out.str();
+}
+
+// The phase's name: present, usable as a folder name, and no earlier phase's.
+std::string read_phase_name(TableReader& r, const std::string& qualified, const std::vector<PhaseSpec>& earlier) {
+    const toml::table& table = r.raw();
+    Problems& problems = r.problems();
+    std::string name = r.string("name").value_or("");
+    if (!table.get("name"))
+        problems.add(table, "[[phase]] " + qualified + " needs 'name' (it names the phase's folder of trials)");
+    else if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                    "0123456789._-") != std::string::npos)
+        problems.add(*table.get("name"), "phase name '" + name + "' must be non-empty and use only letters, "
+                                         "digits, '.', '_' and '-' (it names a folder)");
+    for (const auto& phase : earlier)
+        if (!name.empty() && phase.name == name)
+            problems.add(*table.get("name"), "phase name '" + name + "' is used twice (first at " + phase.where + ")");
+    return name;
+}
+
+// `from`: an earlier phase that hands on an incumbent; empty when absent.
+std::string read_phase_from(TableReader& r, const std::vector<PhaseSpec>& earlier) {
+    auto from = r.string("from");
+    if (!from) return {};
+    const toml::node& node = *r.raw().get("from");
+    Problems& problems = r.problems();
+    std::vector<std::string> earlier_names;
+    for (const auto& phase : earlier) earlier_names.push_back(phase.name);
+    if (std::find(earlier_names.begin(), earlier_names.end(), *from) == earlier_names.end())
+        problems.add(node, "'" + r.qualified("from") + "' = \"" + *from + "\" is not an earlier phase" +
+                               did_you_mean(*from, earlier_names) + "; earlier phases: " +
+                               (earlier_names.empty() ? "none" : join(earlier_names)));
+    for (const auto& phase : earlier)
+        if (phase.name == *from && !hands_on_incumbent(phase.kind))
+            problems.add(node, "'" + r.qualified("from") + "' = \"" + *from + "\" is a phase of kind '" +
+                                   to_string(phase.kind) + "', which has no incumbent of its "
+                                   "own to start from; name a train or augmentation phase");
+    return *from;
+}
+
+std::vector<std::uint64_t> read_phase_seeds(TableReader& r) {
+    std::vector<std::uint64_t> out;
+    const toml::node* seeds = r.node("seeds");
+    if (!seeds) return out;
+    const toml::array* list = seeds->as_array();
+    bool ok = list && !list->empty();
+    if (list)
+        for (const toml::node& seed : *list) {
+            const auto value = seed.value_exact<std::int64_t>();
+            if (!value || *value < 0) ok = false;
+            else out.push_back(static_cast<std::uint64_t>(*value));
+        }
+    if (!ok) r.problems().add(*seeds, "'" + r.qualified("seeds") + "' must be a non-empty array of integers >= 0");
+    return out;
+}
+
+// Whether the phase has a `set` table of manifest keys (checked when its trials are planned).
+bool read_phase_set(TableReader& r) {
+    const toml::node* set = r.node("set");
+    if (!set) return false;
+    if (!set->is_table())
+        r.problems().add(*set, "'" + r.qualified("set") + "' must be a table of manifest keys (set.train.epochs = 5), "
+                               "got a " + type_name(*set));
+    return true;
+}
+
+std::vector<SweepAxis> read_phase_sweep(TableReader& r) {
+    std::vector<SweepAxis> out;
+    const toml::node* sweep = r.node("sweep");
+    if (!sweep) return out;
+    const toml::table* axes = sweep->as_table();
+    if (!axes) {
+        r.problems().add(*sweep, "'" + r.qualified("sweep") + "' must be a table of path = [values], got a " +
+                                     type_name(*sweep));
+        return out;
+    }
+    for (auto&& [key, values] : *axes) {
+        SweepAxis axis{std::string(key.str()), {}};
+        const toml::array* list = values.as_array();
+        if (!list || list->empty()) {
+            r.problems().add(values, "'" + r.qualified("sweep") + "." + axis.path + "' must be a non-empty array of "
+                                                                                    "values to try");
+            continue;
+        }
+        for (const toml::node& value : *list) axis.values.push_back(display(value));
+        out.push_back(std::move(axis));
+    }
+    return out;
+}
+
+// `search` and `n`: how the sweep's configurations are chosen.
+void read_phase_search(TableReader& r, PhaseSpec& phase) {
+    const toml::table& table = r.raw();
+    phase.search = r.choice("search", {"grid", "random"}).value_or(phase.search);
+    phase.n = r.integer("n", 1, 100'000).value_or(0);
+    if (phase.search == "random" && phase.n == 0)
+        r.problems().add(table, "search = \"random\" needs 'n', the number of configurations to draw");
+    if (phase.search == "grid" && table.get("n"))
+        r.problems().add(*table.get("n"), "'" + r.qualified("n") + "' applies to search = \"random\" only");
+}
+
+void read_augmentation_phase_keys(TableReader& r, PhaseSpec& phase) {
+    phase.hard_threshold = r.real("hard_threshold", 0.0, 1.0).value_or(0.5);
+    phase.hard_fraction = r.real("hard_fraction", 0.0, 1.0).value_or(0.0);
+}
+
+void read_ablation_phase_keys(TableReader& r, PhaseSpec& phase) {
+    if (auto fills = r.strings("fills")) {
+        for (const auto& fill : *fills)
+            if (fill != "zeros" && fill != "mean")
+                r.problems().add(*r.raw().get("fills"), "'" + r.qualified("fills") + "' holds \"" + fill +
+                                                            "\"; accepted: \"zeros\", \"mean\"");
+        phase.fills = *fills;
+    }
+    phase.retrain = r.boolean("retrain").value_or(true);
+    phase.text_only_fusion = r.string("text_fusion").value_or(phase.text_only_fusion);
+    phase.image_only_fusion = r.string("image_fusion").value_or(phase.image_only_fusion);
+}
+
+void read_clip_phase_keys(TableReader& r, PhaseSpec& phase) {
+    if (auto clip = r.path("clip")) phase.clip = *clip;
+    else if (!r.raw().get("clip"))
+        r.problems().add(r.raw(), "a phase of kind 'clip' needs clip = \"<folder>\", a Hugging Face CLIP model folder");
+    phase.templates = r.strings("templates").value_or(std::vector<std::string>{});
+}
+
+PhaseSpec read_phase(const toml::table& table, std::size_t index, const std::vector<PhaseSpec>& earlier,
+                     Problems& problems) {
+    const std::string qualified = "phase[" + std::to_string(index) + "]";
+    TableReader r(table, qualified, problems);
+    PhaseSpec phase;
+    phase.index = index;
+    phase.where = location(table.source());
+    phase.name = read_phase_name(r, qualified, earlier);
+    phase.kind = r.name<PhaseKind>("kind", phase_kind_names).value_or(phase.kind);
+    phase.from = read_phase_from(r, earlier);
+    if ((phase.kind == PhaseKind::augmentation || phase.kind == PhaseKind::ablation) && phase.from.empty())
+        problems.add(table, "a phase of kind '" + std::string(to_string(phase.kind)) +
+                                "' works on an earlier phase's incumbent: set 'from'");
+    phase.select = r.metric("select", metric_select).value_or(phase.select);
+    phase.seeds = read_phase_seeds(r);
+    phase.has_set = read_phase_set(r);
+    phase.sweep = read_phase_sweep(r);
+    read_phase_search(r, phase);
+    // Keys of one kind only: asked for only there, so elsewhere they are unknown keys.
+    if (phase.kind == PhaseKind::augmentation) read_augmentation_phase_keys(r, phase);
+    if (phase.kind == PhaseKind::ablation) read_ablation_phase_keys(r, phase);
+    if (phase.kind == PhaseKind::clip) read_clip_phase_keys(r, phase);
+    r.finish();
+    return phase;
+}
+
+} // namespace
+
+std::vector<PhaseSpec> read_phases(TableReader& top) {
+    std::vector<PhaseSpec> out;
+    const toml::node* node = top.node("phase");
+    if (!node) return out;
+    const toml::array* array = node->as_array();
+    if (!array || !array->is_array_of_tables()) {
+        top.problems().add(*node, std::string("'phase' must be an array of tables ([[phase]] with name, kind, from, "
+                                              "sweep, ...), got a ") + type_name(*node));
+        return out;
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        PhaseSpec phase = read_phase(*array->get(i)->as_table(), i, out, top.problems());
+        out.push_back(std::move(phase));
+    }
+    return out;
+}
+
+void check_ablation_fusions(const std::vector<PhaseSpec>& phases, const PluginCatalog& catalog, Problems& problems) {
+    for (const auto& phase : phases) {
+        if (phase.kind != PhaseKind::ablation || !phase.retrain) continue;
+        for (const auto& [key, fusion, modality] :
+             {std::tuple{"text_fusion", phase.text_only_fusion, Modality::text},
+              std::tuple{"image_fusion", phase.image_only_fusion, Modality::image}}) {
+            const PluginEntry* entry = catalog.find(PluginKind::fusion, fusion);
+            const std::string where = phase.where;
+            if (!entry) {
+                problems.add(where, "phase '" + phase.name + "': " + key + " = \"" + fusion + "\" is no fusion; " +
+                                        "accepted: " + join(catalog.names(PluginKind::fusion)));
+                continue;
+            }
+            const PluginNeeds& needs = entry->info.needs;
+            const Modality other = modality == Modality::text ? Modality::image : Modality::text;
+            if (!needs.reads(modality) || needs.reads(other))
+                problems.add(where, "phase '" + phase.name + "': " + key + " = \"" + fusion + "\" must read " +
+                                        to_string(modality) + " features alone (its declaration says it reads " +
+                                        (needs.text && needs.image ? "both" : needs.text ? "text"
+                                                                          : needs.image ? "image" : "whatever the study has") +
+                                        "), so the ablation retrains on one modality");
+        }
+    }
+}
+
+} // namespace msa

@@ -1,0 +1,21 @@
+// Internal to host/manifest: a study manifest's [[phase]] tables.
+#pragma once
+
+#include "manifest/study.hpp"
+#include "manifest/table_reader.hpp"
+
+#include <vector>
+
+namespace msa {
+
+class PluginCatalog;
+
+// [[phase]] tables: checked here; their `set` and `sweep` values are checked when the
+// study runner builds each trial's manifest from them.
+std::vector<PhaseSpec> read_phases(TableReader& top);
+
+// An ablation phase retrains on one modality: its text_fusion must read text alone and
+// its image_fusion images alone, as their declarations (PluginInfo::needs) say.
+void check_ablation_fusions(const std::vector<PhaseSpec>& phases, const PluginCatalog& catalog, Problems& problems);
+
+} // namespace msa
