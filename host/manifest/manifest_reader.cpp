@@ -509,6 +509,7 @@ std::optional<ClipConfig> read_clip(TableReader& top) {
     if (auto checkpoint = r.path("checkpoint")) c.checkpoint = *checkpoint;
     else if (!clip->get("checkpoint")) problems.add(*clip, "[clip] needs 'checkpoint', a CLIP model folder");
     c.method = r.choice("method", {"linear-probe", "zero-shot"}).value_or(c.method);
+    c.dtype = r.choice("dtype", {"auto", "float32", "bfloat16"}).value_or(c.dtype);
     if (auto templates = r.strings("templates")) {
         if (templates->empty() || std::any_of(templates->begin(), templates->end(), [](const std::string& t) {
                 return t.find("{}") == std::string::npos;

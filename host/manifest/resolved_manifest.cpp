@@ -93,7 +93,7 @@ std::string resolved_manifest(const Study& study) {
         out << "\n[evaluate]\nmodel = " << quoted(e->model) << "\nkeep = " << quoted(e->keep)
             << "\nfill = " << quoted(e->fill) << "\n";
     if (const auto& c = study.clip)
-        out << "\n[clip]\ncheckpoint = " << quoted(c->checkpoint) << "\nmethod = " << quoted(c->method)
+        out << "\n[clip]\ncheckpoint = " << quoted(c->checkpoint) << "\nmethod = " << quoted(c->method) << "\ndtype = " << quoted(c->dtype)
             << "\ntemplates = " << strings(c->templates) << "\nl2 = " << format_value(Value{c->l2})
             << "\nmodalities = " << strings(c->modalities) << "\n";
     return out.str();

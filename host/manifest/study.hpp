@@ -92,6 +92,7 @@ struct EvaluateConfig {
 struct ClipConfig {
     std::filesystem::path checkpoint;       // a Hugging Face CLIP model folder
     std::string method = "linear-probe";    // linear-probe | zero-shot
+    std::string dtype = "auto";             // the encoders' compute type: auto | float32 | bfloat16
     std::vector<std::string> templates{"a photo that feels {}.", "a {} post."}; // zero-shot prompts; {} = label
     // linear-probe: the L2 strengths tried (the one best on the validation split is kept)
     // and the embeddings concatenated into the probe's input.

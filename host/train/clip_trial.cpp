@@ -65,6 +65,10 @@ PluginChoice clip_encoder(const ClipContext& ctx, Modality modality) {
         throw ConfigError(ctx.clip.where, "[clip] needs " + describe(entry) +
                                               " to declare its checkpoint parameter a model folder");
     choice.params.set(folder->name, ctx.clip.checkpoint.string(), ctx.clip.where, true);
+    // [clip] dtype goes to the encoders' compute type, where they have one.
+    if (std::any_of(entry.info.params.begin(), entry.info.params.end(),
+                    [](const ParamSpec& spec) { return spec.name == "dtype"; }))
+        choice.params.set("dtype", ctx.clip.dtype, ctx.clip.where, true);
     fill_defaults(entry.info, choice.params);
     return choice;
 }

@@ -171,6 +171,8 @@ TEST_CASE("dtype = auto computes in bfloat16 exactly where the CPU has native BF
         INFO(c.plugin);
         CHECK(make(c, {{"dtype", std::string("auto")}})->precision() == expected);
         CHECK(make(c)->precision() == "float32");
+        // An encoder that fine-tunes trains in float32 under auto.
+        CHECK(make(c, {{"dtype", std::string("auto")}, {"trainable_layers", std::int64_t{1}}})->precision() == "float32");
     }
 }
 

@@ -44,7 +44,9 @@ struct ClipSetup {
         data::write_demo_data(dir.path() / "data", options);
         manifest = dir.write("clip.toml", "schema_version = 1\nname = \"clip\"\nseed = 5\noutput = \"runs\"\n"
                                           "[dataset]\nroot = \"data\"\n[split]\n" + split +
-                                              "\n[store]\npath = \"store.h5\"\n[clip]\n" + clip_table);
+                                              "\n[store]\npath = \"store.h5\"\n[clip]\n"
+                                              // float32 like the references, whatever the CPU
+                                              "dtype = \"float32\"\n" + clip_table);
     }
     Study study() const { return ManifestDocument::load(manifest).to_study(builtin_catalog()); }
     std::filesystem::path run(const std::string& name) const {

@@ -21,8 +21,8 @@ std::vector<ParamSpec> checkpoint_encoder_params(const std::string& checkpoint_h
             .required(),
         ParamSpec::choice("dtype", "auto", {"auto", "float32", "bfloat16"},
                           "Compute type; auto = bfloat16 where the CPU has native BF16 (AVX512_BF16 or AMX), else "
-                          "float32 (bfloat16 elsewhere is emulated, tens of times slower); features are stored as "
-                          "float32"),
+                          "float32 (bfloat16 elsewhere is emulated, tens of times slower), and float32 for an encoder "
+                          "that fine-tunes; features are stored as float32"),
         ParamSpec::integer("batch_size", 32, "Samples per forward pass").range(1, 4096),
         ParamSpec::integer("threads", 0, "Intra-op threads for LibTorch and image decoding while this encoder encodes; 0 = the "
                            "host's (all usable cores; a worker's share under msa run)")
@@ -56,7 +56,6 @@ EncoderSettings EncoderSettings::read(const Properties& props, const std::string
     } catch (const CheckpointError& e) {
         throw ConfigError(where, plugin + ": " + e.what());
     }
-    s.dtype = resolve_dtype(props.get_string("dtype"), plugin) == "bfloat16" ? at::kBFloat16 : at::kFloat;
     s.batch_size = props.get_int("batch_size");
     s.threads = props.get_int("threads");
     s.layer = props.get_int("layer");
@@ -65,6 +64,11 @@ EncoderSettings EncoderSettings::read(const Properties& props, const std::string
     s.trainable_layers = props.get_int("trainable_layers");
     s.where_trainable_layers = props.where("trainable_layers");
     s.cached_prefix = props.get_bool("cached_prefix");
+    // "auto" picks float32 for an encoder that fine-tunes: AdamW's small updates vanish in
+    // bfloat16 weights. Asked for explicitly, bfloat16 is honoured.
+    const std::string asked = props.get_string("dtype");
+    const std::string dtype = asked == "auto" && s.trainable_layers > 0 ? "float32" : resolve_dtype(asked, plugin);
+    s.dtype = dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
     if (s.cached_prefix && s.trainable_layers == 0)
         throw ConfigError(props.where("cached_prefix"),
                           plugin + ": cached_prefix = true needs trainable_layers >= 1 (there is no prefix to cache)");
@@ -215,7 +219,12 @@ Features StackTrainableTop::forward(const Features& prefix) {
     // Text models get the stored mask (0 at padding); image models take none.
     at::Tensor mask = stack_.takes_mask && prefix.mask.defined() ? prefix.mask.to(device) : at::Tensor();
     hidden = stack_.run_layers(hidden, mask, stack_.num_layers - k_, stack_.num_layers);
-    return stack_.finish(hidden, mask);
+    // The head trains in float32, whatever the top computes in (as encode() returns).
+    Features out = stack_.finish(hidden, mask);
+    out.pooled = out.pooled.to(at::kFloat);
+    if (out.tokens.defined()) out.tokens = out.tokens.to(at::kFloat);
+    if (out.mask.defined()) out.mask = out.mask.to(at::kFloat);
+    return out;
 }
 
 StackEncoder::StackEncoder(EncoderSettings settings, StackEncoderSpec spec)
