@@ -456,6 +456,7 @@ TrainConfig read_train(TableReader& top) {
     t.patience = r.integer("patience", 0, 100'000).value_or(t.patience);
     t.monitor = r.metric("monitor", metric_monitor).value_or(t.monitor);
     t.restore_best = r.boolean("restore_best").value_or(t.restore_best);
+    t.bucket_by_length = r.boolean("bucket_by_length").value_or(t.bucket_by_length);
     t.threads = r.integer("threads", 0, 1024).value_or(t.threads);
     r.finish();
     return t;

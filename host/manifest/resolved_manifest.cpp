@@ -83,7 +83,8 @@ std::string resolved_manifest(const Study& study) {
         << "\nschedule = " << quoted(std::string(to_string(t.schedule)))
         << "\nwarmup = " << format_value(Value{t.warmup}) << "\ngrad_clip = " << format_value(Value{t.grad_clip})
         << "\npatience = " << t.patience << "\nmonitor = " << quoted(t.monitor.str())
-        << "\nrestore_best = " << (t.restore_best ? "true" : "false") << "\ndevice = " << quoted(t.device)
+        << "\nrestore_best = " << (t.restore_best ? "true" : "false")
+        << "\nbucket_by_length = " << (t.bucket_by_length ? "true" : "false") << "\ndevice = " << quoted(t.device)
         << "\nthreads = " << t.threads << "\n";
     if (const auto& a = study.augmentation)
         out << "\n[augmentation]\nhard_samples = " << quoted(a->hard_samples)

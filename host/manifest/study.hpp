@@ -64,6 +64,8 @@ struct TrainConfig {
     std::int64_t patience = 5;       // epochs without improvement before stopping; 0 = never stop early
     MetricName monitor{Metric::weighted_f1, {}}; // validation metric that picks the best epoch
     bool restore_best = true;        // end with the best epoch's weights, not the last
+    // Batches of texts of similar length (token sequences: fine-tuning, token fusions).
+    bool bucket_by_length = false;
     std::int64_t threads = 0;        // intra-op threads; 0 = all cores
 };
 

@@ -227,6 +227,30 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(Classifier& model, const Obj
 // An epoch expected to take longer than this shows a progress line with its ETA.
 constexpr double kQuietEpochSeconds = 10.0;
 
+// bucket_by_length sorts the shuffled rows by text length within spans of this many
+// batches: batches of similar lengths, while which rows meet stays random.
+constexpr std::int64_t kBucketSpanBatches = 50;
+
+// `order` (shuffled) rearranged so that each full batch holds texts of similar length
+// (`lengths`: real tokens per row), the full batches in a random order, the partial one
+// last, as the epoch loop expects.
+void bucket_by_length(std::vector<std::size_t>& order, const std::vector<std::int64_t>& lengths,
+                      std::int64_t batch_size, std::mt19937_64& rng) {
+    const auto span = static_cast<std::size_t>(kBucketSpanBatches * batch_size);
+    for (std::size_t begin = 0; begin < order.size(); begin += span)
+        std::stable_sort(order.begin() + begin, order.begin() + std::min(order.size(), begin + span),
+                         [&](std::size_t a, std::size_t b) { return lengths[a] < lengths[b]; });
+    const auto size = static_cast<std::size_t>(batch_size);
+    std::vector<std::size_t> batches(order.size() / size);
+    for (std::size_t i = 0; i < batches.size(); ++i) batches[i] = i;
+    data::seeded_shuffle(batches, rng);
+    std::vector<std::size_t> out;
+    out.reserve(order.size());
+    for (const auto b : batches) out.insert(out.end(), order.begin() + b * size, order.begin() + (b + 1) * size);
+    out.insert(out.end(), order.begin() + batches.size() * size, order.end());
+    order = std::move(out);
+}
+
 // One pass over the training rows in the order `rng` draws; returns the mean objective.
 struct EpochRunner {
     Classifier& model;
@@ -237,6 +261,7 @@ struct EpochRunner {
     torch::optim::AdamW& optimizer;
     const std::vector<at::Tensor>& parameters;
     std::int64_t steps_per_epoch, total_steps;
+    std::vector<std::int64_t> text_lengths; // real tokens per row, when batches bucket by length
     std::int64_t step = 0;
 
     double run(std::int64_t epoch, std::mt19937_64& rng) {
@@ -244,6 +269,7 @@ struct EpochRunner {
         std::vector<std::size_t> order(static_cast<std::size_t>(train.size()));
         for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
         data::seeded_shuffle(order, rng);
+        if (!text_lengths.empty()) bucket_by_length(order, text_lengths, config.batch_size, rng);
         model->train();
         objective.train(true);
         double loss_sum = 0;
@@ -276,7 +302,8 @@ struct EpochRunner {
                 if (first * static_cast<double>(steps_per_epoch) > kQuietEpochSeconds)
                     progress = std::make_unique<Progress>("epoch " + std::to_string(epoch) + "/" +
                                                               std::to_string(config.epochs) + " (training rows)",
-                                                          train.size(), std::cerr);
+                                                          train.size(), std::cerr, Progress::Style::automatic,
+                                                          epoch_start);
             }
             if (progress) progress->advance(static_cast<std::int64_t>(rows.size()));
         }
@@ -309,7 +336,11 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
     const auto optimizer = make_optimizer(model, objective, config, parameters);
     const std::int64_t steps_per_epoch = (train.size() + config.batch_size - 1) / config.batch_size;
     EpochRunner epochs{model, objective, train, config, device, *optimizer, parameters,
-                       steps_per_epoch, steps_per_epoch * config.epochs};
+                       steps_per_epoch, steps_per_epoch * config.epochs, {}};
+    if (config.bucket_by_length && train.text.mask.defined()) {
+        const at::Tensor lengths = train.text.mask.ne(0).sum(1).to(torch::kCPU, torch::kLong).contiguous();
+        epochs.text_lengths.assign(lengths.data_ptr<std::int64_t>(), lengths.data_ptr<std::int64_t>() + lengths.numel());
+    }
     const bool higher = config.monitor.higher_is_better();
 
     // Batch order and dropout masks follow the seed alone, whatever ran before.

@@ -23,8 +23,8 @@ std::string rate_text(double rate) {
 
 } // namespace
 
-Progress::Progress(std::string label, std::int64_t total, std::ostream& out, Style style)
-    : label_(std::move(label)), total_(total), out_(out), style_(style) {
+Progress::Progress(std::string label, std::int64_t total, std::ostream& out, Style style, Clock::time_point started)
+    : label_(std::move(label)), total_(total), out_(out), style_(style), start_(started) {
     if (style_ == Style::automatic)
         style_ = (&out_ == &std::cerr && isatty(STDERR_FILENO)) ? Style::bar : Style::lines;
 }

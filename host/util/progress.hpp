@@ -13,8 +13,10 @@ class Progress {
 public:
     enum class Style { automatic, bar, lines, quiet };
 
-    // `automatic` draws a bar when `out` is stderr and stderr is a terminal.
-    Progress(std::string label, std::int64_t total, std::ostream& out, Style style = Style::automatic);
+    // `automatic` draws a bar when `out` is stderr and stderr is a terminal. `started`:
+    // when the work began, for a Progress made once the work has shown it is long.
+    Progress(std::string label, std::int64_t total, std::ostream& out, Style style = Style::automatic,
+             std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now());
     ~Progress();
     Progress(const Progress&) = delete;
     Progress& operator=(const Progress&) = delete;
