@@ -1,18 +1,20 @@
-// MPNet against transformers on the tiny random checkpoint of scripts/parity/mpnet.py: every
-// hidden state, last_hidden_state and pooler_output of the fixture texts' padded batch, and
-// the relative position buckets; then the configs, checkpoints and inputs the module must
-// refuse.
+// MPNet against transformers on the tiny random checkpoint of scripts/parity/mpnet.py: the
+// tokenizer's ids on the fixture texts, every hidden state, last_hidden_state and
+// pooler_output of their padded batch, and the relative position buckets; then the
+// configs, checkpoints and inputs the module must refuse.
 #include "test_helpers.hpp"
 
 #include "parity_helpers.hpp"
 
 #include <msa/models/checkpoint.hpp>
 #include <msa/models/mpnet.hpp>
+#include <msa/models/tokenizer.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <fstream>
 #include <string>
 
 using namespace msa;
@@ -33,6 +35,16 @@ Checkpoint fixture_checkpoint() {
 }
 
 StateDict fixture_io() { return read_safetensors(test::parity_fixture_dir("mpnet") / "io.safetensors"); }
+
+nlohmann::json fixture_texts() {
+    return nlohmann::json::parse(std::ifstream(test::parity_fixture_dir("mpnet") / "texts.json"));
+}
+
+std::vector<std::string> texts_of(const nlohmann::json& fixture) {
+    std::vector<std::string> texts;
+    for (const auto& entry : fixture["texts"]) texts.push_back(entry["text"].get<std::string>());
+    return texts;
+}
 
 nlohmann::json tiny_config() {
     return {{"model_type", "mpnet"},  {"vocab_size", 50},        {"hidden_size", 16},
@@ -58,6 +70,28 @@ std::string load_error(const Checkpoint& checkpoint) {
 }
 
 } // namespace
+
+TEST_CASE("the MPNet tokenizer gives transformers' ids on the fixture texts", "[parity][mpnet]") {
+    const auto fixture = fixture_texts();
+    const auto tokenizer = load_tokenizer(test::parity_fixture_dir("mpnet"), "wordpiece");
+    // <s> A </s> from the RobertaProcessing post-processor, padding with <pad> = 1.
+    CHECK(tokenizer->pad_id() == 1);
+    const auto truncated = fixture["truncated"].get<std::int64_t>();
+    for (const auto& entry : fixture["texts"]) {
+        const auto text = entry["text"].get<std::string>();
+        INFO("text: " << text);
+        CHECK(tokenizer->encode(text, 0) == entry["ids"].get<std::vector<std::int64_t>>());
+        CHECK(tokenizer->encode(text, truncated) ==
+              entry["ids_max_length_" + std::to_string(truncated)].get<std::vector<std::int64_t>>());
+    }
+    // The padded batch the model outputs were computed on.
+    const auto io = fixture_io();
+    const auto batch = tokenize_batch(*tokenizer, texts_of(fixture), fixture["max_length"].get<std::int64_t>());
+    CHECK(torch::equal(batch.ids, io_tensor(io, "input_ids")));
+    CHECK(torch::equal(batch.mask, io_tensor(io, "attention_mask")));
+    // Other tokens around the text give other ids, so another cache key than BERT's would.
+    CHECK_THAT(tokenizer->cache_key(), Catch::Contains(":around 0 2"));
+}
 
 TEST_CASE("MPNetModel matches transformers on the tiny MPNet checkpoint", "[parity][mpnet]") {
     torch::NoGradGuard no_grad;
