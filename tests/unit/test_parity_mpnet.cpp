@@ -1,11 +1,12 @@
 // MPNet against transformers on the tiny random checkpoint of scripts/parity/mpnet.py: the
 // tokenizer's ids on the fixture texts, every hidden state, last_hidden_state and
-// pooler_output of their padded batch, and the relative position buckets; then the
-// configs, checkpoints and inputs the module must refuse.
+// pooler_output of their padded batch, the relative position buckets, hf-text's sentence
+// features; then the configs, checkpoints and inputs the module must refuse.
 #include "test_helpers.hpp"
 
 #include "parity_helpers.hpp"
 
+#include <msa/encoder.hpp>
 #include <msa/models/checkpoint.hpp>
 #include <msa/models/mpnet.hpp>
 #include <msa/models/tokenizer.hpp>
@@ -173,6 +174,43 @@ TEST_CASE("MPNet buckets relative positions as transformers does", "[parity][mpn
     // Query 0 looking at key 3 is distance +3: bucket 16 + 3; key 0 from query 3 is bucket 3.
     CHECK(torch::equal(bias[0].select(1, 0).select(1, 3), table[19]));
     CHECK(torch::equal(bias[0].select(1, 3).select(1, 0), table[3]));
+}
+
+TEST_CASE("hf-text picks MPNet by model_type and gives transformers' mean-pooled sentence features",
+          "[parity][mpnet]") {
+    const auto fixture = fixture_texts();
+    const auto io = fixture_io();
+    std::vector<Sample> samples;
+    for (const auto& text : texts_of(fixture)) {
+        Sample s;
+        s.id = "t" + std::to_string(samples.size());
+        s.text = text;
+        samples.push_back(s);
+    }
+    EncoderBatch batch;
+    for (const auto& s : samples) batch.samples.push_back(&s);
+    auto encoder = test::builtin_catalog().create_encoder(
+        "hf-text", test::properties(PluginKind::encoder, "hf-text",
+                                    {{"checkpoint", test::parity_fixture_dir("mpnet").string()},
+                                     {"max_length", fixture["max_length"].get<std::int64_t>()},
+                                     {"pooling", std::string("mean")},
+                                     {"normalize", true}}));
+    REQUIRE(encoder->dim() == 32);
+    const auto ours = encoder->encode(batch).pooled;
+    // sentence-transformers' Pooling (mean over real tokens) and Normalize.
+    const auto mask = io_tensor(io, "attention_mask").unsqueeze(-1).to(torch::kFloat);
+    auto expected = (io_tensor(io, "last_hidden_state") * mask).sum(1) / mask.sum(1).clamp_min(1e-9);
+    expected = expected / expected.norm(2, 1, true).clamp_min(1e-12);
+    const double diff = max_diff(ours, expected, "sentence features");
+    WARN("hf-text on the tiny MPNet, mean-pooled and normalized: max abs diff " << diff);
+    CHECK(diff <= kTolerance);
+
+    // Position embeddings for 32 tokens (2 + 32 rows): a longer max_length is refused.
+    CHECK_THROWS_WITH(test::builtin_catalog().create_encoder(
+                          "hf-text", test::properties(PluginKind::encoder, "hf-text",
+                                                      {{"checkpoint", test::parity_fixture_dir("mpnet").string()},
+                                                       {"max_length", std::int64_t{33}}})),
+                      Catch::Contains("max_length = 33") && Catch::Contains("fit 32 tokens"));
 }
 
 TEST_CASE("MPNetConfig rejects what the module does not implement, naming the key", "[parity][mpnet]") {
