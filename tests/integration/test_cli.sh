@@ -17,7 +17,7 @@ for sub in $(sed -n '/^SUBCOMMANDS:/,$p' <<<"$OUT" | awk 'NR > 1 && NF { print $
 done
 
 expect_exit 0 "$MSA" version
-expect_contains "$OUT" "SDK ABI 4.0"
+expect_contains "$OUT" "SDK ABI 4.1"
 expect_contains "$OUT" "LibTorch 1.13"
 expect_contains "$OUT" "build type Release"
 # The CPU as the kernel reports it, and what dtype = "auto" picks on it.

@@ -1,5 +1,5 @@
-// The checkpoint encoder plugins (hf-text, hf-vit, hf-swinv2, clip-text, clip-image,
-// efficientnet-lite) on the tiny parity checkpoints: shapes, layer choice, token output,
+// The checkpoint encoder plugins (hf-text on BERT and MPNet, hf-vit, hf-swinv2, clip-text,
+// clip-image, efficientnet-lite) on the tiny parity checkpoints: shapes, layer choice, token output,
 // bfloat16, fine-tuning of the top layers from cached prefix features, and errors.
 #include "test_helpers.hpp"
 
@@ -81,6 +81,7 @@ std::vector<Case> cases() {
     std::vector<Case> all{
         {"hf-vit", parity_fixture_dir("vit"), {}},
         {"hf-text", bert_fixture(), {{"max_length", std::int64_t{16}}}},
+        {"hf-text", parity_fixture_dir("mpnet"), {{"max_length", std::int64_t{16}}}},
         {"efficientnet-lite", parity_fixture_dir("efficientnet-lite"), {}},
         {"hf-swinv2", parity_fixture_dir("swinv2"), {}},
         {"clip-image", parity_fixture_dir("clip") / "model", {}},

@@ -134,6 +134,56 @@ TEST_CASE("tokenizer folders without a vocabulary, and malformed merges, are cle
     CHECK_THROWS_WITH(load_tokenizer(dir.path(), "clip-bpe"), Contains("tokenizer.json") && Contains("not valid JSON"));
 }
 
+TEST_CASE("a tokenizer.json's post-processor says which tokens frame the text", "[tokenizer]") {
+    // The tiny MPNet fixture's tokenizer.json (RobertaProcessing, <s> A </s>) rewritten.
+    auto json = nlohmann::json::parse(read_bytes(parity_fixture_dir("mpnet") / "tokenizer.json"));
+    TempDir dir;
+    auto load = [&](const nlohmann::json& post) {
+        json["post_processor"] = post;
+        dir.write("tokenizer.json", json.dump());
+        return load_tokenizer(dir.path(), "wordpiece");
+    };
+    const auto roberta = json["post_processor"];
+    CHECK(load(roberta)->encode("cat", 0) == std::vector<std::int64_t>{0, 59, 2});
+    // BERT's template, with [UNK] and [PAD] standing in for [CLS] and [SEP] (ids 5 and 4).
+    const nlohmann::json bert = {
+        {"type", "TemplateProcessing"},
+        {"single", {{{"SpecialToken", {{"id", "[UNK]"}, {"type_id", 0}}}},
+                    {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                    {{"SpecialToken", {{"id", "[PAD]"}, {"type_id", 0}}}}}},
+        {"special_tokens", {{"[UNK]", {{"id", "[UNK]"}, {"ids", {5}}, {"tokens", {"[UNK]"}}}},
+                            {"[PAD]", {{"id", "[PAD]"}, {"ids", {4}}, {"tokens", {"[PAD]"}}}}}}};
+    CHECK(load(bert)->encode("cat", 0) == std::vector<std::int64_t>{5, 59, 4});
+    auto bert_processing = roberta;
+    bert_processing["type"] = "BertProcessing";
+    CHECK(load(bert_processing)->encode("cat", 0) == std::vector<std::int64_t>{0, 59, 2});
+    // No post-processor: BERT's [CLS] and [SEP], which this vocabulary lacks.
+    CHECK_THROWS_WITH(load(nullptr), Contains("tokenizer.json") && Contains("'[CLS]'"));
+
+    auto wrong_id = roberta;
+    wrong_id["sep"] = {"</s>", 7};
+    CHECK_THROWS_WITH(load(wrong_id), Contains("RobertaProcessing") && Contains("'</s>' (id 7)") &&
+                                          Contains("the vocabulary gives it id 2"));
+    auto unknown = roberta;
+    unknown["cls"] = {"[CLS]", 101};
+    CHECK_THROWS_WITH(load(unknown), Contains("'[CLS]' (id 101)") && Contains("has no such token"));
+    auto only_text = bert;
+    only_text["single"] = {{{"Sequence", {{"id", "A"}, {"type_id", 0}}}}};
+    CHECK_THROWS_WITH(load(only_text), Contains("TemplateProcessing") && Contains("accepted: a special token, the text"));
+    CHECK_THROWS_WITH(load({{"type", "ByteLevel"}}),
+                      Contains("post_processor 'ByteLevel' is not supported") &&
+                          Contains("accepted: TemplateProcessing, BertProcessing, RobertaProcessing"));
+}
+
+TEST_CASE("a tokenizer.json pads with the pad_token of the tokenizer_config.json beside it", "[tokenizer]") {
+    TempDir dir;
+    std::filesystem::copy_file(parity_fixture_dir("mpnet") / "tokenizer.json", dir.path() / "tokenizer.json");
+    // transformers saves MPNet's tokenizer.json without padding: without the config, BERT's [PAD].
+    CHECK(load_tokenizer(dir.path(), "wordpiece")->pad_id() == 4);
+    dir.write("tokenizer_config.json", R"({"pad_token": {"content": "<pad>"}})");
+    CHECK(load_tokenizer(dir.path(), "wordpiece")->pad_id() == 1);
+}
+
 TEST_CASE("tokenizers give transformers' ids on hand-written cases", "[tokenizer]") {
     if (!have_models())
         MSA_SKIP(models_dir() << " lacks all-MiniLM-L6-v2 or clip-bpe; run scripts/fetch-models");

@@ -22,8 +22,10 @@
 // 4.0: PluginInfo::joint_space (encoders of one image-text embedding space, e.g. CLIP's);
 //      Encoder::precision() (the compute type after dtype = "auto");
 //      msa/caption_augmenter.hpp and msa/media/digest.hpp installed with the SDK.
+// 4.1: libmsa-models gained MPNet (msa/models/mpnet.hpp), check_token_ids and
+//      MultiHeadSelfAttention's ProjectionNames; 4.0 plugins still load.
 #define MSA_SDK_ABI_MAJOR 4
-#define MSA_SDK_ABI_MINOR 0
+#define MSA_SDK_ABI_MINOR 1
 
 #ifndef _GLIBCXX_USE_CXX11_ABI
 #define MSA_CXX11_ABI -1

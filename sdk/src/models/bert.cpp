@@ -112,26 +112,8 @@ public:
 private:
     // Out-of-range ids would otherwise surface as LibTorch's "index out of range in self".
     void check_inputs(const at::Tensor& input_ids, const at::Tensor& token_type_ids) const {
-        if (input_ids.dim() != 2 || at::isFloatingType(input_ids.scalar_type()))
-            throw Error("BertModel: input_ids must be an integer tensor [batch, tokens], found " +
-                        std::string(c10::toString(input_ids.scalar_type())) + " with " +
-                        std::to_string(input_ids.dim()) + " dimensions");
-        const auto tokens = input_ids.size(1);
-        // RoBERTa's last position id is pad_token_id + tokens.
-        const auto max_tokens = config_.roberta_positions() ? config_.max_position_embeddings - config_.pad_token_id - 1
-                                                            : config_.max_position_embeddings;
-        if (tokens > max_tokens)
-            throw Error("BertModel: " + std::to_string(tokens) + " tokens per sequence, but the model has " +
-                        std::to_string(config_.max_position_embeddings) + " position embeddings; at most " +
-                        std::to_string(max_tokens) + " tokens fit (truncate the text)");
-        if (input_ids.numel() > 0) {
-            const auto low = input_ids.min().item<std::int64_t>();
-            const auto high = input_ids.max().item<std::int64_t>();
-            if (low < 0 || high >= config_.vocab_size)
-                throw Error("BertModel: input_ids holds token id " + std::to_string(low < 0 ? low : high) +
-                            ", outside the vocabulary [0, " + std::to_string(config_.vocab_size) +
-                            "); the tokenizer does not belong to this checkpoint");
-        }
+        check_token_ids(input_ids, config_.vocab_size, config_.max_tokens(), config_.max_position_embeddings,
+                        "BertModel");
         if (!token_type_ids.defined()) return;
         if (token_type_ids.sizes() != input_ids.sizes())
             throw Error("BertModel: token_type_ids " + shape(token_type_ids) + " must have the shape of input_ids " +

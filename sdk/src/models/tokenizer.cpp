@@ -336,6 +336,64 @@ std::vector<AddedToken> added_tokens_of_tokenizer_json(const nlohmann::json& jso
     return out;
 }
 
+// A token name in tokenizer_config.json: a string, or an object with "content".
+void read_token_name(const nlohmann::json& config, const char* key, std::string& name) {
+    const auto it = config.find(key);
+    if (it == config.end()) return;
+    if (it->is_string()) name = it->get<std::string>();
+    else if (it->is_object() && it->contains("content")) name = it->at("content").get<std::string>();
+}
+
+// tokenizer.json's "post_processor" as the special tokens around one text: "[CLS] A [SEP]"
+// (BERT's TemplateProcessing or BertProcessing), "<s> A </s>" (RobertaProcessing: RoBERTa,
+// MPNet). The tokenizer looks the tokens up in the vocabulary, so their ids there must be
+// the ones the post-processor gives. Absent: BERT's [CLS] and [SEP].
+void read_post_processor(const nlohmann::json& json, const std::unordered_map<std::string, std::int64_t>& vocab,
+                         const fs::path& file, WordPieceOptions& options) {
+    const auto& post = json.value("post_processor", nlohmann::json());
+    if (!post.is_object()) return;
+    const auto type = post.value("type", "");
+    const auto where = file.string() + ": post_processor " + type;
+    std::vector<std::pair<std::string, std::int64_t>> around; // the token before the text, the one after
+    if (type == "BertProcessing" || type == "RobertaProcessing") {
+        for (const char* key : {"cls", "sep"}) {
+            const auto& pair = post.value(key, nlohmann::json());
+            if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_number_integer())
+                throw CheckpointError(where + ": '" + key + "' must be [token, id], found " + pair.dump());
+            around.emplace_back(pair[0].get<std::string>(), pair[1].get<std::int64_t>());
+        }
+    } else if (type == "TemplateProcessing") {
+        const auto& single = post.value("single", nlohmann::json::array());
+        const auto special = [&](const nlohmann::json& piece) -> std::pair<std::string, std::int64_t> {
+            const auto name = piece.at("SpecialToken").at("id").get<std::string>();
+            const auto tokens = post.value("special_tokens", nlohmann::json::object());
+            const auto entry = tokens.is_object() ? tokens.value(name, nlohmann::json()) : nlohmann::json();
+            const auto ids = entry.is_object() ? entry.value("ids", nlohmann::json::array()) : nlohmann::json::array();
+            if (!ids.is_array() || ids.size() != 1 || !ids[0].is_number_integer())
+                throw CheckpointError(where + ": special token '" + name + "' must have one id, found " + ids.dump());
+            return {name, ids[0].get<std::int64_t>()};
+        };
+        const bool framed = single.is_array() && single.size() == 3 && single[0].contains("SpecialToken") &&
+                            single[1].contains("Sequence") && single[2].contains("SpecialToken");
+        if (!framed)
+            throw CheckpointError(where + ": the template of one text is " + single.dump() +
+                                  "; accepted: a special token, the text, a special token (\"[CLS] $A [SEP]\")");
+        around = {special(single[0]), special(single[2])};
+    } else {
+        throw CheckpointError(file.string() + ": post_processor '" + type +
+                              "' is not supported; accepted: TemplateProcessing, BertProcessing, RobertaProcessing");
+    }
+    for (const auto& [token, id] : around) {
+        const auto it = vocab.find(token);
+        if (it == vocab.end() || it->second != id)
+            throw CheckpointError(where + " puts '" + token + "' (id " + std::to_string(id) + ") around the text, but " +
+                                  (it == vocab.end() ? std::string("the vocabulary has no such token")
+                                                     : "the vocabulary gives it id " + std::to_string(it->second)));
+    }
+    options.cls_token = around[0].first;
+    options.sep_token = around[1].first;
+}
+
 } // namespace
 
 // ---- WordPiece -----------------------------------------------------------------------
@@ -370,6 +428,10 @@ WordPieceTokenizer::WordPieceTokenizer(std::unordered_map<std::string, std::int6
                  std::to_string(options_.clean_text) + std::to_string(options_.handle_chinese_chars) +
                  std::to_string(options_.lowercase) + std::to_string(options_.strip_accents) + ":" +
                  std::to_string(options_.max_input_chars_per_word) + ":added " + added_digest(added);
+    // Other tokens around the text (MPNet's <s> ... </s>) change the ids; BERT's keys stay
+    // as they were before the post-processor was read.
+    if (options_.cls_token != "[CLS]" || options_.sep_token != "[SEP]")
+        cache_key_ += ":around " + std::to_string(cls_id_) + " " + std::to_string(sep_id_);
 }
 
 std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_txt(const fs::path& file, WordPieceOptions options) {
@@ -412,8 +474,13 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(cons
     }
     if (json.contains("padding") && json["padding"].is_object())
         options.pad_token = json["padding"].value("pad_token", options.pad_token);
+    // transformers pads with the pad_token of tokenizer_config.json beside it, whatever
+    // tokenizer.json's padding says (transformers saves MPNet's without one).
+    const auto config_file = file.parent_path() / "tokenizer_config.json";
+    if (fs::exists(config_file)) read_token_name(read_json(config_file), "pad_token", options.pad_token);
     std::unordered_map<std::string, std::int64_t> vocab;
     for (const auto& [token, id] : model.at("vocab").items()) vocab.emplace(token, id.get<std::int64_t>());
+    read_post_processor(json, vocab, file, options);
     options.added_tokens = added_tokens_of_tokenizer_json(json, file);
     return std::make_unique<WordPieceTokenizer>(std::move(vocab), std::move(options), file.string());
 }
@@ -772,14 +839,6 @@ std::vector<std::int64_t> ClipBpeTokenizer::encode(const std::string& text, std:
 // ---- Folders and batches ---------------------------------------------------------------
 
 namespace {
-
-// A token name in tokenizer_config.json: a string, or an object with "content".
-void read_token_name(const nlohmann::json& config, const char* key, std::string& name) {
-    const auto it = config.find(key);
-    if (it == config.end()) return;
-    if (it->is_string()) name = it->get<std::string>();
-    else if (it->is_object() && it->contains("content")) name = it->at("content").get<std::string>();
-}
 
 // What transformers registers for a folder without tokenizer.json: the named special tokens
 // (special, not normalized), then tokenizer_config.json's "added_tokens_decoder" (id ->

@@ -1,4 +1,4 @@
-// Self-attention, padding masks, activations and name prefixes shared by the BERT-family and ViT encoders.
+// Self-attention, padding masks, activations and name prefixes shared by the BERT-family, MPNet and ViT encoders.
 #include <msa/models/transformer_blocks.hpp>
 
 #include <ATen/Parallel.h>
@@ -14,14 +14,18 @@ namespace msa::models {
 
 MultiHeadSelfAttentionImpl::MultiHeadSelfAttentionImpl(std::int64_t hidden_size, std::int64_t num_heads, bool bias,
                                                        double dropout)
+    : MultiHeadSelfAttentionImpl(hidden_size, num_heads, bias, dropout, ProjectionNames{}) {}
+
+MultiHeadSelfAttentionImpl::MultiHeadSelfAttentionImpl(std::int64_t hidden_size, std::int64_t num_heads, bool bias,
+                                                       double dropout, const ProjectionNames& names)
     : num_heads_(num_heads), head_size_(num_heads > 0 ? hidden_size / num_heads : 0), dropout_(dropout) {
     if (num_heads <= 0 || hidden_size % num_heads != 0)
         throw Error("self-attention: hidden size " + std::to_string(hidden_size) +
                     " is not a multiple of the number of heads " + std::to_string(num_heads));
     scaling_ = 1.0 / std::sqrt(static_cast<double>(head_size_));
-    query = register_module("query", Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
-    key = register_module("key", Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
-    value = register_module("value", Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
+    query = register_module(names.query, Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
+    key = register_module(names.key, Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
+    value = register_module(names.value, Linear(torch::nn::LinearOptions(hidden_size, hidden_size).bias(bias)));
 }
 
 namespace {
@@ -100,6 +104,26 @@ at::Tensor MultiHeadSelfAttentionImpl::forward(const at::Tensor& hidden, const a
     auto probs = at::softmax(scores, /*dim=*/-1, at::kFloat).to(scores.scalar_type());
     probs = at::dropout(probs, dropout_, is_training());
     return at::matmul(probs, v).transpose(1, 2).contiguous().view({batch, tokens, num_heads_ * head_size_});
+}
+
+void check_token_ids(const at::Tensor& input_ids, std::int64_t vocab_size, std::int64_t max_tokens,
+                     std::int64_t positions, const std::string& model) {
+    if (input_ids.dim() != 2 || at::isFloatingType(input_ids.scalar_type()))
+        throw Error(model + ": input_ids must be an integer tensor [batch, tokens], found " +
+                    std::string(c10::toString(input_ids.scalar_type())) + " with " + std::to_string(input_ids.dim()) +
+                    " dimensions");
+    const auto tokens = input_ids.size(1);
+    if (tokens > max_tokens)
+        throw Error(model + ": " + std::to_string(tokens) + " tokens per sequence, but the model has " +
+                    std::to_string(positions) + " position embeddings; at most " + std::to_string(max_tokens) +
+                    " tokens fit (truncate the text)");
+    if (input_ids.numel() == 0) return;
+    const auto low = input_ids.min().item<std::int64_t>();
+    const auto high = input_ids.max().item<std::int64_t>();
+    if (low < 0 || high >= vocab_size)
+        throw Error(model + ": input_ids holds token id " + std::to_string(low < 0 ? low : high) +
+                    ", outside the vocabulary [0, " + std::to_string(vocab_size) +
+                    "); the tokenizer does not belong to this checkpoint");
 }
 
 at::Tensor additive_attention_mask(const at::Tensor& mask, at::ScalarType dtype) {

@@ -38,6 +38,10 @@ struct MSA_MODELS_API BertConfig {
 
     // RoBERTa numbers positions from pad_token_id + 1 and skips padding tokens.
     bool roberta_positions() const { return model_type != "bert"; }
+    // The most tokens per sequence: RoBERTa's last position id is pad_token_id + tokens.
+    std::int64_t max_tokens() const {
+        return roberta_positions() ? max_position_embeddings - pad_token_id - 1 : max_position_embeddings;
+    }
     // Reads config.json; rejects what this module does not implement (relative position
     // embeddings, decoders, cross-attention) with a CheckpointError naming the key.
     static BertConfig from_json(const ModelConfig& config);

@@ -1,6 +1,6 @@
 // Tokenizers of the text encoders, in C++ and matching Hugging Face's fast tokenizers id
-// for id: BERT's WordPiece (BertNormalizer + BertPreTokenizer + WordPiece) and CLIP's
-// byte-level BPE. Read from a model folder (vocab.txt, vocab.json + merges.txt, or
+// for id: BERT's WordPiece (BertNormalizer + BertPreTokenizer + WordPiece; also MPNet's,
+// with RoBERTa's special tokens) and CLIP's byte-level BPE. Read from a model folder (vocab.txt, vocab.json + merges.txt, or
 // tokenizer.json).
 #pragma once
 
@@ -22,7 +22,7 @@ namespace msa::models {
 class MSA_MODELS_API Tokenizer {
 public:
     virtual ~Tokenizer() = default;
-    // Token ids of one UTF-8 text with the special tokens ([CLS] ... [SEP], or
+    // Token ids of one UTF-8 text with the special tokens ([CLS] ... [SEP], <s> ... </s>, or
     // <|startoftext|> ... <|endoftext|>), the content truncated so that the whole is at
     // most max_length ids (0: no truncation).
     virtual std::vector<std::int64_t> encode(const std::string& text, std::int64_t max_length) const = 0;
@@ -76,7 +76,10 @@ public:
     // vocab.txt: one token per line, the id is the line number.
     static std::unique_ptr<WordPieceTokenizer> from_vocab_txt(const std::filesystem::path& file,
                                                               WordPieceOptions options);
-    // A tokenizer.json whose model is WordPiece (its normalizer's flags are used).
+    // A tokenizer.json whose model is WordPiece: its normalizer's flags, its post-processor's
+    // tokens around the text (TemplateProcessing "[CLS] $A [SEP]", BertProcessing, or
+    // RobertaProcessing as MPNet's "<s> $A </s>") and its padding token are used; the
+    // padding token of a tokenizer_config.json beside it comes first, as in transformers.
     static std::unique_ptr<WordPieceTokenizer> from_tokenizer_json(const std::filesystem::path& file);
 
     std::vector<std::int64_t> encode(const std::string& text, std::int64_t max_length) const override;

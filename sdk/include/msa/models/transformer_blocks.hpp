@@ -1,4 +1,4 @@
-// Pieces shared by the BERT-family and ViT encoders: multi-head self-attention under
+// Pieces shared by the BERT-family, MPNet and ViT encoders: multi-head self-attention under
 // Hugging Face's query/key/value names, the additive padding mask, activations by their
 // config.json names, and finding a task model's name prefix in a checkpoint.
 #pragma once
@@ -18,6 +18,14 @@
 
 namespace msa::models {
 
+// The checkpoint names of the query, key and value projections: BERT's and ViT's
+// "query", "key", "value"; MPNet's "q", "k", "v".
+struct ProjectionNames {
+    std::string query = "query";
+    std::string key = "key";
+    std::string value = "value";
+};
+
 // Scaled dot-product self-attention over `num_heads` heads: the query, key and value
 // projections (BertSelfAttention's and ViTSelfAttention's submodules) and the weighted
 // sum with the heads concatenated again. The output projection belongs to the caller,
@@ -25,8 +33,12 @@ namespace msa::models {
 class MSA_MODELS_API MultiHeadSelfAttentionImpl : public torch::nn::Module {
 public:
     MultiHeadSelfAttentionImpl(std::int64_t hidden_size, std::int64_t num_heads, bool bias, double dropout);
-    // hidden [N,T,D]; additive_mask [N,1,1,T] from additive_attention_mask, or undefined
-    // when every position may attend everywhere. Returns [N,T,D].
+    // The projections registered under `names` (the members keep their names below).
+    MultiHeadSelfAttentionImpl(std::int64_t hidden_size, std::int64_t num_heads, bool bias, double dropout,
+                               const ProjectionNames& names);
+    // hidden [N,T,D]; additive_mask [N,1,1,T] from additive_attention_mask (or anything that
+    // broadcasts to [N,heads,T,T], such as a padding mask plus MPNet's relative position
+    // bias), or undefined when every position may attend everywhere. Returns [N,T,D].
     at::Tensor forward(const at::Tensor& hidden, const at::Tensor& additive_mask);
 
     Linear query{nullptr}, key{nullptr}, value{nullptr};
@@ -54,6 +66,14 @@ MSA_MODELS_API at::Tensor self_attention_inference(const at::Tensor& q, const at
 // nothing that needs gradients (a trainable layer or an input that requires them).
 MSA_MODELS_API bool self_attention_inference_applies(const torch::nn::Module& attention, const at::Tensor& hidden,
                                                      double dropout);
+
+// Checks token ids before an embedding lookup, so that a text too long or a tokenizer of
+// another checkpoint is an error saying so (LibTorch would say "index out of range in
+// self"): an integer tensor [batch, tokens], at most max_tokens tokens (the model has
+// `positions` position embeddings), every id in [0, vocab_size). `model` ("BertModel")
+// starts each message.
+MSA_MODELS_API void check_token_ids(const at::Tensor& input_ids, std::int64_t vocab_size, std::int64_t max_tokens,
+                                    std::int64_t positions, const std::string& model);
 
 // A [N,T] padding mask (nonzero = real token) as the [N,1,1,T] tensor transformers adds to
 // the attention scores: 0 where a key may be attended, the lowest value of `dtype` where not.
