@@ -157,6 +157,27 @@ double scheduled_rate(const TrainConfig& config, std::int64_t step, std::int64_t
     return config.learning_rate * schedule_factor(config, step, total);
 }
 
+// bucket_by_length sorts the shuffled rows by text length within spans of this many
+// batches: batches of similar lengths, while which rows meet stays random.
+constexpr std::int64_t kBucketSpanBatches = 50;
+
+void bucket_by_length(std::vector<std::size_t>& order, const std::vector<std::int64_t>& lengths,
+                      std::int64_t batch_size, std::mt19937_64& rng) {
+    const auto span = static_cast<std::size_t>(kBucketSpanBatches * batch_size);
+    for (std::size_t begin = 0; begin < order.size(); begin += span)
+        std::stable_sort(order.begin() + begin, order.begin() + std::min(order.size(), begin + span),
+                         [&](std::size_t a, std::size_t b) { return lengths[a] < lengths[b]; });
+    const auto size = static_cast<std::size_t>(batch_size);
+    std::vector<std::size_t> batches(order.size() / size);
+    for (std::size_t i = 0; i < batches.size(); ++i) batches[i] = i;
+    data::seeded_shuffle(batches, rng);
+    std::vector<std::size_t> out;
+    out.reserve(order.size());
+    for (const auto b : batches) out.insert(out.end(), order.begin() + b * size, order.begin() + (b + 1) * size);
+    out.insert(out.end(), order.begin() + batches.size() * size, order.end());
+    order = std::move(out);
+}
+
 namespace {
 
 // Rows per forward pass when nothing trains: larger than training batches, since
@@ -227,29 +248,6 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(Classifier& model, const Obj
 // An epoch expected to take longer than this shows a progress line with its ETA.
 constexpr double kQuietEpochSeconds = 10.0;
 
-// bucket_by_length sorts the shuffled rows by text length within spans of this many
-// batches: batches of similar lengths, while which rows meet stays random.
-constexpr std::int64_t kBucketSpanBatches = 50;
-
-// `order` (shuffled) rearranged so that each full batch holds texts of similar length
-// (`lengths`: real tokens per row), the full batches in a random order, the partial one
-// last, as the epoch loop expects.
-void bucket_by_length(std::vector<std::size_t>& order, const std::vector<std::int64_t>& lengths,
-                      std::int64_t batch_size, std::mt19937_64& rng) {
-    const auto span = static_cast<std::size_t>(kBucketSpanBatches * batch_size);
-    for (std::size_t begin = 0; begin < order.size(); begin += span)
-        std::stable_sort(order.begin() + begin, order.begin() + std::min(order.size(), begin + span),
-                         [&](std::size_t a, std::size_t b) { return lengths[a] < lengths[b]; });
-    const auto size = static_cast<std::size_t>(batch_size);
-    std::vector<std::size_t> batches(order.size() / size);
-    for (std::size_t i = 0; i < batches.size(); ++i) batches[i] = i;
-    data::seeded_shuffle(batches, rng);
-    std::vector<std::size_t> out;
-    out.reserve(order.size());
-    for (const auto b : batches) out.insert(out.end(), order.begin() + b * size, order.begin() + (b + 1) * size);
-    out.insert(out.end(), order.begin() + batches.size() * size, order.end());
-    order = std::move(out);
-}
 
 // One pass over the training rows in the order `rng` draws; returns the mean objective.
 struct EpochRunner {

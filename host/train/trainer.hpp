@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <random>
 #include <vector>
 
 namespace msa {
@@ -115,6 +116,12 @@ struct FitResult {
 double schedule_factor(const TrainConfig& config, std::int64_t step, std::int64_t total);
 // The head's rate: learning_rate * schedule_factor (encoder tops: encoder_learning_rate * it).
 double scheduled_rate(const TrainConfig& config, std::int64_t step, std::int64_t total);
+
+// [train] bucket_by_length: `order` (the epoch's shuffled rows) rearranged so that each
+// full batch holds rows of similar `lengths` (real tokens per row): sorted within spans
+// of 50 batches, the full batches then in an order drawn from `rng`, the partial one last.
+void bucket_by_length(std::vector<std::size_t>& order, const std::vector<std::int64_t>& lengths,
+                      std::int64_t batch_size, std::mt19937_64& rng);
 
 // Trains `model` on `train` (its labels), choosing the best epoch on `valid` by
 // config.monitor (an empty `valid` keeps the last epoch). Batches are drawn in a

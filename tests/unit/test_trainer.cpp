@@ -5,8 +5,13 @@
 
 #include "test_helpers.hpp"
 
+#include "data/split.hpp"
+
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
+
+#include <algorithm>
+#include <random>
 
 using namespace msa;
 using namespace msa::train;
@@ -153,4 +158,46 @@ TEST_CASE("trainer: a batch's token sequences end at the last position one of it
     CHECK(short_rows.image.tokens.size(1) == 6);
     CHECK(set.rows(torch::tensor({1}, torch::kLong)).text.tokens.size(1) == 5);
     CHECK(set.rows(torch::tensor({0, 1, 2}, torch::kLong)).text.tokens.size(1) == 5);
+}
+
+TEST_CASE("trainer: bucket_by_length makes batches of similar lengths in a seeded order", "[trainer]") {
+    std::mt19937_64 draw(5);
+    std::vector<std::int64_t> lengths(203);
+    for (auto& l : lengths) l = 1 + static_cast<std::int64_t>(draw() % 128);
+    std::vector<std::size_t> shuffled(lengths.size());
+    for (std::size_t i = 0; i < shuffled.size(); ++i) shuffled[i] = i;
+    std::mt19937_64 shuffle_rng(9);
+    data::seeded_shuffle(shuffled, shuffle_rng);
+
+    const auto bucketed = [&](std::uint64_t seed) {
+        std::vector<std::size_t> order = shuffled;
+        std::mt19937_64 rng(seed);
+        train::bucket_by_length(order, lengths, 8, rng);
+        return order;
+    };
+    const std::vector<std::size_t> order = bucketed(1);
+    // Every row once; the same seed gives the same order, another seed another one.
+    std::vector<std::size_t> sorted = order;
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < sorted.size(); ++i) REQUIRE(sorted[i] == i);
+    CHECK(bucketed(1) == order);
+    CHECK(bucketed(2) != order);
+    // The 25 full batches hold rows of close lengths, far closer than the shuffled ones;
+    // the partial batch (203 = 25 * 8 + 3) comes last.
+    const auto mean_spread = [&](const std::vector<std::size_t>& o) {
+        double total = 0;
+        for (std::size_t b = 0; b < 25; ++b) {
+            const auto [lo, hi] = std::minmax_element(o.begin() + b * 8, o.begin() + (b + 1) * 8,
+                                                      [&](auto x, auto y) { return lengths[x] < lengths[y]; });
+            total += static_cast<double>(lengths[*hi] - lengths[*lo]);
+        }
+        return total / 25;
+    };
+    INFO("mean spread bucketed " << mean_spread(order) << ", shuffled " << mean_spread(shuffled));
+    CHECK(mean_spread(order) * 8 < mean_spread(shuffled));
+    // One span here (50 batches), so the partial batch holds the three longest rows.
+    std::int64_t longest_before = 0, shortest_last = 128;
+    for (std::size_t i = 0; i < 200; ++i) longest_before = std::max(longest_before, lengths[order[i]]);
+    for (std::size_t i = 200; i < 203; ++i) shortest_last = std::min(shortest_last, lengths[order[i]]);
+    CHECK(shortest_last >= longest_before);
 }
