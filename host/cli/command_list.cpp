@@ -19,7 +19,7 @@ void print_command_list(std::ostream& out) {
         {"msa cache ls|keys|verify|prune ...", "inspect and repair the feature store (docs/feature-store.md)"},
         {"msa plugins [--kind K] [--json | --markdown]", "every plugin: kind, library, parameters"},
         {"msa validate MANIFEST", "check a manifest, every trial its phases expand to, and the dataset; run nothing"},
-        {"msa version", "msa, SDK ABI, LibTorch, C++ ABI, build type"},
+        {"msa version", "msa, SDK ABI, LibTorch, C++ ABI, build type, cores, CPU"},
         {"msa demo-data --out DIR [options]", "write a synthetic image + text dataset"},
         {"msa report RUN_DIR", "write report.md and report.html of a study folder"},
         {"msa predict --run DIR --input LIST --output FILE", "label the posts of a guid,tag list with a trained model"},
