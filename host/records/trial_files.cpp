@@ -11,6 +11,7 @@
 #include <array>
 #include <charconv>
 #include <sstream>
+#include <string_view>
 
 namespace msa::records {
 
@@ -22,6 +23,8 @@ using nlohmann::json;
 constexpr std::array<const char*, 8> history_columns{"epoch",          "train_loss",        "valid_loss",
                                                      "valid_accuracy", "valid_macro_f1",    "valid_weighted_f1",
                                                      "learning_rate",  "seconds"};
+// history.csv's per-class columns: valid_f1_<label>.
+constexpr std::string_view class_f1_prefix = "valid_f1_";
 
 std::vector<std::string> split_csv_line(const std::string& line) {
     // history.csv holds numbers only, so no quoting to undo.
@@ -182,20 +185,28 @@ std::string MetricsWriter::failed_json(const std::string& error) const {
 }
 
 std::string test_summary(const SplitScores& test) {
-    return fmt::format("test: accuracy {:.4f}, weighted F1 {:.4f}, macro F1 {:.4f}", test.accuracy, test.weighted_f1,
-                       test.macro_f1);
+    std::string per_class;
+    for (const auto& [label, scores] : test.per_class)
+        per_class += fmt::format("{}{} {:.4f}", per_class.empty() ? ", F1 per class " : " ", label, scores.f1);
+    return fmt::format("test: accuracy {:.4f}, weighted F1 {:.4f}, macro F1 {:.4f}{}", test.accuracy, test.weighted_f1,
+                       test.macro_f1, per_class);
 }
 
-HistoryWriter::HistoryWriter(const std::filesystem::path& trial_folder) : out_(trial_folder / "history.csv") {
+HistoryWriter::HistoryWriter(const std::filesystem::path& trial_folder, const std::vector<std::string>& labels)
+    : out_(trial_folder / "history.csv"), classes_(labels.size()) {
     std::string header;
     for (const char* column : history_columns) header += (header.empty() ? "" : ",") + std::string(column);
+    for (const auto& label : labels) header += "," + std::string(class_f1_prefix) + label;
     out_ << header << "\n";
     out_.flush();
 }
 
 void HistoryWriter::add(const EpochRow& r) {
     out_ << r.epoch << "," << r.train_loss << "," << r.valid_loss << "," << r.valid_accuracy << "," << r.valid_macro_f1
-         << "," << r.valid_weighted_f1 << "," << r.learning_rate << "," << r.seconds << "\n";
+         << "," << r.valid_weighted_f1 << "," << r.learning_rate << "," << r.seconds;
+    // Without a validation set there are no per-class scores: the columns stay, empty of meaning, as 0.
+    for (std::size_t c = 0; c < classes_; ++c) out_ << "," << (c < r.valid_class_f1.size() ? r.valid_class_f1[c] : 0.0);
+    out_ << "\n";
     out_.flush();
 }
 
@@ -214,6 +225,16 @@ std::vector<EpochRow> read_history(const std::filesystem::path& trial_folder) {
             throw Error(fmt::format("{}:1: no column '{}' in the header '{}'", file.string(), history_columns[w], line));
         column[w] = c;
     }
+    std::vector<std::size_t> class_columns;
+    for (std::size_t c = 0; c < header.size(); ++c)
+        if (header[c].rfind(class_f1_prefix, 0) == 0) class_columns.push_back(c);
+    auto number_at = [&](const std::string& field, int number, const std::string& name) {
+        double value = 0;
+        const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
+        if (ec != std::errc() || end != field.data() + field.size())
+            throw Error(fmt::format("{}:{}: {} '{}' is not a number", file.string(), number, name, field));
+        return value;
+    };
     std::vector<EpochRow> rows;
     for (int number = 2; std::getline(in, line); ++number) {
         if (line.empty()) continue;
@@ -222,15 +243,12 @@ std::vector<EpochRow> read_history(const std::filesystem::path& trial_folder) {
             throw Error(fmt::format("{}:{}: {} fields, expected {} as in the header", file.string(), number,
                                     fields.size(), header.size()));
         std::array<double, history_columns.size()> values{};
-        for (std::size_t w = 0; w < history_columns.size(); ++w) {
-            const std::string& field = fields[column[w]];
-            const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), values[w]);
-            if (ec != std::errc() || end != field.data() + field.size())
-                throw Error(fmt::format("{}:{}: {} '{}' is not a number", file.string(), number, history_columns[w],
-                                        field));
-        }
-        rows.push_back({static_cast<std::int64_t>(values[0]), values[1], values[2], values[3], values[4], values[5],
-                        values[6], values[7]});
+        for (std::size_t w = 0; w < history_columns.size(); ++w)
+            values[w] = number_at(fields[column[w]], number, history_columns[w]);
+        EpochRow row{static_cast<std::int64_t>(values[0]), values[1], values[2], values[3], values[4], values[5],
+                     values[6], values[7], {}};
+        for (auto c : class_columns) row.valid_class_f1.push_back(number_at(fields[c], number, header[c]));
+        rows.push_back(std::move(row));
     }
     return rows;
 }

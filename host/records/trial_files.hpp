@@ -76,21 +76,23 @@ struct EpochRow {
     double valid_weighted_f1 = 0;
     double learning_rate = 0;
     double seconds = 0;
+    std::vector<double> valid_class_f1; // per class, in the order of the writer's labels (valid_f1_<label>)
 };
 
 // Writes history.csv row by row as training goes (each row flushed, so a killed trial
-// keeps the epochs it finished).
+// keeps the epochs it finished). Beside the fixed columns, one valid_f1_<label> per class.
 class HistoryWriter {
 public:
-    explicit HistoryWriter(const std::filesystem::path& trial_folder);
+    HistoryWriter(const std::filesystem::path& trial_folder, const std::vector<std::string>& labels);
     void add(const EpochRow& row);
 
 private:
     std::ofstream out_;
+    std::size_t classes_;
 };
 
-// Reads `trial_folder`/history.csv by its header's column names; throws msa::Error with
-// file:line.
+// Reads `trial_folder`/history.csv by its header's column names (the per-class columns
+// where the header has them, in its order); throws msa::Error with file:line.
 std::vector<EpochRow> read_history(const std::filesystem::path& trial_folder);
 
 // store_keys.json, written by msa run beside a trial's trial.toml: for each encoder of the

@@ -63,15 +63,25 @@ std::pair<Classifier, Objective> build_model(const Study& study, const PluginCat
 // fit() with each epoch written to history.csv and the log as it ends.
 FitResult fit_logged(Classifier& model, const Objective& objective, const FeatureSet& train, const FeatureSet& valid,
                      const Study& study, const torch::Device& device, const fs::path& out, TrialLog& log) {
-    records::HistoryWriter history(out);
+    const auto& labels = study.dataset.labels;
+    records::HistoryWriter history(out, labels);
     const FitResult fitted = fit(model, objective, train, valid, study.train, study.seed, device,
                                  [&](const EpochRecord& r) {
+                                     std::vector<double> class_f1;
+                                     std::string per_class;
+                                     for (std::size_t c = 0; c < r.valid.per_class.size() && c < labels.size(); ++c) {
+                                         class_f1.push_back(r.valid.per_class[c].f1);
+                                         per_class += (c ? " " : "") + labels[c] + " " + fixed(class_f1.back());
+                                     }
                                      history.add({r.epoch, r.train_loss, r.valid_loss, r.valid.accuracy,
-                                                  r.valid.macro_f1, r.valid.weighted_f1, r.learning_rate, r.seconds});
+                                                  r.valid.macro_f1, r.valid.weighted_f1, r.learning_rate, r.seconds,
+                                                  class_f1});
                                      log("epoch " + std::to_string(r.epoch) + "/" + std::to_string(study.train.epochs) +
                                          ": train loss " + fixed(r.train_loss) + ", valid loss " +
                                          fixed(r.valid_loss) + ", valid weighted F1 " + fixed(r.valid.weighted_f1) +
-                                         ", macro F1 " + fixed(r.valid.macro_f1) + " (" + fixed(r.seconds, 2) + " s)");
+                                         ", macro F1 " + fixed(r.valid.macro_f1) +
+                                         (per_class.empty() ? "" : ", F1 per class " + per_class) + " (" +
+                                         fixed(r.seconds, 2) + " s)");
                                  });
     log("best epoch " + std::to_string(fitted.best_epoch) + " of " + std::to_string(fitted.history.size()) +
         (fitted.stopped_early ? " (stopped early)" : "") + "; trained in " + fixed(fitted.seconds, 1) + " s");

@@ -13,6 +13,7 @@
 
 using namespace msa;
 using Catch::Matchers::Contains;
+using Catch::Matchers::EndsWith;
 
 namespace fs = std::filesystem;
 
@@ -100,15 +101,20 @@ TEST_CASE("records: results.json written by msa run reads back the same", "[reco
 TEST_CASE("records: history.csv and metrics.json of a trial folder", "[records]") {
     test::TempDir dir;
     {
-        records::HistoryWriter history(dir.path());
-        history.add({1, 1.5, 1.25, 0.5, 0.4, 0.45, 1e-3, 2.5});
-        history.add({2, 1.0, 1.125, 0.6, 0.5, 0.55, 5e-4, 2.25});
+        records::HistoryWriter history(dir.path(), {"negative", "neutral"});
+        history.add({1, 1.5, 1.25, 0.5, 0.4, 0.45, 1e-3, 2.5, {0.5, 0.25}});
+        history.add({2, 1.0, 1.125, 0.6, 0.5, 0.55, 5e-4, 2.25, {0.75, 0.125}});
     }
     const auto rows = records::read_history(dir.path());
     REQUIRE(rows.size() == 2);
     CHECK(rows[1].epoch == 2);
     CHECK(rows[1].valid_weighted_f1 == Approx(0.55));
     CHECK(rows[0].learning_rate == Approx(1e-3));
+    CHECK(rows[1].valid_class_f1 == std::vector<double>{0.75, 0.125});
+    std::ifstream written(dir.path() / "history.csv");
+    std::string header;
+    std::getline(written, header);
+    CHECK_THAT(header, EndsWith(",seconds,valid_f1_negative,valid_f1_neutral"));
     std::ofstream(dir.path() / "history.csv") << "epoch,train_loss\n1,2\n";
     CHECK_THROWS_WITH(records::read_history(dir.path()), Contains("history.csv:1: no column 'valid_loss'"));
 
@@ -161,7 +167,8 @@ TEST_CASE("records: metrics.json from MetricsWriter reads back the same", "[reco
     CHECK(read.test->get({Metric::class_f1, "b"}) == Approx(0.6));
     CHECK(read.test->per_class.at("a").support == 25);
     CHECK(read.test->confusion->matrix == std::vector<std::vector<std::int64_t>>{{20, 5}, {5, 10}});
-    CHECK(records::test_summary(*read.test) == "test: accuracy 0.7500, weighted F1 0.6250, macro F1 0.5000");
+    CHECK(records::test_summary(*read.test) ==
+          "test: accuracy 0.7500, weighted F1 0.6250, macro F1 0.5000, F1 per class a 0.8000 b 0.6000");
 
     // A failed trial keeps what it had recorded; the evaluated model is typed too.
     writer.evaluated = records::MetricsWriter::Evaluation{"runs/x/loss/focal-s2", "text", "mean"};
