@@ -136,6 +136,14 @@ void read_phase_search(TableReader& r, PhaseSpec& phase) {
         r.problems().add(*table.get("n"), "'" + r.qualified("n") + "' applies to search = \"random\" only");
 }
 
+// keep_incumbent: the incumbent of `from` competes with the sweep (augmentation always does).
+void read_train_phase_keys(TableReader& r, PhaseSpec& phase) {
+    phase.keep_incumbent = r.boolean("keep_incumbent").value_or(false);
+    if (phase.keep_incumbent && phase.from.empty())
+        r.problems().add(*r.raw().get("keep_incumbent"),
+                         "'" + r.qualified("keep_incumbent") + "' keeps the incumbent of 'from' as a candidate: set 'from'");
+}
+
 void read_augmentation_phase_keys(TableReader& r, PhaseSpec& phase) {
     phase.hard_threshold = r.real("hard_threshold", 0.0, 1.0).value_or(0.5);
     phase.hard_fraction = r.real("hard_fraction", 0.0, 1.0).value_or(0.0);
@@ -180,6 +188,7 @@ PhaseSpec read_phase(const toml::table& table, std::size_t index, const std::vec
     phase.sweep = read_phase_sweep(r);
     read_phase_search(r, phase);
     // Keys of one kind only: asked for only there, so elsewhere they are unknown keys.
+    if (phase.kind == PhaseKind::train) read_train_phase_keys(r, phase);
     if (phase.kind == PhaseKind::augmentation) read_augmentation_phase_keys(r, phase);
     if (phase.kind == PhaseKind::ablation) read_ablation_phase_keys(r, phase);
     if (phase.kind == PhaseKind::clip) read_clip_phase_keys(r, phase);

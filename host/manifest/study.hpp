@@ -64,8 +64,9 @@ struct TrainConfig {
     std::int64_t patience = 5;       // epochs without improvement before stopping; 0 = never stop early
     MetricName monitor{Metric::weighted_f1, {}}; // validation metric that picks the best epoch
     bool restore_best = true;        // end with the best epoch's weights, not the last
-    // Batches of texts of similar length (token sequences: fine-tuning, token fusions).
-    bool bucket_by_length = false;
+    // Batches of texts of similar length (token sequences: fine-tuning, token fusions); on
+    // by default, as it makes a fine-tuning epoch about 3x faster.
+    bool bucket_by_length = true;
     std::int64_t threads = 0;        // intra-op threads; 0 = all cores
 };
 
@@ -123,6 +124,7 @@ struct PhaseSpec {
     std::vector<SweepAxis> sweep;
     std::string search = "grid"; // grid | random
     std::int64_t n = 0;          // random: configurations drawn
+    bool keep_incumbent = false; // train: the incumbent of `from` competes, its trials not run again
     double hard_threshold = 0.5; // augmentation
     double hard_fraction = 0;    // augmentation
     std::vector<std::string> fills{"zeros", "mean"}; // ablation: replacements of the missing modality

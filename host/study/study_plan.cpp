@@ -87,10 +87,14 @@ void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uin
     const PhaseSpec& spec = phase.spec;
     const PlanContext& context = start.context;
     const bool augmentation = spec.kind == PhaseKind::augmentation && !context.dry_run;
-    // Augmentation has to beat training without it to be handed on.
+    // Augmentation has to beat training without it to be handed on; so does a train
+    // phase's sweep with keep_incumbent (fine-tuning against the frozen encoders).
     if (augmentation)
         phase.configs.push_back(start.reference(
             "no augmentation (incumbent of " + spec.from + ": " + start.incumbent->label + ")", true));
+    else if (spec.keep_incumbent && start.incumbent && !context.dry_run)
+        phase.configs.push_back(
+            start.reference("incumbent of " + spec.from + " (" + start.incumbent->label + ")", true));
     for (const auto& point : sweep_points(spec, context.study_seed)) {
         PlannedConfig config;
         config.chain = start.chain();

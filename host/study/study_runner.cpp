@@ -275,8 +275,8 @@ private:
     }
 
     // A model folder that a plugin of the trial declares (ParamSpec::model_folder) and that
-    // is absent (clip-tags without a CLIP checkpoint): no command of msa fetches one, so the
-    // trial is skipped with the reason, not failed.
+    // is absent (clip-tags without a CLIP checkpoint, an encoder choice whose checkpoint was
+    // not fetched): the trial is skipped with the reason and where to get one, not failed.
     std::optional<std::string> missing_model_folder(const Study& study) const {
         std::optional<std::string> reason;
         for_each_plugin_choice(study, [&](PluginKind kind, const PluginChoice& choice) {
@@ -288,7 +288,7 @@ private:
                 std::error_code ec;
                 if (!folder || fs::is_directory(*folder, ec)) continue;
                 reason = std::string(to_string(kind)) + " " + choice.plugin + ": no model folder at " + *folder +
-                         " (" + spec.name + "; msa fetches none: point it at a Hugging Face model folder)";
+                         " (" + spec.name + ": " + spec.doc + ")";
             }
         });
         return reason;

@@ -64,8 +64,6 @@ std::shared_ptr<msa::Encoder> make_encoder(const msa::Properties& props) {
 
 void register_plugins(msa::Registry& registry) {
     auto params = checkpoint_encoder_params(hint);
-    // No script of msa fetches a CLIP checkpoint: a study without one skips the trial.
-    params.front().model_folder();
     params.insert(params.begin() + 1,
                   msa::ParamSpec::choice("embedding", "projected", {"projected", "pooled"},
                                          "projected: CLIP's image embedding (visual_projection, the space shared "

@@ -213,7 +213,10 @@ TEST_CASE("fine-tuning runs the top layers from cached prefix features and match
         for (const auto& p : parameters) with_grad += p.grad().defined() && p.grad().abs().sum().item<double>() > 0;
         CHECK(with_grad > 0);
 
-        CHECK_THROWS_WITH(make(c, {{"cached_prefix", true}}), Contains("trainable_layers >= 1"));
+        // A frozen encoder with cached_prefix (a sweep over trainable_layers 0, 1, 2) is the frozen encoder.
+        const auto frozen_with_flag = make(c, {{"cached_prefix", true}});
+        CHECK(frozen_with_flag->trainable_top() == nullptr);
+        CHECK(frozen_with_flag->cache_key() == make(c)->cache_key());
         CHECK_THROWS_WITH(make(c, {{"trainable_layers", std::int64_t{99}}}), Contains("trainable_layers = 99"));
     }
 }

@@ -307,3 +307,18 @@ TEST_CASE("an ablation phase retrains with fusions whose declarations read one m
                                   "declaration says it reads both)"));
     CHECK_THAT(problems, Contains("image_fusion = \"no-such\" is no fusion; accepted: ") && Contains("image-only"));
 }
+
+TEST_CASE("keep_incumbent belongs to train phases that start from another phase") {
+    test::TempDir dir;
+    const std::string base = header(dir) + "[encoders.text]\nplugin = \"hashed-ngram\"\n"
+                                           "[[phase]]\nname = \"baseline\"\n";
+    const Study study = read(dir.write("ok.toml", base + "[[phase]]\nname = \"fine-tuning\"\nfrom = \"baseline\"\n"
+                                                         "keep_incumbent = true\n"));
+    CHECK(study.phases.at(1).keep_incumbent);
+    CHECK_FALSE(study.phases.at(0).keep_incumbent);
+    CHECK_THAT(problems_of(dir.write("no-from.toml", base + "keep_incumbent = true\n")),
+               Contains("keep_incumbent' keeps the incumbent of 'from' as a candidate: set 'from'"));
+    CHECK_THAT(problems_of(dir.write("ablation.toml", base + "[[phase]]\nname = \"a\"\nkind = \"ablation\"\n"
+                                                             "from = \"baseline\"\nkeep_incumbent = true\n")),
+               Contains("keep_incumbent"));
+}

@@ -170,6 +170,33 @@ TEST_CASE("study plan: an augmentation phase hands each trial its seed's hard sa
     CHECK(checked.configs[0].trials[0].own.empty());
 }
 
+TEST_CASE("study plan: keep_incumbent lets the incumbent of `from` compete with a train phase's sweep, "
+          "and keeps it on a tie", "[study]") {
+    PhasePlan tuning = plan_phase(train_phase("tuning", 2, {{"train.learning_rate", {"1e-3"}}}), context(), nullptr);
+    finish(tuning.configs[0], {0.7, 0.72});
+    choose_incumbent(tuning);
+
+    PhaseSpec spec = train_phase("fine-tuning", 3, {{"encoders.text.trainable_layers", {"1", "2"}}});
+    spec.from = "tuning";
+    spec.keep_incumbent = true;
+    PhasePlan plan = plan_phase(spec, context(), &tuning);
+    REQUIRE(plan.configs.size() == 3);
+    CHECK(plan.configs[0].reference);
+    CHECK(plan.configs[0].candidate);
+    CHECK(plan.configs[0].label == "incumbent of tuning (train.learning_rate=1e-3)");
+    CHECK(plan.configs[0].trials[0].folder == tuning.configs[0].trials[0].folder); // not run again
+    finish(plan.configs[1], {0.69, 0.70});
+    finish(plan.configs[2], {0.70, 0.72}); // a tie: the incumbent stays
+    choose_incumbent(plan);
+    CHECK(plan.incumbent == std::size_t{0});
+    finish(plan.configs[2], {0.72, 0.73});
+    choose_incumbent(plan);
+    CHECK(plan.incumbent == std::size_t{2});
+    // Without keep_incumbent only the sweep competes.
+    spec.keep_incumbent = false;
+    CHECK(plan_phase(spec, context(), &tuning).configs.size() == 2);
+}
+
 TEST_CASE("study plan: an ablation phase evaluates the incumbent's models and retrains on one modality",
           "[study]") {
     PhasePlan from = plan_phase(train_phase("augmentation", 4, {}), context(), nullptr);

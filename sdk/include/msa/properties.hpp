@@ -95,9 +95,9 @@ struct ParamSpec {
     // A string naming a file or folder: the host resolves it against the manifest's
     // folder before the plugin sees it.
     bool is_path = false;
-    // A path to a model folder (weights) the plugin cannot work without, and that no
-    // command of msa fetches: where it is absent, a study skips the trial with the reason
-    // instead of failing it. SDK 3.0.
+    // A path to a model folder (weights) the plugin cannot work without: where it is
+    // absent, a study skips the trial with the reason (the doc says where to get one)
+    // instead of failing it. SDK 3.0; checkpoint_encoder_params() declares every checkpoint.
     bool is_model_folder = false;
 
     static ParamSpec boolean(std::string name, bool def, std::string doc) {

@@ -17,8 +17,10 @@ namespace msa::models {
 
 std::vector<ParamSpec> checkpoint_encoder_params(const std::string& checkpoint_hint) {
     return {
+        // A model folder: a study whose trial names an absent one skips that trial with the reason.
         ParamSpec::path("checkpoint", "", "Hugging Face model folder (config.json + weights); " + checkpoint_hint)
-            .required(),
+            .required()
+            .model_folder(),
         ParamSpec::choice("dtype", "auto", {"auto", "float32", "bfloat16"},
                           "Compute type; auto = bfloat16 where the CPU has native BF16 (AVX512_BF16 or AMX), else "
                           "float32 (bfloat16 elsewhere is emulated, tens of times slower), and float32 for an encoder "
@@ -37,7 +39,7 @@ std::vector<ParamSpec> checkpoint_encoder_params(const std::string& checkpoint_h
         ParamSpec::integer("trainable_layers", 0, "Fine-tune the top k layers (0 = frozen encoder)").at_least(0),
         ParamSpec::boolean("cached_prefix", false,
                            "Keep the hidden states below the trainable layers in the feature store, so fine-tuning "
-                           "never re-runs the frozen bottom"),
+                           "never re-runs the frozen bottom (no effect with trainable_layers = 0)"),
     };
 }
 
@@ -69,9 +71,8 @@ EncoderSettings EncoderSettings::read(const Properties& props, const std::string
     const std::string asked = props.get_string("dtype");
     const std::string dtype = asked == "auto" && s.trainable_layers > 0 ? "float32" : resolve_dtype(asked, plugin);
     s.dtype = dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
-    if (s.cached_prefix && s.trainable_layers == 0)
-        throw ConfigError(props.where("cached_prefix"),
-                          plugin + ": cached_prefix = true needs trainable_layers >= 1 (there is no prefix to cache)");
+    // cached_prefix with trainable_layers = 0 is accepted and changes nothing (a frozen
+    // encoder has no prefix to cache), so a study can sweep trainable_layers over 0, 1, 2.
     if (s.trainable_layers > 0 && s.layer != -1)
         throw ConfigError(s.where_layer, plugin + ": fine-tuning (trainable_layers = " +
                                              std::to_string(s.trainable_layers) +
