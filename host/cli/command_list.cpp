@@ -22,7 +22,7 @@ void print_command_list(std::ostream& out) {
         {"msa version", "msa, SDK ABI, LibTorch, C++ ABI, build type, cores, CPU"},
         {"msa demo-data --out DIR [options]", "write a synthetic image + text dataset"},
         {"msa report RUN_DIR", "write report.md and report.html of a study folder"},
-        {"msa predict --run DIR --input LIST --output FILE", "label the posts of a guid,tag list with a trained model"},
+        {"msa predict --run DIR --input LIST --output FILE", "label the posts of a guid,tag list with a trained model or a study's seed ensemble"},
         {"msa COMMAND --help", "a command's arguments and options"},
     };
     out << "msa: multimodal (image + text) sentiment analysis workbench\n"

@@ -1,19 +1,23 @@
-// `msa predict --run DIR --input LIST --output FILE`: a trained model's labels for the
-// posts a `guid,tag` list names (README, Predictions).
+// `msa predict --run DIR --input LIST --output FILE`: the labels of a trained model, or of
+// a study's seed ensemble, for the posts a `guid,tag` list names (README, Predictions).
 #include "cli/commands.hpp"
 
 #include "data/dataset_reader.hpp"
 #include "manifest/manifest_reader.hpp"
 #include "train/run_folder.hpp"
 #include "train/saved_model.hpp"
+#include "train/seed_ensemble.hpp"
 #include "util/suggest.hpp"
 
 #include <msa/error.hpp>
 #include <msa/predictions.hpp>
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -34,6 +38,21 @@ std::string problem_kinds(const std::vector<data::ListedSample>& rows) {
     return data::count_kinds(problems);
 }
 
+// OUTPUT.models.json: which models made the predictions, so the file says where it came from.
+std::string models_json(const train::PredictionModels& models, const fs::path& run) {
+    nlohmann::json members = nlohmann::json::array();
+    for (const auto& member : models.members)
+        members.push_back({{"folder", fs::absolute(member.folder).lexically_normal().string()},
+                           {"seed", member.seed ? nlohmann::json(*member.seed) : nlohmann::json(nullptr)}});
+    const nlohmann::json out{{"run", run.string()},
+                             {"combine", models.members.size() > 1 ? "mean of the models' class probabilities"
+                                                                   : "one model"},
+                             {"source", models.source},
+                             {"models", members},
+                             {"left_out", models.left_out}};
+    return out.dump(2) + "\n";
+}
+
 } // namespace
 
 Command add_predict_command(CLI::App& app) {
@@ -43,14 +62,15 @@ Command add_predict_command(CLI::App& app) {
         std::string output;
         bool strict = false;
         bool probabilities = false;
+        bool single = false;
     };
     auto options = std::make_shared<Options>();
     CLI::App* sub = app.add_subcommand(
-        "predict", "Label the posts of a guid,tag list with a trained model (a trial folder, or a study's final "
-                   "incumbent)");
+        "predict", "Label the posts of a guid,tag list with a trained model (a trial folder), or with a study's "
+                   "final incumbent: the mean of its configuration's seeds, or that model alone (--single)");
     sub->add_option("--run", options->run,
                     "A trial folder (config.toml + model.pt), or a study folder runs/<study> whose results.json "
-                    "names the final incumbent")
+                    "names the final incumbent (its configuration's finished seeds are averaged)")
         ->required();
     sub->add_option("--input", options->input,
                     "CSV list with header guid,tag (tags are not read), e.g. test_without_label.txt; each guid is a "
@@ -58,26 +78,40 @@ Command add_predict_command(CLI::App& app) {
         ->required();
     sub->add_option("--output", options->output,
                     "CSV to write: guid,tag, one line per input row in input order; tag empty where a row could "
-                    "not be predicted")
+                    "not be predicted. OUTPUT.models.json records which models made it")
         ->required();
     sub->add_flag("--strict", options->strict, "Any row that cannot be predicted is an error; nothing is written");
     sub->add_flag("--probabilities", options->probabilities,
                   "Also write OUTPUT.probabilities.csv: guid,predicted,p_<label>... per input row");
+    sub->add_flag("--single", options->single,
+                  "With a study folder: predict with the final incumbent alone (the seed results.json names as "
+                  "best_trial) instead of averaging every finished seed of its configuration");
     return {sub, [options] {
                 const fs::path input = options->input, output = options->output;
                 std::error_code ec;
                 if (fs::exists(output, ec) && fs::equivalent(input, output, ec))
                     throw Error("--output " + output.string() + " is the input list: write the predictions to "
                                 "another file");
-                const fs::path folder = train::model_folder(options->run);
-                train::check_trial_folder(folder);
+                const train::PredictionModels models = train::prediction_models(options->run, options->single);
+                std::vector<fs::path> plugin_paths;
+                for (const auto& member : models.members)
+                    for (const auto& path : ManifestDocument::load(member.folder / "config.toml").plugin_paths())
+                        if (std::find(plugin_paths.begin(), plugin_paths.end(), path) == plugin_paths.end())
+                            plugin_paths.push_back(path);
                 PluginCatalog catalog;
-                load_plugins(catalog, ManifestDocument::load(folder / "config.toml").plugin_paths());
-                train::SavedModel model(folder, catalog);
-                std::cerr << "model " << model.folder().string() << " (fusion " << model.study().fusion.plugin
-                          << ", labels " << join(model.labels()) << ")\n";
+                load_plugins(catalog, plugin_paths);
+                std::cerr << (models.members.size() > 1
+                                  ? "averaging the class probabilities of " + std::to_string(models.members.size()) +
+                                        " models: "
+                                  : std::string("one model: "))
+                          << models.source << "\n";
+                for (const auto& left : models.left_out) std::cerr << "left out: " << left << "\n";
 
-                const auto rows = data::read_listed_samples(model.study().dataset, input, std::cerr);
+                // The first model decides the dataset the rows are read from and the labels.
+                std::optional<train::SavedModel> model(std::in_place, models.members.front().folder, catalog);
+                const std::vector<std::string> labels = model->labels();
+                const Study first = model->study();
+                const auto rows = data::read_listed_samples(first.dataset, input, std::cerr);
                 std::size_t unreadable = 0;
                 for (const auto& row : rows)
                     if (row.problem) {
@@ -97,29 +131,50 @@ Command add_predict_command(CLI::App& app) {
                 for (const auto& row : rows)
                     if (row.sample && row_of.emplace(row.sample->id, std::int64_t(samples.size())).second)
                         samples.push_back(*row.sample);
-                const at::Tensor probs =
-                    samples.empty()
-                        ? torch::empty({0, std::int64_t(model.labels().size())})
-                        : model.probabilities(samples, [](const std::string& line) { std::cerr << line << "\n"; },
-                                              torch::kCPU);
+                // One model at a time, so that only one holds its encoders and weights.
+                std::vector<at::Tensor> member_probs;
+                for (std::size_t m = 0; m < models.members.size(); ++m) {
+                    const auto& member = models.members[m];
+                    if (m > 0) {
+                        model.reset();
+                        model.emplace(member.folder, catalog);
+                        if (model->labels() != labels)
+                            throw Error(member.folder.string() + " labels " + join(model->labels()) + ", but " +
+                                        models.members.front().folder.string() + " labels " + join(labels) +
+                                        "; the models of an ensemble must have the same classes in the same order");
+                    }
+                    std::cerr << "model " << model->folder().string()
+                              << (member.seed ? " (seed " + std::to_string(*member.seed) + ", " : std::string(" ("))
+                              << "fusion " << model->study().fusion.plugin << ", labels " << join(labels) << ")\n";
+                    member_probs.push_back(
+                        samples.empty()
+                            ? torch::empty({0, std::int64_t(labels.size())})
+                            : model->probabilities(samples, [](const std::string& line) { std::cerr << line << "\n"; },
+                                                   torch::kCPU));
+                }
+                model.reset();
+                // The mean in double precision picks the label; the probabilities are written as
+                // each model's own are (floats), so one model's file is what it always was.
+                const at::Tensor mean = train::average_probabilities(member_probs);
+                const at::Tensor probs = mean.to(torch::kFloat);
                 const auto p = probs.accessor<float, 2>();
 
                 std::ostringstream tags, table;
                 tags << "guid,tag\n";
                 table << "guid,predicted";
-                for (const auto& label : model.labels()) table << ",p_" << label;
+                for (const auto& label : labels) table << ",p_" << label;
                 table << "\n";
                 for (const auto& row : rows) {
                     tags << csv_field(row.guid) << ",";
                     table << csv_field(row.guid) << ",";
                     if (row.sample) {
                         const std::int64_t r = row_of.at(row.sample->id);
-                        const std::int64_t best = probs[r].argmax().item<std::int64_t>();
-                        tags << model.labels()[std::size_t(best)];
-                        table << model.labels()[std::size_t(best)];
+                        const std::int64_t best = mean[r].argmax().item<std::int64_t>();
+                        tags << labels[std::size_t(best)];
+                        table << labels[std::size_t(best)];
                         for (std::int64_t c = 0; c < probs.size(1); ++c) table << "," << p[r][c];
                     } else {
-                        table << std::string(model.labels().size(), ',');
+                        table << std::string(labels.size(), ',');
                     }
                     tags << "\n";
                     table << "\n";
@@ -127,6 +182,8 @@ Command add_predict_command(CLI::App& app) {
                 train::write_file_atomically(output, tags.str());
                 if (options->probabilities)
                     train::write_file_atomically(output.string() + ".probabilities.csv", table.str());
+                train::write_file_atomically(output.string() + ".models.json",
+                                             models_json(models, fs::absolute(options->run).lexically_normal()));
 
                 if (unreadable == 0) {
                     std::cerr << "predicted all " << data::with_thousands(rows.size()) << " rows of "

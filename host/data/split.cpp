@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 namespace msa::data {
@@ -73,17 +74,20 @@ void check_ratio(double value, const char* name) {
 
 } // namespace
 
-Split split_by_ratio(const std::vector<Sample>& samples, double valid, double test, std::uint64_t seed) {
+Split split_by_ratio(const std::vector<Sample>& samples, double valid, double test, std::uint64_t seed,
+                     std::optional<std::uint64_t> test_seed) {
     check_ratio(valid, "valid");
     check_ratio(test, "test");
     if (valid + test >= 1.0)
         throw SplitError("split.valid + split.test = " + std::to_string(valid + test) +
                          " leaves nothing for training; keep it below 1");
     const Groups g = group_labelled(samples);
-    std::mt19937_64 rng(seed);
+    // Without test_seed one generator draws all three parts (the split msa has always
+    // made); with it, `test_rng` draws the test part exactly as that split would for seed
+    // test_seed, and `rng` divides the rest.
+    std::mt19937_64 rng(seed), test_rng(test_seed.value_or(seed));
     std::vector<std::size_t> train, val, tst;
     for (std::vector<std::size_t>& groups : by_class(g)) {
-        seeded_shuffle(groups, rng);
         const std::size_t n = groups.size();
         std::size_t n_test = std::min(rounded(double(n) * test), n);
         std::size_t n_valid = std::min(rounded(double(n) * valid), n - n_test);
@@ -93,6 +97,21 @@ Split split_by_ratio(const std::vector<Sample>& samples, double valid, double te
             else
                 --n_test;
         }
+        if (test_seed) {
+            std::vector<std::size_t> drawn = groups;
+            seeded_shuffle(drawn, test_rng);
+            const std::set<std::size_t> held(drawn.begin(), drawn.begin() + std::ptrdiff_t(n_test));
+            tst.insert(tst.end(), held.begin(), held.end());
+            // The rest in their order of first appearance, so that their division depends
+            // on the trial's seed and the test part only.
+            groups.erase(std::remove_if(groups.begin(), groups.end(), [&](std::size_t k) { return held.count(k) > 0; }),
+                         groups.end());
+            seeded_shuffle(groups, rng);
+            val.insert(val.end(), groups.begin(), groups.begin() + std::ptrdiff_t(n_valid));
+            train.insert(train.end(), groups.begin() + std::ptrdiff_t(n_valid), groups.end());
+            continue;
+        }
+        seeded_shuffle(groups, rng);
         tst.insert(tst.end(), groups.begin(), groups.begin() + std::ptrdiff_t(n_test));
         val.insert(val.end(), groups.begin() + std::ptrdiff_t(n_test),
                    groups.begin() + std::ptrdiff_t(n_test + n_valid));
@@ -101,7 +120,8 @@ Split split_by_ratio(const std::vector<Sample>& samples, double valid, double te
     return {expand(g, train), expand(g, val), expand(g, tst)};
 }
 
-Split split_k_fold(const std::vector<Sample>& samples, int folds, int fold, double valid, std::uint64_t seed) {
+Split split_k_fold(const std::vector<Sample>& samples, int folds, int fold, double valid, std::uint64_t seed,
+                   std::optional<std::uint64_t> test_seed) {
     if (folds < 2) throw SplitError("split.folds = " + std::to_string(folds) + ": k-fold needs at least 2 folds");
     if (fold < 0 || fold >= folds)
         throw SplitError("split.fold = " + std::to_string(fold) + " must be in [0, " + std::to_string(folds - 1) + "]");
@@ -110,7 +130,7 @@ Split split_k_fold(const std::vector<Sample>& samples, int folds, int fold, doub
     if (g.members.size() < std::size_t(folds))
         throw SplitError(std::to_string(folds) + " folds need at least " + std::to_string(folds) +
                          " labelled groups; the dataset has " + std::to_string(g.members.size()));
-    std::mt19937_64 rng(seed);
+    std::mt19937_64 rng(test_seed.value_or(seed)); // deals the folds
     // The valid set is drawn per fold, so that the folds' valid sets are not all the same groups.
     std::mt19937_64 valid_rng(seed ^ (0x9E3779B97F4A7C15ULL * std::uint64_t(fold + 1)));
     std::vector<std::size_t> train, val, tst;
@@ -197,9 +217,9 @@ Split make_split(const std::vector<Sample>& samples, const SplitConfig& config, 
     }
     if (config.folds > 0) {
         if (config.folds > 100000) throw SplitError("split.folds = " + std::to_string(config.folds) + " is too many");
-        return split_k_fold(samples, int(config.folds), int(config.fold), config.valid, seed);
+        return split_k_fold(samples, int(config.folds), int(config.fold), config.valid, seed, config.test_seed);
     }
-    return split_by_ratio(samples, config.valid, config.test, seed);
+    return split_by_ratio(samples, config.valid, config.test, seed, config.test_seed);
 }
 
 std::vector<std::string> ids_of(const std::vector<Sample>& samples, const std::vector<std::size_t>& indices) {

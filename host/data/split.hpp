@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -37,18 +38,25 @@ public:
 // A group counts once and is stratified by its source's label: the member whose id is
 // the group, else its first labelled member.
 
-// By the config: given files when set, else k-fold when folds > 1, else ratios.
+// By the config: given files when set, else k-fold when folds > 1, else ratios. `seed` is
+// the trial's; config.test_seed, when set, draws the test part (see below).
 Split make_split(const std::vector<Sample>& samples, const SplitConfig& config, std::uint64_t seed);
 
 // Per class of n groups: round(n * test) to test, round(n * valid) to valid, the rest to
 // train (which keeps at least one group of each class when the ratios leave room).
-Split split_by_ratio(const std::vector<Sample>& samples, double valid, double test, std::uint64_t seed);
+// With `test_seed`, the test part is the one this split draws for seed `test_seed` without
+// it, and the other groups of the class are shuffled with `seed` into valid and train: the
+// test part is the same for every `seed`, and valid and train differ.
+Split split_by_ratio(const std::vector<Sample>& samples, double valid, double test, std::uint64_t seed,
+                     std::optional<std::uint64_t> test_seed = std::nullopt);
 
 // k-fold cross-validation: every class's groups are dealt round-robin into `folds`
 // folds after a seeded shuffle (the same for every `fold`, so the test folds are disjoint
 // and cover every group); fold `fold` is the test set; valid takes round(n * valid) of
-// each class's remaining groups (n: the class's groups), the rest is train.
-Split split_k_fold(const std::vector<Sample>& samples, int folds, int fold, double valid, std::uint64_t seed);
+// each class's remaining groups (n: the class's groups), the rest is train. With
+// `test_seed`, the folds are dealt with it instead of `seed`, which then draws only valid.
+Split split_k_fold(const std::vector<Sample>& samples, int folds, int fold, double valid, std::uint64_t seed,
+                   std::optional<std::uint64_t> test_seed = std::nullopt);
 
 // Given `guid,tag` lists (tags are not used; labels come from the dataset). Every listed
 // id must be a labelled sample and be listed once in all three files; members of a listed

@@ -402,6 +402,14 @@ SplitConfig read_split(TableReader& top) {
         c.valid_file = *valid;
         c.test_file = *test;
     }
+    if (const auto test_seed = r.integer("test_seed", 0, INT64_MAX)) {
+        if (given != 0)
+            problems.add(*split->get("test_seed"),
+                         "'split.test_seed' draws the test split, and the given test_file already is it: set one of "
+                         "the two");
+        else
+            c.test_seed = static_cast<std::uint64_t>(*test_seed);
+    }
     r.finish();
     return c;
 }

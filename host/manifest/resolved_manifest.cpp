@@ -51,6 +51,8 @@ std::string resolved_manifest(const Study& study) {
     } else {
         out << "valid = " << format_value(Value{s.valid}) << "\ntest = " << format_value(Value{s.test})
             << "\nfolds = " << s.folds << "\nfold = " << s.fold << "\n";
+        // Only when set: the trial files of studies without it stay as they were, so they resume.
+        if (s.test_seed) out << "test_seed = " << *s.test_seed << "\n";
     }
 
     out << "\n[store]\n";

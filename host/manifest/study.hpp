@@ -39,6 +39,10 @@ struct SplitConfig {
     double test = 0.1;  // fraction of the labelled samples; ignored with folds
     std::int64_t folds = 0;
     std::int64_t fold = 0;
+    // Draws the test split (or deals the folds) with this seed instead of the trial's, so
+    // every seed of a study is tested on the same rows; train/valid still follow the
+    // trial's seed. Unset: the trial's seed draws all three. Not used with given files.
+    std::optional<std::uint64_t> test_seed;
     std::filesystem::path train_file; // `guid,tag` lists; all three or none
     std::filesystem::path valid_file;
     std::filesystem::path test_file;

@@ -152,6 +152,36 @@ TrialRecord read_trial(const Reader& r, const json& value, const std::string& pa
     return trial;
 }
 
+// {"trials", "seeds", "samples", "weighted_f1", …, "unavailable"}; null or absent: none.
+std::optional<EnsembleScores> read_ensemble(const Reader& r, const json& config, const std::string& config_path) {
+    const json* value = r.optional(config, "test_ensemble");
+    if (!value) return std::nullopt;
+    const std::string path = Reader::join(config_path, "test_ensemble");
+    r.object(*value, path);
+    EnsembleScores e;
+    const std::string trials_path = Reader::join(path, "trials");
+    const json& trials = r.array(r.required(*value, path, "trials"), trials_path);
+    for (std::size_t i = 0; i < trials.size(); ++i) e.trials.push_back(r.string(trials[i], Reader::index(trials_path, i)));
+    if (const json* seeds = r.optional(*value, "seeds")) {
+        const std::string seeds_path = Reader::join(path, "seeds");
+        r.array(*seeds, seeds_path);
+        for (std::size_t i = 0; i < seeds->size(); ++i) e.seeds.push_back(r.integer((*seeds)[i], Reader::index(seeds_path, i)));
+    }
+    e.unavailable = r.optional_string(*value, path, "unavailable");
+    if (!e.scored()) return e;
+    const auto number = [&](const char* key) { return r.number(r.required(*value, path, key), Reader::join(path, key)); };
+    e.samples = r.integer(r.required(*value, path, "samples"), Reader::join(path, "samples"));
+    e.weighted_f1 = number("weighted_f1");
+    e.macro_f1 = number("macro_f1");
+    e.accuracy = number("accuracy");
+    if (const json* per_class = r.optional(*value, "per_class_f1")) {
+        const std::string class_path = Reader::join(path, "per_class_f1");
+        for (const auto& [label, member] : r.object(*per_class, class_path).items())
+            e.per_class_f1[label] = r.number(member, Reader::join(class_path, label));
+    }
+    return e;
+}
+
 ConfigResult read_config(const Reader& r, const json& value, const std::string& path) {
     r.object(value, path);
     ConfigResult config;
@@ -169,6 +199,7 @@ ConfigResult read_config(const Reader& r, const json& value, const std::string& 
     config.test = read_split(r, value, path, "test");
     config.best_trial = r.optional_string(value, path, "best_trial");
     if (const json* reference = r.optional(value, "reference")) config.reference = reference->is_boolean() && reference->get<bool>();
+    config.test_ensemble = read_ensemble(r, value, path);
     return config;
 }
 
@@ -223,6 +254,22 @@ json split_json(const SplitStats& split, bool finished) {
 
 json optional_string(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
 
+json ensemble_json(const EnsembleScores& e) {
+    json out{{"trials", e.trials}, {"seeds", e.seeds}};
+    if (!e.scored()) {
+        out["unavailable"] = e.unavailable;
+        return out;
+    }
+    out["samples"] = e.samples;
+    out["weighted_f1"] = e.weighted_f1;
+    out["macro_f1"] = e.macro_f1;
+    out["accuracy"] = e.accuracy;
+    out["per_class_f1"] = json::object();
+    for (const auto& [label, f1] : e.per_class_f1) out["per_class_f1"][label] = f1;
+    out["unavailable"] = nullptr;
+    return out;
+}
+
 } // namespace
 
 std::string ConfigResult::changes_json() const {
@@ -253,6 +300,7 @@ std::string results_json(const StudyResults& results) {
                        {"test", split_json(config.test, finished)},
                        {"best_trial", optional_string(config.best_trial)}};
             if (config.reference) entry["reference"] = true;
+            if (config.test_ensemble) entry["test_ensemble"] = ensemble_json(*config.test_ensemble);
             configs.push_back(std::move(entry));
         }
         phases.push_back({{"name", phase.name},
@@ -311,6 +359,14 @@ const PhaseResult* StudyResults::find_phase(const std::string& name) const {
     for (const auto& phase : phases)
         if (phase.name == name) return &phase;
     return nullptr;
+}
+
+std::pair<const PhaseResult*, const ConfigResult*> StudyResults::final_incumbent_config() const {
+    if (final_incumbent.empty()) return {nullptr, nullptr};
+    for (auto phase = phases.rbegin(); phase != phases.rend(); ++phase)
+        if (const ConfigResult* config = phase->incumbent_config(); config && config->best_trial == final_incumbent)
+            return {&*phase, config};
+    return {nullptr, nullptr};
 }
 
 StudyResults read_study_results(const std::filesystem::path& file) {

@@ -48,6 +48,22 @@ struct TrialRecord {
     std::optional<double> seconds;
 };
 
+// A configuration's seed ensemble on the test split: its finished seeds' test
+// probabilities (each trial's predictions.csv) averaged row by row, then scored once.
+// msa run records it for each phase's incumbent; reports show it beside the mean ± std.
+struct EnsembleScores {
+    std::vector<std::string> trials;  // the trial folders averaged, relative to the study folder
+    std::vector<std::int64_t> seeds;  // their seeds, in the same order
+    std::string unavailable;          // why it was not scored (the seeds' test splits differ); empty when scored
+    std::int64_t samples = 0;         // test rows
+    double weighted_f1 = 0;
+    double macro_f1 = 0;
+    double accuracy = 0;
+    std::map<std::string, double> per_class_f1; // by class label
+
+    bool scored() const { return unavailable.empty(); }
+};
+
 struct ConfigResult {
     std::string label;
     std::vector<std::pair<std::string, std::string>> changes; // the sweep point: manifest path -> value
@@ -56,6 +72,7 @@ struct ConfigResult {
     SplitStats test;
     std::string best_trial; // empty when no seed finished
     bool reference = false; // another phase's incumbent, shown beside this phase's configurations
+    std::optional<EnsembleScores> test_ensemble; // a phase's incumbent with two or more finished seeds
 
     // The sweep point as compact JSON ({"fusion":"gated"}; "{}" when none).
     std::string changes_json() const;
@@ -101,6 +118,9 @@ struct StudyResults {
     std::vector<PhaseResult> phases;
 
     const PhaseResult* find_phase(const std::string& name) const;
+    // The configuration whose best trial is the final incumbent, and its phase: the
+    // incumbent of the last phase that hands one on. {nullptr, nullptr} when none is.
+    std::pair<const PhaseResult*, const ConfigResult*> final_incumbent_config() const;
 };
 
 // Reads `file`. Unknown keys are ignored (later versions may add some); a missing

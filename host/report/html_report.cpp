@@ -97,6 +97,8 @@ void write_phase(std::string& html, const StudyResults& results, const PhaseResu
     fmt::format_to(out, "<h2>Phase {}</h2>\n", escape(phase.name));
     fmt::format_to(out, "<p>{}</p>\n", escape(phase_description(phase)));
     if (const auto table = phase_configs_table(results, phase)) write_table(html, *table);
+    if (const std::string line = ensemble_line(results, phase); !line.empty())
+        fmt::format_to(out, "<p class=\"ensemble\">{}</p>\n", escape(line));
     const auto unfinished = unfinished_trials(phase);
     if (!unfinished.empty()) {
         html += "<p>Trials that did not finish:</p>\n<ul>\n";
@@ -123,6 +125,10 @@ std::string html_report(const StudyResults& results, const StudyArtifacts& artif
         html += "<p>The study has no phases.</p>\n";
     else
         write_table(html, phase_table(results));
+    if (const auto table = ensemble_table(results)) {
+        html += "<h3 id=\"ensembles\">Seed ensembles of the incumbents (test)</h3>\n";
+        write_table(html, *table);
+    }
     write_charts(html, results, artifacts);
     for (const auto& phase : results.phases) write_phase(html, results, phase);
     if (!artifacts.warnings.empty()) {

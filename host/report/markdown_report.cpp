@@ -62,6 +62,8 @@ void write_phase(std::string& md, const StudyResults& results, const PhaseResult
     fmt::format_to(out, "## Phase {}\n\n", escape(phase.name));
     fmt::format_to(out, "{}\n\n", escape(phase_description(phase)));
     if (const auto table = phase_configs_table(results, phase)) write_table(md, *table);
+    if (const std::string line = ensemble_line(results, phase); !line.empty())
+        fmt::format_to(out, "{}\n\n", escape(line));
     const auto unfinished = unfinished_trials(phase);
     if (!unfinished.empty()) {
         md += "Trials that did not finish:\n\n";
@@ -82,6 +84,10 @@ std::string markdown_report(const StudyResults& results, const StudyArtifacts& a
         md += "The study has no phases.\n\n";
     else
         write_table(md, phase_table(results));
+    if (const auto table = ensemble_table(results)) {
+        md += "### Seed ensembles of the incumbents (test)\n\n";
+        write_table(md, *table);
+    }
 
     if (artifacts.final_metrics && artifacts.final_metrics->confusion(/*test_split=*/true)) {
         fmt::format_to(out, "## Final incumbent: confusion matrix (test)\n\n{} (rows: true class, columns: predicted).\n\n",

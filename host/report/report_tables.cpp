@@ -57,6 +57,26 @@ void add_split_cells(std::vector<std::string>& row, const StudyResults& results,
     for (const auto& label : results.labels) row.push_back(format_stat(split.class_f1(label)));
 }
 
+// "0.731"; every number in the reports has 3 decimals.
+std::string format_number(double value) { return fmt::format("{:.3f}", value); }
+
+// "seeds 1, 2, 3", or the trial folders when results.json has no seeds.
+std::string seeds_of(const EnsembleScores& e) {
+    if (e.seeds.size() == e.trials.size() && !e.seeds.empty())
+        return fmt::format("seed{} {}", e.seeds.size() == 1 ? "" : "s", fmt::join(e.seeds, ", "));
+    return fmt::format("{}", fmt::join(e.trials, ", "));
+}
+
+const EnsembleScores* incumbent_ensemble(const PhaseResult& phase) {
+    const ConfigResult* best = phase.has_own_incumbent() ? phase.incumbent_config() : nullptr;
+    return best && best->test_ensemble ? &*best->test_ensemble : nullptr;
+}
+
+// "0.731 (seeds 0.712 ± 0.010)"
+std::string beside(double ensemble, const std::optional<Stat>& seeds) {
+    return fmt::format("{} (seeds {})", format_number(ensemble), format_stat(seeds));
+}
+
 } // namespace
 
 std::string format_stat(const std::optional<Stat>& stat) {
@@ -92,6 +112,15 @@ std::vector<std::pair<std::string, std::string>> study_facts(const StudyResults&
         facts.emplace_back("final incumbent", phase ? fmt::format("{} (phase {}, {})", results.final_incumbent,
                                                                   phase->name, config->label)
                                                     : results.final_incumbent);
+    }
+    if (const auto [phase, config] = results.final_incumbent_config(); config && config->test_ensemble) {
+        const EnsembleScores& e = *config->test_ensemble;
+        facts.emplace_back("seed ensemble",
+                           e.scored() ? fmt::format("test weighted F1 {} of the final incumbent's {} averaged (each "
+                                                    "seed alone: {})",
+                                                    format_number(e.weighted_f1), seeds_of(e),
+                                                    format_stat(config->test.weighted_f1))
+                                      : fmt::format("not scored: {}", e.unavailable));
     }
     if (!results.manifest.empty()) facts.emplace_back("manifest", results.manifest);
     return facts;
@@ -198,6 +227,64 @@ Table ablation_table(const StudyResults& results, const PhaseResult& phase) {
                                          full->label, source->name, reference->mean)
                            : "Δ: no full model to compare with (the phase it comes from has no incumbent).";
     return table;
+}
+
+std::optional<Table> ensemble_table(const StudyResults& results) {
+    Table table;
+    table.headers = {"phase", "incumbent", "seeds"};
+    const auto both = [&](const std::string& metric) {
+        table.headers.push_back(metric + " (seeds)");
+        table.headers.push_back(metric + " (ensemble)");
+    };
+    both("test weighted F1");
+    both("test macro F1");
+    both("test accuracy");
+    for (const auto& label : results.labels) both("test F1 " + label);
+    table.text_columns = 3;
+    bool unscored = false;
+    for (const auto& phase : results.phases) {
+        const EnsembleScores* e = incumbent_ensemble(phase);
+        if (!e) continue;
+        const ConfigResult& config = *phase.incumbent_config();
+        std::vector<std::string> row{phase.name, config.label, seeds_of(*e)};
+        const auto cells = [&](const std::optional<Stat>& seeds, double ensemble) {
+            row.push_back(format_stat(seeds));
+            row.push_back(e->scored() ? format_number(ensemble) : "—");
+        };
+        cells(config.test.weighted_f1, e->weighted_f1);
+        cells(config.test.macro_f1, e->macro_f1);
+        cells(config.test.accuracy, e->accuracy);
+        for (const auto& label : results.labels) {
+            const auto f1 = e->per_class_f1.find(label);
+            row.push_back(format_stat(config.test.class_f1(label)));
+            row.push_back(e->scored() && f1 != e->per_class_f1.end() ? format_number(f1->second) : "—");
+        }
+        unscored = unscored || !e->scored();
+        table.rows.push_back(std::move(row));
+        table.highlighted.push_back(false);
+    }
+    if (table.rows.empty()) return std::nullopt;
+    table.note = "Seeds: mean ± standard deviation of the seeds' own test scores. Ensemble: the seeds' test "
+                 "probabilities averaged, then scored once. Neither chose anything: incumbents are chosen on "
+                 "validation.";
+    if (unscored) table.note += " —: not scored; the phase's section says why.";
+    return table;
+}
+
+std::string ensemble_line(const StudyResults& results, const PhaseResult& phase) {
+    const EnsembleScores* e = incumbent_ensemble(phase);
+    if (!e) return {};
+    if (!e->scored()) return fmt::format("Seed ensemble of the incumbent ({}): not scored: {}.", seeds_of(*e), e->unavailable);
+    const ConfigResult& config = *phase.incumbent_config();
+    std::vector<std::string> classes;
+    for (const auto& label : results.labels)
+        if (const auto f1 = e->per_class_f1.find(label); f1 != e->per_class_f1.end())
+            classes.push_back(fmt::format("{} {}", label, beside(f1->second, config.test.class_f1(label))));
+    return fmt::format("Seed ensemble of the incumbent ({}, their test probabilities averaged, {} test rows): test "
+                       "weighted F1 {}, macro F1 {}, accuracy {}; F1 {}.",
+                       seeds_of(*e), e->samples, beside(e->weighted_f1, config.test.weighted_f1),
+                       beside(e->macro_f1, config.test.macro_f1), beside(e->accuracy, config.test.accuracy),
+                       fmt::join(classes, ", "));
 }
 
 std::vector<std::string> unfinished_trials(const PhaseResult& phase) {

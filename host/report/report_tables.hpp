@@ -50,6 +50,14 @@ Table config_table(const StudyResults& results, const PhaseResult& phase);
 // full model (the incumbent of the phase it comes from).
 Table ablation_table(const StudyResults& results, const PhaseResult& phase);
 
+// One row per phase whose incumbent has a seed ensemble (results.json's test_ensemble):
+// the test metrics of its seeds (mean ± std) beside the ensemble's; none when no phase has one.
+std::optional<Table> ensemble_table(const StudyResults& results);
+
+// The seed ensemble of the phase's incumbent in a sentence, beside its seeds' mean ± std, or
+// why it was not scored; empty when results.json has none for it.
+std::string ensemble_line(const StudyResults& results, const PhaseResult& phase);
+
 // "folder (seed 2): first line of the error" for each trial of `phase` that did not finish.
 std::vector<std::string> unfinished_trials(const PhaseResult& phase);
 

@@ -354,6 +354,7 @@ records::PhaseResult phase_result(const PhasePlan& phase, const std::vector<std:
         c.test = summarize(config, false, labels);
         if (const PlannedTrial* best = best_trial(config, phase.spec.select)) c.best_trial = best->folder;
         c.reference = config.reference;
+        if (phase.incumbent && &config == &phase.configs[*phase.incumbent]) c.test_ensemble = phase.incumbent_ensemble;
         out.configs.push_back(std::move(c));
     }
     return out;

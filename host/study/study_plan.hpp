@@ -54,6 +54,9 @@ struct PhasePlan {
     std::string reason; // why it was skipped or failed
     std::vector<PlannedConfig> configs;
     std::optional<std::size_t> incumbent; // index into configs
+    // The incumbent's seed ensemble on the test split, which the runner scores from the
+    // trials' predictions.csv once the incumbent is chosen (reported only, never chosen by).
+    std::optional<records::EnsembleScores> incumbent_ensemble;
 };
 
 struct PlanContext {
@@ -91,7 +94,8 @@ const PlannedTrial* best_trial(const PlannedConfig& config, const MetricName& se
 std::optional<double> mean_valid(const PlannedConfig& config, const MetricName& select);
 
 // The phase as results.json records it: every configuration with its trials and the mean ±
-// std of each summarized metric over its finished trials, per split.
+// std of each summarized metric over its finished trials, per split; the incumbent with
+// its seed ensemble, when scored.
 records::PhaseResult phase_result(const PhasePlan& phase, const std::vector<std::string>& labels);
 
 } // namespace msa::study

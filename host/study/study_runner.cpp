@@ -17,6 +17,7 @@
 #include "study/study_plan.hpp"
 #include "train/clip_trial.hpp"
 #include "train/run_folder.hpp"
+#include "train/seed_ensemble.hpp"
 #include "util/suggest.hpp"
 #include "util/utc_time.hpp"
 
@@ -96,7 +97,7 @@ public:
             throw ConfigError(options.manifest.string(), "no [[phase]] tables: msa run runs a study's phases "
                                                          "(docs/studies.md); for one configuration use msa trial");
         folder_ = fs::absolute(options.out.empty() ? base_.output / base_.name : options.out).lexically_normal();
-        for (const auto& spec : base_.phases) phases_.push_back({spec, PhaseStatus::pending, "", {}, std::nullopt});
+        for (const auto& spec : base_.phases) phases_.push_back({spec, PhaseStatus::pending, "", {}, std::nullopt, std::nullopt});
         if (!options.phase.empty()) select_phase(options.phase);
     }
 
@@ -116,7 +117,7 @@ public:
             phases_[i] = std::move(phase);
         }
         if (!problems.empty()) throw ManifestError(std::move(problems));
-        for (auto& phase : phases_) phase = {phase.spec, PhaseStatus::pending, "", {}, std::nullopt};
+        for (auto& phase : phases_) phase = {phase.spec, PhaseStatus::pending, "", {}, std::nullopt, std::nullopt};
     }
 
     int run() {
@@ -134,6 +135,7 @@ public:
             else if (!interrupted && !execute(phase, run_it))
                 interrupted = true;
             choose_incumbent(phase);
+            score_ensemble(phase);
             seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             write_results(interrupted ? StudyStatus::interrupted : StudyStatus::running);
         }
@@ -292,6 +294,42 @@ private:
             }
         });
         return reason;
+    }
+
+    // The incumbent's seed ensemble on the test split, from its finished trials'
+    // predictions.csv: reported beside the seeds' mean ± std, never used to choose.
+    void score_ensemble(PhasePlan& phase) const {
+        phase.incumbent_ensemble.reset();
+        if (!phase.incumbent || !hands_on_incumbent(phase.spec.kind)) return;
+        std::vector<const PlannedTrial*> finished;
+        for (const auto& t : phase.configs[*phase.incumbent].trials)
+            if (t.outcome.status == TrialStatus::ok) finished.push_back(&t);
+        if (finished.size() < 2) return; // one seed is its own ensemble
+        records::EnsembleScores scores;
+        try {
+            std::vector<train::SeedPredictions> seeds;
+            for (const PlannedTrial* t : finished)
+                seeds.push_back({t->folder, static_cast<std::int64_t>(t->seed),
+                                 read_predictions(folder_ / t->folder, base_.dataset.labels)});
+            scores = train::test_ensemble(seeds);
+        } catch (const Error& e) {
+            scores = {};
+            for (const PlannedTrial* t : finished) {
+                scores.trials.push_back(t->folder);
+                scores.seeds.push_back(static_cast<std::int64_t>(t->seed));
+            }
+            scores.unavailable = e.what();
+        }
+        std::ostringstream line;
+        line << "phase " << phase.spec.name << ": seed ensemble of the incumbent (" << scores.trials.size()
+             << " seeds): ";
+        if (scores.scored())
+            line << "test weighted F1 " << std::fixed << std::setprecision(4) << scores.weighted_f1 << ", macro F1 "
+                 << scores.macro_f1 << ", accuracy " << scores.accuracy << " on " << scores.samples << " test rows";
+        else
+            line << "not scored: " << scores.unavailable;
+        std::cerr << line.str() << "\n";
+        phase.incumbent_ensemble = std::move(scores);
     }
 
     // A trial's folder, read back after its job ended.

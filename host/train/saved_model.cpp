@@ -120,6 +120,59 @@ fs::path model_folder(const fs::path& dir) {
     return dir / study.final_incumbent;
 }
 
+PredictionModels prediction_models(const fs::path& dir, bool single) {
+    PredictionModels out;
+    const fs::path folder = model_folder(dir);
+    std::error_code ec;
+    out.from_study = fs::is_regular_file(dir / "results.json", ec);
+    if (!out.from_study) {
+        check_trial_folder(folder);
+        out.members.push_back({folder, std::nullopt});
+        out.source = "the trial " + folder.string();
+        return out;
+    }
+    const fs::path results_file = dir / "results.json";
+    const records::StudyResults results = records::read_study_results(results_file);
+    const auto [phase, config] = results.final_incumbent_config();
+    std::optional<std::int64_t> best_seed;
+    if (config)
+        for (const auto& t : config->trials)
+            if (t.folder == results.final_incumbent) best_seed = t.seed;
+    if (single || !config) {
+        check_trial_folder(folder);
+        out.members.push_back({folder, best_seed});
+        out.source = !config ? "the final incumbent " + results.final_incumbent + " (" + results_file.string() +
+                                   " records no configuration whose best_trial it is, so no other seeds)"
+                             : "the final incumbent " + results.final_incumbent + " alone (--single: of the " +
+                                   std::to_string(config->finished_trials()) + " finished seeds of " +
+                                   config->label + ", phase " + phase->name + ", the best by valid " +
+                                   phase->select + ")";
+        return out;
+    }
+    for (const auto& t : config->trials) {
+        const std::string seed = t.seed ? " (seed " + std::to_string(*t.seed) + ")" : "";
+        if (t.status != TrialStatus::ok) {
+            out.left_out.push_back(t.folder + seed + ": " + to_string(t.status) +
+                                   (t.error.empty() ? "" : " (" + t.error.substr(0, t.error.find('\n')) + ")"));
+            continue;
+        }
+        const fs::path member = dir / t.folder;
+        try {
+            check_trial_folder(member);
+        } catch (const Error& e) {
+            throw Error(std::string(e.what()) + "; " + results_file.string() + " lists " + t.folder + seed +
+                        " as a finished seed of the final incumbent's configuration (" + config->label + ", phase " +
+                        phase->name + "), whose finished seeds msa predict averages. Predict with the final "
+                        "incumbent alone (--single), or train the seed again (remove " +
+                        (member / "metrics.json").string() + ", then msa run the study's manifest)");
+        }
+        out.members.push_back({member, t.seed});
+    }
+    out.source = "the final incumbent's configuration " + config->label + " (phase " + phase->name + "): " +
+                 std::to_string(out.members.size()) + " finished seed" + (out.members.size() == 1 ? "" : "s");
+    return out;
+}
+
 SavedModel::SavedModel(const fs::path& folder, const PluginCatalog& catalog)
     : folder_(fs::absolute(folder).lexically_normal()), catalog_(&catalog) {
     check_trial_folder(folder_);

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,26 @@ void check_trial_folder(const std::filesystem::path& folder);
 // results.json) the trial its "final_incumbent" names. Throws msa::Error when `dir` is
 // neither, or its results.json names no final incumbent.
 std::filesystem::path model_folder(const std::filesystem::path& dir);
+
+// The models `msa predict --run DIR` labels with, averaging their probabilities.
+struct PredictionModels {
+    struct Member {
+        std::filesystem::path folder;     // a finished trial folder
+        std::optional<std::int64_t> seed; // as results.json records it; none for a trial folder
+    };
+    std::vector<Member> members;       // in the order of the configuration's trials
+    std::string source;                // for people: where the members come from
+    std::vector<std::string> left_out; // seeds of that configuration that did not finish, with why
+    bool from_study = false;           // DIR is a study folder
+};
+
+// For a trial folder `dir`, that trial. For a study folder, every finished seed of the
+// final incumbent's configuration (the configuration whose best_trial is results.json's
+// "final_incumbent"); with `single`, or where results.json records no such configuration,
+// the final incumbent alone. Throws msa::Error as model_folder does, and when a member is
+// not a finished trial folder (check_trial_folder): for a seed that results.json lists as
+// finished, the message says so and offers --single.
+PredictionModels prediction_models(const std::filesystem::path& dir, bool single);
 
 class SavedModel {
 public:

@@ -1,8 +1,11 @@
 # msa predict: a demo-data trial labels the demo's unlabelled list as the trial predicted
 # it; rows it cannot read (unknown guid, malformed line, missing image) are reported with
 # their line and keep their place with an empty tag (exit 3), or stop it under --strict;
-# a study folder predicts with its final incumbent; on mvsa-ecnu (when ../shared is
-# present) a hashed-ngram trial labels test_without_label.txt and an unlisted pair.
+# a study folder predicts with its final incumbent; a study of three seeds sharing one test
+# split ([split] test_seed) reports its seed ensemble, and msa predict averages the three
+# models (--single: the best alone; a seed left out or missing its model is said so); on
+# mvsa-ecnu (when ../shared is present) a hashed-ngram trial labels test_without_label.txt
+# and an unlisted pair.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK"
 
@@ -86,6 +89,156 @@ cmp -s labels.csv study-labels.csv || fail "the study's final incumbent predicte
 echo '{"study": "demo", "status": "interrupted", "final_incumbent": null}' >study/results.json
 expect_exit 1 "$MSA" predict --run study --input demo/test_without_label.txt --output x.csv
 expect_contains "$ERR" 'study/results.json names no "final_incumbent" (study status: "interrupted")'
+
+# A study whose seeds share one test split ([split] test_seed): each seed's train and valid
+# differ, the test rows are the same and in none of them; the study scores the incumbent's
+# seed ensemble on them and reports it.
+cat >ensemble.toml <<'TOML'
+include = ["demo.toml"]
+name = "ensemble"
+[split]
+test_seed = 7
+[[phase]]
+name = "baseline"
+seeds = [1, 2, 3]
+TOML
+expect_exit 0 "$MSA" run ensemble.toml
+expect_contains "$ERR" "phase baseline: seed ensemble of the incumbent (3 seeds): test weighted F1 "
+ens=runs/ensemble
+python3 - $ens <<'PY' || fail "the seeds of the ensemble study do not share one test split, or its ensemble is wrong"
+import csv, json, sys
+study = sys.argv[1]
+results = json.load(open(study + "/results.json"))
+config = results["phases"][0]["configs"][0]
+folders = [t["folder"] for t in config["trials"]]
+assert folders == ["baseline/baseline-s1", "baseline/baseline-s2", "baseline/baseline-s3"], folders
+rows = [{r["id"]: r for r in csv.DictReader(open(f"{study}/{f}/predictions.csv"))} for f in folders]
+part = lambda r, name: sorted(i for i, row in r.items() if row["split"] == name)
+tests = [part(r, "test") for r in rows]
+assert tests[0] and tests[0] == tests[1] == tests[2], tests
+for r in rows:
+    assert not set(tests[0]) & (set(part(r, "train")) | set(part(r, "valid"))), "a test row is trained or validated on"
+assert part(rows[0], "valid") != part(rows[1], "valid") != part(rows[2], "valid"), "the seeds' valid sets are equal"
+assert part(rows[0], "train") != part(rows[1], "train"), "the seeds' train sets are equal"
+assert "test_seed = 7" in open(f"{study}/{folders[0]}/config.toml").read()
+# The ensemble: the mean of the seeds' test probabilities, scored (accuracy, weighted F1).
+e = config["test_ensemble"]
+assert e["unavailable"] is None and e["trials"] == folders and e["seeds"] == [1, 2, 3], e
+labels = results["labels"]
+mean = {i: [sum(float(r[i]["p_" + l]) for r in rows) / 3 for l in labels] for i in tests[0]}
+truth = {i: rows[0][i]["label"] for i in tests[0]}
+pred = {i: labels[max(range(len(labels)), key=lambda c: (p[c], -c))] for i, p in mean.items()}
+assert e["samples"] == len(tests[0])
+assert abs(e["accuracy"] - sum(pred[i] == truth[i] for i in tests[0]) / len(tests[0])) < 1e-9, e
+f1 = {}
+for l in labels:
+    tp = sum(pred[i] == l == truth[i] for i in tests[0])
+    p_n, t_n = sum(v == l for v in pred.values()), sum(v == l for v in truth.values())
+    prec, rec = (tp / p_n if p_n else 0), (tp / t_n if t_n else 0)
+    f1[l] = 2 * prec * rec / (prec + rec) if prec + rec else 0
+assert all(abs(e["per_class_f1"][l] - f1[l]) < 1e-9 for l in labels), (e, f1)
+weighted = sum(f1[l] * sum(v == l for v in truth.values()) for l in labels) / len(tests[0])
+assert abs(e["weighted_f1"] - weighted) < 1e-9, (e, weighted)
+PY
+passed=$((passed + 1))
+grep -q "^Seed ensemble of the incumbent (seeds 1, 2, 3, their test probabilities averaged, [0-9]* test rows): test weighted F1 [0-9.]* (seeds [0-9.]* ± [0-9.]*)" $ens/report.md ||
+  fail "report.md does not show the incumbent's seed ensemble: $(grep -i ensemble $ens/report.md)"
+grep -q "^| baseline | baseline | seeds 1, 2, 3 | [0-9.]* ± [0-9.]* | [0-9.]* |" $ens/report.md ||
+  fail "report.md's ensemble table lacks the baseline row"
+grep -q '<p class="ensemble">Seed ensemble of the incumbent (seeds 1, 2, 3, ' $ens/report.html ||
+  fail "report.html does not show the incumbent's seed ensemble"
+
+# msa predict with the study folder: the mean of the three seeds' probabilities.
+expect_exit 0 "$MSA" predict --run $ens --input demo/test_without_label.txt --output ens.csv --probabilities
+expect_contains "$ERR" "averaging the class probabilities of 3 models: the final incumbent's configuration baseline (phase baseline): 3 finished seeds"
+expect_contains "$ERR" "/$ens/baseline/baseline-s3 (seed 3, fusion concat, labels negative, neutral, positive)"
+python3 - $ens ens.csv <<'PY' || fail "the ensemble's labels are not the mean of its seeds' probabilities"
+import csv, json, sys
+study, out = sys.argv[1], sys.argv[2]
+folders = [f"baseline/baseline-s{s}" for s in (1, 2, 3)]
+rows = [{r["id"]: r for r in csv.DictReader(open(f"{study}/{f}/predictions.csv"))} for f in folders]
+labels = ["negative", "neutral", "positive"]
+probs = list(csv.DictReader(open(out + ".probabilities.csv")))
+tags = list(csv.DictReader(open(out)))
+assert len(probs) == len(tags) == 12
+differs = 0
+for p, t in zip(probs, tags):
+    mean = [sum(float(r[p["guid"]]["p_" + l]) for r in rows) / 3 for l in labels]
+    assert all(abs(float(p["p_" + l]) - m) < 1e-5 for l, m in zip(labels, mean)), (p, mean)
+    assert t["tag"] == p["predicted"] == labels[mean.index(max(mean))], (t, p, mean)
+    differs += any(t["tag"] != r[p["guid"]]["predicted"] for r in rows)
+models = json.load(open(out + ".models.json"))
+assert models["combine"] == "mean of the models' class probabilities", models
+assert [m["seed"] for m in models["models"]] == [1, 2, 3], models
+assert [m["folder"].split("/", )[-2:] for m in models["models"]] == [f.split("/") for f in folders], models
+assert models["left_out"] == []
+print(f"ensemble: {differs} of {len(tags)} rows labelled otherwise than by some seed alone")
+PY
+passed=$((passed + 1))
+
+# --single: the final incumbent alone, exactly as that trial predicted.
+best=$(python3 -c "import json; print(json.load(open('$ens/results.json'))['final_incumbent'])")
+expect_exit 0 "$MSA" predict --run $ens --input demo/test_without_label.txt --output single.csv --single
+expect_contains "$ERR" "one model: the final incumbent $best alone (--single: of the 3 finished seeds of baseline, phase baseline, the best by valid weighted_f1)"
+python3 - single.csv $ens/$best/predictions.csv <<'PY' || fail "--single did not label as the final incumbent did"
+import csv, json, sys
+trial = {r["id"]: r["predicted"] for r in csv.DictReader(open(sys.argv[2]))}
+out = list(csv.DictReader(open(sys.argv[1])))
+assert out and all(r["tag"] == trial[r["guid"]] for r in out)
+models = json.load(open(sys.argv[1] + ".models.json"))
+assert models["combine"] == "one model" and len(models["models"]) == 1, models
+assert models["models"][0]["folder"].endswith(sys.argv[2].rsplit("/", 2)[-2]), models
+PY
+passed=$((passed + 1))
+
+# A seed that did not finish is left out and named; one whose model is gone is an error.
+cp -r $ens ens-failed
+python3 - ens-failed/results.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+trial = r["phases"][0]["configs"][0]["trials"][2]
+trial["status"], trial["error"] = "failed", "killed by the test"
+json.dump(r, open(sys.argv[1], "w"))
+PY
+expect_exit 0 "$MSA" predict --run ens-failed --input demo/test_without_label.txt --output failed.csv
+expect_contains "$ERR" "averaging the class probabilities of 2 models: the final incumbent's configuration baseline (phase baseline): 2 finished seeds"
+expect_contains "$ERR" "left out: baseline/baseline-s3 (seed 3): failed (killed by the test)"
+grep -q '"left_out": \[' failed.csv.models.json && grep -q 'baseline-s3 (seed 3): failed' failed.csv.models.json ||
+  fail "failed.csv.models.json does not record the seed left out"
+cp -r $ens ens-broken
+other=$(for s in 1 2 3; do [[ baseline/baseline-s$s == "$best" ]] || { echo baseline/baseline-s$s; break; }; done)
+rm ens-broken/$other/model.pt
+expect_exit 1 "$MSA" predict --run ens-broken --input demo/test_without_label.txt --output broken.csv
+expect_contains "$ERR" "ens-broken/$other is not a finished trial folder"
+expect_contains "$ERR" "model.pt is missing"
+expect_contains "$ERR" "lists $other (seed ${other##*-s}) as a finished seed of the final incumbent's configuration (baseline, phase baseline)"
+expect_contains "$ERR" "Predict with the final incumbent alone (--single)"
+[[ ! -e broken.csv && ! -e broken.csv.models.json ]] || fail "a failed ensemble prediction wrote its output"
+expect_exit 0 "$MSA" predict --run ens-broken --input demo/test_without_label.txt --output broken.csv --single
+cmp -s single.csv broken.csv || fail "--single should not need the other seeds' models"
+
+# Without test_seed every seed draws its own test split: the study says so instead of a score,
+# and names test_seed; msa predict still averages the seeds.
+sed -e '/^test_seed = 7$/d' -e 's/name = "ensemble"/name = "own-splits"/' ensemble.toml >own-splits.toml
+expect_exit 0 "$MSA" run own-splits.toml
+expect_contains "$ERR" "phase baseline: seed ensemble of the incumbent (3 seeds): not scored: the seeds' test splits differ"
+python3 - runs/own-splits/results.json <<'PY' || fail "results.json should say why the ensemble was not scored"
+import json, sys
+e = json.load(open(sys.argv[1]))["phases"][0]["configs"][0]["test_ensemble"]
+assert "test splits differ" in e["unavailable"] and "test_seed" in e["unavailable"] and "weighted_f1" not in e, e
+PY
+passed=$((passed + 1))
+python3 - runs/own-splits/report.md <<'PY' || fail "report.md does not say why the ensemble was not scored"
+import sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("Seed ensemble of the incumbent")]
+assert len(lines) == 1 and lines[0].startswith("Seed ensemble of the incumbent (seeds 1, 2, 3): not scored: the seeds' "
+                                               "test splits differ"), lines
+assert r"set \[split\] test\_seed so that every seed is tested on the same rows" in lines[0], lines
+PY
+passed=$((passed + 1))
+! grep -q "test_seed" runs/own-splits/baseline/baseline-s1/config.toml || fail "config.toml names a test_seed that was not set"
+expect_exit 0 "$MSA" predict --run runs/own-splits --input demo/test_without_label.txt --output own.csv
+expect_contains "$ERR" "averaging the class probabilities of 3 models"
 
 # Folders that are no finished trial, lists that are not guid,tag lists, the input as output.
 expect_exit 1 "$MSA" predict --run runs --input demo/test_without_label.txt --output x.csv

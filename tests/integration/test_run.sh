@@ -1,6 +1,7 @@
 # msa run: a study of every phase kind on a small demo dataset runs end to end (results.json,
 # reports, incumbents handed on); a rerun skips every finished trial; --phase runs one
-# phase; Ctrl-C stops cleanly and the next run goes on; a plugin that crashes its worker
+# phase; each incumbent's seed ensemble is recorded (not scored: the seeds' test splits
+# differ); Ctrl-C stops cleanly and the next run goes on; a plugin that crashes its worker
 # fails its trial only; a bad sweep value is reported at its file:line before anything runs.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK"
@@ -125,6 +126,26 @@ assert r["final_incumbent"] == incumbent["best_trial"], (r["final_incumbent"], i
 assert r["store"]["encoded"] > 0
 PY
 passed=$((passed + 1))
+
+# Each train and augmentation incumbent records its seed ensemble; without [split] test_seed
+# the seeds' test splits differ, so it is not scored, and results.json and the report say why.
+python3 - "$study" <<'PY' || fail "the incumbents' seed ensembles are not recorded as expected"
+import json, sys
+study = sys.argv[1]
+r = json.load(open(study + "/results.json"))
+for p in r["phases"]:
+    for i, c in enumerate(p["configs"]):
+        e = c.get("test_ensemble")
+        if p["incumbent"] != i or p["kind"] not in ("train", "augmentation"):
+            assert e is None, (p["name"], c["label"], e)
+            continue
+        assert e["trials"] == [t["folder"] for t in c["trials"] if t["status"] == "ok"], (p["name"], e)
+        assert e["unavailable"].startswith("the seeds' test splits differ") and "test_seed" in e["unavailable"], e
+report = open(study + "/report.md").read()
+assert report.count("): not scored: the seeds' test splits differ") == 4, report
+PY
+passed=$((passed + 1))
+expect_contains "$ERR" "phase baseline: seed ensemble of the incumbent (2 seeds): not scored: the seeds' test splits differ"
 
 # Every trial folder is complete, and its planned manifest is kept beside the resolved one.
 trial=$study/architecture/concat-s1

@@ -1,6 +1,7 @@
 // Manifests: includes, typed keys, and errors that give file:line:column, the key path
 // and the nearest accepted name.
 #include "manifest/manifest_reader.hpp"
+#include "manifest/resolved_manifest.hpp"
 
 #include "test_helpers.hpp"
 
@@ -87,6 +88,34 @@ TEST_CASE("a misspelled key gives file:line:column and the nearest accepted name
     const auto nested = dir.write("nested.toml", header(dir) + "[train]\nepohcs = 3\n");
     CHECK_THAT(problems_of(nested),
                Contains(nested.string() + ":6:1: error: unknown key 'train.epohcs' (did you mean 'train.epochs'?)"));
+}
+
+TEST_CASE("[split] test_seed: optional, a seed, refused beside given split files", "[manifest][split]") {
+    test::TempDir dir;
+    CHECK_FALSE(read(dir.write("none.toml", header(dir))).split.test_seed.has_value());
+    const Study study = read(dir.write("set.toml", header(dir) + "[split]\ntest = 0.2\ntest_seed = 7\n"));
+    REQUIRE(study.split.test_seed.has_value());
+    CHECK(*study.split.test_seed == 7);
+    // The resolved manifest keeps it, and writes nothing new where it is unset.
+    CHECK_THAT(resolved_manifest(study), Contains("\nfold = 0\ntest_seed = 7\n"));
+    CHECK_THAT(resolved_manifest(read(dir.path() / "none.toml")), !Contains("test_seed"));
+    CHECK(read(dir.write("again.toml", resolved_manifest(study))).split.test_seed == study.split.test_seed);
+
+    const auto negative = dir.write("negative.toml", header(dir) + "[split]\ntest_seed = -1\n");
+    CHECK_THAT(problems_of(negative), Contains(negative.string() + ":6:13: error: 'split.test_seed'"));
+    const auto text = dir.write("text.toml", header(dir) + "[split]\ntest_seed = \"7\"\n");
+    CHECK_THAT(problems_of(text), Contains(text.string() + ":6:13: error: 'split.test_seed'") &&
+                                      Contains("must be an integer, got a string"));
+    dir.write("train.csv", "guid,tag\n");
+    dir.write("valid.csv", "guid,tag\n");
+    dir.write("test.csv", "guid,tag\n");
+    const auto files = dir.write("files.toml", header(dir) + "[split]\ntrain_file = \"train.csv\"\n"
+                                                             "valid_file = \"valid.csv\"\ntest_file = \"test.csv\"\n"
+                                                             "test_seed = 3\n");
+    CHECK_THAT(problems_of(files), Contains(files.string() + ":9:13: error: 'split.test_seed' draws the test split, "
+                                                             "and the given test_file already is it"));
+    const auto typo = dir.write("typo.toml", header(dir) + "[split]\ntest_sed = 3\n");
+    CHECK_THAT(problems_of(typo), Contains("unknown key 'split.test_sed' (did you mean 'split.test_seed'?)"));
 }
 
 TEST_CASE("plugin parameters are checked against the plugin's declaration") {

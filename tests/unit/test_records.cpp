@@ -65,6 +65,20 @@ TEST_CASE("records: results.json written by msa run reads back the same", "[reco
     config.valid.weighted_f1 = records::Stat{0.72, 0, 1};
     config.valid.per_class_f1["positive"] = records::Stat{0.8, 0, 1};
     config.best_trial = "tuning/64-s1";
+    records::EnsembleScores ensemble;
+    ensemble.trials = {"tuning/64-s1", "tuning/64-s3"};
+    ensemble.seeds = {1, 3};
+    ensemble.samples = 40;
+    ensemble.weighted_f1 = 0.75;
+    ensemble.macro_f1 = 0.7;
+    ensemble.accuracy = 0.8;
+    ensemble.per_class_f1 = {{"negative", 0.6}, {"positive", 0.85}};
+    config.test_ensemble = ensemble;
+    records::EnsembleScores unscored;
+    unscored.trials = {"baseline/b-s1", "baseline/b-s2"};
+    unscored.seeds = {1, 2};
+    unscored.unavailable = "the seeds' test splits differ";
+    reference.test_ensemble = unscored;
     phase.configs = {reference, config};
     written.phases = {phase};
     std::ofstream(dir.path() / "results.json") << records::results_json(written);
@@ -89,8 +103,43 @@ TEST_CASE("records: results.json written by msa run reads back the same", "[reco
     CHECK(p.configs[1].valid.weighted_f1->mean == Approx(0.72));
     CHECK(p.configs[1].valid.class_f1("positive")->mean == Approx(0.8));
     CHECK_FALSE(p.configs[1].valid.macro_f1);
+    REQUIRE(p.configs[1].test_ensemble);
+    const records::EnsembleScores& e = *p.configs[1].test_ensemble;
+    CHECK(e.scored());
+    CHECK(e.trials == std::vector<std::string>{"tuning/64-s1", "tuning/64-s3"});
+    CHECK(e.seeds == std::vector<std::int64_t>{1, 3});
+    CHECK(e.samples == 40);
+    CHECK(e.weighted_f1 == Approx(0.75));
+    CHECK(e.macro_f1 == Approx(0.7));
+    CHECK(e.accuracy == Approx(0.8));
+    CHECK(e.per_class_f1.at("positive") == Approx(0.85));
+    REQUIRE(p.configs[0].test_ensemble);
+    CHECK_FALSE(p.configs[0].test_ensemble->scored());
+    CHECK(p.configs[0].test_ensemble->unavailable == "the seeds' test splits differ");
+    // What predict reads: the configuration of the final incumbent.
+    const auto [final_phase, final_config] = read.final_incumbent_config();
+    CHECK(final_phase == &read.phases[0]);
+    CHECK(final_config == &p.configs[1]);
     // The text itself is stable: written again from what was read, it is the same.
     CHECK(records::results_json(read) == records::results_json(written));
+
+    // Older results.json have no test_ensemble: none is read.
+    std::ofstream(dir.path() / "results.json")
+        << R"({"study": "x", "labels": [], "status": "complete", "phases": [{"name": "p", "kind": "train", "status": "complete", "incumbent": 0, "configs": [{"label": "c", "trials": [], "best_trial": "p/c-s1"}]}], "final_incumbent": "p/c-s1"})";
+    CHECK_FALSE(records::read_study_results(dir.path() / "results.json").phases[0].configs[0].test_ensemble);
+    CHECK(records::read_study_results(dir.path() / "results.json").final_incumbent_config().second != nullptr);
+    // A malformed one is named by its key path.
+    std::ofstream(dir.path() / "results.json")
+        << R"({"study": "x", "labels": [], "status": "complete", "phases": [{"name": "p", "kind": "train", "status": "complete", "configs": [{"label": "c", "trials": [], "test_ensemble": {"trials": ["p/c-s1"], "weighted_f1": 0.5}}]}]})";
+    CHECK_THROWS_WITH(records::read_study_results(dir.path() / "results.json"),
+                      Contains("phases[0].configs[0].test_ensemble.samples: missing (required)"));
+    std::ofstream(dir.path() / "results.json")
+        << R"({"study": "x", "labels": [], "status": "complete", "phases": [{"name": "p", "kind": "train", "status": "complete", "configs": [{"label": "c", "trials": [], "test_ensemble": {"trials": "p/c-s1"}}]}]})";
+    CHECK_THROWS_WITH(records::read_study_results(dir.path() / "results.json"),
+                      Contains("phases[0].configs[0].test_ensemble.trials: expected an array, found a string"));
+    // No final incumbent, or one that no incumbent configuration has as its best trial.
+    std::ofstream(dir.path() / "results.json") << R"({"study": "x", "status": "complete", "final_incumbent": "p/c-s1"})";
+    CHECK(records::read_study_results(dir.path() / "results.json").final_incumbent_config().second == nullptr);
 
     // A value outside a closed set is named with the accepted ones.
     std::ofstream(dir.path() / "results.json") << R"({"study": "x", "labels": [], "status": "done", "phases": []})";

@@ -134,6 +134,44 @@ TEST_CASE("report.md: a table per phase, the incumbent marked, unfinished trials
                             "No configurations were run.\n\nWritten by"));
 }
 
+TEST_CASE("reports: each incumbent's seed ensemble beside its seeds' mean ± std, or why it was not scored",
+          "[report][ensemble]") {
+    msa::test::TempDir dir;
+    const fs::path study = copy_fixture(dir);
+    const auto written = write_reports(study);
+    const std::string md = read_text(written.markdown);
+    CHECK_THAT(md, Contains("- **seed ensemble:** test weighted F1 0.711 of the final incumbent's seeds 1, 2 averaged "
+                            "(each seed alone: 0.697 ± 0.014)\n"));
+    CHECK_THAT(md, Contains("### Seed ensembles of the incumbents (test)\n\n| phase | incumbent | seeds | "
+                            "test weighted F1 (seeds) | test weighted F1 (ensemble) | test macro F1 (seeds) | "
+                            "test macro F1 (ensemble) | test accuracy (seeds) | test accuracy (ensemble) | "
+                            "test F1 negative (seeds) | test F1 negative (ensemble) | "));
+    CHECK_THAT(md, Contains("| architecture | fusion=gated | seeds 1, 2 | 0.697 ± 0.014 | 0.711 | 0.584 ± 0.012 | "
+                            "0.596 | 0.691 ± 0.010 | 0.706 | 0.593 ± 0.020 | 0.606 | 0.334 ± 0.049 | 0.348 | "
+                            "0.783 ± 0.009 | 0.797 |\n"));
+    CHECK_THAT(md, Contains("| baseline | fusion=concat | seeds 1, 2 | 0.650 ± 0.007 | — | 0.543 ± 0.008 | — |"));
+    CHECK_THAT(md, Contains("—: not scored; the phase's section says why."));
+    // Under each phase's table: the ensemble, or why it is not there and how to get it.
+    CHECK_THAT(md, Contains("Seed ensemble of the incumbent (seeds 1, 2, their test probabilities averaged, 350 test "
+                            "rows): test weighted F1 0.711 (seeds 0.697 ± 0.014), macro F1 0.596 (seeds 0.584 ± "
+                            "0.012), accuracy 0.706 (seeds 0.691 ± 0.010); F1 negative 0.606 (seeds 0.593 ± 0.020), "
+                            "neutral 0.348 (seeds 0.334 ± 0.049), positive 0.797 (seeds 0.783 ± 0.009).\n"));
+    CHECK_THAT(md, Contains("Seed ensemble of the incumbent (seeds 1, 2): not scored: the seeds' test splits differ "
+                            "(seed 1 (baseline/concat-s1) and seed 2 (baseline/concat-s2) share 41 of 350 and 350 test "
+                            "rows): each seed drew its own split; set \\[split\\] test\\_seed so that every seed is "
+                            "tested on the same rows.\n"));
+    // Phases without an incumbent of their own, or none finished, have no ensemble line.
+    CHECK(count(md, "Seed ensemble of the incumbent") == 2);
+
+    const std::string html = read_text(written.html);
+    CHECK_THAT(html, Contains("<h3 id=\"ensembles\">Seed ensembles of the incumbents (test)</h3>"));
+    CHECK_THAT(html, Contains("<td>architecture</td><td>fusion=gated</td><td>seeds 1, 2</td><td class=\"num\">0.697 ± "
+                              "0.014</td><td class=\"num\">0.711</td>"));
+    CHECK_THAT(html, Contains("<p class=\"ensemble\">Seed ensemble of the incumbent (seeds 1, 2): not scored: the "
+                              "seeds&#39; test splits differ"));
+    CHECK_THAT(html, Contains("<dt>seed ensemble</dt><dd>test weighted F1 0.711 of the final incumbent&#39;s seeds 1, 2"));
+}
+
 TEST_CASE("report.md: the ablation table compares each configuration with the full model") {
     msa::test::TempDir dir;
     const std::string md = read_text(write_reports(copy_fixture(dir)).markdown);

@@ -128,3 +128,58 @@ TEST_CASE("saved model: a study folder names its model in results.json", "[saved
     CHECK_THROWS_WITH(model_folder(dir.path() / "phase"),
                       Contains("phase is neither a trial folder") && Contains("nor a study folder"));
 }
+
+TEST_CASE("saved model: a study folder predicts with every finished seed of its final incumbent's configuration",
+          "[saved-model][predict]") {
+    const test::TempDir dir;
+    // Finished trial folders as check_trial_folder sees them; seed 3 failed.
+    for (const std::string trial : {"arch/gated-s1", "arch/gated-s2", "arch/concat-s1"}) {
+        fs::create_directories(dir.path() / trial);
+        std::ofstream(dir.path() / trial / "config.toml") << "";
+        std::ofstream(dir.path() / trial / "metrics.json") << R"({"status": "ok"})";
+        std::ofstream(dir.path() / trial / "model.pt") << "";
+    }
+    std::ofstream(dir.path() / "results.json") << R"({"study": "s", "status": "failed", "final_incumbent": "arch/gated-s2",
+      "phases": [{"name": "arch", "kind": "train", "status": "complete", "incumbent": 1, "configs": [
+        {"label": "fusion=concat", "trials": [{"folder": "arch/concat-s1", "seed": 1, "status": "ok"}],
+         "best_trial": "arch/concat-s1"},
+        {"label": "fusion=gated", "trials": [{"folder": "arch/gated-s1", "seed": 1, "status": "ok"},
+                                             {"folder": "arch/gated-s2", "seed": 2, "status": "ok"},
+                                             {"folder": "arch/gated-s3", "seed": 3, "status": "failed", "error": "out of memory\nat epoch 2"}],
+         "best_trial": "arch/gated-s2"}]},
+        {"name": "ablation", "kind": "ablation", "from": "arch", "status": "complete", "incumbent": 0, "configs": [
+        {"label": "keep=both", "trials": [{"folder": "ablation/both-s2", "seed": 2, "status": "ok"}],
+         "best_trial": "arch/gated-s2"}]}]})";
+
+    const PredictionModels ensemble = prediction_models(dir.path(), /*single=*/false);
+    CHECK(ensemble.from_study);
+    REQUIRE(ensemble.members.size() == 2);
+    CHECK(ensemble.members[0].folder == dir.path() / "arch/gated-s1");
+    CHECK(ensemble.members[0].seed == 1);
+    CHECK(ensemble.members[1].folder == dir.path() / "arch/gated-s2");
+    CHECK(ensemble.source == "the final incumbent's configuration fusion=gated (phase arch): 2 finished seeds");
+    CHECK(ensemble.left_out == std::vector<std::string>{"arch/gated-s3 (seed 3): failed (out of memory)"});
+
+    const PredictionModels single = prediction_models(dir.path(), /*single=*/true);
+    REQUIRE(single.members.size() == 1);
+    CHECK(single.members[0].folder == dir.path() / "arch/gated-s2");
+    CHECK(single.members[0].seed == 2);
+    CHECK_THAT(single.source, Contains("the final incumbent arch/gated-s2 alone (--single: of the 2 finished seeds of "
+                                       "fusion=gated, phase arch, the best by valid weighted_f1)"));
+
+    // A trial folder is that trial, --single or not.
+    const PredictionModels trial = prediction_models(dir.path() / "arch/concat-s1", false);
+    REQUIRE(trial.members.size() == 1);
+    CHECK_FALSE(trial.from_study);
+    CHECK_FALSE(trial.members[0].seed);
+
+    // A finished seed whose model is gone: an error that says which, and what to do.
+    fs::remove(dir.path() / "arch/gated-s1/model.pt");
+    CHECK_THROWS_WITH(prediction_models(dir.path(), false),
+                      Contains("arch/gated-s1 is not a finished trial folder") && Contains("model.pt is missing") &&
+                          Contains("lists arch/gated-s1 (seed 1) as a finished seed of the final incumbent's "
+                                   "configuration (fusion=gated, phase arch)") &&
+                          Contains("--single") && Contains("gated-s1/metrics.json, then msa run"));
+    // --single needs only the best seed's folder.
+    CHECK(prediction_models(dir.path(), true).members.size() == 1);
+}

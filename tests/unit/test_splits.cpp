@@ -116,6 +116,108 @@ TEST_CASE("split_by_ratio differs between seeds", "[split]") {
     CHECK(a.valid != b.valid);
 }
 
+TEST_CASE("split_by_ratio: the split of a seed is pinned", "[split]") {
+    // Runs, reports and resumed studies rely on a seed giving the split it always gave
+    // (these are the splits of msa before [split] test_seed existed).
+    const auto samples = make_samples({10, 6, 4}, 2);
+    const Split split = msa::data::split_by_ratio(samples, 0.2, 0.2, 42);
+    CHECK(split.train == std::vector<std::size_t>{2, 3, 4, 5, 6, 8, 10, 11, 12, 14, 17, 18});
+    CHECK(split.valid == std::vector<std::size_t>{0, 9, 13, 16});
+    CHECK(split.test == std::vector<std::size_t>{1, 7, 15, 19});
+    const Split fold = msa::data::split_k_fold(samples, 4, 1, 0.2, 42);
+    CHECK(fold.train == std::vector<std::size_t>{0, 1, 2, 3, 9, 10, 13, 14, 15, 17, 18});
+    CHECK(fold.valid == std::vector<std::size_t>{4, 5, 11, 19});
+    CHECK(fold.test == std::vector<std::size_t>{6, 7, 8, 12, 16});
+}
+
+TEST_CASE("split_by_ratio with test_seed: one test part for every seed, train and valid by the seed", "[split]") {
+    const auto samples = make_samples({100, 50, 20}, 5);
+    const std::uint64_t test_seed = 1234;
+    // The test part is the one the split draws for seed test_seed without it.
+    const Split reference = msa::data::split_by_ratio(samples, 0.1, 0.2, test_seed);
+    std::vector<Split> splits;
+    for (const std::uint64_t seed : {1, 2, 3, 1234}) {
+        splits.push_back(msa::data::split_by_ratio(samples, 0.1, 0.2, seed, test_seed));
+        const Split& split = splits.back();
+        INFO("seed " << seed);
+        check_partition(samples, split);
+        CHECK(split.test == reference.test);
+        // The same counts per class as without test_seed.
+        CHECK(per_class(samples, split.test, 3) == per_class(samples, reference.test, 3));
+        CHECK(per_class(samples, split.valid, 3) == per_class(samples, reference.valid, 3));
+        CHECK(per_class(samples, split.train, 3) == per_class(samples, reference.train, 3));
+        // Deterministic per (seed, test_seed).
+        const Split again = msa::data::split_by_ratio(samples, 0.1, 0.2, seed, test_seed);
+        CHECK(again.train == split.train);
+        CHECK(again.valid == split.valid);
+    }
+    CHECK(splits[0].valid != splits[1].valid);
+    CHECK(splits[1].valid != splits[2].valid);
+    CHECK(splits[0].train != splits[1].train);
+    // Another test_seed, another test part.
+    CHECK(msa::data::split_by_ratio(samples, 0.1, 0.2, 1, 99).test != reference.test);
+}
+
+TEST_CASE("split_by_ratio with test_seed keeps groups whole and one group per class for training", "[split]") {
+    auto samples = make_samples({40, 3, 2});
+    for (int copy = 0; copy < 2; ++copy)
+        for (std::size_t i = 0; i < 45; ++i) {
+            Sample s = samples[i];
+            s.id += "#aug" + std::to_string(copy);
+            samples.push_back(s); // group stays the source's id
+        }
+    for (const std::uint64_t seed : {5, 6, 7}) {
+        const Split split = msa::data::split_by_ratio(samples, 0.3, 0.3, seed, 77);
+        check_partition(samples, split);
+        const auto part = parts_of(samples.size(), split);
+        std::map<std::string, int> group_part;
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+            const auto [it, fresh] = group_part.emplace(samples[i].group, part[i]);
+            INFO("seed " << seed << ", sample " << samples[i].id);
+            CHECK(it->second == part[i]);
+        }
+        const auto train = per_class(samples, split.train, 3);
+        CHECK(train[1] >= 1);
+        CHECK(train[2] >= 1);
+    }
+}
+
+TEST_CASE("k-fold with test_seed: the folds are dealt by it, valid by the trial's seed", "[split]") {
+    const auto samples = make_samples({40, 20, 12});
+    for (int fold = 0; fold < 4; ++fold) {
+        const Split reference = msa::data::split_k_fold(samples, 4, fold, 0.2, 50);
+        const Split a = msa::data::split_k_fold(samples, 4, fold, 0.2, 1, 50);
+        const Split b = msa::data::split_k_fold(samples, 4, fold, 0.2, 2, 50);
+        INFO("fold " << fold);
+        check_partition(samples, a);
+        check_partition(samples, b);
+        CHECK(a.test == reference.test);
+        CHECK(b.test == reference.test);
+        CHECK(a.valid != b.valid);
+    }
+}
+
+TEST_CASE("make_split passes test_seed on, and unset the split is the seed's as before", "[split]") {
+    const auto samples = make_samples({30, 20, 10});
+    msa::SplitConfig config;
+    config.valid = 0.2;
+    config.test = 0.2;
+    const Split plain = msa::data::make_split(samples, config, 3);
+    const Split direct = msa::data::split_by_ratio(samples, 0.2, 0.2, 3);
+    CHECK(plain.train == direct.train);
+    CHECK(plain.valid == direct.valid);
+    CHECK(plain.test == direct.test);
+    config.test_seed = 11;
+    const Split shared1 = msa::data::make_split(samples, config, 1);
+    const Split shared2 = msa::data::make_split(samples, config, 2);
+    CHECK(shared1.test == shared2.test);
+    CHECK(shared1.test == msa::data::split_by_ratio(samples, 0.2, 0.2, 11).test);
+    CHECK(shared1.valid != shared2.valid);
+    config.folds = 3;
+    CHECK(msa::data::make_split(samples, config, 1).test == msa::data::make_split(samples, config, 2).test);
+    CHECK(msa::data::make_split(samples, config, 1).test == msa::data::split_k_fold(samples, 3, 0, 0.2, 11).test);
+}
+
 TEST_CASE("seeded_shuffle gives the same permutation on every standard library", "[split]") {
     // mt19937_64's output is fixed by the C++ standard, and the shuffle uses nothing
     // implementation-defined, so these values hold everywhere.

@@ -300,3 +300,25 @@ TEST_CASE("study plan: results.json's record of a phase: trials and mean ± std 
     CHECK(config.valid.per_class_f1.at("positive").mean == Approx(0.35));
     CHECK(config.valid.per_class_f1.count("neutral") == 0); // no trial has it
 }
+
+TEST_CASE("study plan: results.json gives the incumbent, and only it, its seed ensemble", "[study][ensemble]") {
+    PhasePlan plan = plan_phase(train_phase("architecture", 0, {{"fusion", {"concat", "gated"}}}), context(), nullptr);
+    REQUIRE(plan.configs.size() == 2);
+    finish(plan.configs[0], {0.6, 0.62});
+    finish(plan.configs[1], {0.7, 0.72});
+    choose_incumbent(plan);
+    REQUIRE(plan.incumbent == std::size_t{1});
+    records::EnsembleScores ensemble;
+    ensemble.trials = {"architecture/gated-s1", "architecture/gated-s2"};
+    ensemble.seeds = {1, 2};
+    ensemble.weighted_f1 = 0.75;
+    plan.incumbent_ensemble = ensemble;
+    const records::PhaseResult result = phase_result(plan, {"negative", "positive"});
+    CHECK_FALSE(result.configs[0].test_ensemble);
+    REQUIRE(result.configs[1].test_ensemble);
+    CHECK(result.configs[1].test_ensemble->weighted_f1 == Approx(0.75));
+    // Choosing uses validation only: the ensemble's score changes nothing.
+    plan.incumbent_ensemble->weighted_f1 = 0.0;
+    choose_incumbent(plan);
+    CHECK(plan.incumbent == std::size_t{1});
+}
