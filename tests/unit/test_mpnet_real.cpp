@@ -33,6 +33,18 @@ std::vector<std::string> fixture_texts(const nlohmann::json& about, const std::f
     return texts;
 }
 
+// The sentence-transformers reference: which texts (mpnet-mvsa20.json) and their embeddings.
+struct Fixture {
+    nlohmann::json about;
+    at::Tensor embeddings;
+};
+
+Fixture read_fixture() {
+    const auto fixtures = std::filesystem::path(MSA_FIXTURE_DIR) / "real";
+    return {nlohmann::json::parse(std::ifstream(fixtures / "mpnet-mvsa20.json")),
+            models::read_safetensors(fixtures / "mpnet-mvsa20.safetensors").at("embeddings")};
+}
+
 std::string id_digest(const std::vector<std::int64_t>& ids) {
     std::string joined;
     for (std::size_t i = 0; i < ids.size(); ++i) joined += (i ? "," : "") + std::to_string(ids[i]);
@@ -47,9 +59,9 @@ TEST_CASE("hf-text on all-mpnet-base-v2 gives sentence-transformers' embeddings 
     if (!std::filesystem::exists(folder / "model.safetensors") || !std::filesystem::exists(data))
         MSA_SKIP("needs " << folder << " (scripts/fetch-models --extra all-mpnet-base-v2) and " << data
                           << " (../shared)");
-    const auto fixtures = std::filesystem::path(MSA_FIXTURE_DIR) / "real";
-    const auto about = nlohmann::json::parse(std::ifstream(fixtures / "mpnet-mvsa20.json"));
-    const at::Tensor expected = models::read_safetensors(fixtures / "mpnet-mvsa20.safetensors").at("embeddings");
+    const Fixture fixture = read_fixture();
+    const auto& about = fixture.about;
+    const at::Tensor& expected = fixture.embeddings;
 
     std::vector<Sample> samples;
     const auto texts = fixture_texts(about, data);
@@ -90,9 +102,9 @@ TEST_CASE("MPNetModel alone on all-mpnet-base-v2 gives sentence-transformers' em
     if (!std::filesystem::exists(folder / "model.safetensors") || !std::filesystem::exists(data))
         MSA_SKIP("needs " << folder << " (scripts/fetch-models --extra all-mpnet-base-v2) and " << data
                           << " (../shared)");
-    const auto fixtures = std::filesystem::path(MSA_FIXTURE_DIR) / "real";
-    const auto about = nlohmann::json::parse(std::ifstream(fixtures / "mpnet-mvsa20.json"));
-    const at::Tensor expected = models::read_safetensors(fixtures / "mpnet-mvsa20.safetensors").at("embeddings");
+    const Fixture fixture = read_fixture();
+    const auto& about = fixture.about;
+    const at::Tensor& expected = fixture.embeddings;
     const auto texts = fixture_texts(about, data);
     REQUIRE(texts.size() == 20);
 
