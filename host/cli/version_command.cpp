@@ -1,6 +1,7 @@
 // `msa version`: what this msa was built with, for bug reports and plugin authors.
 #include "cli/commands.hpp"
 #include "util/build_info.hpp"
+#include "util/heap_policy.hpp"
 #include "util/thread_budget.hpp"
 
 #include <msa/models/cpu_features.hpp>
@@ -22,6 +23,7 @@ Command add_version_command(CLI::App& app) {
                           << "cpu " << models::cpu_features().model << " (" << models::cpu_features().flags()
                           << "; dtype = \"auto\" computes in "
                           << (models::cpu_features().native_bf16() ? "bfloat16" : "float32") << ")\n"
+                          << "allocator " << heap_allocator() << "\n"
                           << "plugins " << builtin_plugin_dir().string() << "\n";
                 return 0;
             }};

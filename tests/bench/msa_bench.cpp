@@ -10,6 +10,7 @@
 #include "data/dataset_reader.hpp"
 #include "manifest/manifest_reader.hpp"
 #include "store/feature_store.hpp"
+#include "util/heap_policy.hpp"
 #include "util/omp_wait_policy.hpp"
 
 #include <msa/encoder.hpp>
@@ -187,6 +188,7 @@ int bench_encoder(const std::string& manifest, const std::string& modality, cons
 
 int main(int argc, char** argv) {
     msa::use_passive_omp_wait(argv); // as msa runs
+    msa::keep_freed_memory();
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
         if (args.size() >= 2 && args[0] == "images") return bench_images(args[1], args);

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "test_skip.hpp"
+#include "util/heap_policy.hpp"
 
 #include <cstddef>
 #include <iostream>
@@ -55,6 +56,7 @@ void msa::test::record_skip(const std::string& reason) {
 }
 
 int main(int argc, char* argv[]) {
+    msa::keep_freed_memory(); // as msa runs
     const int failed = Catch::Session().run(argc, argv);
     const SkipLog& log = skip_log();
     if (!log.skipped.empty()) {
