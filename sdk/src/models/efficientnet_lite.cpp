@@ -269,7 +269,10 @@ at::Tensor EfficientNetLiteImpl::embed(const at::Tensor& pixel_values) {
     if (pixel_values.dim() != 4 || pixel_values.size(1) != kRgbChannels || !pixel_values.is_floating_point())
         throw Error(config_.variant + ": pixel_values must be a float tensor [N, 3, H, W]; got " +
                     std::string(c10::toString(pixel_values.scalar_type())) + " " + shape_of(pixel_values));
-    return at::relu6(bn0_->forward(conv_stem_->forward(same_pad(pixel_values, kStemKernel, kStemStride))));
+    // Channels-last from here on (convolutions, batch norms and activations keep the
+    // layout): oneDNN's depthwise and 1x1 convolutions run 2 to 5 times faster on it.
+    const at::Tensor pixels = pixel_values.contiguous(at::MemoryFormat::ChannelsLast);
+    return at::relu6(bn0_->forward(conv_stem_->forward(same_pad(pixels, kStemKernel, kStemStride))));
 }
 
 at::Tensor EfficientNetLiteImpl::run_layers(at::Tensor hidden, const at::Tensor& mask, std::int64_t begin,
