@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <iostream>
@@ -31,9 +32,10 @@ void check_output(const PluginEntry& entry, const Encoder& encoder, const Featur
                     std::to_string(encoder.dim()) + "]");
 }
 
-// Encodes the samples `store` lacks under `key`, batch by batch, with `encode`.
+// Encodes the samples `store` lacks under `key`, batch by batch, with `encode`; texts go
+// longest first when `by_text_length`.
 void fill_group(const std::string& label, const std::string& key, const EncoderMeta& meta, std::int64_t batch_size,
-                const std::vector<Sample>& samples, FeatureStore& store,
+                bool by_text_length, const std::vector<Sample>& samples, FeatureStore& store,
                 const std::function<Features(const EncoderBatch&, std::size_t rows)>& encode, EncodeResult& result) {
     std::vector<std::string> ids;
     std::unordered_map<std::string, const Sample*> by_id;
@@ -41,7 +43,15 @@ void fill_group(const std::string& label, const std::string& key, const EncoderM
         ids.push_back(sample.id);
         by_id.emplace(sample.id, &sample);
     }
-    const auto missing = store.missing(key, ids);
+    auto missing = store.missing(key, ids);
+    // A text batch is padded to its longest text: in the dataset's order that is well above
+    // the mean length, sorted it is about each text's own (MiniLM on mvsa-ecnu's 4,012
+    // labelled texts: 32.5 s in dataset order, 21.7 s sorted). Longest first, so that the
+    // ETA errs long and a batch too large for memory fails at once.
+    if (by_text_length)
+        std::stable_sort(missing.begin(), missing.end(), [&](const std::string& a, const std::string& b) {
+            return by_id.at(a)->text.size() > by_id.at(b)->text.size();
+        });
     result.total = ids.size();
     result.encoded = missing.size();
     result.from_store = ids.size() - missing.size();
@@ -81,8 +91,9 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
     EncodeResult& features = results.emplace_back(EncodeResult{modality, choice.plugin, encoder_key(meta)});
     features.threads = threads.threads();
     features.precision = call_plugin(entry, "precision()", [&] { return encoder->precision(); });
-    fill_group("encode " + modality + " (" + choice.plugin + ")", features.key, meta, encoder->batch_size(), samples,
-               store,
+    const bool by_text_length = encoder->modality() == Modality::text;
+    fill_group("encode " + modality + " (" + choice.plugin + ")", features.key, meta, encoder->batch_size(),
+               by_text_length, samples, store,
                [&](const EncoderBatch& batch, std::size_t rows) {
                    Features out = call_plugin(entry, "failed to encode", [&] { return encoder->encode(batch); });
                    check_output(entry, *encoder, out, rows);
@@ -101,7 +112,7 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
         prefix.frozen = false;
         prefix.precision = results.front().precision; // `features` may have moved with the vector
         fill_group("encode " + modality + " prefix (" + choice.plugin + ")", prefix.key, prefix_meta,
-                   encoder->batch_size(), samples, store,
+                   encoder->batch_size(), by_text_length, samples, store,
                    [&](const EncoderBatch& batch, std::size_t rows) {
                        Features out =
                            call_plugin(entry, "failed to encode the prefix", [&] { return top->encode_prefix(batch); });
