@@ -3,6 +3,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <dlfcn.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -100,6 +101,16 @@ const Cores& cores() {
     return value;
 }
 
+// LibTorch computes float32 matrix products with OpenBLAS (Debian's build), whose own
+// thread pool ignores at::set_num_threads: a trial given one thread ran its products on
+// every core and spun in sched_yield between them, so two trials in parallel ran four
+// busy threads on two cores. OpenBLAS's own setter, where the process has it, follows.
+void set_blas_threads(int threads) {
+    using Setter = void (*)(int);
+    static const auto setter = reinterpret_cast<Setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (setter) setter(threads);
+}
+
 } // namespace
 
 int usable_cores() { return cores().usable; }
@@ -115,7 +126,9 @@ int resolve_threads(std::int64_t requested) {
 }
 
 void set_intra_op_threads(int threads) {
-    if (threads > 0 && threads != at::get_num_threads()) at::set_num_threads(threads);
+    if (threads <= 0) return;
+    if (threads != at::get_num_threads()) at::set_num_threads(threads);
+    set_blas_threads(threads);
 }
 
 int intra_op_threads() { return at::get_num_threads(); }
