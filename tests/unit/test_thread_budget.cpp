@@ -1,9 +1,12 @@
 // The host owns LibTorch's intra-op threads: usable cores resolved once, an encoder's
-// own count applied while it encodes and the host's restored after.
+// own count applied while it encodes and the host's restored after, OpenBLAS's with them.
 #include "util/thread_budget.hpp"
+
+#include "test_skip.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
 #include <sched.h>
 
 #include <thread>
@@ -36,5 +39,20 @@ TEST_CASE("threads: a scope sets its count and restores the one before", "[threa
         CHECK(intra_op_threads() == 1);
     }
     CHECK(intra_op_threads() == 2);
+    set_intra_op_threads(usable_cores());
+}
+
+TEST_CASE("threads: OpenBLAS follows the host's count", "[threads]") {
+    // LibTorch's float32 products run on OpenBLAS, whose own pool would use every core.
+    using Getter = int (*)();
+    const auto get = reinterpret_cast<Getter>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    if (!get) MSA_SKIP("this process has no OpenBLAS (LibTorch uses another BLAS)");
+    set_intra_op_threads(1);
+    CHECK(get() == 1);
+    {
+        const ScopedThreads encoder(2);
+        CHECK(get() == 2);
+    }
+    CHECK(get() == 1);
     set_intra_op_threads(usable_cores());
 }

@@ -160,6 +160,23 @@ TEST_CASE("trainer: a batch's token sequences end at the last position one of it
     CHECK(set.rows(torch::tensor({0, 1, 2}, torch::kLong)).text.tokens.size(1) == 5);
 }
 
+TEST_CASE("trainer: predictions over token rows come back in the set's order", "[trainer]") {
+    // Evaluation runs token rows shortest first (each chunk trims to its own length); the
+    // probabilities must still be row i's at index i, across several chunks.
+    auto set = synthetic(600, 11);
+    auto generator = at::detail::createCPUGenerator(12);
+    const auto lengths = torch::randint(1, 9, {600}, generator, torch::kLong);
+    set.text.tokens = torch::randn({600, 8, 4}, generator);
+    set.text.mask = torch::arange(8).unsqueeze(0).lt(lengths.unsqueeze(1)).to(torch::kLong);
+    auto s = build(13);
+    const auto all = predict_probabilities(s.model, set, torch::kCPU);
+    REQUIRE(all.size(0) == 600);
+    for (const std::int64_t row : {0, 1, 299, 300, 599}) {
+        const auto one = predict_probabilities(s.model, set.rows(torch::tensor({row}, torch::kLong)), torch::kCPU);
+        CHECK(torch::allclose(all[row], one[0], 1e-6, 1e-6));
+    }
+}
+
 TEST_CASE("trainer: bucket_by_length makes batches of similar lengths in a seeded order", "[trainer]") {
     std::mt19937_64 draw(5);
     std::vector<std::int64_t> lengths(203);
