@@ -508,6 +508,18 @@ std::optional<EvaluateConfig> read_evaluate(TableReader& top) {
     return e;
 }
 
+std::optional<FewShotConfig> read_few_shot(TableReader& top) {
+    const toml::table* few_shot = top.table("few_shot");
+    if (!few_shot) return std::nullopt;
+    TableReader r(*few_shot, "few_shot", top.problems());
+    FewShotConfig f;
+    f.where = location(few_shot->source());
+    if (auto k = r.integer("k", 1, 1'000'000)) f.k = *k;
+    else if (!few_shot->get("k")) top.problems().add(*few_shot, "[few_shot] needs 'k', the training samples per class");
+    r.finish();
+    return f;
+}
+
 std::optional<ClipConfig> read_clip(TableReader& top) {
     const toml::table* clip = top.table("clip");
     if (!clip) return std::nullopt;
@@ -604,9 +616,11 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
     study.train = read_train(top);
     study.augmentation = read_augmentation(top, study.augmenter.has_value());
     study.evaluate = read_evaluate(top);
+    study.few_shot = read_few_shot(top);
     study.clip = read_clip(top);
     study.phases = read_phases(top);
     check_ablation_fusions(study.phases, catalog, problems);
+    check_few_shot_split(study, problems);
     top.finish();
     problems.throw_if_any();
     return study;

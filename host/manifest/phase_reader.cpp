@@ -169,6 +169,34 @@ void read_clip_phase_keys(TableReader& r, PhaseSpec& phase) {
     phase.templates = r.strings("templates").value_or(std::vector<std::string>{});
 }
 
+// shots: k per class, one curve point each, increasing; draws: training sets per k, which
+// take the place of seeds (draw d is trained with seed d).
+void read_few_shot_phase_keys(TableReader& r, PhaseSpec& phase) {
+    Problems& problems = r.problems();
+    if (const toml::node* shots = r.node("shots")) {
+        const toml::array* list = shots->as_array();
+        bool ok = list && !list->empty();
+        if (list)
+            for (const toml::node& k : *list) {
+                const auto value = k.value_exact<std::int64_t>();
+                if (!value || *value < 1 || *value > 1'000'000 || (!phase.shots.empty() && *value <= phase.shots.back()))
+                    ok = false;
+                else
+                    phase.shots.push_back(*value);
+            }
+        if (!ok)
+            problems.add(*shots, "'" + r.qualified("shots") + "' must be a non-empty array of increasing integers in "
+                                 "[1, 1000000], the training samples per class of each point (e.g. [4, 8, 16, 32])");
+    } else {
+        problems.add(r.raw(), "a phase of kind 'few-shot' needs shots = [k, ...], the training samples per class "
+                              "of each point of its learning curves");
+    }
+    phase.draws = r.integer("draws", 1, 1000).value_or(phase.draws);
+    if (const toml::node* seeds = r.raw().get("seeds"))
+        problems.add(*seeds, "'" + r.qualified("seeds") + "': a few-shot phase trains draw d with seed d; set "
+                             "draws = N (default 5) instead of seeds");
+}
+
 PhaseSpec read_phase(const toml::table& table, std::size_t index, const std::vector<PhaseSpec>& earlier,
                      Problems& problems) {
     const std::string qualified = "phase[" + std::to_string(index) + "]";
@@ -192,6 +220,7 @@ PhaseSpec read_phase(const toml::table& table, std::size_t index, const std::vec
     if (phase.kind == PhaseKind::augmentation) read_augmentation_phase_keys(r, phase);
     if (phase.kind == PhaseKind::ablation) read_ablation_phase_keys(r, phase);
     if (phase.kind == PhaseKind::clip) read_clip_phase_keys(r, phase);
+    if (phase.kind == PhaseKind::few_shot) read_few_shot_phase_keys(r, phase);
     r.finish();
     return phase;
 }
@@ -238,6 +267,16 @@ void check_ablation_fusions(const std::vector<PhaseSpec>& phases, const PluginCa
                                         "), so the ablation retrains on one modality");
         }
     }
+}
+
+void check_few_shot_split(const Study& study, Problems& problems) {
+    const SplitConfig& split = study.split;
+    if (split.test_seed || !split.test_file.empty() || split.folds > 0) return;
+    for (const auto& phase : study.phases)
+        if (phase.kind == PhaseKind::few_shot)
+            problems.add(phase.where, "phase '" + phase.name + "': a few-shot phase compares every k and draw on one "
+                                      "test split; set [split] test_seed (e.g. test_seed = " +
+                                      std::to_string(study.seed) + "), or give the splits as files");
 }
 
 } // namespace msa

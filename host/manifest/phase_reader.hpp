@@ -18,4 +18,8 @@ std::vector<PhaseSpec> read_phases(TableReader& top);
 // its image_fusion images alone, as their declarations (PluginInfo::needs) say.
 void check_ablation_fusions(const std::vector<PhaseSpec>& phases, const PluginCatalog& catalog, Problems& problems);
 
+// A few-shot phase compares its points on one test split: the study needs [split]
+// test_seed (or given split files, or folds).
+void check_few_shot_split(const Study& study, Problems& problems);
+
 } // namespace msa

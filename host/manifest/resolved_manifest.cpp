@@ -95,6 +95,7 @@ std::string resolved_manifest(const Study& study) {
     if (const auto& e = study.evaluate)
         out << "\n[evaluate]\nmodel = " << quoted(e->model) << "\nkeep = " << quoted(e->keep)
             << "\nfill = " << quoted(e->fill) << "\n";
+    if (const auto& f = study.few_shot) out << "\n[few_shot]\nk = " << f->k << "\n";
     if (const auto& c = study.clip)
         out << "\n[clip]\ncheckpoint = " << quoted(c->checkpoint) << "\nmethod = " << quoted(c->method) << "\ndtype = " << quoted(c->dtype)
             << "\ntemplates = " << strings(c->templates) << "\nl2 = " << format_value(Value{c->l2})

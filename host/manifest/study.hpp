@@ -95,6 +95,15 @@ struct EvaluateConfig {
     std::string fill = "zeros";   // the missing modality: zeros | mean (of the training rows)
 };
 
+// [few_shot] (a study's few-shot phase writes it): the sampler draws k training samples
+// per class (SamplerContext::shots), and the validation rows are k per class drawn from
+// the rest of the train split with the trial's seed, as in LM-BFF; the validation split
+// itself is not used. The test split is the study's.
+struct FewShotConfig {
+    std::int64_t k = 16;
+    std::string where; // "file:line:column" of the table, for later messages
+};
+
 // [clip] (CLIP phase): replaces the encoders and fusion with a CLIP model.
 struct ClipConfig {
     std::filesystem::path checkpoint;       // a Hugging Face CLIP model folder
@@ -137,6 +146,8 @@ struct PhaseSpec {
     std::string image_only_fusion = builtin_defaults::image_only_fusion;
     std::filesystem::path clip;                      // clip: the CLIP model folder
     std::vector<std::string> templates;              // clip: zero-shot prompts (empty: the default)
+    std::vector<std::int64_t> shots;                 // few-shot: k per class, one curve point each
+    std::int64_t draws = 5;                          // few-shot: training sets per k (seeds 1..draws)
 };
 
 struct Study {
@@ -160,6 +171,7 @@ struct Study {
     TrainConfig train;
     std::optional<AugmentationConfig> augmentation;
     std::optional<EvaluateConfig> evaluate;
+    std::optional<FewShotConfig> few_shot;
     std::optional<ClipConfig> clip;
     std::vector<PhaseSpec> phases;
 };

@@ -200,6 +200,8 @@ ConfigResult read_config(const Reader& r, const json& value, const std::string& 
     config.best_trial = r.optional_string(value, path, "best_trial");
     if (const json* reference = r.optional(value, "reference")) config.reference = reference->is_boolean() && reference->get<bool>();
     config.test_ensemble = read_ensemble(r, value, path);
+    if (const json* shots = r.optional(value, "shots"))
+        config.shots = r.integer(*shots, Reader::join(path, "shots"));
     return config;
 }
 
@@ -301,6 +303,7 @@ std::string results_json(const StudyResults& results) {
                        {"best_trial", optional_string(config.best_trial)}};
             if (config.reference) entry["reference"] = true;
             if (config.test_ensemble) entry["test_ensemble"] = ensemble_json(*config.test_ensemble);
+            if (config.shots) entry["shots"] = *config.shots;
             configs.push_back(std::move(entry));
         }
         phases.push_back({{"name", phase.name},

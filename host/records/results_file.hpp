@@ -38,6 +38,7 @@ struct SplitStats {
                : metric == Metric::accuracy  ? &accuracy
                                              : nullptr;
     }
+    const std::optional<Stat>* of(Metric metric) const { return const_cast<SplitStats*>(this)->of(metric); }
 };
 
 struct TrialRecord {
@@ -73,6 +74,7 @@ struct ConfigResult {
     std::string best_trial; // empty when no seed finished
     bool reference = false; // another phase's incumbent, shown beside this phase's configurations
     std::optional<EnsembleScores> test_ensemble; // a phase's incumbent with two or more finished seeds
+    std::optional<std::int64_t> shots; // few-shot phases: the training samples per class of this point
 
     // The sweep point as compact JSON ({"fusion":"gated"}; "{}" when none).
     std::string changes_json() const;

@@ -96,6 +96,14 @@ void write_phase(std::string& html, const StudyResults& results, const PhaseResu
     auto out = std::back_inserter(html);
     fmt::format_to(out, "<h2>Phase {}</h2>\n", escape(phase.name));
     fmt::format_to(out, "<p>{}</p>\n", escape(phase_description(phase)));
+    if (phase.kind == PhaseKind::few_shot && !phase.configs.empty()) {
+        html += "<div class=\"charts\">\n";
+        for (const Metric metric : {Metric::weighted_f1, Metric::macro_f1})
+            html += learning_curve_chart(phase, metric) + "\n";
+        html += "</div>\n";
+        for (const Metric metric : {Metric::weighted_f1, Metric::macro_f1})
+            if (const auto curve = learning_curve_table(phase, metric)) write_table(html, *curve);
+    }
     if (const auto table = phase_configs_table(results, phase)) write_table(html, *table);
     if (const std::string line = ensemble_line(results, phase); !line.empty())
         fmt::format_to(out, "<p class=\"ensemble\">{}</p>\n", escape(line));

@@ -61,6 +61,11 @@ void write_phase(std::string& md, const StudyResults& results, const PhaseResult
     auto out = std::back_inserter(md);
     fmt::format_to(out, "## Phase {}\n\n", escape(phase.name));
     fmt::format_to(out, "{}\n\n", escape(phase_description(phase)));
+    for (const Metric metric : {Metric::weighted_f1, Metric::macro_f1})
+        if (const auto curve = learning_curve_table(phase, metric)) {
+            fmt::format_to(out, "Learning curves, test {}:\n\n", metric_title(metric));
+            write_table(md, *curve);
+        }
     if (const auto table = phase_configs_table(results, phase)) write_table(md, *table);
     if (const std::string line = ensemble_line(results, phase); !line.empty())
         fmt::format_to(out, "{}\n\n", escape(line));

@@ -1,6 +1,7 @@
 // Turning a study's numbers into the chart data svg_charts.hpp draws.
 #include "report/report_charts.hpp"
 
+#include "report/report_tables.hpp"
 #include "report/svg_charts.hpp"
 
 #include <algorithm>
@@ -138,6 +139,28 @@ std::string ablation_chart(const StudyResults& results, const PhaseResult& phase
         chart.series.push_back(std::move(series));
     }
     return svg::radar_chart(chart);
+}
+
+std::string learning_curve_chart(const PhaseResult& phase, Metric metric) {
+    const LearningCurves curves = learning_curves(phase);
+    svg::LineChart chart;
+    chart.title = chart_title({{"Learning curves"}, {phase.name, ": "}, {"test " + metric_title(metric), ", "}});
+    chart.x_label = "k, training samples per class (log scale)";
+    chart.y_label = metric_title(metric) + " (test)";
+    chart.log_x = true;
+    chart.y_min = 0;
+    chart.y_max = 1;
+    for (auto k : curves.shots) chart.x.push_back(static_cast<double>(k));
+    for (const auto& curve : curves.curves) {
+        svg::Series series{curve.label, {}, {}};
+        for (const ConfigResult* point : curve.points) {
+            const std::optional<Stat>* stat = point ? point->test.of(metric) : nullptr;
+            series.values.push_back(stat && *stat ? (*stat)->mean : std::nan(""));
+            series.errors.push_back(stat && *stat ? (*stat)->std : std::nan(""));
+        }
+        chart.series.push_back(std::move(series));
+    }
+    return svg::line_chart(chart);
 }
 
 std::string confusion_chart(const Confusion& confusion, const std::string& trial, const std::string& split) {

@@ -43,6 +43,10 @@ std::string per_class_chart(const StudyResults& results);
 // and each class's F1 (test, means).
 std::string ablation_chart(const StudyResults& results, const PhaseResult& phase);
 
+// (c') A few-shot phase's learning curves: a test metric (weighted or macro F1) against k
+// on a log scale, one line per configuration, error bars of ± one std over the draws.
+std::string learning_curve_chart(const PhaseResult& phase, Metric metric);
+
 // (d) A confusion matrix as a heat map; `trial` and `split` ("test split") name it in the title.
 std::string confusion_chart(const Confusion& confusion, const std::string& trial, const std::string& split);
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <map>
 
 namespace msa::report {
@@ -140,6 +141,54 @@ std::string phase_description(const PhaseResult& phase) {
                                          phase_status(phase));
     if (phase.configs.empty()) text += " No configurations were run.";
     return text;
+}
+
+std::string metric_title(Metric metric) {
+    return metric == Metric::weighted_f1 ? "weighted F1" : metric == Metric::macro_f1 ? "macro F1" : info(metric).name;
+}
+
+LearningCurves learning_curves(const PhaseResult& phase) {
+    LearningCurves out;
+    for (const auto& config : phase.configs)
+        if (config.shots && std::find(out.shots.begin(), out.shots.end(), *config.shots) == out.shots.end())
+            out.shots.push_back(*config.shots);
+    std::sort(out.shots.begin(), out.shots.end());
+    for (const auto& config : phase.configs) {
+        if (!config.shots) continue;
+        auto curve = std::find_if(out.curves.begin(), out.curves.end(),
+                                  [&](const LearningCurves::Curve& c) { return c.label == config.label; });
+        if (curve == out.curves.end()) {
+            out.curves.push_back({config.label, std::vector<const ConfigResult*>(out.shots.size(), nullptr)});
+            curve = out.curves.end() - 1;
+        }
+        const auto k = std::find(out.shots.begin(), out.shots.end(), *config.shots) - out.shots.begin();
+        curve->points[static_cast<std::size_t>(k)] = &config;
+    }
+    return out;
+}
+
+std::optional<Table> learning_curve_table(const PhaseResult& phase, Metric metric) {
+    if (phase.kind != PhaseKind::few_shot) return std::nullopt;
+    const LearningCurves curves = learning_curves(phase);
+    if (curves.curves.empty()) return std::nullopt;
+    Table table;
+    table.headers.push_back("configuration");
+    for (auto k : curves.shots) table.headers.push_back(fmt::format("k = {}", k));
+    std::size_t draws = 0;
+    for (const auto& curve : curves.curves) {
+        std::vector<std::string> row{curve.label};
+        for (const ConfigResult* point : curve.points) {
+            const std::optional<Stat>* stat = point ? point->test.of(metric) : nullptr;
+            row.push_back(stat ? format_stat(*stat) : "—");
+            if (point) draws = std::max(draws, point->trials.size());
+        }
+        table.rows.push_back(std::move(row));
+    }
+    table.note = fmt::format("Test {} (mean ± std over {} draws; k = training samples per class). Each trial's "
+                             "validation rows are k per class drawn from the train split apart from its training "
+                             "rows, never the validation split; every k and draw is tested on the same test split.",
+                             metric_title(metric), draws);
+    return table;
 }
 
 std::optional<Table> phase_configs_table(const StudyResults& results, const PhaseResult& phase) {

@@ -50,6 +50,26 @@ Table config_table(const StudyResults& results, const PhaseResult& phase);
 // full model (the incumbent of the phase it comes from).
 Table ablation_table(const StudyResults& results, const PhaseResult& phase);
 
+// "weighted F1", "macro F1", "accuracy": a summarized metric as the reports name it.
+std::string metric_title(Metric metric);
+
+// A few-shot phase's configurations as learning curves: one curve per sweep configuration
+// (its label), one point per k (the configuration of that k, or null where the curve has
+// none); k increasing.
+struct LearningCurves {
+    std::vector<std::int64_t> shots;
+    struct Curve {
+        std::string label;
+        std::vector<const ConfigResult*> points; // one per shots entry
+    };
+    std::vector<Curve> curves;
+};
+LearningCurves learning_curves(const PhaseResult& phase);
+
+// A few-shot phase's curves as a table of a test metric (weighted_f1, macro_f1): a row per
+// curve, a column per k, mean ± std over the draws; none for other phases.
+std::optional<Table> learning_curve_table(const PhaseResult& phase, Metric metric);
+
 // One row per phase whose incumbent has a seed ensemble (results.json's test_ensemble):
 // the test metrics of its seeds (mean ± std) beside the ensemble's; none when no phase has one.
 std::optional<Table> ensemble_table(const StudyResults& results);

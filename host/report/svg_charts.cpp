@@ -257,13 +257,14 @@ std::string line_chart(const LineChart& chart) {
     draw_frame(canvas, f, chart.y_label);
 
     // x positions: category slots, or a linear numeric axis with its own round ticks.
+    const auto scale = [&](double value) { return chart.log_x ? std::log(value) : value; };
     double x_lo = 0, x_hi = 1;
     if (!categorical && points > 0) {
-        x_lo = *std::min_element(chart.x.begin(), chart.x.end());
-        x_hi = *std::max_element(chart.x.begin(), chart.x.end());
+        x_lo = scale(*std::min_element(chart.x.begin(), chart.x.end()));
+        x_hi = scale(*std::max_element(chart.x.begin(), chart.x.end()));
         if (chart.marker_x) {
-            x_lo = std::min(x_lo, *chart.marker_x);
-            x_hi = std::max(x_hi, *chart.marker_x);
+            x_lo = std::min(x_lo, scale(*chart.marker_x));
+            x_hi = std::max(x_hi, scale(*chart.marker_x));
         }
         if (x_hi == x_lo) {
             x_lo -= 0.5;
@@ -272,11 +273,17 @@ std::string line_chart(const LineChart& chart) {
     }
     auto to_x = [&](std::size_t i, double value) {
         if (categorical) return left + slot * (static_cast<double>(i) + 0.5);
-        return left + 8 + (value - x_lo) / (x_hi - x_lo) * (plot_width - 16);
+        return left + 8 + (scale(value) - x_lo) / (x_hi - x_lo) * (plot_width - 16);
     };
     const double axis_y = top + plot_height;
     if (categorical) {
         category_names(canvas, chart.x_names, names, left, slot, axis_y);
+    } else if (chart.log_x) {
+        for (std::size_t i = 0; i < points; ++i) {
+            const double x = to_x(i, chart.x[i]);
+            canvas.line(x, axis_y, x, axis_y + 4, "#333");
+            canvas.text(x, axis_y + 17, fmt::format("{:g}", chart.x[i]), "text-anchor=\"middle\" fill=\"#444\"");
+        }
     } else {
         const Ticks x_ticks = nice_ticks(x_lo, x_hi, 6, false);
         for (double v : x_ticks.values) {

@@ -83,6 +83,26 @@ struct Start {
     }
 };
 
+// The configuration of one sweep point: the chain of `start`, the phase's `set`, then
+// the point's values; labelled and named by those values.
+PlannedConfig sweep_config(const PhaseSpec& spec, const Start& start, const std::vector<std::size_t>& point) {
+    PlannedConfig config;
+    config.chain = start.chain();
+    if (spec.has_set) config.chain.push_back(Change::set(spec.index));
+    std::string label, values;
+    for (std::size_t a = 0; a < point.size(); ++a) {
+        const SweepAxis& axis = spec.sweep[a];
+        config.chain.push_back(Change::sweep(spec.index, axis.path, point[a]));
+        const std::string& value = axis.values[point[a]];
+        label += (label.empty() ? "" : ", ") + axis.path + "=" + value;
+        values += (values.empty() ? "" : "_") + value;
+        config.changes.emplace_back(axis.path, value);
+    }
+    config.label = label.empty() ? spec.name : label;
+    config.slug = folder_slug(values.empty() ? spec.name : values);
+    return config;
+}
+
 void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uint64_t>& seeds) {
     const PhaseSpec& spec = phase.spec;
     const PlanContext& context = start.context;
@@ -96,20 +116,7 @@ void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uin
         phase.configs.push_back(
             start.reference("incumbent of " + spec.from + " (" + start.incumbent->label + ")", true));
     for (const auto& point : sweep_points(spec, context.study_seed)) {
-        PlannedConfig config;
-        config.chain = start.chain();
-        if (spec.has_set) config.chain.push_back(Change::set(spec.index));
-        std::string label, values;
-        for (std::size_t a = 0; a < point.size(); ++a) {
-            const SweepAxis& axis = spec.sweep[a];
-            config.chain.push_back(Change::sweep(spec.index, axis.path, point[a]));
-            const std::string& value = axis.values[point[a]];
-            label += (label.empty() ? "" : ", ") + axis.path + "=" + value;
-            values += (values.empty() ? "" : "_") + value;
-            config.changes.emplace_back(axis.path, value);
-        }
-        config.label = label.empty() ? spec.name : label;
-        config.slug = folder_slug(values.empty() ? spec.name : values);
+        PlannedConfig config = sweep_config(spec, start, point);
         TrialChanges own;
         if (augmentation)
             own = [&](std::uint64_t seed) -> std::vector<Change> {
@@ -164,6 +171,24 @@ void plan_ablation(PhasePlan& phase, const Start& start) {
         add_trials(config, spec, context, model_seeds, inherited);
         phase.configs.push_back(std::move(config));
     }
+}
+
+// Every sweep point at every k: a configuration per (point, k) whose trials are the k's
+// draws, each with its own training set (seed d draws set d). Points of one sweep
+// configuration share its label; `shots` tells the curves apart.
+void plan_few_shot(PhasePlan& phase, const Start& start) {
+    const PhaseSpec& spec = phase.spec;
+    std::vector<std::uint64_t> draws;
+    for (std::int64_t d = 1; d <= spec.draws; ++d) draws.push_back(static_cast<std::uint64_t>(d));
+    for (const auto& point : sweep_points(spec, start.context.study_seed))
+        for (const std::int64_t k : spec.shots) {
+            PlannedConfig config = sweep_config(spec, start, point);
+            config.shots = k;
+            config.chain.push_back(Change::assign({{"few_shot.k", Value{k}}}));
+            config.slug = folder_slug("k" + std::to_string(k) + "_" + config.slug);
+            add_trials(config, spec, start.context, draws, [&](std::uint64_t s) { return start.inherited(s); });
+            phase.configs.push_back(std::move(config));
+        }
 }
 
 void plan_clip(PhasePlan& phase, const Start& start, const std::vector<std::uint64_t>& seeds) {
@@ -254,6 +279,7 @@ PhasePlan plan_phase(const PhaseSpec& spec, const PlanContext& context, const Ph
     case PhaseKind::augmentation: plan_sweep(phase, start, seeds); break;
     case PhaseKind::ablation: plan_ablation(phase, start); break;
     case PhaseKind::clip: plan_clip(phase, start, seeds); break;
+    case PhaseKind::few_shot: plan_few_shot(phase, start); break;
     }
     return phase;
 }
@@ -354,6 +380,7 @@ records::PhaseResult phase_result(const PhasePlan& phase, const std::vector<std:
         c.test = summarize(config, false, labels);
         if (const PlannedTrial* best = best_trial(config, phase.spec.select)) c.best_trial = best->folder;
         c.reference = config.reference;
+        c.shots = config.shots;
         if (phase.incumbent && &config == &phase.configs[*phase.incumbent]) c.test_ensemble = phase.incumbent_ensemble;
         out.configs.push_back(std::move(c));
     }

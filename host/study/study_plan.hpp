@@ -46,6 +46,7 @@ struct PlannedConfig {
     std::vector<PlannedTrial> trials;
     bool reference = false; // another phase's incumbent, shown beside (not run here)
     bool candidate = false; // a reference that may stay the incumbent (no augmentation at all)
+    std::optional<std::int64_t> shots; // few-shot: the k per class of this curve point
 };
 
 struct PhasePlan {

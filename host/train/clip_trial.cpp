@@ -107,6 +107,8 @@ at::Tensor linear_probe(const ClipContext& ctx, const TrialData& data, const fs:
         throw ConfigError(clip.where, "[clip] l2 lists " + std::to_string(clip.l2.size()) +
                                           " strengths, chosen on the validation split, which is empty: set "
                                           "split.valid above 0, or give one l2 value");
+    if (ctx.study.few_shot)
+        throw ConfigError(ctx.study.few_shot->where, "[few_shot] applies to trained heads, not to a [clip] trial");
     const std::vector<std::size_t> rows = sample_training_rows(ctx.study, ctx.catalog, data);
     const std::vector<std::int64_t> class_counts = count_training_rows(ctx.study, samples, rows, log);
 

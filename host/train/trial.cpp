@@ -101,10 +101,16 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     const torch::Device device = choose_device(study.train.device);
     const auto& labels = study.dataset.labels;
 
-    const TrialData data = read_trial_data(study, std::ref(log));
+    TrialData data = read_trial_data(study, std::ref(log));
     const auto& dataset = data.dataset;
     const auto& split = data.split;
     std::vector<std::size_t> train_rows = sample_training_rows(study, catalog, data);
+    if (study.few_shot) {
+        metrics.details["few_shot"] = draw_few_shot_validation(study, data, train_rows);
+        log("few-shot k = " + std::to_string(study.few_shot->k) + ": " + std::to_string(split.valid.size()) +
+            " validation rows drawn from the train split apart from the " + std::to_string(train_rows.size()) +
+            " training rows (the validation split is not used)");
+    }
     // Augmented copies of hard training rows join the training rows (their group is
     // their source's, which the split put in train).
     std::vector<Sample> samples = dataset.samples;

@@ -33,9 +33,20 @@ struct TrialData {
 };
 TrialData read_trial_data(const Study& study, const TrialLogFn& log);
 
-// The rows the [sampler] picks from the train split, as indices into the samples.
+// The rows the [sampler] picks from the train split, as indices into the samples. In a
+// few-shot trial ([few_shot] k) the sampler is told k (SamplerContext::shots) and must
+// return k x classes rows.
 std::vector<std::size_t> sample_training_rows(const Study& study, const PluginCatalog& catalog,
                                               const TrialData& data);
+
+// A few-shot trial's validation rows: k per class drawn with the trial's seed from the
+// train split's rows the sampler did not choose (LM-BFF's few-shot development set), so
+// that selecting an epoch never sees more labels than the curve point claims. They
+// become the split's valid rows and leave its train rows; the validation split itself
+// is not used (its rows are "unused" in predictions.csv). Returns a line for the log and
+// metrics.json.
+nlohmann::json draw_few_shot_validation(const Study& study, TrialData& data,
+                                        const std::vector<std::size_t>& train_rows);
 
 // The training rows of each class, logged as the sampler's line.
 std::vector<std::int64_t> count_training_rows(const Study& study, const std::vector<Sample>& samples,

@@ -13,6 +13,8 @@
 // | parameter | type  | default | meaning                                                         |
 // | budget    | int   | 0       | total samples, >= one per class present; 0 = use fraction       |
 // | fraction  | float | 0.1     | total as a share of the pool when budget = 0, in (0, 1]          |
+//
+// In a few-shot phase's trials (SamplerContext::shots = k) the budget is k x classes.
 #include <msa/plugin.hpp>
 #include <msa/random.hpp>
 #include <msa/sampler.hpp>
@@ -80,7 +82,8 @@ public:
         const auto pool_size = static_cast<std::int64_t>(pool.size());
         if (pool_size == 0) throw msa::Error("consistent sampler: the training pool is empty");
 
-        std::int64_t budget = budget_;
+        // A few-shot trial's k per class: the same total as k-shot's, in the pool's proportions.
+        std::int64_t budget = context.shots > 0 ? context.shots * context.num_classes : budget_;
         if (budget == 0) {
             budget = std::max<std::int64_t>(present, std::llround(fraction_ * static_cast<double>(pool_size)));
         } else if (budget < present) {

@@ -10,6 +10,8 @@
 // | k         | int  | 16      | samples per class, in [1, 1000000]                 |
 // | set       | int  | 0       | which of the disjoint sets to return, in [0, sets) |
 // | sets      | int  | 1       | number of disjoint sets drawn, in [1, 1000]        |
+//
+// In a few-shot phase's trials (SamplerContext::shots = k) that k replaces the parameter.
 #include <msa/plugin.hpp>
 #include <msa/random.hpp>
 #include <msa/sampler.hpp>
@@ -38,20 +40,21 @@ public:
     std::vector<std::size_t> select(const std::vector<msa::Sample>& pool,
                                     const msa::SamplerContext& context) override {
         auto by_class = msa::indices_by_class(pool, context.num_classes, "k-shot sampler");
-        const auto needed = static_cast<std::size_t>(k_ * sets_);
+        const std::int64_t k = context.shots > 0 ? context.shots : k_; // a few-shot phase's k wins
+        const auto needed = static_cast<std::size_t>(k * sets_);
         for (std::size_t c = 0; c < by_class.size(); ++c)
             if (by_class[c].size() < needed)
                 throw msa::ConfigError(where_k_, "k-shot sampler: class " + class_name(context, c) + " has " +
                                                      std::to_string(by_class[c].size()) +
-                                                     " samples in the training pool; k = " + std::to_string(k_) +
+                                                     " samples in the training pool; k = " + std::to_string(k) +
                                                      " × sets = " + std::to_string(sets_) + " needs " +
                                                      std::to_string(needed) + " (lower k or sets)");
         std::mt19937_64 rng(context.seed);
         std::vector<std::size_t> chosen;
         for (auto& members : by_class) {
             msa::seeded_shuffle(members, rng);
-            const auto first = members.begin() + set_ * k_;
-            chosen.insert(chosen.end(), first, first + k_);
+            const auto first = members.begin() + set_ * k;
+            chosen.insert(chosen.end(), first, first + k);
         }
         std::sort(chosen.begin(), chosen.end());
         return chosen;

@@ -351,3 +351,33 @@ TEST_CASE("keep_incumbent belongs to train phases that start from another phase"
                                                              "from = \"baseline\"\nkeep_incumbent = true\n")),
                Contains("keep_incumbent"));
 }
+
+TEST_CASE("a few-shot phase: increasing shots, draws instead of seeds, one test split, and the trial's few_shot.k") {
+    test::TempDir dir;
+    const std::string base = header(dir) + "[split]\ntest_seed = 7\n[encoders.text]\nplugin = \"hashed-ngram\"\n"
+                                           "[[phase]]\nname = \"curves\"\nkind = \"few-shot\"\n";
+    const Study study = read(dir.write("ok.toml", base + "shots = [4, 8, 16]\ndraws = 3\n"));
+    CHECK(study.phases.at(0).kind == PhaseKind::few_shot);
+    CHECK(study.phases.at(0).shots == std::vector<std::int64_t>{4, 8, 16});
+    CHECK(study.phases.at(0).draws == 3);
+    CHECK(read(dir.write("default.toml", base + "shots = [1]\n")).phases.at(0).draws == 5);
+    CHECK_THAT(problems_of(dir.write("none.toml", base)), Contains("needs shots = [k, ...]"));
+    CHECK_THAT(problems_of(dir.write("order.toml", base + "shots = [8, 4]\n")),
+               Contains("'phase[0].shots' must be a non-empty array of increasing integers"));
+    CHECK_THAT(problems_of(dir.write("zero.toml", base + "shots = [0, 4]\n")), Contains("increasing integers in [1, 1000000]"));
+    CHECK_THAT(problems_of(dir.write("seeds.toml", base + "shots = [4]\nseeds = [1, 2]\n")),
+               Contains("a few-shot phase trains draw d with seed d; set draws = N"));
+    CHECK_THAT(problems_of(dir.write("keep.toml", base + "shots = [4]\nhard_fraction = 0.2\n")),
+               Contains("hard_fraction"));
+    // Every k and draw is tested on one test split.
+    const std::string unseeded = header(dir) + "[encoders.text]\nplugin = \"hashed-ngram\"\n"
+                                               "[[phase]]\nname = \"curves\"\nkind = \"few-shot\"\nshots = [4]\n";
+    CHECK_THAT(problems_of(dir.write("split.toml", unseeded)),
+               Contains("phase 'curves': a few-shot phase compares every k and draw on one test split; set [split] "
+                        "test_seed"));
+    // The trial's own table, as the phase writes it.
+    const std::string trial = header(dir) + "[encoders.text]\nplugin = \"hashed-ngram\"\n";
+    CHECK(read(dir.write("k.toml", trial + "[few_shot]\nk = 16\n")).few_shot->k == 16);
+    CHECK_THAT(problems_of(dir.write("k0.toml", trial + "[few_shot]\nk = 0\n")), Contains("few_shot.k"));
+    CHECK_THAT(problems_of(dir.write("nok.toml", trial + "[few_shot]\n")), Contains("[few_shot] needs 'k'"));
+}

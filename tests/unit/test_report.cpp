@@ -2,6 +2,7 @@
 // results.json with a skipped phase, a phase with no finished trial, an ablation, and a
 // configuration labelled <b>&"), and clear errors for a missing or malformed results.json.
 #include "report/report_charts.hpp"
+#include "report/report_tables.hpp"
 #include "report/write_reports.hpp"
 
 #include "test_helpers.hpp"
@@ -345,4 +346,37 @@ TEST_CASE("a missing or malformed results.json is an error naming the file and t
                                    "valid": {"accuracy": {"mean": "0.5", "std": 0, "n": 1}}})";
     CHECK_THAT(error_for(head + R"({"name": "p", "kind": "train", "status": "complete", "configs": [)" + config + "]}]}"),
                Contains(file + ": phases[0].configs[0].valid.accuracy.mean: expected a number, found a string"));
+}
+
+TEST_CASE("a few-shot phase's learning curves: a row per configuration, a column per k, a log-scaled chart") {
+    using namespace msa::records;
+    PhaseResult phase;
+    phase.name = "curves";
+    phase.kind = msa::PhaseKind::few_shot;
+    const auto point = [](const std::string& label, std::int64_t k, double f1) {
+        ConfigResult c;
+        c.label = label;
+        c.shots = k;
+        c.trials.resize(5);
+        c.test.weighted_f1 = Stat{f1, 0.02, 5};
+        c.test.macro_f1 = Stat{f1 - 0.1, 0.03, 5};
+        return c;
+    };
+    // Curves come in the phase's order, k sorted; a point a curve lacks is a dash.
+    phase.configs = {point("sampler=k-shot", 16, 0.61), point("sampler=k-shot", 4, 0.45),
+                     point("sampler=consistent", 4, 0.40)};
+    const auto table = msa::report::learning_curve_table(phase, msa::Metric::weighted_f1);
+    REQUIRE(table);
+    CHECK(table->headers == std::vector<std::string>{"configuration", "k = 4", "k = 16"});
+    REQUIRE(table->rows.size() == 2);
+    CHECK(table->rows[0] == std::vector<std::string>{"sampler=k-shot", "0.450 ± 0.020", "0.610 ± 0.020"});
+    CHECK(table->rows[1] == std::vector<std::string>{"sampler=consistent", "0.400 ± 0.020", "—"});
+    CHECK_THAT(table->note, Contains("over 5 draws") && Contains("never the validation split"));
+    CHECK(msa::report::learning_curve_table(phase, msa::Metric::macro_f1)->rows[0][2] == "0.510 ± 0.030");
+    // k on a log scale: 4 and 16 are the axis ends, ticked with their values.
+    const std::string svg = msa::report::learning_curve_chart(phase, msa::Metric::weighted_f1);
+    CHECK_THAT(svg, Contains("Learning curves") && Contains("log scale") && Contains(">4</text>") &&
+                        Contains(">16</text>") && Contains("sampler=consistent"));
+    phase.kind = msa::PhaseKind::train;
+    CHECK_FALSE(msa::report::learning_curve_table(phase, msa::Metric::weighted_f1));
 }

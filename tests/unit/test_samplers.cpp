@@ -91,6 +91,22 @@ TEST_CASE("consistent: the pool's proportions by largest remainder, one per clas
                       Contains("ignored parameter 'fraction'"));
 }
 
+TEST_CASE("k-shot and consistent take a few-shot trial's k per class from the context", "[sampler]") {
+    const auto pool = test::labelled_pool({10, 20, 70});
+    SamplerContext few_shot = context(4);
+    few_shot.shots = 3;
+    // k-shot: the context's k wins over the parameter, and draws what k = 3 draws.
+    const auto k_shot = make_sampler("k-shot", {{"k", integer(8)}})->select(pool, few_shot);
+    CHECK(class_counts(pool, k_shot) == std::vector<int>{3, 3, 3});
+    CHECK(k_shot == make_sampler("k-shot", {{"k", integer(3)}})->select(pool, context(4)));
+    // consistent: the same total, k x classes, in the pool's proportions.
+    const auto consistent = make_sampler("consistent", {{"budget", integer(50)}})->select(pool, few_shot);
+    CHECK(class_counts(pool, consistent) == std::vector<int>{1, 2, 6});
+    few_shot.shots = 11;
+    CHECK_THROWS_WITH(make_sampler("k-shot")->select(pool, few_shot),
+                      Contains("class 'negative' has 10 samples in the training pool; k = 11"));
+}
+
 TEST_CASE("weighted-random: seeded draws with replacement that balance the classes", "[sampler]") {
     const auto pool = test::labelled_pool({10, 30, 160});
     auto sampler = make_sampler("weighted-random", {{"num_samples", integer(3000)}});

@@ -2,6 +2,7 @@
 // crossing splits.
 #include "data/split.hpp"
 #include "test_helpers.hpp"
+#include "train/trial_rows.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -436,4 +437,47 @@ TEST_CASE("no group ever crosses splits, over 200 random groupings", "[split][pr
             }
         }
     }
+}
+
+TEST_CASE("few-shot validation: k per class from the train split, apart from the training rows", "[split]") {
+    msa::Study study;
+    study.dataset.labels = {"negative", "neutral", "positive"};
+    study.few_shot = msa::FewShotConfig{4, "study.toml:3:1"};
+    study.seed = 2;
+    msa::train::TrialData data;
+    data.dataset.samples = msa::test::labelled_pool({12, 10, 20});
+    for (std::size_t i = 0; i < 36; ++i) data.split.train.push_back(i); // the rest: valid
+    for (std::size_t i = 36; i < 42; ++i) data.split.valid.push_back(i);
+    const std::vector<std::size_t> training{0, 1, 2, 3, 12, 13, 14, 15, 22, 23, 24, 25};
+    auto drawn = data;
+    const auto report = msa::train::draw_few_shot_validation(study, drawn, training);
+    CHECK(report["k"] == 4);
+    CHECK(report["validation_split_unused"] == 6);
+    REQUIRE(drawn.split.valid.size() == 12);
+    std::map<int, int> per_class;
+    for (auto i : drawn.split.valid) {
+        ++per_class[drawn.dataset.samples[i].label];
+        CHECK(i < 36); // from the train split,
+        CHECK(std::find(training.begin(), training.end(), i) == training.end()); // never a training row
+        CHECK(std::find(drawn.split.train.begin(), drawn.split.train.end(), i) == drawn.split.train.end());
+    }
+    CHECK(per_class == std::map<int, int>{{0, 4}, {1, 4}, {2, 4}});
+    CHECK(drawn.split.train.size() == 24);
+    for (auto i : training) // the training rows stay in the train split
+        CHECK(std::find(drawn.split.train.begin(), drawn.split.train.end(), i) != drawn.split.train.end());
+    CHECK(drawn.split.test == data.split.test);
+    // Seeded: the same seed draws the same rows, another seed others.
+    auto again = data;
+    msa::train::draw_few_shot_validation(study, again, training);
+    CHECK(again.split.valid == drawn.split.valid);
+    study.seed = 3;
+    auto other = data;
+    msa::train::draw_few_shot_validation(study, other, training);
+    CHECK(other.split.valid != drawn.split.valid);
+    // Class 'negative' has 12 - 7 = 5 left, too few for k = 7 beside its 7 training rows.
+    study.few_shot->k = 7;
+    auto short_of = data;
+    CHECK_THROWS_WITH(msa::train::draw_few_shot_validation(study, short_of, {0, 1, 2, 3, 4, 5, 6, 12, 13, 14, 15, 16, 17, 18, 22, 23, 24, 25, 26, 27, 28}),
+                      Catch::Matchers::Contains("class 'negative' has 5 train-split samples left") &&
+                          Catch::Matchers::Contains("lower k (at most 6 here)"));
 }

@@ -322,3 +322,36 @@ TEST_CASE("study plan: results.json gives the incumbent, and only it, its seed e
     choose_incumbent(plan);
     CHECK(plan.incumbent == std::size_t{1});
 }
+
+TEST_CASE("study plan: a few-shot phase runs every sweep point at every k, one trial per draw", "[study]") {
+    PhaseSpec spec = train_phase("curves", 2, {{"sampler", {"k-shot", "consistent"}}}, {});
+    spec.kind = PhaseKind::few_shot;
+    spec.shots = {4, 16};
+    spec.draws = 3;
+    PhasePlan plan = plan_phase(spec, context(), nullptr);
+    REQUIRE(plan.configs.size() == 4);
+    // Points of one sweep configuration share its label; `shots` tells them apart.
+    CHECK(plan.configs[0].label == "sampler=k-shot");
+    CHECK(plan.configs[1].label == "sampler=k-shot");
+    CHECK(plan.configs[0].shots == 4);
+    CHECK(plan.configs[1].shots == 16);
+    CHECK(plan.configs[2].label == "sampler=consistent");
+    CHECK(plan.configs[1].slug == "k16_k-shot");
+    const PlannedConfig& config = plan.configs[1];
+    REQUIRE(config.trials.size() == 3);
+    for (std::size_t d = 0; d < 3; ++d) {
+        // Draw d trains with seed d: its own training set and validation rows.
+        CHECK(config.trials[d].seed == d + 1);
+        CHECK(config.trials[d].folder == "curves/k16_k-shot-s" + std::to_string(d + 1));
+        const Assignment* k = find(config.trials[d].changes, "few_shot.k");
+        REQUIRE(k);
+        CHECK(format_value(k->value) == "16");
+    }
+    // Curves, not a winner: no later phase starts from a few-shot phase.
+    for (auto& c : plan.configs) finish(c, {0.5, 0.6, 0.7});
+    choose_incumbent(plan);
+    CHECK_FALSE(plan.incumbent);
+    CHECK(plan.status == PhaseStatus::complete);
+    const records::PhaseResult result = phase_result(plan, {"negative", "positive"});
+    CHECK(result.configs[1].shots == 16);
+}

@@ -24,8 +24,10 @@
 //      msa/caption_augmenter.hpp and msa/media/digest.hpp installed with the SDK.
 // 4.1: libmsa-models gained MPNet (msa/models/mpnet.hpp), check_token_ids and
 //      MultiHeadSelfAttention's ProjectionNames; 4.0 plugins still load.
+// 4.2: SamplerContext::shots (few-shot phases), at the end of the struct; 4.1 plugins
+//      still load.
 #define MSA_SDK_ABI_MAJOR 4
-#define MSA_SDK_ABI_MINOR 1
+#define MSA_SDK_ABI_MINOR 2
 
 #ifndef _GLIBCXX_USE_CXX11_ABI
 #define MSA_CXX11_ABI -1

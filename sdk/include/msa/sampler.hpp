@@ -17,6 +17,11 @@ struct SamplerContext {
     // The study's class names in class-index order (Sample::label indexes them), so a
     // sampler can name a class ("neutral") or read a predictions file. SDK 2.1.
     std::vector<std::string> labels;
+    // A few-shot trial's training set size, in samples per class (a study's few-shot
+    // phase sets it for each k of its curve; the host then checks that the sampler chose
+    // shots x num_classes rows); 0 otherwise. A sampler that can draw k per class (k-shot,
+    // consistent) takes it in place of its own size parameter. SDK 4.2.
+    std::int64_t shots = 0;
 };
 
 class __attribute__((visibility("default"))) Sampler {
