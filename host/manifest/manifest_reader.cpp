@@ -520,6 +520,19 @@ std::optional<FewShotConfig> read_few_shot(TableReader& top) {
     return f;
 }
 
+std::optional<ZeroShotConfig> read_zero_shot(TableReader& top) {
+    const toml::table* zero_shot = top.table("zero_shot");
+    if (!zero_shot) return std::nullopt;
+    TableReader r(*zero_shot, "zero_shot", top.problems());
+    ZeroShotConfig z;
+    z.where = location(zero_shot->source());
+    if (auto descriptions = r.string_lists("descriptions")) z.descriptions = *descriptions;
+    else if (!zero_shot->get("descriptions"))
+        top.problems().add(*zero_shot, "[zero_shot] needs 'descriptions', a table of each label's descriptions");
+    r.finish();
+    return z;
+}
+
 std::optional<ClipConfig> read_clip(TableReader& top) {
     const toml::table* clip = top.table("clip");
     if (!clip) return std::nullopt;
@@ -617,10 +630,11 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
     study.augmentation = read_augmentation(top, study.augmenter.has_value());
     study.evaluate = read_evaluate(top);
     study.few_shot = read_few_shot(top);
+    study.zero_shot = read_zero_shot(top);
     study.clip = read_clip(top);
     study.phases = read_phases(top);
     check_ablation_fusions(study.phases, catalog, problems);
-    check_few_shot_split(study, problems);
+    check_few_shot(study, problems);
     top.finish();
     problems.throw_if_any();
     return study;

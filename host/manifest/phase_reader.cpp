@@ -179,19 +179,28 @@ void read_few_shot_phase_keys(TableReader& r, PhaseSpec& phase) {
         if (list)
             for (const toml::node& k : *list) {
                 const auto value = k.value_exact<std::int64_t>();
-                if (!value || *value < 1 || *value > 1'000'000 || (!phase.shots.empty() && *value <= phase.shots.back()))
+                if (!value || *value < 0 || *value > 1'000'000 || (!phase.shots.empty() && *value <= phase.shots.back()))
                     ok = false;
                 else
                     phase.shots.push_back(*value);
             }
         if (!ok)
             problems.add(*shots, "'" + r.qualified("shots") + "' must be a non-empty array of increasing integers in "
-                                 "[1, 1000000], the training samples per class of each point (e.g. [4, 8, 16, 32])");
+                                 "[0, 1000000], the training samples per class of each point (e.g. [0, 4, 8, 16, 32]; "
+                                 "0: zero-shot by label descriptions)");
     } else {
         problems.add(r.raw(), "a phase of kind 'few-shot' needs shots = [k, ...], the training samples per class "
                               "of each point of its learning curves");
     }
     phase.draws = r.integer("draws", 1, 1000).value_or(phase.draws);
+    const bool zero = !phase.shots.empty() && phase.shots.front() == 0;
+    if (auto descriptions = r.string_lists("descriptions")) phase.descriptions = *descriptions;
+    if (zero && phase.descriptions.empty() && !r.raw().get("descriptions"))
+        problems.add(*r.raw().get("shots"), "'" + r.qualified("shots") + "' holds 0, zero-shot by label descriptions: "
+                                            "set descriptions = { <label> = [\"...\"], ... } for every label");
+    if (!zero && r.raw().get("descriptions"))
+        problems.add(*r.raw().get("descriptions"), "'" + r.qualified("descriptions") + "' are used at k = 0 only: "
+                                                   "add 0 to shots, or leave descriptions out");
     if (const toml::node* seeds = r.raw().get("seeds"))
         problems.add(*seeds, "'" + r.qualified("seeds") + "': a few-shot phase trains draw d with seed d; set "
                              "draws = N (default 5) instead of seeds");
@@ -269,14 +278,42 @@ void check_ablation_fusions(const std::vector<PhaseSpec>& phases, const PluginCa
     }
 }
 
-void check_few_shot_split(const Study& study, Problems& problems) {
+namespace {
+
+// Descriptions for every label of the study and none other.
+void check_descriptions(const std::map<std::string, std::vector<std::string>>& descriptions,
+                        const std::vector<std::string>& labels, const std::string& where, const std::string& who,
+                        Problems& problems) {
+    std::vector<std::string> missing, unknown;
+    for (const auto& label : labels)
+        if (!descriptions.count(label)) missing.push_back(label);
+    for (const auto& [label, list] : descriptions)
+        if (std::find(labels.begin(), labels.end(), label) == labels.end()) unknown.push_back(label);
+    if (!missing.empty())
+        problems.add(where, who + " has no descriptions for " + join(missing) + "; every label needs at least one");
+    if (!unknown.empty())
+        problems.add(where, who + " describes " + join(unknown) + ", which " + (unknown.size() > 1 ? "are" : "is") +
+                                " not a label of this study; labels: " + join(labels));
+}
+
+} // namespace
+
+void check_few_shot(const Study& study, Problems& problems) {
     const SplitConfig& split = study.split;
-    if (split.test_seed || !split.test_file.empty() || split.folds > 0) return;
-    for (const auto& phase : study.phases)
-        if (phase.kind == PhaseKind::few_shot)
+    const bool one_test_split = split.test_seed || !split.test_file.empty() || split.folds > 0;
+    for (const auto& phase : study.phases) {
+        if (phase.kind != PhaseKind::few_shot) continue;
+        if (!one_test_split)
             problems.add(phase.where, "phase '" + phase.name + "': a few-shot phase compares every k and draw on one "
                                       "test split; set [split] test_seed (e.g. test_seed = " +
                                       std::to_string(study.seed) + "), or give the splits as files");
+        if (!phase.descriptions.empty())
+            check_descriptions(phase.descriptions, study.dataset.labels, phase.where,
+                               "phase '" + phase.name + "': descriptions", problems);
+    }
+    if (study.zero_shot && !study.zero_shot->descriptions.empty())
+        check_descriptions(study.zero_shot->descriptions, study.dataset.labels, study.zero_shot->where,
+                           "[zero_shot] descriptions", problems);
 }
 
 } // namespace msa

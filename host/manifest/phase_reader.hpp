@@ -19,7 +19,8 @@ std::vector<PhaseSpec> read_phases(TableReader& top);
 void check_ablation_fusions(const std::vector<PhaseSpec>& phases, const PluginCatalog& catalog, Problems& problems);
 
 // A few-shot phase compares its points on one test split: the study needs [split]
-// test_seed (or given split files, or folds).
-void check_few_shot_split(const Study& study, Problems& problems);
+// test_seed (or given split files, or folds). Label descriptions (a few-shot phase's for
+// k = 0, a trial's [zero_shot]) name every label of the study and no other.
+void check_few_shot(const Study& study, Problems& problems);
 
 } // namespace msa

@@ -96,6 +96,10 @@ std::string resolved_manifest(const Study& study) {
         out << "\n[evaluate]\nmodel = " << quoted(e->model) << "\nkeep = " << quoted(e->keep)
             << "\nfill = " << quoted(e->fill) << "\n";
     if (const auto& f = study.few_shot) out << "\n[few_shot]\nk = " << f->k << "\n";
+    if (const auto& z = study.zero_shot) {
+        out << "\n[zero_shot.descriptions]\n";
+        for (const auto& [label, descriptions] : z->descriptions) out << quoted(label) << " = " << strings(descriptions) << "\n";
+    }
     if (const auto& c = study.clip)
         out << "\n[clip]\ncheckpoint = " << quoted(c->checkpoint) << "\nmethod = " << quoted(c->method) << "\ndtype = " << quoted(c->dtype)
             << "\ntemplates = " << strings(c->templates) << "\nl2 = " << format_value(Value{c->l2})

@@ -104,6 +104,13 @@ struct FewShotConfig {
     std::string where; // "file:line:column" of the table, for later messages
 };
 
+// [zero_shot] (a few-shot phase writes it at k = 0): nothing is trained; each post's
+// [encoders.text] embedding is compared with its labels' description embeddings.
+struct ZeroShotConfig {
+    std::map<std::string, std::vector<std::string>> descriptions; // by label, every label
+    std::string where; // "file:line:column" of the table, for later messages
+};
+
 // [clip] (CLIP phase): replaces the encoders and fusion with a CLIP model.
 struct ClipConfig {
     std::filesystem::path checkpoint;       // a Hugging Face CLIP model folder
@@ -146,7 +153,8 @@ struct PhaseSpec {
     std::string image_only_fusion = builtin_defaults::image_only_fusion;
     std::filesystem::path clip;                      // clip: the CLIP model folder
     std::vector<std::string> templates;              // clip: zero-shot prompts (empty: the default)
-    std::vector<std::int64_t> shots;                 // few-shot: k per class, one curve point each
+    std::vector<std::int64_t> shots;                 // few-shot: k per class, one curve point each (0: zero-shot)
+    std::map<std::string, std::vector<std::string>> descriptions; // few-shot: label descriptions for k = 0
     std::int64_t draws = 5;                          // few-shot: training sets per k (seeds 1..draws)
 };
 
@@ -172,6 +180,7 @@ struct Study {
     std::optional<AugmentationConfig> augmentation;
     std::optional<EvaluateConfig> evaluate;
     std::optional<FewShotConfig> few_shot;
+    std::optional<ZeroShotConfig> zero_shot;
     std::optional<ClipConfig> clip;
     std::vector<PhaseSpec> phases;
 };

@@ -103,6 +103,32 @@ std::optional<std::vector<std::string>> TableReader::strings(const std::string& 
     return out;
 }
 
+std::optional<std::map<std::string, std::vector<std::string>>> TableReader::string_lists(const std::string& key) {
+    const toml::node* n = node(key);
+    if (!n) return std::nullopt;
+    const toml::table* table = n->as_table();
+    if (!table || table->empty()) {
+        problems_.add(*n, "'" + qualified(key) + "' must be a table of names to arrays of strings "
+                          "({ negative = [\"...\"], positive = [\"...\"] }), got " +
+                          (table ? std::string("an empty table") : std::string("a ") + type_name(*n)));
+        return std::nullopt;
+    }
+    std::map<std::string, std::vector<std::string>> out;
+    for (auto&& [name, value] : *table) {
+        const toml::array* array = value.as_array();
+        std::vector<std::string>& list = out[std::string(name.str())];
+        if (array)
+            for (const toml::node& item : *array)
+                if (auto text = item.value_exact<std::string>(); text && !text->empty()) list.push_back(*text);
+        if (!array || list.empty() || list.size() != array->size()) {
+            problems_.add(value, "'" + qualified(key) + "." + std::string(name.str()) +
+                                     "' must be a non-empty array of non-empty strings");
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
 std::optional<std::vector<double>> TableReader::reals(const std::string& key, double min, double max) {
     const toml::node* n = node(key);
     if (!n) return std::nullopt;

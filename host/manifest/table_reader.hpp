@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,6 +67,8 @@ public:
     // A metric name accepted for `use` (MetricUse).
     std::optional<MetricName> metric(const std::string& key, unsigned use);
     std::optional<std::vector<std::string>> strings(const std::string& key);
+    // A table of names, each to a non-empty array of strings (a label's descriptions).
+    std::optional<std::map<std::string, std::vector<std::string>>> string_lists(const std::string& key);
     // An array of numbers, each in [min, max].
     std::optional<std::vector<double>> reals(const std::string& key, double min, double max);
     // A path relative to the file that states it.

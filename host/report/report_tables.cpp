@@ -173,7 +173,7 @@ std::optional<Table> learning_curve_table(const PhaseResult& phase, Metric metri
     if (curves.curves.empty()) return std::nullopt;
     Table table;
     table.headers.push_back("configuration");
-    for (auto k : curves.shots) table.headers.push_back(fmt::format("k = {}", k));
+    for (auto k : curves.shots) table.headers.push_back(k == 0 ? "k = 0 (zero-shot)" : fmt::format("k = {}", k));
     std::size_t draws = 0;
     for (const auto& curve : curves.curves) {
         std::vector<std::string> row{curve.label};
@@ -188,6 +188,9 @@ std::optional<Table> learning_curve_table(const PhaseResult& phase, Metric metri
                              "validation rows are k per class drawn from the train split apart from its training "
                              "rows, never the validation split; every k and draw is tested on the same test split.",
                              metric_title(metric), draws);
+    if (!curves.shots.empty() && curves.shots.front() == 0)
+        table.note += " k = 0: zero-shot, each post's text embedding against the label descriptions' (one trial: "
+                      "nothing is drawn or trained).";
     return table;
 }
 

@@ -257,7 +257,12 @@ std::string line_chart(const LineChart& chart) {
     draw_frame(canvas, f, chart.y_label);
 
     // x positions: category slots, or a linear numeric axis with its own round ticks.
-    const auto scale = [&](double value) { return chart.log_x ? std::log(value) : value; };
+    // Log scale: a point at x <= 0 (k = 0, zero-shot) sits one doubling left of the smallest x.
+    double smallest = std::numeric_limits<double>::infinity();
+    for (double v : chart.x)
+        if (v > 0) smallest = std::min(smallest, v);
+    const double at_zero = std::isfinite(smallest) ? std::log(smallest / 2) : 0.0;
+    const auto scale = [&](double value) { return !chart.log_x ? value : value > 0 ? std::log(value) : at_zero; };
     double x_lo = 0, x_hi = 1;
     if (!categorical && points > 0) {
         x_lo = scale(*std::min_element(chart.x.begin(), chart.x.end()));

@@ -28,7 +28,8 @@ struct LineChart {
     std::string y_label;
     std::vector<double> x;            // the x of every value, shared by the series
     std::vector<std::string> x_names; // a name per x for a categorical axis; empty: numeric ticks
-    bool log_x = false; // numeric x on a log scale, ticked at the data's x (x > 0): k of a learning curve
+    bool log_x = false; // numeric x on a log scale, ticked at the data's x: k of a learning curve (0 one
+                        // doubling left of the smallest positive x)
     std::vector<Series> series;
     std::optional<double> y_min; // the y axis never goes below / above these (F1: 0 and 1)
     std::optional<double> y_max;

@@ -184,9 +184,17 @@ void plan_few_shot(PhasePlan& phase, const Start& start) {
         for (const std::int64_t k : spec.shots) {
             PlannedConfig config = sweep_config(spec, start, point);
             config.shots = k;
-            config.chain.push_back(Change::assign({{"few_shot.k", Value{k}}}));
+            // k = 0: zero-shot by label descriptions, which draws nothing: one trial.
+            std::vector<Assignment> point_of_curve;
+            if (k == 0)
+                for (const auto& [label, descriptions] : spec.descriptions)
+                    point_of_curve.push_back({"zero_shot.descriptions." + label, Value{descriptions}});
+            else
+                point_of_curve.push_back({"few_shot.k", Value{k}});
+            config.chain.push_back(Change::assign(std::move(point_of_curve)));
             config.slug = folder_slug("k" + std::to_string(k) + "_" + config.slug);
-            add_trials(config, spec, start.context, draws, [&](std::uint64_t s) { return start.inherited(s); });
+            add_trials(config, spec, start.context, k == 0 ? std::vector<std::uint64_t>{draws.front()} : draws,
+                       [&](std::uint64_t s) { return start.inherited(s); });
             phase.configs.push_back(std::move(config));
         }
 }

@@ -8,6 +8,7 @@
 #include "train/augmentation.hpp"
 #include "train/evaluate_trial.hpp"
 #include "train/clip_trial.hpp"
+#include "train/zero_shot_trial.hpp"
 #include "train/run_folder.hpp"
 #include "train/trainer.hpp"
 #include "train/trial_features.hpp"
@@ -190,6 +191,8 @@ void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path&
             run_evaluation(study, catalog, out, log, metrics);
         else if (study.clip)
             run_clip_trial(study, catalog, out, log, metrics);
+        else if (study.zero_shot)
+            run_zero_shot_trial(study, catalog, out, log, metrics);
         else
             run(study, catalog, store_keys, out, log, metrics);
         if (metrics.test) log(records::test_summary(*metrics.test));

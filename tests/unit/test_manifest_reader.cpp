@@ -364,7 +364,8 @@ TEST_CASE("a few-shot phase: increasing shots, draws instead of seeds, one test 
     CHECK_THAT(problems_of(dir.write("none.toml", base)), Contains("needs shots = [k, ...]"));
     CHECK_THAT(problems_of(dir.write("order.toml", base + "shots = [8, 4]\n")),
                Contains("'phase[0].shots' must be a non-empty array of increasing integers"));
-    CHECK_THAT(problems_of(dir.write("zero.toml", base + "shots = [0, 4]\n")), Contains("increasing integers in [1, 1000000]"));
+    CHECK_THAT(problems_of(dir.write("negative.toml", base + "shots = [-1, 4]\n")),
+               Contains("increasing integers in [0, 1000000]"));
     CHECK_THAT(problems_of(dir.write("seeds.toml", base + "shots = [4]\nseeds = [1, 2]\n")),
                Contains("a few-shot phase trains draw d with seed d; set draws = N"));
     CHECK_THAT(problems_of(dir.write("keep.toml", base + "shots = [4]\nhard_fraction = 0.2\n")),
@@ -375,8 +376,28 @@ TEST_CASE("a few-shot phase: increasing shots, draws instead of seeds, one test 
     CHECK_THAT(problems_of(dir.write("split.toml", unseeded)),
                Contains("phase 'curves': a few-shot phase compares every k and draw on one test split; set [split] "
                         "test_seed"));
+    // k = 0: zero-shot by the descriptions of every label, and only then.
+    const Study zero = read(dir.write("zero.toml", base + "shots = [0, 4]\ndescriptions.negative = [\"sad\"]\n"
+                                                         "descriptions.neutral = [\"plain\", \"calm\"]\n"
+                                                         "descriptions.positive = [\"glad\"]\n"));
+    CHECK(zero.phases.at(0).shots == std::vector<std::int64_t>{0, 4});
+    CHECK(zero.phases.at(0).descriptions.at("neutral") == std::vector<std::string>{"plain", "calm"});
+    CHECK_THAT(problems_of(dir.write("zero-none.toml", base + "shots = [0, 4]\n")),
+               Contains("holds 0, zero-shot by label descriptions: set descriptions"));
+    CHECK_THAT(problems_of(dir.write("zero-unused.toml", base + "shots = [4]\ndescriptions.negative = [\"sad\"]\n")),
+               Contains("are used at k = 0 only"));
+    const std::string partial = problems_of(dir.write("zero-partial.toml", base + "shots = [0]\ndescriptions.negative = "
+                                                                             "[\"sad\"]\ndescriptions.happy = [\"glad\"]\n"));
+    CHECK_THAT(partial, Contains("phase 'curves': descriptions has no descriptions for neutral, positive") &&
+                            Contains("describes happy, which is not a label of this study"));
+    CHECK_THAT(problems_of(dir.write("zero-empty.toml", base + "shots = [0]\ndescriptions.negative = []\n")),
+               Contains("'phase[0].descriptions.negative' must be a non-empty array of non-empty strings"));
     // The trial's own table, as the phase writes it.
     const std::string trial = header(dir) + "[encoders.text]\nplugin = \"hashed-ngram\"\n";
+    const Study described = read(dir.write("z.toml", trial + "[zero_shot.descriptions]\nnegative = [\"sad\"]\n"
+                                                           "neutral = [\"plain\"]\npositive = [\"glad\"]\n"));
+    CHECK(described.zero_shot->descriptions.at("positive") == std::vector<std::string>{"glad"});
+    CHECK_THAT(problems_of(dir.write("z-none.toml", trial + "[zero_shot]\n")), Contains("[zero_shot] needs 'descriptions'"));
     CHECK(read(dir.write("k.toml", trial + "[few_shot]\nk = 16\n")).few_shot->k == 16);
     CHECK_THAT(problems_of(dir.write("k0.toml", trial + "[few_shot]\nk = 0\n")), Contains("few_shot.k"));
     CHECK_THAT(problems_of(dir.write("nok.toml", trial + "[few_shot]\n")), Contains("[few_shot] needs 'k'"));

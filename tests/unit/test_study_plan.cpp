@@ -354,4 +354,18 @@ TEST_CASE("study plan: a few-shot phase runs every sweep point at every k, one t
     CHECK(plan.status == PhaseStatus::complete);
     const records::PhaseResult result = phase_result(plan, {"negative", "positive"});
     CHECK(result.configs[1].shots == 16);
+
+    // k = 0: one zero-shot trial by the label descriptions, nothing drawn.
+    spec.shots = {0, 4};
+    spec.descriptions = {{"negative", {"sad", "angry"}}, {"positive", {"glad"}}};
+    const PhasePlan zero = plan_phase(spec, context(), nullptr);
+    REQUIRE(zero.configs.size() == 4);
+    CHECK(zero.configs[0].shots == 0);
+    CHECK(zero.configs[0].slug == "k0_k-shot");
+    REQUIRE(zero.configs[0].trials.size() == 1);
+    const auto& changes = zero.configs[0].trials[0].changes;
+    CHECK_FALSE(find(changes, "few_shot.k"));
+    REQUIRE(find(changes, "zero_shot.descriptions.negative"));
+    CHECK(format_value(find(changes, "zero_shot.descriptions.negative")->value) == "[\"sad\", \"angry\"]");
+    CHECK(zero.configs[1].trials.size() == 3);
 }
