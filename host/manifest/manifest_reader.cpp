@@ -520,6 +520,21 @@ std::optional<FewShotConfig> read_few_shot(TableReader& top) {
     return f;
 }
 
+std::optional<ContrastiveConfig> read_contrastive(TableReader& top) {
+    const toml::table* contrastive = top.table("contrastive");
+    if (!contrastive) return std::nullopt;
+    TableReader r(*contrastive, "contrastive", top.problems());
+    ContrastiveConfig c;
+    c.where = location(contrastive->source());
+    c.pairs_per_post = r.integer("pairs_per_post", 2, 10'000).value_or(c.pairs_per_post);
+    c.epochs = r.integer("epochs", 1, 1'000).value_or(c.epochs);
+    c.batch_size = r.integer("batch_size", 1, 100'000).value_or(c.batch_size);
+    c.learning_rate = r.real("learning_rate", 0.0, 10.0).value_or(c.learning_rate);
+    c.freeze = r.boolean("freeze").value_or(c.freeze);
+    r.finish();
+    return c;
+}
+
 std::optional<ZeroShotConfig> read_zero_shot(TableReader& top) {
     const toml::table* zero_shot = top.table("zero_shot");
     if (!zero_shot) return std::nullopt;
@@ -631,6 +646,7 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
     study.evaluate = read_evaluate(top);
     study.few_shot = read_few_shot(top);
     study.zero_shot = read_zero_shot(top);
+    study.contrastive = read_contrastive(top);
     study.clip = read_clip(top);
     study.phases = read_phases(top);
     check_ablation_fusions(study.phases, catalog, problems);

@@ -96,6 +96,10 @@ std::string resolved_manifest(const Study& study) {
         out << "\n[evaluate]\nmodel = " << quoted(e->model) << "\nkeep = " << quoted(e->keep)
             << "\nfill = " << quoted(e->fill) << "\n";
     if (const auto& f = study.few_shot) out << "\n[few_shot]\nk = " << f->k << "\n";
+    if (const auto& c = study.contrastive)
+        out << "\n[contrastive]\npairs_per_post = " << c->pairs_per_post << "\nepochs = " << c->epochs
+            << "\nbatch_size = " << c->batch_size << "\nlearning_rate = " << format_value(Value{c->learning_rate})
+            << "\nfreeze = " << (c->freeze ? "true" : "false") << "\n";
     if (const auto& z = study.zero_shot) {
         out << "\n[zero_shot.descriptions]\n";
         for (const auto& [label, descriptions] : z->descriptions) out << quoted(label) << " = " << strings(descriptions) << "\n";

@@ -104,6 +104,20 @@ struct FewShotConfig {
     std::string where; // "file:line:column" of the table, for later messages
 };
 
+// [contrastive]: SetFit (Tunstall et al. 2022). Before the head trains, the text encoder's
+// trainable top learns from pairs of training posts: cosine similarity towards 1 for two
+// posts of one label and 0 for two of different labels (sentence-transformers'
+// CosineSimilarityLoss); then the head trains on the tuned embeddings.
+struct ContrastiveConfig {
+    std::int64_t pairs_per_post = 20; // half with a post of its label, half with another label's
+    std::int64_t epochs = 1;
+    std::int64_t batch_size = 16;     // pairs per step
+    double learning_rate = 2e-5;      // linear warmup over a tenth of the steps, then linear decay
+    bool freeze = true;               // the head then trains on the tuned top, fixed (SetFit); false: it goes
+                                      // on training at [train] encoder_learning_rate
+    std::string where; // "file:line:column" of the table, for later messages
+};
+
 // [zero_shot] (a few-shot phase writes it at k = 0): nothing is trained; each post's
 // [encoders.text] embedding is compared with its labels' description embeddings.
 struct ZeroShotConfig {
@@ -181,6 +195,7 @@ struct Study {
     std::optional<EvaluateConfig> evaluate;
     std::optional<FewShotConfig> few_shot;
     std::optional<ZeroShotConfig> zero_shot;
+    std::optional<ContrastiveConfig> contrastive;
     std::optional<ClipConfig> clip;
     std::vector<PhaseSpec> phases;
 };

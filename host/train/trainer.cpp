@@ -107,6 +107,30 @@ ModelOutput ClassifierImpl::forward_all(const Features& text, const Features& im
     return out;
 }
 
+Features ClassifierImpl::text_features(const Features& text) {
+    if (!text_.top) return text;
+    return call_plugin(*text_.entry, "trainable_top()->forward()", [&] { return text_.top->forward(text); });
+}
+
+std::vector<at::Tensor> ClassifierImpl::text_top_parameters() const {
+    std::vector<at::Tensor> out;
+    if (const auto* child = named_children().find("text_top"))
+        for (auto& p : (*child)->parameters()) out.push_back(p);
+    return out;
+}
+
+void ClassifierImpl::freeze_text_top() {
+    for (auto& p : text_top_parameters()) p.requires_grad_(false);
+    text_top_frozen_ = true;
+    train(is_training());
+}
+
+void ClassifierImpl::train(bool on) {
+    torch::nn::Module::train(on);
+    if (text_top_frozen_)
+        if (const auto* child = named_children().find("text_top")) (*child)->eval();
+}
+
 std::vector<at::Tensor> ClassifierImpl::encoder_parameters() const {
     std::vector<at::Tensor> out;
     for (const char* name : {"text_top", "image_top"})

@@ -66,6 +66,14 @@ public:
     at::Tensor forward(const Features& text, const Features& image) { return forward_all(text, image).logits; }
     // Parameters of the trainable encoder tops (trained at [train] encoder_learning_rate).
     std::vector<at::Tensor> encoder_parameters() const;
+    // The text features entering the fusion: through the trainable text top, if any.
+    Features text_features(const Features& text);
+    // The trainable text top's parameters; empty without one.
+    std::vector<at::Tensor> text_top_parameters() const;
+    // Stops training the text top (SetFit's head on a tuned, fixed encoder): its parameters
+    // no longer require gradients and it stays in eval mode (no dropout) when the rest trains.
+    void freeze_text_top();
+    void train(bool on = true) override;
     std::int64_t num_classes() const { return num_classes_; }
 
 private:
@@ -74,6 +82,7 @@ private:
     const PluginEntry* fusion_entry_;
     torch::nn::Linear head_{nullptr};
     TrainableEncoder text_, image_;
+    bool text_top_frozen_ = false;
 };
 TORCH_MODULE(Classifier);
 

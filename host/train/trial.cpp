@@ -8,6 +8,7 @@
 #include "train/augmentation.hpp"
 #include "train/evaluate_trial.hpp"
 #include "train/clip_trial.hpp"
+#include "train/contrastive.hpp"
 #include "train/zero_shot_trial.hpp"
 #include "train/run_folder.hpp"
 #include "train/trainer.hpp"
@@ -142,6 +143,13 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
 
     const FeatureSet train = everything.rows(index_tensor(train_rows));
     const FeatureSet valid = everything.rows(index_tensor(split.valid));
+    if (study.contrastive) {
+        const ContrastiveResult tuned =
+            contrastive_tune(model, train, *study.contrastive, study.train.weight_decay, study.seed, device, std::ref(log));
+        metrics.details["contrastive"] = {{"pairs", tuned.pairs},         {"same_label", tuned.same_label},
+                                          {"steps", tuned.steps},         {"epoch_loss", tuned.epoch_loss},
+                                          {"seconds", tuned.seconds},     {"frozen_after", study.contrastive->freeze}};
+    }
     const FitResult fitted = fit_logged(model, objective, train, valid, study, device, out, log);
 
     // Predictions for every sample, then metrics per labelled split.

@@ -110,6 +110,20 @@ if [[ -d $models/all-MiniLM-L6-v2 ]]; then
   [[ $(metric runs/tune "['features']['text']['trainable_layers']") == 1 ]] || fail "the top layer did not train"
   top=$(metric runs/tune "['parameters']['encoder_top']")
   ((top > 1000000)) || fail "MiniLM's top layer should bring over a million parameters, got $top"
+  # SetFit: the top layer first learns from pairs of the 8-per-class training rows, then the head.
+  printf 'include = ["tune.toml"]\n[sampler]\nplugin = "k-shot"\nk = 8\n[contrastive]\npairs_per_post = 4\nepochs = 2\n' >setfit.toml
+  expect_exit 0 "$MSA" trial setfit.toml --out runs/setfit
+  python3 - runs/setfit/metrics.json <<'PY' || fail "the contrastive stage did not run as configured"
+import json, sys
+c = json.load(open(sys.argv[1]))["contrastive"]
+assert c["pairs"] == 24 * 4 and c["same_label"] == 24 * 2 and c["steps"] == 2 * 6, c
+assert len(c["epoch_loss"]) == 2 and c["frozen_after"] is True, c
+PY
+  expect_contains "$(cat runs/setfit/log.txt)" "contrastive: 96 pairs (48 of one label) from 24 training rows"
+  # Without a trainable text top there is nothing for the pairs to tune: said before training.
+  printf 'include = ["trial.toml"]\n[contrastive]\n' >setfit-frozen.toml
+  expect_exit 1 "$MSA" trial setfit-frozen.toml --out runs/setfit-frozen
+  expect_contains "$ERR" "[contrastive] fine-tunes the text encoder's top layers: set trainable_layers"
   # Without cached_prefix a trial cannot train the top layers: a clear error.
   grep -v "cached_prefix" tune.toml >uncached.toml
   expect_exit 1 "$MSA" trial uncached.toml --out runs/uncached

@@ -398,6 +398,15 @@ TEST_CASE("a few-shot phase: increasing shots, draws instead of seeds, one test 
                                                            "neutral = [\"plain\"]\npositive = [\"glad\"]\n"));
     CHECK(described.zero_shot->descriptions.at("positive") == std::vector<std::string>{"glad"});
     CHECK_THAT(problems_of(dir.write("z-none.toml", trial + "[zero_shot]\n")), Contains("[zero_shot] needs 'descriptions'"));
+    // SetFit's contrastive stage: its keys, checked like any.
+    const Study setfit = read(dir.write("c.toml", trial + "[contrastive]\npairs_per_post = 8\nlearning_rate = 1e-4\n"
+                                                         "freeze = false\n"));
+    CHECK(setfit.contrastive->pairs_per_post == 8);
+    CHECK(setfit.contrastive->learning_rate == 1e-4);
+    CHECK_FALSE(setfit.contrastive->freeze);
+    CHECK(setfit.contrastive->epochs == 1);
+    CHECK_THAT(problems_of(dir.write("c-bad.toml", trial + "[contrastive]\npairs_per_post = 1\npairs = 3\n")),
+               Contains("contrastive.pairs_per_post") && Contains("'contrastive.pairs'"));
     CHECK(read(dir.write("k.toml", trial + "[few_shot]\nk = 16\n")).few_shot->k == 16);
     CHECK_THAT(problems_of(dir.write("k0.toml", trial + "[few_shot]\nk = 0\n")), Contains("few_shot.k"));
     CHECK_THAT(problems_of(dir.write("nok.toml", trial + "[few_shot]\n")), Contains("[few_shot] needs 'k'"));

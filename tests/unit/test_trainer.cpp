@@ -1,6 +1,7 @@
 // The trainer on synthetic features with the built-in concat fusion and cross-entropy:
 // it learns a separable problem, the same seed gives the same run, early stopping keeps
 // the best epoch, and the learning-rate schedules follow transformers' formulas.
+#include "train/contrastive.hpp"
 #include "train/trainer.hpp"
 
 #include "test_helpers.hpp"
@@ -217,4 +218,27 @@ TEST_CASE("trainer: bucket_by_length makes batches of similar lengths in a seede
     for (std::size_t i = 0; i < 200; ++i) longest_before = std::max(longest_before, lengths[order[i]]);
     for (std::size_t i = 200; i < 203; ++i) shortest_last = std::min(shortest_last, lengths[order[i]]);
     CHECK(shortest_last >= longest_before);
+}
+
+TEST_CASE("trainer: SetFit's pairs: half of one label, half of another, seeded, never a row with itself", "[trainer]") {
+    const std::vector<std::int64_t> labels{0, 0, 0, 1, 1, 2};
+    const auto pairs = msa::train::contrastive_pairs(labels, 4, 7);
+    REQUIRE(pairs.size() == 24);
+    std::vector<int> same(labels.size()), other(labels.size());
+    for (const auto& p : pairs) {
+        CHECK(p.a != p.b);
+        CHECK((p.target == 1.0f) == (labels[static_cast<std::size_t>(p.a)] == labels[static_cast<std::size_t>(p.b)]));
+        ++(p.target == 1.0f ? same : other)[static_cast<std::size_t>(p.a)];
+    }
+    CHECK(same == std::vector<int>{2, 2, 2, 2, 2, 0}); // the one row of label 2 has no partner of its label:
+    CHECK(other == std::vector<int>{2, 2, 2, 2, 2, 4}); // all of its pairs are with other labels
+    const auto again = msa::train::contrastive_pairs(labels, 4, 7);
+    const auto other_seed = msa::train::contrastive_pairs(labels, 4, 8);
+    bool equal = true, differs = false;
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        equal = equal && pairs[i].a == again[i].a && pairs[i].b == again[i].b;
+        differs = differs || pairs[i].a != other_seed[i].a || pairs[i].b != other_seed[i].b;
+    }
+    CHECK(equal);
+    CHECK(differs);
 }
