@@ -51,9 +51,17 @@ void run_zero_shot_trial(const Study& study, const PluginCatalog& catalog, const
     const TrialData data = read_trial_data(study, std::ref(log));
     const auto start = std::chrono::steady_clock::now();
 
-    // The posts through the store, as any trial's; only the text encoder is asked.
+    // The posts through the store, as any trial's; only the text encoder is asked, whole:
+    // nothing trains here, so an encoder set to fine-tune its top (a SetFit curve's k = 0)
+    // gives its ordinary embeddings.
     Study text_only = study;
-    text_only.encoders = {{"text", text->second}};
+    PluginChoice whole = text->second;
+    if (whole.params.has("trainable_layers") && whole.params.get_int("trainable_layers") > 0) {
+        whole.params.set("trainable_layers", Value{std::int64_t{0}});
+        if (whole.params.has("cached_prefix")) whole.params.set("cached_prefix", Value{false});
+        log("zero-shot: the text encoder runs whole (nothing trains, so trainable_layers does not apply)");
+    }
+    text_only.encoders = {{"text", whole}};
     const LoadedFeatures posts = load_features(text_only, catalog, data.dataset.samples,
                                                std::ref(log));
     if (!posts.text.pooled.defined())
@@ -67,8 +75,8 @@ void run_zero_shot_trial(const Study& study, const PluginCatalog& catalog, const
             descriptions.push_back({"description-" + std::to_string(descriptions.size()), description});
             owner.push_back(static_cast<std::int64_t>(c));
         }
-    const PluginEntry& entry = catalog.get(PluginKind::encoder, text->second.plugin, text->second.where);
-    const auto encoder = catalog.create_encoder(text->second.plugin, text->second.params);
+    const PluginEntry& entry = catalog.get(PluginKind::encoder, whole.plugin, whole.where);
+    const auto encoder = catalog.create_encoder(whole.plugin, whole.params);
     EncoderBatch batch;
     for (const auto& s : descriptions) batch.samples.push_back(&s);
     const Features described = call_plugin(entry, "encode()", [&] { return encoder->encode(batch); });
