@@ -46,6 +46,28 @@ TEST_CASE("Linear equals torch::nn::Linear in inference, with and without bias, 
     }
 }
 
+TEST_CASE("Linear leaves its bias alone: one row at a time gives the same result every call", "[inference-kernels]") {
+    // A single row's expanded bias is contiguous already; sgemm once accumulated into the
+    // bias itself, so each call shifted the next (a batch of one through a pooler, an MLM
+    // head at one position).
+    torch::manual_seed(6);
+    Linear layer(16, 8);
+    torch::NoGradGuard no_grad;
+    const auto bias = layer->bias.clone();
+    for (const auto& shape : std::vector<std::vector<std::int64_t>>{{16}, {1, 16}, {1, 1, 16}}) {
+        const auto x = torch::randn(shape);
+        const auto first = layer->forward(x);
+        const auto second = layer->forward(x);
+        CHECK(max_abs(first, second) == 0.0);
+        CHECK(max_abs(first, at::linear(x, layer->weight, layer->bias)) < 1e-5);
+        CHECK(max_abs(layer->bias, bias) == 0.0);
+    }
+    // The free function with a caller's bias, as an MLM head's decoder calls it.
+    const auto weight = torch::randn({5, 16}), b = torch::randn({5}), b_before = b.clone();
+    linear(torch::randn({16}), weight, b);
+    CHECK(max_abs(b, b_before) == 0.0);
+}
+
 TEST_CASE("Linear keeps autograd when gradients are needed, and LibTorch's path for other dtypes and bad shapes",
           "[inference-kernels]") {
     torch::manual_seed(4);

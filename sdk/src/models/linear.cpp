@@ -39,8 +39,10 @@ at::Tensor linear(const at::Tensor& input, const at::Tensor& weight, const at::T
     out_sizes.back() = out_features;
     if (rows == 0 || in_features == 0)
         return bias.defined() ? bias.expand(out_sizes).contiguous() : at::zeros(out_sizes, input.options());
-    // The bias is written first and the product added to it (beta = 1): one pass less.
-    at::Tensor y = bias.defined() ? bias.unsqueeze(0).expand({rows, out_features}).contiguous()
+    // The bias is written first and the product added to it (beta = 1): one pass less. clone,
+    // not contiguous(): for a single row the expanded bias is already contiguous, and
+    // contiguous() would hand back the bias itself for sgemm to accumulate into.
+    at::Tensor y = bias.defined() ? bias.unsqueeze(0).expand({rows, out_features}).clone(at::MemoryFormat::Contiguous)
                                   : at::empty({rows, out_features}, input.options());
     const dnnl_status_t status =
         dnnl_sgemm('N', 'T', rows, out_features, in_features, 1.0F, x.data_ptr<float>(), in_features,
