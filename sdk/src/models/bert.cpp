@@ -1,4 +1,5 @@
-// BERT, MiniLM and RoBERTa in LibTorch, layer for layer as transformers' modeling_bert.py / modeling_roberta.py.
+// BERT, MiniLM and RoBERTa in LibTorch, layer for layer as transformers' modeling_bert.py /
+// modeling_roberta.py, and their masked-language-model heads.
 #include <msa/models/bert.hpp>
 #include <msa/models/transformer_blocks.hpp>
 
@@ -283,20 +284,196 @@ std::vector<std::shared_ptr<torch::nn::Module>> BertModelImpl::final_step_module
     return {pooler_};
 }
 
+at::Tensor BertModelImpl::word_embeddings() const { return embeddings_->word_embeddings->weight; }
+
+namespace {
+
+std::string weights_source(const Checkpoint& checkpoint) {
+    return checkpoint.weight_files.size() == 1 ? checkpoint.weight_files.front().string() : checkpoint.folder.string();
+}
+
+// The base model's prefix ("bert.", "roberta.", or "" for a BertModel folder).
+std::string base_prefix(const Checkpoint& checkpoint) {
+    return find_name_prefix(checkpoint.weights, "embeddings.word_embeddings.weight", weights_source(checkpoint),
+                            "BERT-family");
+}
+
+std::string shape_of(const at::Tensor& t) {
+    if (!t.defined()) return "(undefined)";
+    std::string out = "[";
+    for (std::int64_t i = 0; i < t.dim(); ++i) out += (i ? "," : "") + std::to_string(t.size(i));
+    return out + "]";
+}
+
+} // namespace
+
 BertModel bert_from_checkpoint(const Checkpoint& checkpoint) {
     const auto source = (checkpoint.folder / "config.json").string();
     auto config = BertConfig::from_json(ModelConfig(checkpoint.config, source));
-    const auto weights_source = checkpoint.weight_files.size() == 1 ? checkpoint.weight_files.front().string()
-                                                                    : checkpoint.folder.string();
     LoadOptions options;
-    options.prefix = find_name_prefix(checkpoint.weights, "embeddings.word_embeddings.weight", weights_source, "BERT-family");
+    options.prefix = base_prefix(checkpoint);
     config.with_pooler = checkpoint.weights.count(options.prefix + "pooler.dense.weight") != 0;
     // Saved by transformers before 4.31 as a persistent buffer; we compute positions instead.
+    // An MLM head (cls., lm_head.) lies outside a "bert."/"roberta." prefix and is never read
+    // here; masked_lm_from_checkpoint loads it.
     options.may_ignore = {"embeddings.position_ids"};
     BertModel model(config);
-    load_state_dict(*model, checkpoint.weights, weights_source, options);
+    load_state_dict(*model, checkpoint.weights, weights_source(checkpoint), options);
     model->eval();
     return model;
+}
+
+// dense, activation, LayerNorm: BertPredictionHeadTransform, and the same three steps inside
+// RobertaLMHead (whose head registers them itself, as it has no "transform." level).
+class MaskedLmTransformImpl : public torch::nn::Module {
+public:
+    MaskedLmTransformImpl(const BertConfig& config, const std::string& activation) : activation_(activation) {
+        dense = Linear(config.hidden_size, config.hidden_size);
+        norm = layer_norm(config);
+    }
+    at::Tensor forward(const at::Tensor& hidden) { return norm->forward(activation_(dense->forward(hidden))); }
+    Linear dense{nullptr};
+    torch::nn::LayerNorm norm{nullptr};
+
+private:
+    Activation activation_;
+};
+
+MaskedLmHeadImpl::MaskedLmHeadImpl(const BertConfig& config, at::Tensor decoder_weight)
+    : vocab_size_(config.vocab_size), decoder_weight_(std::move(decoder_weight)) {
+    if (!decoder_weight_.defined() || decoder_weight_.dim() != 2 || decoder_weight_.size(0) != config.vocab_size ||
+        decoder_weight_.size(1) != config.hidden_size)
+        throw Error("MaskedLmHead: the decoder weight must be [vocab_size, hidden_size] = [" +
+                    std::to_string(config.vocab_size) + "," + std::to_string(config.hidden_size) +
+                    "] (normally BertModel::word_embeddings()), found " + shape_of(decoder_weight_));
+    const bool roberta = config.roberta_positions();
+    // RobertaLMHead calls transformers' gelu whatever hidden_act says; BERT's follows it.
+    const std::string activation = roberta ? "gelu" : config.hidden_act;
+    if (!Activation::accepts(activation))
+        throw Error("MaskedLmHead: hidden_act '" + activation + "' is not supported; accepted: " +
+                    Activation::accepted_names());
+    transform_ = std::make_shared<MaskedLmTransformImpl>(config, activation);
+    if (roberta) {
+        register_module("dense", transform_->dense);
+        register_module("layer_norm", transform_->norm);
+    } else {
+        transform_->register_module("dense", transform_->dense);
+        transform_->register_module("LayerNorm", transform_->norm);
+        register_module("transform", transform_);
+    }
+    // transformers starts the bias at zero; the checkpoint's replaces it.
+    bias_ = register_parameter("bias", torch::zeros({config.vocab_size}));
+}
+
+void MaskedLmHeadImpl::check_hidden(const at::Tensor& hidden) const {
+    const auto hidden_size = decoder_weight_.size(1);
+    if (!hidden.defined() || hidden.dim() < 1 || hidden.size(-1) != hidden_size)
+        throw Error("MaskedLmHead: hidden states must be [..., " + std::to_string(hidden_size) + "], found " +
+                    shape_of(hidden));
+}
+
+at::Tensor MaskedLmHeadImpl::transform(const at::Tensor& hidden) {
+    check_hidden(hidden);
+    return transform_->forward(hidden);
+}
+
+at::Tensor MaskedLmHeadImpl::forward(const at::Tensor& hidden) {
+    return linear(transform(hidden), decoder_weight_, bias_);
+}
+
+at::Tensor MaskedLmHeadImpl::logits_for(const at::Tensor& hidden, const at::Tensor& token_ids) {
+    if (!token_ids.defined() || token_ids.dim() != 1 || !at::isIntegralType(token_ids.scalar_type(), false))
+        throw Error("MaskedLmHead::logits_for: token_ids must be a 1-D integer tensor [K], found " +
+                    shape_of(token_ids) +
+                    (token_ids.defined() ? std::string(" ") + c10::toString(token_ids.scalar_type()) : ""));
+    const auto ids = token_ids.to(decoder_weight_.device(), at::kLong);
+    const auto transformed = transform(hidden);
+    if (ids.numel() == 0) {
+        auto sizes = transformed.sizes().vec();
+        sizes.back() = 0;
+        return at::empty(sizes, transformed.options());
+    }
+    const auto low = ids.min().item<std::int64_t>();
+    const auto high = ids.max().item<std::int64_t>();
+    if (low < 0 || high >= vocab_size_)
+        throw Error("MaskedLmHead::logits_for: token id " + std::to_string(low < 0 ? low : high) +
+                    " is outside the vocabulary [0, " + std::to_string(vocab_size_) + ")");
+    return linear(transformed, decoder_weight_.index_select(0, ids), bias_.index_select(0, ids));
+}
+
+namespace {
+
+// Whether a decoder tensor the file repeats holds the values of the one the head uses.
+bool same_values(const at::Tensor& repeated, const at::Tensor& used) {
+    return repeated.sizes() == used.sizes() && at::equal(repeated.to(used.scalar_type()), used.detach());
+}
+
+} // namespace
+
+BertMaskedLm masked_lm_from_checkpoint(const Checkpoint& checkpoint) {
+    auto model = bert_from_checkpoint(checkpoint);
+    const auto& config = model->config();
+    const auto source = weights_source(checkpoint);
+    // transformers puts the head beside the base model: "bert." and "cls.predictions." at the
+    // top level, so a wrapper's outer prefix ("model.bert.") applies to the head too.
+    auto outer = base_prefix(checkpoint);
+    if (!outer.empty()) {
+        outer.pop_back();
+        const auto dot = outer.rfind('.');
+        outer = dot == std::string::npos ? "" : outer.substr(0, dot + 1);
+    }
+    const bool roberta = config.roberta_positions();
+    const std::string head_prefix = outer + (roberta ? "lm_head." : "cls.predictions.");
+    const std::string accepted =
+        "accepted: a BertForMaskedLM or BertForPreTraining checkpoint (cls.predictions.*) or a RobertaForMaskedLM "
+        "/ XLMRobertaForMaskedLM one (lm_head.*); a BertModel or sentence-transformers folder has no MLM head";
+
+    MaskedLmHead head(config, model->word_embeddings());
+    StateDict head_weights;
+    at::Tensor decoder_weight, decoder_bias;
+    for (const auto& [name, tensor] : checkpoint.weights) {
+        if (name.compare(0, head_prefix.size(), head_prefix) != 0) continue;
+        const auto rest = name.substr(head_prefix.size());
+        if (rest == "decoder.weight") decoder_weight = tensor;
+        else if (rest == "decoder.bias") decoder_bias = tensor;
+        else head_weights[name] = tensor;
+    }
+    if (head_weights.empty()) {
+        std::string missing;
+        for (const auto& item : head->named_parameters())
+            missing += (missing.empty() ? "" : ", ") + head_prefix + item.key();
+        throw CheckpointError(checkpoint.folder.string() + ": no masked-language-model head; missing " + missing +
+                              " (model_type '" + config.model_type + "'); " + accepted);
+    }
+    // transformers ties decoder.bias to the head's bias and saves one of them.
+    const auto bias_name = head_prefix + "bias";
+    if (!head_weights.count(bias_name) && decoder_bias.defined()) head_weights[bias_name] = decoder_bias;
+
+    const auto untied = [&](const std::string& what) {
+        return CheckpointError(source + ": " + what + "; untied decoders are not supported (accepted: a decoder tied " +
+                               "to the word embeddings and the head's bias, as transformers' *ForMaskedLM saves it)");
+    };
+    if (decoder_weight.defined() && !same_values(decoder_weight, model->word_embeddings()))
+        throw untied(head_prefix + "decoder.weight " + shape_of(decoder_weight) +
+                     " differs from the word embeddings " + shape_of(model->word_embeddings()));
+    if (decoder_bias.defined() && head_weights.count(bias_name) &&
+        !same_values(decoder_bias, head_weights.at(bias_name).to(at::kFloat)))
+        throw untied(head_prefix + "decoder.bias " + shape_of(decoder_bias) + " differs from " + bias_name);
+    if (!ModelConfig(checkpoint.config, (checkpoint.folder / "config.json").string())
+             .boolean("tie_word_embeddings", true) &&
+        (!decoder_weight.defined() || !decoder_bias.defined()))
+        throw untied("config.json sets tie_word_embeddings false and the file does not repeat both " + head_prefix +
+                     "decoder.weight and " + head_prefix + "decoder.bias to show they equal the tied ones");
+
+    LoadOptions options;
+    options.prefix = head_prefix;
+    try {
+        load_state_dict(*head, head_weights, source, options);
+    } catch (const CheckpointError& e) {
+        throw CheckpointError(std::string(e.what()) + "\n(the MLM head; " + accepted + ")");
+    }
+    head->eval();
+    return {model, head};
 }
 
 } // namespace msa::models

@@ -1,5 +1,6 @@
-// The BERT family (BERT, MiniLM, RoBERTa, XLM-R) as a LibTorch module named like
-// transformers' BertModel/RobertaModel, so that their checkpoints load one to one.
+// The BERT family (BERT, MiniLM, RoBERTa, XLM-R) and its masked-language-model heads as LibTorch
+// modules named like transformers' BertModel/RobertaModel and BertOnlyMLMHead/RobertaLMHead, so
+// that their checkpoints load one to one.
 #pragma once
 
 #include <msa/models/checkpoint.hpp>
@@ -90,6 +91,9 @@ public:
     std::vector<std::shared_ptr<torch::nn::Module>> final_step_modules();
     bool has_pooler() const { return pooler_ != nullptr; }
     const BertConfig& config() const { return config_; }
+    // The word-embedding matrix [vocab_size, hidden_size] (embeddings.word_embeddings.weight),
+    // which an MLM head's decoder shares.
+    at::Tensor word_embeddings() const;
 
 private:
     BertConfig config_;
@@ -105,5 +109,59 @@ TORCH_MODULE(BertModel);
 // the embeddings.position_ids buffer older transformers saved. A pooler is built when the
 // checkpoint has one. The model is returned in eval mode.
 MSA_MODELS_API BertModel bert_from_checkpoint(const Checkpoint& checkpoint);
+
+class MaskedLmTransformImpl;
+
+// transformers' BertOnlyMLMHead (cls.predictions.*) and RobertaLMHead (lm_head.*): a transform
+// (dense, activation, LayerNorm), then the decoder, tied to the word embeddings, and a bias.
+// BERT's activation is config.hidden_act, RoBERTa's is gelu (exact), as in transformers.
+// The family is config.roberta_positions() (RoBERTa and XLM-R take RobertaLMHead).
+// Parameters are named as the checkpoint names them under its head prefix, so that a state
+// dict maps one to one: BERT's transform.dense.{weight,bias}, transform.LayerNorm.{weight,bias}
+// and bias; RoBERTa's dense.{weight,bias}, layer_norm.{weight,bias} and bias. The decoder weight
+// is neither a parameter nor a buffer of the head: it is the model's embedding matrix, held as
+// the same tensor, so training, freezing, moving or changing the embeddings acts on the head
+// too, and the head's parameters() never count it twice.
+class MSA_MODELS_API MaskedLmHeadImpl : public torch::nn::Module {
+public:
+    // decoder_weight: [vocab_size, hidden_size], normally BertModel::word_embeddings() (tied).
+    MaskedLmHeadImpl(const BertConfig& config, at::Tensor decoder_weight);
+    // hidden [..., hidden_size] -> the transformed state [..., hidden_size].
+    at::Tensor transform(const at::Tensor& hidden);
+    // hidden [..., hidden_size] -> vocabulary logits [..., vocab_size].
+    at::Tensor forward(const at::Tensor& hidden);
+    // The logits of `token_ids` only ([K] int64), [..., K]: decoder rows and bias entries
+    // gathered, so scoring a few verbalizer words never computes the whole vocabulary. Equal
+    // to forward(hidden).index_select(-1, token_ids).
+    at::Tensor logits_for(const at::Tensor& hidden, const at::Tensor& token_ids);
+
+private:
+    void check_hidden(const at::Tensor& hidden) const;
+    std::int64_t vocab_size_;
+    std::shared_ptr<MaskedLmTransformImpl> transform_;
+    at::Tensor decoder_weight_;
+    at::Tensor bias_;
+};
+TORCH_MODULE(MaskedLmHead);
+
+struct MSA_MODELS_API BertMaskedLm {
+    BertModel model;
+    MaskedLmHead head;
+};
+
+// A BertForMaskedLM / RobertaForMaskedLM (or BertForPreTraining) checkpoint: the model as
+// bert_from_checkpoint loads it, and its MLM head (cls.predictions.* for BERT, lm_head.* for
+// RoBERTa and XLM-R, beside the base model's prefix), loaded strictly. The decoder weight is
+// the word embeddings (tied, as transformers saves it): the file may or may not repeat it as
+// cls.predictions.decoder.weight / lm_head.decoder.weight, and the decoder's bias as
+// *.decoder.bias. Untied decoders are not supported: a repeated decoder weight or bias that
+// differs from the embeddings or the head's bias is a CheckpointError ("untied decoders are
+// not supported"), and so is a config.json with tie_word_embeddings false unless the file
+// repeats both and they are equal, because transformers' versions disagree on which bias an
+// untied head uses (4.x: the head's bias; 5.x: the decoder's).
+// Throws CheckpointError naming the folder and the missing weight names, and what is accepted,
+// when the checkpoint has no MLM head (a BertModel or sentence-transformers folder such as
+// all-MiniLM-L6-v2). Both are returned in eval mode.
+MSA_MODELS_API BertMaskedLm masked_lm_from_checkpoint(const Checkpoint& checkpoint);
 
 } // namespace msa::models
