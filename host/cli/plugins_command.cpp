@@ -24,7 +24,7 @@ std::vector<LoadFailure> load_plugins(PluginCatalog& catalog, const std::vector<
 namespace {
 
 const std::vector<PluginKind> kAllKinds{PluginKind::encoder, PluginKind::fusion, PluginKind::loss,
-                                        PluginKind::sampler, PluginKind::augmenter};
+                                        PluginKind::sampler, PluginKind::augmenter, PluginKind::prompt};
 
 nlohmann::json to_json(const Value& value) {
     return std::visit([](const auto& v) { return nlohmann::json(v); }, value);

@@ -7,12 +7,37 @@
 #include "data/split.hpp"
 #include "manifest/manifest_reader.hpp"
 #include "study/study_runner.hpp"
+#include "train/trial_features.hpp"
 
 #include <iostream>
 #include <string>
 
 namespace msa::cli {
 namespace {
+
+// Every k of a few-shot phase needs k training and k validation posts of each class in the
+// train split (the split of the study's seed; other draws differ by a few posts).
+std::vector<ManifestProblem> few_shot_pool_problems(const Study& study, const data::Dataset& dataset,
+                                                    const data::Split& split) {
+    std::vector<ManifestProblem> out;
+    const auto& labels = study.dataset.labels;
+    std::vector<std::int64_t> pool(labels.size());
+    for (auto i : split.train)
+        if (dataset.samples[i].label >= 0) ++pool[static_cast<std::size_t>(dataset.samples[i].label)];
+    for (const auto& phase : study.phases) {
+        if (phase.kind != PhaseKind::few_shot || phase.shots.empty()) continue;
+        const std::int64_t k = phase.shots.back();
+        for (std::size_t c = 0; c < labels.size(); ++c)
+            if (2 * k > pool[c]) {
+                out.push_back({phase.where, "phase '" + phase.name + "': shots holds k = " + std::to_string(k) +
+                                                ", but class '" + labels[c] + "' has " + std::to_string(pool[c]) +
+                                                " posts in the train split; a few-shot trial draws k of them to train "
+                                                "and k to validate: accepted k up to " + std::to_string(pool[c] / 2)});
+                break;
+            }
+    }
+    return out;
+}
 
 // Reads the dataset and makes the split as a trial does, so that a bad sample fails here
 // rather than minutes into `msa run`: under on_error = "fail" the reader's DatasetError
@@ -21,12 +46,25 @@ namespace {
 std::string check_dataset(const Study& study) {
     const data::Dataset dataset = data::read_dataset(study.dataset);
     const data::Split split = data::make_split(dataset.samples, study.split, study.seed);
+    if (auto problems = few_shot_pool_problems(study, dataset, split); !problems.empty())
+        throw ManifestError(std::move(problems));
     using data::with_thousands;
     return "dataset " + study.dataset.root.string() + ": " + with_thousands(dataset.samples.size()) +
            " samples (" + with_thousands(dataset.labelled()) + " labelled, " + with_thousands(dataset.unlabelled()) +
            " unlabelled); " + with_thousands(dataset.skipped.size()) + " skipped, " +
            with_thousands(dataset.warnings.size()) + " with a warning; split " + with_thousands(split.train.size()) +
            " train, " + with_thousands(split.valid.size()) + " valid, " + with_thousands(split.test.size()) + " test";
+}
+
+// A [prompt] model is built (its checkpoint loaded), so that its template and label words
+// are checked against the checkpoint's tokenizer before anything runs.
+void check_prompt(const Study& study, const PluginCatalog& catalog) {
+    if (!study.prompt) return;
+    try {
+        train::build_prompt(study, catalog, 0);
+    } catch (const ConfigError& e) {
+        throw ManifestError({{e.where(), e.message()}});
+    }
 }
 
 } // namespace
@@ -45,6 +83,7 @@ Command add_validate_command(CLI::App& app) {
                     const Study study = document.to_study(catalog);
                     // A study's phases expand to trial manifests: every one is checked too.
                     if (!study.phases.empty()) study::check_study(*file, catalog);
+                    else check_prompt(study, catalog);
                     const std::string dataset = check_dataset(study);
                     std::cout << *file << ": valid study '" << study.name << "' (" << study.encoders.size()
                               << " encoder(s), fusion " << study.fusion.plugin << ", loss " << study.loss.plugin

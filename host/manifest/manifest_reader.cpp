@@ -304,8 +304,9 @@ std::vector<AuxiliaryLoss> read_auxiliary_losses(TableReader& top, const PluginC
 // What the fusion and losses declare they read (PluginInfo::needs) against the encoders
 // the study has.
 void check_needs(const Study& study, const PluginCatalog& catalog, Problems& problems) {
-    if (study.encoders.empty()) return; // a trial without encoders fails on that first
-    const bool text = study.encoders.count("text") > 0, image = study.encoders.count("image") > 0;
+    if (study.encoders.empty() && !study.prompt) return; // a trial without features fails on that first
+    // A prompt model's text features stand for the text encoder's.
+    const bool text = study.encoders.count("text") > 0 || study.prompt, image = study.encoders.count("image") > 0;
     auto check = [&](PluginKind kind, const PluginChoice& choice) {
         if (choice.plugin.empty() || !catalog.find(kind, choice.plugin)) return;
         try {
@@ -444,6 +445,7 @@ void read_plugin_choices(TableReader& top, const PluginCatalog& catalog, Study& 
     if (auto loss = read_plugin(top, "loss", PluginKind::loss, catalog, builtin_defaults::loss)) study.loss = std::move(*loss);
     if (auto sampler = read_plugin(top, "sampler", PluginKind::sampler, catalog, builtin_defaults::sampler)) study.sampler = std::move(*sampler);
     study.augmenter = read_plugin(top, "augmenter", PluginKind::augmenter, catalog);
+    study.prompt = read_plugin(top, "prompt", PluginKind::prompt, catalog);
     study.auxiliary_losses = read_auxiliary_losses(top, catalog);
 }
 
@@ -514,7 +516,7 @@ std::optional<FewShotConfig> read_few_shot(TableReader& top) {
     TableReader r(*few_shot, "few_shot", top.problems());
     FewShotConfig f;
     f.where = location(few_shot->source());
-    if (auto k = r.integer("k", 1, 1'000'000)) f.k = *k;
+    if (auto k = r.integer("k", 0, 1'000'000)) f.k = *k; // 0: zero-shot
     else if (!few_shot->get("k")) top.problems().add(*few_shot, "[few_shot] needs 'k', the training samples per class");
     r.finish();
     return f;

@@ -77,6 +77,10 @@ std::string resolved_manifest(const Study& study) {
         out << "\n[augmenter]\n";
         write_params(out, *study.augmenter);
     }
+    if (study.prompt) {
+        out << "\n[prompt]\n";
+        write_params(out, *study.prompt);
+    }
     const auto& t = study.train;
     out << "\n[train]\nepochs = " << t.epochs << "\nbatch_size = " << t.batch_size
         << "\nlearning_rate = " << format_value(Value{t.learning_rate})

@@ -190,6 +190,9 @@ struct Study {
     std::vector<AuxiliaryLoss> auxiliary_losses;
     PluginChoice sampler;
     std::optional<PluginChoice> augmenter;
+    // [prompt]: a prompt model (SDK 4.3) replaces [encoders.text] and the fusion and head:
+    // it reads the texts itself and takes [encoders.image]'s features, if any.
+    std::optional<PluginChoice> prompt;
     TrainConfig train;
     std::optional<AugmentationConfig> augmentation;
     std::optional<EvaluateConfig> evaluate;
@@ -201,7 +204,7 @@ struct Study {
 };
 
 // Calls `f(kind, choice)` for every plugin a study names: encoders, fusion, loss,
-// auxiliary losses, sampler, augmenter.
+// auxiliary losses, sampler, augmenter, prompt.
 template <class F> void for_each_plugin_choice(const Study& study, F&& f) {
     for (const auto& [modality, choice] : study.encoders) f(PluginKind::encoder, choice);
     f(PluginKind::fusion, study.fusion);
@@ -209,6 +212,7 @@ template <class F> void for_each_plugin_choice(const Study& study, F&& f) {
     for (const auto& aux : study.auxiliary_losses) f(PluginKind::loss, aux.choice);
     f(PluginKind::sampler, study.sampler);
     if (study.augmenter) f(PluginKind::augmenter, *study.augmenter);
+    if (study.prompt) f(PluginKind::prompt, *study.prompt);
 }
 
 } // namespace msa

@@ -3,6 +3,8 @@
 
 #include "util/suggest.hpp"
 
+#include <msa/prompt.hpp>
+
 #include <algorithm>
 #include <set>
 
@@ -65,6 +67,7 @@ void PluginCatalog::add_fusion(PluginInfo info, FusionFactory f) { add(PluginKin
 void PluginCatalog::add_loss(PluginInfo info, LossFactory f) { add(PluginKind::loss, std::move(info), std::move(f)); }
 void PluginCatalog::add_sampler(PluginInfo info, SamplerFactory f) { add(PluginKind::sampler, std::move(info), std::move(f)); }
 void PluginCatalog::add_augmenter(PluginInfo info, AugmenterFactory f) { add(PluginKind::augmenter, std::move(info), std::move(f)); }
+void PluginCatalog::add_prompt(PluginInfo info, PromptFactory f) { add(PluginKind::prompt, std::move(info), std::move(f)); }
 
 void PluginCatalog::begin_library(const std::string& library) {
     current_library_ = library;
@@ -159,6 +162,10 @@ std::shared_ptr<Sampler> PluginCatalog::create_sampler(const std::string& name, 
 }
 std::shared_ptr<Augmenter> PluginCatalog::create_augmenter(const std::string& name, const Properties& props) const {
     return create<Augmenter>(PluginKind::augmenter, name, props);
+}
+std::shared_ptr<PromptModel> PluginCatalog::create_prompt(const std::string& name, const Properties& props,
+                                                          const PromptContext& context) const {
+    return create<PromptModel>(PluginKind::prompt, name, props, context);
 }
 
 } // namespace msa

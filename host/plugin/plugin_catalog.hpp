@@ -19,7 +19,7 @@ struct PluginEntry {
     PluginKind kind;
     PluginInfo info;
     std::string library; // path of the shared library that registered it
-    std::variant<EncoderFactory, FusionFactory, LossFactory, SamplerFactory, AugmenterFactory> factory;
+    std::variant<EncoderFactory, FusionFactory, LossFactory, SamplerFactory, AugmenterFactory, PromptFactory> factory;
 };
 
 class PluginCatalog final : public Registry {
@@ -29,6 +29,7 @@ public:
     void add_loss(PluginInfo info, LossFactory factory) override;
     void add_sampler(PluginInfo info, SamplerFactory factory) override;
     void add_augmenter(PluginInfo info, AugmenterFactory factory) override;
+    void add_prompt(PluginInfo info, PromptFactory factory) override;
 
     // The loader brackets each library's registration function with these. Entries
     // added in between are attributed to `library`; end_library() returns the entries
@@ -60,6 +61,8 @@ public:
                                       const LossContext& context) const;
     std::shared_ptr<Sampler> create_sampler(const std::string& name, const Properties& props) const;
     std::shared_ptr<Augmenter> create_augmenter(const std::string& name, const Properties& props) const;
+    std::shared_ptr<PromptModel> create_prompt(const std::string& name, const Properties& props,
+                                               const PromptContext& context) const;
 
 private:
     template <class Factory> void add(PluginKind kind, PluginInfo info, Factory factory);

@@ -340,16 +340,31 @@ std::string ensemble_line(const StudyResults& results, const PhaseResult& phase)
 }
 
 std::vector<std::string> unfinished_trials(const PhaseResult& phase) {
-    std::vector<std::string> lines;
+    // Trials that ended the same way, for the same reason, are one line when there are
+    // more than two (a phase skipped for want of a model folder lists one reason, not 52).
+    struct Group {
+        std::string outcome; // "skipped: reason"
+        std::vector<std::string> trials;
+    };
+    std::vector<Group> groups;
     for (const auto& config : phase.configs)
         for (const auto& trial : config.trials) {
             if (trial.status == TrialStatus::ok) continue;
-            std::string line = trial.folder;
-            if (trial.seed) line += fmt::format(" (seed {})", *trial.seed);
-            line += ": " + std::string(to_string(trial.status));
-            if (!trial.error.empty()) line += ": " + first_line(trial.error);
-            lines.push_back(std::move(line));
+            std::string name = trial.folder;
+            if (trial.seed) name += fmt::format(" (seed {})", *trial.seed);
+            std::string outcome = to_string(trial.status);
+            if (!trial.error.empty()) outcome += ": " + first_line(trial.error);
+            auto group = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.outcome == outcome; });
+            if (group == groups.end()) group = groups.insert(groups.end(), Group{outcome, {}});
+            group->trials.push_back(std::move(name));
         }
+    std::vector<std::string> lines;
+    for (const auto& g : groups)
+        if (g.trials.size() <= 2)
+            for (const auto& name : g.trials) lines.push_back(name + ": " + g.outcome);
+        else
+            lines.push_back(fmt::format("{} trials ({}, ..., {}): {}", g.trials.size(), g.trials.front(),
+                                        g.trials.back(), g.outcome));
     return lines;
 }
 

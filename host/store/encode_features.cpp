@@ -84,35 +84,42 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
         throw ConfigError(choice.where, "[encoders." + modality + "] names " + describe(entry) + ", which encodes " +
                                             to_string(encoder->modality()) + "; move it to [encoders." +
                                             to_string(encoder->modality()) + "]");
+    return encode_missing(modality, entry, *encoder, choice.params, samples, store);
+}
+
+std::vector<EncodeResult> encode_missing(const std::string& modality, const PluginEntry& entry, Encoder& encoder,
+                                         const Properties& params, const std::vector<Sample>& samples,
+                                         FeatureStore& store) {
+    const std::string& plugin = entry.info.name;
     std::vector<EncodeResult> results;
     // The encoder's own `threads` apply while it encodes; the host's count comes back after.
-    const ScopedThreads threads(call_plugin(entry, "threads()", [&] { return encoder->threads(); }));
-    const EncoderMeta meta = encoder_meta(entry, *encoder, choice.params);
-    EncodeResult& features = results.emplace_back(EncodeResult{modality, choice.plugin, encoder_key(meta)});
+    const ScopedThreads threads(call_plugin(entry, "threads()", [&] { return encoder.threads(); }));
+    const EncoderMeta meta = encoder_meta(entry, encoder, params);
+    EncodeResult& features = results.emplace_back(EncodeResult{modality, plugin, encoder_key(meta)});
     features.threads = threads.threads();
-    features.precision = call_plugin(entry, "precision()", [&] { return encoder->precision(); });
-    const bool by_text_length = encoder->modality() == Modality::text;
-    fill_group("encode " + modality + " (" + choice.plugin + ")", features.key, meta, encoder->batch_size(),
+    features.precision = call_plugin(entry, "precision()", [&] { return encoder.precision(); });
+    const bool by_text_length = encoder.modality() == Modality::text;
+    fill_group("encode " + modality + " (" + plugin + ")", features.key, meta, encoder.batch_size(),
                by_text_length, samples, store,
                [&](const EncoderBatch& batch, std::size_t rows) {
-                   Features out = call_plugin(entry, "failed to encode", [&] { return encoder->encode(batch); });
-                   check_output(entry, *encoder, out, rows);
+                   Features out = call_plugin(entry, "failed to encode", [&] { return encoder.encode(batch); });
+                   check_output(entry, encoder, out, rows);
                    return out;
                },
                features);
 
-    TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); });
+    TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder.trainable_top(); });
     features.frozen = top == nullptr;
     if (top && call_plugin(entry, "cached_prefix()", [&] { return top->cached_prefix(); })) {
         EncoderMeta prefix_meta = meta;
         prefix_meta.cache_key = call_plugin(entry, "prefix_cache_key()", [&] { return top->prefix_cache_key(); });
         EncodeResult& prefix =
-            results.emplace_back(EncodeResult{modality + " prefix", choice.plugin, encoder_key(prefix_meta)});
+            results.emplace_back(EncodeResult{modality + " prefix", plugin, encoder_key(prefix_meta)});
         prefix.threads = threads.threads();
         prefix.frozen = false;
         prefix.precision = results.front().precision; // `features` may have moved with the vector
-        fill_group("encode " + modality + " prefix (" + choice.plugin + ")", prefix.key, prefix_meta,
-                   encoder->batch_size(), by_text_length, samples, store,
+        fill_group("encode " + modality + " prefix (" + plugin + ")", prefix.key, prefix_meta,
+                   encoder.batch_size(), by_text_length, samples, store,
                    [&](const EncoderBatch& batch, std::size_t rows) {
                        Features out =
                            call_plugin(entry, "failed to encode the prefix", [&] { return top->encode_prefix(batch); });

@@ -17,6 +17,7 @@ namespace msa {
 
 class PluginCatalog;
 class Encoder;
+struct PluginEntry;
 
 // What one group of the store got: its key, how many samples were asked for, encoded,
 // and found already stored.
@@ -42,5 +43,12 @@ struct EncodeResult {
 std::vector<EncodeResult> encode_missing(const std::string& modality, const PluginChoice& choice,
                                          const PluginCatalog& catalog, const std::vector<Sample>& samples,
                                          FeatureStore& store, std::shared_ptr<Encoder>* built = nullptr);
+
+// The same for an encoder built already: `entry` is the plugin that made it (its name and
+// version key the store with the encoder's cache_key()), `params` its parameters (recorded
+// beside the features). A prompt model's text encoder is encoded this way.
+std::vector<EncodeResult> encode_missing(const std::string& modality, const PluginEntry& entry, Encoder& encoder,
+                                         const Properties& params, const std::vector<Sample>& samples,
+                                         FeatureStore& store);
 
 } // namespace msa

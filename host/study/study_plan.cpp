@@ -184,13 +184,12 @@ void plan_few_shot(PhasePlan& phase, const Start& start) {
         for (const std::int64_t k : spec.shots) {
             PlannedConfig config = sweep_config(spec, start, point);
             config.shots = k;
-            // k = 0: zero-shot by label descriptions, which draws nothing: one trial.
-            std::vector<Assignment> point_of_curve;
+            // k = 0: zero-shot, which draws nothing: one trial. Sentence encoders compare
+            // with the label descriptions; a prompt model scores its label words untrained.
+            std::vector<Assignment> point_of_curve{{"few_shot.k", Value{k}}};
             if (k == 0)
                 for (const auto& [label, descriptions] : spec.descriptions)
                     point_of_curve.push_back({"zero_shot.descriptions." + label, Value{descriptions}});
-            else
-                point_of_curve.push_back({"few_shot.k", Value{k}});
             config.chain.push_back(Change::assign(std::move(point_of_curve)));
             config.slug = folder_slug("k" + std::to_string(k) + "_" + config.slug);
             add_trials(config, spec, start.context, k == 0 ? std::vector<std::uint64_t>{draws.front()} : draws,
@@ -333,7 +332,14 @@ void choose_incumbent(PhasePlan& phase) {
     const auto n = [&](TrialStatus s) { return count[static_cast<std::size_t>(s)]; };
     if (n(TrialStatus::interrupted)) phase.status = PhaseStatus::interrupted;
     else if (n(TrialStatus::pending)) phase.status = PhaseStatus::pending; // not selected by --phase, or not reached
-    else if (!n(TrialStatus::ok)) phase.status = PhaseStatus::failed, phase.reason = "no trial of the phase finished";
+    else if (!n(TrialStatus::ok) && n(TrialStatus::skipped) && !n(TrialStatus::failed)) {
+        // Every trial skipped (a model folder that is absent): the phase is skipped, not failed.
+        phase.status = PhaseStatus::skipped;
+        for (const auto& config : phase.configs)
+            for (const auto& t : config.trials)
+                if (phase.reason.empty() && t.outcome.status == TrialStatus::skipped) phase.reason = t.outcome.error;
+    } else if (!n(TrialStatus::ok))
+        phase.status = PhaseStatus::failed, phase.reason = "no trial of the phase finished";
     else phase.status = PhaseStatus::complete;
 }
 

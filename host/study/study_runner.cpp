@@ -16,6 +16,7 @@
 #include "study/executor.hpp"
 #include "study/study_plan.hpp"
 #include "train/clip_trial.hpp"
+#include "train/trial_features.hpp"
 #include "train/run_folder.hpp"
 #include "train/seed_ensemble.hpp"
 #include "util/suggest.hpp"
@@ -187,15 +188,29 @@ private:
                                                 const PlannedTrial& trial) const {
         const std::string prefix = "phase '" + phase.spec.name + "', " + config.label + ": ";
         try {
-            build_trial_study(options_.manifest, trial.changes, catalog_);
+            const Study study = build_trial_study(options_.manifest, trial.changes, catalog_);
+            check_prompt(study);
         } catch (const ManifestError& e) {
             std::vector<ManifestProblem> out;
             for (const auto& p : e.problems()) out.push_back({p.where, prefix + p.message});
             return out;
+        } catch (const ConfigError& e) {
+            return {{e.where(), prefix + e.message()}};
         } catch (const Error& e) {
             return {{phase.spec.where, prefix + e.what()}};
         }
         return {};
+    }
+
+    // A [prompt] model's template, label words and checkpoint are checked against its
+    // tokenizer and weights, so it is built once per distinct [prompt] (loading the
+    // checkpoint). An absent checkpoint folder is left to the run, which skips the trial.
+    void check_prompt(const Study& study) const {
+        if (!study.prompt) return;
+        std::string key = study.prompt->plugin;
+        for (const auto& name : study.prompt->params.names()) key += "," + name + "=" + format_value(study.prompt->params.peek(name));
+        if (!prompts_checked_.insert(key).second || missing_model_folder(study)) return;
+        train::build_prompt(study, catalog_, 0);
     }
 
     bool any_failure() const {
@@ -380,24 +395,39 @@ private:
             const Study& study = prepared.study;
             if (study.evaluate || study.clip) continue; // they encode nothing of the manifest's encoders
             std::string key = study.dataset.root.string() + "|" + store_path(study).string();
-            for (const auto& [modality, choice] : study.encoders) {
-                key += "|" + modality + ":" + choice.plugin;
+            const auto encoded_here = [&](const std::string& modality) { return modality != "text" || !study.prompt; };
+            auto add_to_key = [&](const std::string& what, const PluginChoice& choice) {
+                key += "|" + what + ":" + choice.plugin;
                 for (const auto& name : choice.params.names()) key += "," + name + "=" + format_value(choice.params.peek(name));
-            }
+            };
+            for (const auto& [modality, choice] : study.encoders)
+                if (encoded_here(modality)) add_to_key(modality, choice);
+            if (study.prompt) add_to_key("prompt", *study.prompt);
             if (auto it = done.find(key); it != done.end()) {
                 prepared.store_keys = it->second;
                 continue;
             }
             const data::Dataset& dataset = read_dataset(study.dataset);
             FeatureStore store(store_path(study), {study.store.dtype, static_cast<int>(study.store.compression)});
+            const auto count = [&](const EncodeResult& r, const std::string& what) {
+                store_use_.from_store += static_cast<std::int64_t>(r.from_store);
+                store_use_.encoded += static_cast<std::int64_t>(r.encoded);
+                std::cerr << "features " << what << " (" << r.plugin << "): " << r.from_store << " from the store, "
+                          << r.encoded << " encoded\n";
+            };
             for (const auto& [modality, choice] : study.encoders)
-                for (const auto& r : encode_missing(modality, choice, catalog_, dataset.samples, store)) {
-                    store_use_.from_store += static_cast<std::int64_t>(r.from_store);
-                    store_use_.encoded += static_cast<std::int64_t>(r.encoded);
-                    if (r.frozen) prepared.store_keys[modality] = {r.key, r.precision};
-                    std::cerr << "features " << modality << " (" << choice.plugin << "): " << r.from_store
-                              << " from the store, " << r.encoded << " encoded\n";
-                }
+                if (encoded_here(modality))
+                    for (const auto& r : encode_missing(modality, choice, catalog_, dataset.samples, store)) {
+                        count(r, modality);
+                        if (r.frozen) prepared.store_keys[modality] = {r.key, r.precision};
+                    }
+            // A prompt model's text features: the trials read them through the model they build.
+            if (study.prompt) {
+                const train::LoadedPrompt prompt = train::build_prompt(study, catalog_, 0);
+                for (const auto& r : encode_missing("text", *prompt.entry, *prompt.text_encoder, study.prompt->params,
+                                                    dataset.samples, store))
+                    count(r, "prompt text");
+            }
             done.emplace(key, prepared.store_keys);
         }
     }
@@ -461,6 +491,7 @@ private:
     std::string started_;
     double seconds_ = 0;
     records::StoreUse store_use_;
+    mutable std::set<std::string> prompts_checked_; // [prompt] tables msa validate built once
     std::map<std::string, data::Dataset> datasets_;
 };
 

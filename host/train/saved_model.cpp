@@ -177,11 +177,13 @@ SavedModel::SavedModel(const fs::path& folder, const PluginCatalog& catalog)
     : folder_(fs::absolute(folder).lexically_normal()), catalog_(&catalog) {
     check_trial_folder(folder_);
     study_ = ManifestDocument::load(folder_ / "config.toml").to_study(catalog);
-    if (study_.evaluate || study_.clip || study_.encoders.empty())
-        throw Error(folder_.string() + ": only trials that train a fusion on encoder features can be loaded; this "
-                    "one has " + (study_.evaluate ? "[evaluate]"
-                                  : study_.clip   ? "[clip]"
-                                                  : "no [encoders.text] or [encoders.image]"));
+    if (study_.evaluate || study_.clip || (study_.encoders.empty() && !study_.prompt) ||
+        (study_.zero_shot && !study_.prompt))
+        throw Error(folder_.string() + ": only trials that train a fusion on encoder features, or a prompt model, "
+                    "can be loaded; this one has " + (study_.evaluate    ? "[evaluate]"
+                                                      : study_.clip      ? "[clip]"
+                                                      : study_.zero_shot ? "[zero_shot]"
+                                                                         : "no [encoders.text], [encoders.image] or [prompt]"));
     try {
         build_classifier();
     } catch (const Error& e) {
@@ -197,6 +199,7 @@ void SavedModel::build_classifier() {
     std::int64_t dims[2] = {0, 0};
     TrainableEncoder tops[2];
     for (const auto& [modality, choice] : study_.encoders) {
+        if (modality == "text" && study_.prompt) continue; // the prompt model reads the texts
         const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
         auto encoder = catalog.create_encoder(choice.plugin, choice.params);
         const int m = modality == "text" ? 0 : 1;
@@ -205,6 +208,11 @@ void SavedModel::build_classifier() {
         encoders_.emplace(modality, std::move(encoder));
     }
     const auto num_classes = static_cast<std::int64_t>(labels().size());
+    if (study_.prompt) {
+        prompt_ = build_prompt(study_, catalog, dims[1]);
+        model_ = Classifier(prompt_.model, *prompt_.entry, num_classes);
+        return;
+    }
     const FusionContext context{dims[0], dims[1], num_classes};
     const PluginEntry& fusion_entry = catalog.get(PluginKind::fusion, study_.fusion.plugin, study_.fusion.where);
     model_ = Classifier(catalog.create_fusion(study_.fusion.plugin, study_.fusion.params, context), fusion_entry,
@@ -215,7 +223,10 @@ LoadedFeatures SavedModel::features(const std::vector<Sample>& samples,
                                     const std::function<void(const std::string&)>& log, const Study* data) const {
     Study source = data ? *data : study_;
     source.encoders = study_.encoders;
-    return load_features(source, *catalog_, samples, log, encoders_);
+    source.prompt = study_.prompt;
+    LoadedFeatures out = load_features(source, *catalog_, samples, log, encoders_);
+    if (prompt_.model) read_prompt_text(source, prompt_, samples, out, log);
+    return out;
 }
 
 at::Tensor SavedModel::probabilities(const FeatureSet& set, const torch::Device& device) {

@@ -1,6 +1,6 @@
 // A trained model read back from its trial folder (config.toml + model.pt), for
-// [evaluate] trials and `msa predict`: the trial's encoders, the classifier built as the
-// trial built it, and the weights the trial saved.
+// [evaluate] trials and `msa predict`: the trial's encoders (or prompt model), the
+// classifier built as the trial built it, and the weights the trial saved.
 #pragma once
 
 #include "manifest/study.hpp"
@@ -82,6 +82,7 @@ private:
     const PluginCatalog* catalog_;
     Study study_;
     std::map<std::string, std::shared_ptr<Encoder>> encoders_; // by modality; own the trainable tops
+    LoadedPrompt prompt_; // a [prompt] trial's model, which the classifier wraps
     Classifier model_{nullptr};
 };
 

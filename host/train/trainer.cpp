@@ -96,7 +96,24 @@ ClassifierImpl::ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry
     if (!logits) head_ = register_module("classifier", torch::nn::Linear(width, num_classes));
 }
 
+ClassifierImpl::ClassifierImpl(std::shared_ptr<PromptModel> prompt, const PluginEntry& prompt_entry,
+                               std::int64_t num_classes)
+    : num_classes_(num_classes), fusion_entry_(nullptr), prompt_(std::move(prompt)), prompt_entry_(&prompt_entry) {
+    register_module("prompt", prompt_);
+}
+
 ModelOutput ClassifierImpl::forward_all(const Features& text, const Features& image) {
+    if (prompt_) {
+        ModelOutput out{text, image, call_plugin(*prompt_entry_, "forward()", [&] { return prompt_->forward(text, image); })};
+        const auto rows = text.pooled.defined() ? text.pooled.size(0) : text.tokens.size(0);
+        if (!out.logits.defined() || out.logits.dim() != 2 || out.logits.size(0) != rows ||
+            out.logits.size(1) != num_classes_)
+            throw Error(describe(*prompt_entry_) + " returned logits of shape " +
+                        (out.logits.defined() ? c10::str(out.logits.sizes()) : std::string("(none)")) + " for " +
+                        std::to_string(rows) + " posts; expected [" + std::to_string(rows) + ", " +
+                        std::to_string(num_classes_) + "], one column per label");
+        return out;
+    }
     auto through_top = [](const TrainableEncoder& trainable, const Features& prefix) {
         if (!trainable.top) return prefix;
         return call_plugin(*trainable.entry, "trainable_top()->forward()", [&] { return trainable.top->forward(prefix); });
@@ -132,6 +149,8 @@ void ClassifierImpl::train(bool on) {
 }
 
 std::vector<at::Tensor> ClassifierImpl::encoder_parameters() const {
+    if (prompt_)
+        return call_plugin(*prompt_entry_, "pretrained_parameters()", [&] { return prompt_->pretrained_parameters(); });
     std::vector<at::Tensor> out;
     for (const char* name : {"text_top", "image_top"})
         if (const auto* child = named_children().find(name))

@@ -10,6 +10,7 @@
 #include <msa/encoder.hpp>
 #include <msa/fusion.hpp>
 #include <msa/loss.hpp>
+#include <msa/prompt.hpp>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
@@ -56,15 +57,18 @@ struct ModelOutput {
 };
 
 // The trained model: trainable encoder tops if any, the fusion, then a linear
-// classifier unless the fusion already gives class logits (late fusion).
+// classifier unless the fusion already gives class logits (late fusion). Or a prompt
+// model ([prompt]), which gives class logits from the stored text and image features.
 class ClassifierImpl : public torch::nn::Module {
 public:
     ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry, std::int64_t num_classes,
                    TrainableEncoder text = {}, TrainableEncoder image = {});
+    ClassifierImpl(std::shared_ptr<PromptModel> prompt, const PluginEntry& prompt_entry, std::int64_t num_classes);
     ModelOutput forward_all(const Features& text, const Features& image);
     // Class logits [N, C].
     at::Tensor forward(const Features& text, const Features& image) { return forward_all(text, image).logits; }
-    // Parameters of the trainable encoder tops (trained at [train] encoder_learning_rate).
+    // Parameters of the trainable encoder tops, or a prompt model's pretrained ones (trained
+    // at [train] encoder_learning_rate).
     std::vector<at::Tensor> encoder_parameters() const;
     // The text features entering the fusion: through the trainable text top, if any.
     Features text_features(const Features& text);
@@ -80,6 +84,8 @@ private:
     std::int64_t num_classes_;
     std::shared_ptr<Fusion> fusion_;
     const PluginEntry* fusion_entry_;
+    std::shared_ptr<PromptModel> prompt_;
+    const PluginEntry* prompt_entry_ = nullptr;
     torch::nn::Linear head_{nullptr};
     TrainableEncoder text_, image_;
     bool text_top_frozen_ = false;

@@ -34,12 +34,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// The classifier (fusion + head on the trainable encoder tops) and the objective (main
-// and auxiliary losses) of a trial, built from its plugins.
-std::pair<Classifier, Objective> build_model(const Study& study, const PluginCatalog& catalog,
-                                             const LoadedFeatures& features,
-                                             const std::vector<std::int64_t>& class_counts) {
+// The fusion and head on the trainable encoder tops, or the prompt model when there is one.
+Classifier build_classifier(const Study& study, const PluginCatalog& catalog, const LoadedFeatures& features,
+                            const LoadedPrompt& prompt) {
     const auto num_classes = static_cast<std::int64_t>(study.dataset.labels.size());
+    if (prompt.model) return Classifier(prompt.model, *prompt.entry, num_classes);
     const FusionContext fusion_context{features.text_dim, features.image_dim, num_classes};
     const PluginEntry& fusion_entry = catalog.get(PluginKind::fusion, study.fusion.plugin, study.fusion.where);
     const auto fusion = catalog.create_fusion(study.fusion.plugin, study.fusion.params, fusion_context);
@@ -51,8 +50,16 @@ std::pair<Classifier, Objective> build_model(const Study& study, const PluginCat
                 throw ConfigError(choice.where, describe(fusion_entry) + " works on token sequences: set tokens = "
                                                 "true in [encoders." + modality + "]");
         }
-    Classifier model(fusion, fusion_entry, num_classes, features.text_top, features.image_top);
-    const LossContext loss_context{num_classes, class_counts, fusion_context.text_dim, fusion_context.image_dim};
+    return Classifier(fusion, fusion_entry, num_classes, features.text_top, features.image_top);
+}
+
+// The classifier and the objective (main and auxiliary losses) of a trial, built from its plugins.
+std::pair<Classifier, Objective> build_model(const Study& study, const PluginCatalog& catalog,
+                                             const LoadedFeatures& features, const LoadedPrompt& prompt,
+                                             const std::vector<std::int64_t>& class_counts) {
+    const auto num_classes = static_cast<std::int64_t>(study.dataset.labels.size());
+    Classifier model = build_classifier(study, catalog, features, prompt);
+    const LossContext loss_context{num_classes, class_counts, features.text_dim, features.image_dim};
     Objective objective;
     objective.main = {catalog.create_loss(study.loss.plugin, study.loss.params, loss_context),
                       &catalog.get(PluginKind::loss, study.loss.plugin, study.loss.where), 1.0};
@@ -92,8 +99,19 @@ FitResult fit_logged(Classifier& model, const Objective& objective, const Featur
 
 void run(const Study& study, const PluginCatalog& catalog, const records::StoreKeys& store_keys, const fs::path& out,
          TrialLog& log, records::MetricsWriter& metrics) {
-    if (study.encoders.empty())
-        throw ConfigError(study.file.string(), "no [encoders.text] or [encoders.image]: a trial needs features");
+    if (study.encoders.empty() && !study.prompt)
+        throw ConfigError(study.file.string(),
+                          "no [encoders.text], [encoders.image] or [prompt]: a trial needs features");
+    // A few-shot phase's k = 0: a prompt model scores its label words untrained (its own
+    // zero-shot); any other model needs [zero_shot] label descriptions (run_zero_shot_trial).
+    const bool untrained = !prompt_trains(study);
+    if (untrained && !study.prompt)
+        throw ConfigError(study.few_shot->where, "[few_shot] k = 0 trains nothing: it needs [zero_shot] label "
+                                                 "descriptions (sentence encoders) or a [prompt] model");
+    if (study.prompt && study.contrastive)
+        throw ConfigError(study.contrastive->where, "[contrastive] tunes the top of [encoders.text]; a [prompt] "
+                                                    "trial reads the texts through its prompt model instead: "
+                                                    "remove one of the two");
     if (study.augmenter && !study.augmentation)
         throw ConfigError(study.augmenter->where,
                           "[augmenter] " + study.augmenter->plugin + " needs [augmentation] hard_samples = \"<an "
@@ -106,8 +124,9 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     TrialData data = read_trial_data(study, std::ref(log));
     const auto& dataset = data.dataset;
     const auto& split = data.split;
-    std::vector<std::size_t> train_rows = sample_training_rows(study, catalog, data);
-    if (study.few_shot) {
+    std::vector<std::size_t> train_rows;
+    if (!untrained) train_rows = sample_training_rows(study, catalog, data);
+    if (study.few_shot && !untrained) {
         metrics.details["few_shot"] = draw_few_shot_validation(study, data, train_rows);
         log("few-shot k = " + std::to_string(study.few_shot->k) + ": " + std::to_string(split.valid.size()) +
             " validation rows drawn from the train split apart from the " + std::to_string(train_rows.size()) +
@@ -129,15 +148,21 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     const std::vector<std::int64_t> class_counts = count_training_rows(study, samples, train_rows, std::ref(log));
 
     const auto encode_start = std::chrono::steady_clock::now();
-    const LoadedFeatures features = load_features(study, catalog, samples, std::ref(log), {}, store_keys);
+    // Plugins are built after seeding, so initial weights follow the seed.
+    torch::manual_seed(study.seed);
+    LoadedFeatures features = load_features(study, catalog, samples, std::ref(log), {}, store_keys);
+    LoadedPrompt prompt;
+    if (study.prompt) {
+        prompt = build_prompt(study, catalog, features.image_dim);
+        read_prompt_text(study, prompt, samples, features, std::ref(log));
+    }
     const double encode_seconds = seconds_since(encode_start);
     std::vector<std::int64_t> all_labels;
     for (const auto& s : samples) all_labels.push_back(s.label);
     const FeatureSet everything{features.text, features.image, torch::tensor(all_labels, torch::kLong)};
 
-    // Plugins are built after seeding, so initial weights follow the seed.
     torch::manual_seed(study.seed);
-    auto built = build_model(study, catalog, features, class_counts);
+    auto built = build_model(study, catalog, features, prompt, class_counts);
     Classifier& model = built.first;
     const Objective& objective = built.second;
 
@@ -150,7 +175,11 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
                                           {"steps", tuned.steps},         {"epoch_loss", tuned.epoch_loss},
                                           {"seconds", tuned.seconds},     {"frozen_after", study.contrastive->freeze}};
     }
-    const FitResult fitted = fit_logged(model, objective, train, valid, study, device, out, log);
+    FitResult fitted;
+    if (untrained)
+        log("k = 0: " + study.prompt->plugin + " is evaluated untrained (its template and label words)");
+    else
+        fitted = fit_logged(model, objective, train, valid, study, device, out, log);
 
     // Predictions for every sample, then metrics per labelled split.
     write_predictions_and_metrics(out, samples, split_of, split, predict_probabilities(model, everything, device),
@@ -194,12 +223,13 @@ void run_trial(const Study& study, const PluginCatalog& catalog, const fs::path&
     const models::CpuFeatures& cpu = models::cpu_features();
     metrics.details["cpu"] = {{"model", cpu.model}, {"flags", cpu.flags()}, {"native_bf16", cpu.native_bf16()}};
     try {
-        // An [evaluate] trial (ablation) evaluates a trained model; a [clip] trial runs CLIP.
+        // An [evaluate] trial (ablation) evaluates a trained model; a [clip] trial runs CLIP;
+        // a [zero_shot] one compares text with label descriptions (a prompt model has its own).
         if (study.evaluate)
             run_evaluation(study, catalog, out, log, metrics);
         else if (study.clip)
             run_clip_trial(study, catalog, out, log, metrics);
-        else if (study.zero_shot)
+        else if (study.zero_shot && !study.prompt)
             run_zero_shot_trial(study, catalog, out, log, metrics);
         else
             run(study, catalog, store_keys, out, log, metrics);

@@ -100,6 +100,11 @@ LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, c
     FeatureStore store(store_path(study), {study.store.dtype, static_cast<int>(study.store.compression)});
     LoadedFeatures out;
     for (const auto& [modality, choice] : study.encoders) {
+        if (modality == "text" && study.prompt) {
+            log("[encoders.text] (" + choice.plugin + ") is not used: [prompt] " + study.prompt->plugin +
+                " reads the texts itself");
+            continue;
+        }
         const std::vector<std::string> ids = feature_ids(samples, modality);
         std::vector<Sample> own;
         std::vector<std::string> own_ids;
@@ -130,6 +135,45 @@ LoadedFeatures load_features(const Study& study, const PluginCatalog& catalog, c
         }
     }
     return out;
+}
+
+bool prompt_trains(const Study& study) { return !(study.few_shot && study.few_shot->k == 0); }
+
+LoadedPrompt build_prompt(const Study& study, const PluginCatalog& catalog, std::int64_t image_dim) {
+    const PluginChoice& choice = *study.prompt;
+    LoadedPrompt out;
+    out.entry = &catalog.get(PluginKind::prompt, choice.plugin, choice.where);
+    const bool trains = prompt_trains(study);
+    const PromptContext context{study.dataset.labels, trains ? image_dim : 0, trains};
+    out.model = catalog.create_prompt(choice.plugin, choice.params, context);
+    out.text_encoder = call_plugin(*out.entry, "text_encoder()", [&] { return out.model->text_encoder(); });
+    if (!out.text_encoder || out.text_encoder->modality() != Modality::text)
+        throw Error(describe(*out.entry) + " text_encoder() returned " +
+                    (out.text_encoder ? "an encoder of the " + std::string(to_string(out.text_encoder->modality())) +
+                                            " modality"
+                                      : std::string("no encoder")) +
+                    "; a prompt model's fixed part encodes the texts");
+    return out;
+}
+
+void read_prompt_text(const Study& study, const LoadedPrompt& prompt, const std::vector<Sample>& samples,
+                      LoadedFeatures& features, const TrialLogFn& log) {
+    const PluginChoice& choice = *study.prompt;
+    FeatureStore store(store_path(study), {study.store.dtype, static_cast<int>(study.store.compression)});
+    const std::vector<std::string> ids = feature_ids(samples, "text");
+    std::vector<Sample> own;
+    for (std::size_t i = 0; i < samples.size(); ++i)
+        if (ids[i] == samples[i].id) own.push_back(samples[i]);
+    const EncodeResult r = encode_missing("text", *prompt.entry, *prompt.text_encoder, choice.params, own, store).front();
+    log("prompt text features (" + choice.plugin + ", key " + r.key.substr(0, 12) + "): " +
+        std::to_string(r.from_store) + " from the store, " + std::to_string(r.encoded) + " encoded");
+    features.text = store.read(r.key, ids);
+    features.text_dim = call_plugin(*prompt.entry, "text_encoder()->dim()", [&] { return prompt.text_encoder->dim(); });
+    features.report["text"] = {{"plugin", choice.plugin}, {"kind", "prompt"}, {"key", r.key},
+                               {"store", store.file().string()}, {"from_store", r.from_store},
+                               {"encoded", r.encoded}, {"dim", features.text_dim}, {"encode_seconds", r.seconds},
+                               {"encode_threads", r.threads}, {"precision", r.precision}, {"encoder_loaded", true}};
+    features.threads["text"] = r.threads;
 }
 
 } // namespace msa::train

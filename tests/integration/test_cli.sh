@@ -17,7 +17,7 @@ for sub in $(sed -n '/^SUBCOMMANDS:/,$p' <<<"$OUT" | awk 'NR > 1 && NF { print $
 done
 
 expect_exit 0 "$MSA" version
-expect_contains "$OUT" "SDK ABI 4.2"
+expect_contains "$OUT" "SDK ABI 4.3"
 expect_contains "$OUT" "LibTorch 1.13"
 expect_contains "$OUT" "build type Release"
 # jemalloc (scripts/setup installs it), keeping freed pages: see host/util/heap_policy.cpp.
@@ -47,7 +47,7 @@ python3 - "$WORK/stdout" <<'PY' || fail "plugins --json is incomplete"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 kinds = {p["kind"] for p in doc["plugins"]}
-assert kinds == {"encoder", "fusion", "loss", "sampler", "augmenter"}, kinds
+assert kinds == {"encoder", "fusion", "loss", "sampler", "augmenter", "prompt"}, kinds
 concat = next(p for p in doc["plugins"] if p["name"] == "concat")
 hidden = next(q for q in concat["params"] if q["name"] == "hidden")
 assert hidden["type"] == "int" and hidden["default"] == 256 and hidden["min"] == 0, hidden

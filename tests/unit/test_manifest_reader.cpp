@@ -408,6 +408,7 @@ TEST_CASE("a few-shot phase: increasing shots, draws instead of seeds, one test 
     CHECK_THAT(problems_of(dir.write("c-bad.toml", trial + "[contrastive]\npairs_per_post = 1\npairs = 3\n")),
                Contains("contrastive.pairs_per_post") && Contains("'contrastive.pairs'"));
     CHECK(read(dir.write("k.toml", trial + "[few_shot]\nk = 16\n")).few_shot->k == 16);
-    CHECK_THAT(problems_of(dir.write("k0.toml", trial + "[few_shot]\nk = 0\n")), Contains("few_shot.k"));
+    CHECK(read(dir.write("k0.toml", trial + "[few_shot]\nk = 0\n")).few_shot->k == 0); // zero-shot
+    CHECK_THAT(problems_of(dir.write("k-1.toml", trial + "[few_shot]\nk = -1\n")), Contains("few_shot.k"));
     CHECK_THAT(problems_of(dir.write("nok.toml", trial + "[few_shot]\n")), Contains("[few_shot] needs 'k'"));
 }

@@ -28,7 +28,7 @@ std::string reason_for(const PluginLoader& loader, const std::string& library) {
 TEST_CASE("the built-in folder provides a plugin of every kind") {
     const auto& catalog = test::builtin_catalog();
     for (auto kind : {PluginKind::encoder, PluginKind::fusion, PluginKind::loss, PluginKind::sampler,
-                      PluginKind::augmenter})
+                      PluginKind::augmenter, PluginKind::prompt})
         CHECK_FALSE(catalog.names(kind).empty());
     const PluginEntry& concat = catalog.get(PluginKind::fusion, "concat");
     CHECK_THAT(concat.library, Contains("msa-fusion-concat.so"));

@@ -142,6 +142,26 @@ TEST_CASE("study plan: a phase starts from the incumbent of its `from` phase", "
     CHECK(next.configs[0].chain == std::vector<Change>{Change::sweep(1, "fusion", 0)});
 }
 
+TEST_CASE("study plan: a phase whose every trial was skipped is skipped with the reason, not failed", "[study]") {
+    PhasePlan plan = plan_phase(train_phase("prompt", 0, {{"fusion", {"concat", "gated"}}}), context(), nullptr);
+    REQUIRE(plan.configs.size() == 2);
+    for (auto& config : plan.configs)
+        for (auto& trial : config.trials) {
+            trial.outcome.status = TrialStatus::skipped;
+            trial.outcome.error = "prompt mlm-prompt: no model folder at /models/bert";
+        }
+    choose_incumbent(plan);
+    CHECK(plan.status == PhaseStatus::skipped);
+    CHECK(plan.reason == "prompt mlm-prompt: no model folder at /models/bert");
+    CHECK_FALSE(plan.incumbent);
+    // One that failed among them makes the phase failed.
+    plan.configs[1].trials[0].outcome.status = TrialStatus::failed;
+    plan.status = PhaseStatus::pending;
+    plan.reason.clear();
+    choose_incumbent(plan);
+    CHECK(plan.status == PhaseStatus::failed);
+}
+
 TEST_CASE("study plan: an augmentation phase hands each trial its seed's hard samples, and keeps "
           "training without augmentation as a candidate", "[study]") {
     PhasePlan loss = plan_phase(train_phase("loss", 3, {{"loss", {"focal"}}}), context(), nullptr);
@@ -355,7 +375,7 @@ TEST_CASE("study plan: a few-shot phase runs every sweep point at every k, one t
     const records::PhaseResult result = phase_result(plan, {"negative", "positive"});
     CHECK(result.configs[1].shots == 16);
 
-    // k = 0: one zero-shot trial by the label descriptions, nothing drawn.
+    // k = 0: one zero-shot trial (few_shot.k = 0) with the label descriptions, nothing drawn.
     spec.shots = {0, 4};
     spec.descriptions = {{"negative", {"sad", "angry"}}, {"positive", {"glad"}}};
     const PhasePlan zero = plan_phase(spec, context(), nullptr);
@@ -364,7 +384,8 @@ TEST_CASE("study plan: a few-shot phase runs every sweep point at every k, one t
     CHECK(zero.configs[0].slug == "k0_k-shot");
     REQUIRE(zero.configs[0].trials.size() == 1);
     const auto& changes = zero.configs[0].trials[0].changes;
-    CHECK_FALSE(find(changes, "few_shot.k"));
+    REQUIRE(find(changes, "few_shot.k"));
+    CHECK(format_value(find(changes, "few_shot.k")->value) == "0");
     REQUIRE(find(changes, "zero_shot.descriptions.negative"));
     CHECK(format_value(find(changes, "zero_shot.descriptions.negative")->value) == "[\"sad\", \"angry\"]");
     CHECK(zero.configs[1].trials.size() == 3);

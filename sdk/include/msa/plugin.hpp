@@ -26,8 +26,11 @@
 //      MultiHeadSelfAttention's ProjectionNames; 4.0 plugins still load.
 // 4.2: SamplerContext::shots (few-shot phases), at the end of the struct; 4.1 plugins
 //      still load.
+// 4.3: the prompt kind (msa/prompt.hpp: PromptModel, PromptContext), registered with
+//      Registry::add_prompt at the end of the vtable; libmsa-models gained MaskedLmHead
+//      and masked_lm_from_checkpoint. 4.2 plugins still load.
 #define MSA_SDK_ABI_MAJOR 4
-#define MSA_SDK_ABI_MINOR 2
+#define MSA_SDK_ABI_MINOR 3
 
 #ifndef _GLIBCXX_USE_CXX11_ABI
 #define MSA_CXX11_ABI -1

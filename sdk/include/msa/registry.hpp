@@ -18,10 +18,12 @@ class Fusion;
 class Loss;
 class Sampler;
 class Augmenter;
+class PromptModel;
 struct FusionContext;
 struct LossContext;
+struct PromptContext;
 
-enum class PluginKind { encoder, fusion, loss, sampler, augmenter };
+enum class PluginKind { encoder, fusion, loss, sampler, augmenter, prompt };
 
 inline const char* to_string(PluginKind kind) {
     switch (kind) {
@@ -30,6 +32,7 @@ inline const char* to_string(PluginKind kind) {
     case PluginKind::loss: return "loss";
     case PluginKind::sampler: return "sampler";
     case PluginKind::augmenter: return "augmenter";
+    case PluginKind::prompt: return "prompt";
     }
     return "?";
 }
@@ -78,6 +81,8 @@ using FusionFactory =
 using LossFactory = std::function<std::shared_ptr<Loss>(const Properties&, const LossContext&)>;
 using SamplerFactory = std::function<std::shared_ptr<Sampler>(const Properties&)>;
 using AugmenterFactory = std::function<std::shared_ptr<Augmenter>(const Properties&)>;
+using PromptFactory =
+    std::function<std::shared_ptr<PromptModel>(const Properties&, const PromptContext&)>;
 
 // Implemented by the host. Registration is explicit, never through static
 // constructors; the host records which library every entry came from.
@@ -89,6 +94,8 @@ public:
     virtual void add_loss(PluginInfo info, LossFactory factory) = 0;
     virtual void add_sampler(PluginInfo info, SamplerFactory factory) = 0;
     virtual void add_augmenter(PluginInfo info, AugmenterFactory factory) = 0;
+    // Last in the vtable, so that plugins built against SDK 4.2 still load. SDK 4.3.
+    virtual void add_prompt(PluginInfo info, PromptFactory factory) = 0;
 };
 
 } // namespace msa
