@@ -171,18 +171,20 @@ void read_clip_phase_keys(TableReader& r, PhaseSpec& phase) {
 
 // shots: k per class, one curve point each, increasing; draws: training sets per k, which
 // take the place of seeds (draw d is trained with seed d).
-// Whether the phase's trials have a [prompt] model: the base manifest's, or one that the
-// phase's `set` or `sweep` gives.
-bool phase_has_prompt(const TableReader& r, bool base_prompt) {
-    if (base_prompt) return true;
-    if (const toml::table* set = r.raw()["set"].as_table(); set && set->get("prompt")) return true;
-    if (const toml::table* sweep = r.raw()["sweep"].as_table())
-        for (const auto& [key, _] : *sweep)
-            if (key.str() == "prompt" || key.str().rfind("prompt.", 0) == 0) return true;
+// Whether the phase's trials have a model with a zero-shot of its own, a [prompt] or a
+// [clip]: the base manifest's, or one that the phase's `set` or `sweep` gives.
+bool phase_has_own_zero_shot(const TableReader& r, bool base_has_it) {
+    if (base_has_it) return true;
+    for (const char* table : {"prompt", "clip"}) {
+        if (const toml::table* set = r.raw()["set"].as_table(); set && set->get(table)) return true;
+        if (const toml::table* sweep = r.raw()["sweep"].as_table())
+            for (const auto& [key, _] : *sweep)
+                if (key.str() == table || key.str().rfind(std::string(table) + ".", 0) == 0) return true;
+    }
     return false;
 }
 
-void read_few_shot_phase_keys(TableReader& r, PhaseSpec& phase, bool base_prompt) {
+void read_few_shot_phase_keys(TableReader& r, PhaseSpec& phase, bool base_zero_shot) {
     Problems& problems = r.problems();
     if (const toml::node* shots = r.node("shots")) {
         const toml::array* list = shots->as_array();
@@ -206,11 +208,12 @@ void read_few_shot_phase_keys(TableReader& r, PhaseSpec& phase, bool base_prompt
     phase.draws = r.integer("draws", 1, 1000).value_or(phase.draws);
     const bool zero = !phase.shots.empty() && phase.shots.front() == 0;
     if (auto descriptions = r.string_lists("descriptions")) phase.descriptions = *descriptions;
-    // A prompt model is its own zero-shot (its label words); sentence encoders need descriptions.
-    if (zero && phase.descriptions.empty() && !r.raw().get("descriptions") && !phase_has_prompt(r, base_prompt))
+    // A prompt model (its label words) and CLIP (its templates) have a zero-shot of their own;
+    // sentence encoders need descriptions.
+    if (zero && phase.descriptions.empty() && !r.raw().get("descriptions") && !phase_has_own_zero_shot(r, base_zero_shot))
         problems.add(*r.raw().get("shots"), "'" + r.qualified("shots") + "' holds 0, zero-shot by label descriptions: "
                                             "set descriptions = { <label> = [\"...\"], ... } for every label (a "
-                                            "[prompt] model needs none: it scores its label words)");
+                                            "[prompt] or [clip] model needs none: it has a zero-shot of its own)");
     if (!zero && r.raw().get("descriptions"))
         problems.add(*r.raw().get("descriptions"), "'" + r.qualified("descriptions") + "' are used at k = 0 only: "
                                                    "add 0 to shots, or leave descriptions out");
@@ -220,7 +223,7 @@ void read_few_shot_phase_keys(TableReader& r, PhaseSpec& phase, bool base_prompt
 }
 
 PhaseSpec read_phase(const toml::table& table, std::size_t index, const std::vector<PhaseSpec>& earlier,
-                     bool base_prompt, Problems& problems) {
+                     bool base_zero_shot, Problems& problems) {
     const std::string qualified = "phase[" + std::to_string(index) + "]";
     TableReader r(table, qualified, problems);
     PhaseSpec phase;
@@ -242,7 +245,7 @@ PhaseSpec read_phase(const toml::table& table, std::size_t index, const std::vec
     if (phase.kind == PhaseKind::augmentation) read_augmentation_phase_keys(r, phase);
     if (phase.kind == PhaseKind::ablation) read_ablation_phase_keys(r, phase);
     if (phase.kind == PhaseKind::clip) read_clip_phase_keys(r, phase);
-    if (phase.kind == PhaseKind::few_shot) read_few_shot_phase_keys(r, phase, base_prompt);
+    if (phase.kind == PhaseKind::few_shot) read_few_shot_phase_keys(r, phase, base_zero_shot);
     r.finish();
     return phase;
 }
@@ -260,8 +263,8 @@ std::vector<PhaseSpec> read_phases(TableReader& top) {
         return out;
     }
     for (std::size_t i = 0; i < array->size(); ++i) {
-        PhaseSpec phase = read_phase(*array->get(i)->as_table(), i, out, top.raw().get("prompt") != nullptr,
-                                     top.problems());
+        const bool base_zero_shot = top.raw().get("prompt") || top.raw().get("clip");
+        PhaseSpec phase = read_phase(*array->get(i)->as_table(), i, out, base_zero_shot, top.problems());
         out.push_back(std::move(phase));
     }
     return out;

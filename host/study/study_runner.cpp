@@ -243,6 +243,12 @@ private:
                     trial.outcome.error = e.what();
                     continue;
                 }
+                std::string clip_absent;
+                if (study.clip && !train::clip_checkpoint_present(*study.clip, clip_absent)) {
+                    trial.outcome.status = TrialStatus::skipped; // a clip phase is skipped whole before this
+                    trial.outcome.error = clip_absent;
+                    continue;
+                }
                 if (auto reason = missing_model_folder(study)) {
                     trial.outcome.status = TrialStatus::skipped;
                     trial.outcome.error = *reason;

@@ -9,6 +9,7 @@
 #include "train/run_folder.hpp"
 #include "train/trial_features.hpp"
 #include "train/trial_rows.hpp"
+#include "train/zero_shot_trial.hpp"
 #include "util/thread_budget.hpp"
 
 #include <msa/encoder.hpp>
@@ -97,7 +98,7 @@ at::Tensor labels_of(const std::vector<Sample>& samples, const std::vector<std::
     return torch::tensor(y, torch::kLong);
 }
 
-at::Tensor linear_probe(const ClipContext& ctx, const TrialData& data, const fs::path& out, const TrialLogFn& log,
+at::Tensor linear_probe(const ClipContext& ctx, TrialData& data, const fs::path& out, const TrialLogFn& log,
                         records::MetricsWriter& metrics) {
     const ClipConfig& clip = ctx.clip;
     const auto& samples = data.dataset.samples;
@@ -107,9 +108,9 @@ at::Tensor linear_probe(const ClipContext& ctx, const TrialData& data, const fs:
         throw ConfigError(clip.where, "[clip] l2 lists " + std::to_string(clip.l2.size()) +
                                           " strengths, chosen on the validation split, which is empty: set "
                                           "split.valid above 0, or give one l2 value");
-    if (ctx.study.few_shot)
-        throw ConfigError(ctx.study.few_shot->where, "[few_shot] applies to trained heads, not to a [clip] trial");
     const std::vector<std::size_t> rows = sample_training_rows(ctx.study, ctx.catalog, data);
+    // A few-shot point: the probe's l2 is chosen on k per class from the rest of the train split.
+    if (ctx.study.few_shot) metrics.details["few_shot"] = draw_few_shot_validation(ctx.study, data, rows);
     const std::vector<std::int64_t> class_counts = count_training_rows(ctx.study, samples, rows, log);
 
     const auto encode_start = std::chrono::steady_clock::now();
@@ -233,17 +234,19 @@ void run_clip_trial(const Study& study, const PluginCatalog& catalog, const fs::
     } catch (const models::CheckpointError& e) {
         throw ConfigError(clip.where, std::string("[clip] checkpoint: ") + e.what());
     }
-    log("clip " + clip.method + ": " + clip.checkpoint.string());
+    // A few-shot phase's k = 0 is CLIP's own zero-shot, whatever the configuration's method.
+    const std::string method = study.few_shot && study.few_shot->k == 0 ? "zero-shot" : clip.method;
+    log("clip " + method + ": " + clip.checkpoint.string());
     // A clip phase starts from an incumbent whose manifest may carry these; CLIP replaces
     // the model they belong to, so they are said to be unused rather than refused.
     if (study.augmenter || study.augmentation)
         log("clip: [augmenter] and [augmentation] are not applied: the probe trains on the sampler's rows alone");
     if (study.evaluate) log("clip: [evaluate] is not applied: a [clip] trial evaluates its own CLIP model");
-    const TrialData data = read_trial_data(study, std::ref(log));
-    metrics.details["clip"] = {{"method", clip.method}, {"checkpoint", clip.checkpoint.string()},
+    TrialData data = read_trial_data(study, std::ref(log));
+    metrics.details["clip"] = {{"method", method}, {"checkpoint", clip.checkpoint.string()},
                                {"digest", ctx.checkpoint.digest}};
-    const at::Tensor probs = clip.method == "zero-shot" ? zero_shot(ctx, data, std::ref(log), metrics)
-                                                        : linear_probe(ctx, data, out, std::ref(log), metrics);
+    const at::Tensor probs = method == "zero-shot" ? zero_shot(ctx, data, std::ref(log), metrics)
+                                                   : linear_probe(ctx, data, out, std::ref(log), metrics);
     write_predictions_and_metrics(out, data.dataset.samples, split_names(data.dataset.samples, data.split),
                                   data.split, probs, study.dataset.labels, metrics);
     metrics.details["device"] = "cpu";
@@ -266,8 +269,11 @@ at::Tensor zero_shot_class_embeddings(const at::Tensor& prompt_embeds, std::int6
     if (prompt_embeds.dim() != 2 || num_classes <= 0 || prompt_embeds.size(0) % num_classes != 0)
         throw Error("zero-shot: " + std::to_string(prompt_embeds.dim() == 2 ? prompt_embeds.size(0) : 0) +
                     " prompt embeddings do not divide into " + std::to_string(num_classes) + " classes");
-    const at::Tensor prompts = models::clip_normalize(prompt_embeds.to(torch::kFloat));
-    return models::clip_normalize(prompts.view({num_classes, -1, prompts.size(1)}).mean(1));
+    // The prompts come class by class, the same number each: prompt p is class p / per_class's.
+    const std::int64_t per_class = prompt_embeds.size(0) / num_classes;
+    std::vector<std::int64_t> owner;
+    for (std::int64_t p = 0; p < prompt_embeds.size(0); ++p) owner.push_back(p / per_class);
+    return description_class_embeddings(prompt_embeds, owner, num_classes);
 }
 
 at::Tensor zero_shot_probabilities(const at::Tensor& image_embeds, const at::Tensor& class_embeds,

@@ -84,16 +84,21 @@ public:
 
         // A few-shot trial's k per class: the same total as k-shot's, in the pool's proportions.
         std::int64_t budget = context.shots > 0 ? context.shots * context.num_classes : budget_;
+        // What set the total, for errors: the few-shot phase's k, or this sampler's budget.
+        const std::string total = context.shots > 0 ? "few-shot k = " + std::to_string(context.shots) + " x " +
+                                                          std::to_string(context.num_classes) + " classes = " +
+                                                          std::to_string(budget)
+                                                    : "budget = " + std::to_string(budget);
         if (budget == 0) {
             budget = std::max<std::int64_t>(present, std::llround(fraction_ * static_cast<double>(pool_size)));
         } else if (budget < present) {
-            throw msa::ConfigError(where_budget_, "consistent sampler: budget = " + std::to_string(budget) +
+            throw msa::ConfigError(where_budget_, "consistent sampler: " + total +
                                                       " cannot give one sample to each of the " +
                                                       std::to_string(present) +
                                                       " classes in the pool; accepted: " + std::to_string(present) +
                                                       ".." + std::to_string(pool_size));
         } else if (budget > pool_size) {
-            throw msa::ConfigError(where_budget_, "consistent sampler: budget = " + std::to_string(budget) +
+            throw msa::ConfigError(where_budget_, "consistent sampler: " + total +
                                                       " is larger than the training pool (" +
                                                       std::to_string(pool_size) + " samples); accepted: " +
                                                       std::to_string(present) + ".." + std::to_string(pool_size));

@@ -125,4 +125,58 @@ assert all(t["status"] == "ok" for c in clip["configs"] for t in c["trials"]), c
 skipped = phases["no-clip"]
 assert skipped["status"] == "skipped" and "cannot be fetched by scripts/fetch-models" in skipped["reason"], skipped
 PY
+
+# CLIP on a learning curve: a few-shot phase's k = 0 is CLIP's zero-shot (no descriptions
+# needed), every other k a linear probe on k per class, its l2 chosen on k per class from
+# the rest of the train split; a configuration whose CLIP folder is absent is skipped.
+cat >curve.toml <<TOML
+schema_version = 1
+name = "curve"
+seed = 1
+output = "runs"
+[dataset]
+root = "data"
+[split]
+valid = 0.2
+test = 0.2
+test_seed = 3
+[store]
+path = "store.h5"
+[clip]
+checkpoint = "clip"
+method = "linear-probe"
+l2 = [1e-2, 1]
+[[phase]]
+name = "curve"
+kind = "few-shot"
+shots = [0, 2]
+draws = 2
+set.sampler = "k-shot"
+[[phase]]
+name = "absent"
+kind = "few-shot"
+shots = [0, 2]
+draws = 1
+set.sampler = "k-shot"
+set.clip.checkpoint = "no-such-clip"
+TOML
+expect_exit 0 "$MSA" validate curve.toml
+expect_exit 0 "$MSA" run curve.toml --jobs 2
+python3 - runs/curve <<'PY' || fail "CLIP's few-shot points are not as expected"
+import json, sys
+study = sys.argv[1]
+curve, absent = json.load(open(f"{study}/results.json"))["phases"]
+assert curve["status"] == "complete", curve["status"]
+assert [(c["shots"], len(c["trials"])) for c in curve["configs"]] == [(0, 1), (2, 2)], curve["configs"]
+for config in curve["configs"]:
+    for trial in config["trials"]:
+        m = json.load(open(f"{study}/{trial['folder']}/metrics.json"))
+        if config["shots"] == 0:
+            assert m["clip"]["method"] == "zero-shot", m["clip"]
+        else:
+            assert m["clip"]["method"] == "linear-probe" and m["train_rows"] == 6, (m["clip"], m["train_rows"])
+            assert m["few_shot"]["valid_rows"] == 6, m["few_shot"]
+assert absent["status"] == "skipped" and "no-such-clip" in absent["reason"], absent
+PY
+passed=$((passed + 1))
 done_ok

@@ -105,6 +105,10 @@ TEST_CASE("k-shot and consistent take a few-shot trial's k per class from the co
     few_shot.shots = 11;
     CHECK_THROWS_WITH(make_sampler("k-shot")->select(pool, few_shot),
                       Contains("class 'negative' has 10 samples in the training pool; k = 11"));
+    // A total the pool cannot give names the few-shot k that set it, not the budget.
+    few_shot.shots = 40;
+    CHECK_THROWS_WITH(make_sampler("consistent")->select(pool, few_shot),
+                      Contains("few-shot k = 40 x 3 classes = 120 is larger than the training pool (100 samples)"));
 }
 
 TEST_CASE("weighted-random: seeded draws with replacement that balance the classes", "[sampler]") {
