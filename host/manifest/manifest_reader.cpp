@@ -345,25 +345,31 @@ std::string read_study_name(TableReader& top, const fs::path& file) {
     return name;
 }
 
-DatasetConfig read_dataset(TableReader& top, const fs::path& file) {
+// format, root, encoding and on_error of a dataset table ([dataset], [[distill.pool]]).
+DatasetConfig read_dataset_source(TableReader& r, const toml::table& table, const std::string& name) {
     DatasetConfig d;
-    Problems& problems = top.problems();
-    const toml::table* dataset = top.table("dataset");
-    if (!dataset) {
-        if (!top.raw().get("dataset")) problems.add(file.string(), "missing [dataset] table (format, root)");
-        return d;
-    }
-    TableReader r(*dataset, "dataset", problems);
     d.format = r.choice("format", {"guid-tag", "mvsa", "jsonl"}).value_or(d.format);
     if (auto root = r.path("root")) {
         d.root = *root;
         std::error_code ec;
-        if (!fs::exists(d.root, ec)) problems.add(*dataset->get("root"), "dataset root not found: " + d.root.string());
-    } else if (!dataset->get("root")) {
-        problems.add(*dataset, "[dataset] needs 'root', the folder that holds the data");
+        if (!fs::exists(d.root, ec)) r.problems().add(*table.get("root"), name + " root not found: " + d.root.string());
+    } else if (!table.get("root")) {
+        r.problems().add(table, "[" + name + "] needs 'root', the folder that holds the data");
     }
     d.encoding = r.string("encoding").value_or(d.encoding);
     d.on_error = r.choice("on_error", {"fail", "skip"}).value_or(d.on_error);
+    return d;
+}
+
+DatasetConfig read_dataset(TableReader& top, const fs::path& file) {
+    Problems& problems = top.problems();
+    const toml::table* dataset = top.table("dataset");
+    if (!dataset) {
+        if (!top.raw().get("dataset")) problems.add(file.string(), "missing [dataset] table (format, root)");
+        return {};
+    }
+    TableReader r(*dataset, "dataset", problems);
+    DatasetConfig d = read_dataset_source(r, *dataset, "dataset");
     if (auto labels = r.strings("labels")) {
         std::set<std::string> unique(labels->begin(), labels->end());
         if (labels->size() < 2 || unique.size() != labels->size())
@@ -537,6 +543,58 @@ std::optional<ContrastiveConfig> read_contrastive(TableReader& top) {
     return c;
 }
 
+std::optional<DistillConfig> read_distill(TableReader& top, const std::vector<std::string>& labels) {
+    const toml::table* distill = top.table("distill");
+    if (!distill) return std::nullopt;
+    TableReader r(*distill, "distill", top.problems());
+    Problems& problems = top.problems();
+    DistillConfig d;
+    d.where = location(distill->source());
+    if (auto teacher = r.path("teacher")) d.teacher = *teacher;
+    else if (!distill->get("teacher"))
+        problems.add(*distill, "[distill] needs 'teacher', a finished trial folder (config.toml + model.pt) whose "
+                               "model labels the pool; a distill phase sets it to its `from` incumbent's");
+    d.threshold = r.real("threshold", 0.0, 1.0).value_or(d.threshold);
+    if (const toml::node* node = r.node("thresholds")) {
+        const toml::table* table = node->as_table();
+        if (!table) problems.add(*node, "'distill.thresholds' must be a table of label = threshold in [0, 1]");
+        else
+            for (const auto& [key, value] : *table) {
+                const std::string label(key.str());
+                const auto number = value.value<double>();
+                if (std::find(labels.begin(), labels.end(), label) == labels.end())
+                    problems.add(value, "'distill.thresholds." + label + "': '" + label + "' is not a label of this "
+                                        "study; labels: " + join(labels));
+                else if (!number || *number < 0 || *number > 1)
+                    problems.add(value, "'distill.thresholds." + label + "' must be a number in [0, 1]");
+                else
+                    d.thresholds[label] = *number;
+            }
+    }
+    d.targets = r.choice("targets", {"hard", "soft"}).value_or(d.targets);
+    d.temperature = r.real("temperature", 0.01, 100.0).value_or(d.temperature);
+    d.gold_weight = r.real("gold_weight", 0.0, 100.0).value_or(d.gold_weight);
+    d.rounds = r.integer("rounds", 1, 100).value_or(d.rounds);
+    d.unlabelled = r.boolean("unlabelled").value_or(d.unlabelled);
+    if (const toml::node* node = r.node("pool")) {
+        const toml::array* array = node->as_array();
+        if (!array || !array->is_array_of_tables())
+            problems.add(*node, "'distill.pool' must be an array of tables ([[distill.pool]] with format, root)");
+        else
+            for (std::size_t i = 0; i < array->size(); ++i) {
+                const toml::table& table = *array->get(i)->as_table();
+                TableReader pool(table, "distill.pool[" + std::to_string(i) + "]", problems);
+                d.pools.push_back(read_dataset_source(pool, table, "distill.pool"));
+                pool.finish();
+            }
+    }
+    if (!d.unlabelled && d.pools.empty())
+        problems.add(*distill, "[distill] has no pool: unlabelled = false and no [[distill.pool]]; the teacher needs "
+                               "posts to label");
+    r.finish();
+    return d;
+}
+
 std::optional<ZeroShotConfig> read_zero_shot(TableReader& top) {
     const toml::table* zero_shot = top.table("zero_shot");
     if (!zero_shot) return std::nullopt;
@@ -649,6 +707,7 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
     study.few_shot = read_few_shot(top);
     study.zero_shot = read_zero_shot(top);
     study.contrastive = read_contrastive(top);
+    study.distill = read_distill(top, study.dataset.labels);
     study.clip = read_clip(top);
     study.phases = read_phases(top);
     check_ablation_fusions(study.phases, catalog, problems);

@@ -169,8 +169,15 @@ void read_clip_phase_keys(TableReader& r, PhaseSpec& phase) {
     phase.templates = r.strings("templates").value_or(std::vector<std::string>{});
 }
 
-// shots: k per class, one curve point each, increasing; draws: training sets per k, which
-// take the place of seeds (draw d is trained with seed d).
+// teacher: a trial folder in place of `from`'s incumbent; gold: the gold-label student too.
+void read_distill_phase_keys(TableReader& r, PhaseSpec& phase) {
+    if (auto teacher = r.path("teacher")) phase.teacher = *teacher;
+    phase.gold = r.boolean("gold").value_or(phase.gold);
+    if (phase.from.empty() && phase.teacher.empty() && !r.raw().get("teacher"))
+        r.problems().add(r.raw(), "a phase of kind 'distill' needs a teacher: from = \"<an earlier train phase>\" (its "
+                                  "incumbent's trial of each seed), or teacher = \"<a trial folder>\"");
+}
+
 // Whether the phase's trials have a model with a zero-shot of its own, a [prompt] or a
 // [clip]: the base manifest's, or one that the phase's `set` or `sweep` gives.
 bool phase_has_own_zero_shot(const TableReader& r, bool base_has_it) {
@@ -184,6 +191,8 @@ bool phase_has_own_zero_shot(const TableReader& r, bool base_has_it) {
     return false;
 }
 
+// shots: k per class, one curve point each, increasing; draws: training sets per k, which
+// take the place of seeds (draw d is trained with seed d).
 void read_few_shot_phase_keys(TableReader& r, PhaseSpec& phase, bool base_zero_shot) {
     Problems& problems = r.problems();
     if (const toml::node* shots = r.node("shots")) {
@@ -246,6 +255,7 @@ PhaseSpec read_phase(const toml::table& table, std::size_t index, const std::vec
     if (phase.kind == PhaseKind::ablation) read_ablation_phase_keys(r, phase);
     if (phase.kind == PhaseKind::clip) read_clip_phase_keys(r, phase);
     if (phase.kind == PhaseKind::few_shot) read_few_shot_phase_keys(r, phase, base_zero_shot);
+    if (phase.kind == PhaseKind::distill) read_distill_phase_keys(r, phase);
     r.finish();
     return phase;
 }

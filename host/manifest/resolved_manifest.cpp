@@ -104,6 +104,19 @@ std::string resolved_manifest(const Study& study) {
         out << "\n[contrastive]\npairs_per_post = " << c->pairs_per_post << "\nepochs = " << c->epochs
             << "\nbatch_size = " << c->batch_size << "\nlearning_rate = " << format_value(Value{c->learning_rate})
             << "\nfreeze = " << (c->freeze ? "true" : "false") << "\n";
+    if (const auto& d = study.distill) {
+        out << "\n[distill]\nteacher = " << quoted(d->teacher) << "\nthreshold = " << format_value(Value{d->threshold})
+            << "\ntargets = " << quoted(d->targets) << "\ntemperature = " << format_value(Value{d->temperature})
+            << "\ngold_weight = " << format_value(Value{d->gold_weight}) << "\nrounds = " << d->rounds
+            << "\nunlabelled = " << (d->unlabelled ? "true" : "false") << "\n";
+        if (!d->thresholds.empty()) {
+            out << "\n[distill.thresholds]\n";
+            for (const auto& [label, value] : d->thresholds) out << quoted(label) << " = " << format_value(Value{value}) << "\n";
+        }
+        for (const auto& pool : d->pools)
+            out << "\n[[distill.pool]]\nformat = " << quoted(pool.format) << "\nroot = " << quoted(pool.root)
+                << "\nencoding = " << quoted(pool.encoding) << "\non_error = " << quoted(pool.on_error) << "\n";
+    }
     if (const auto& z = study.zero_shot) {
         out << "\n[zero_shot.descriptions]\n";
         for (const auto& [label, descriptions] : z->descriptions) out << quoted(label) << " = " << strings(descriptions) << "\n";

@@ -125,6 +125,27 @@ struct ZeroShotConfig {
     std::string where; // "file:line:column" of the table, for later messages
 };
 
+// [distill] (a distill phase writes it): a trained teacher labels a pool of unlabelled
+// posts; the trial's model (the student) trains on the labels it is confident of.
+struct DistillConfig {
+    std::filesystem::path teacher;       // a finished trial folder (config.toml + model.pt)
+    double threshold = 0.7;              // keep a post when the teacher's top probability reaches it
+    std::map<std::string, double> thresholds; // per label, in place of `threshold`
+    std::string targets = "hard";        // hard: the teacher's label; soft: its probabilities
+    double temperature = 1.0;            // soft: teacher and student logits divided by it (loss x T²)
+    double gold_weight = 0.0;            // > 0: the gold training rows join, each counting this much
+    std::int64_t rounds = 1;             // > 1: self-training, each round's student labels the pool again
+    bool unlabelled = true;              // the dataset's unlabelled rows are in the pool
+    std::vector<DatasetConfig> pools;    // [[distill.pool]]: more posts, labels ignored
+    std::string where; // "file:line:column" of the table, for later messages
+
+    // The threshold of class `label`.
+    double threshold_of(const std::string& label) const {
+        const auto it = thresholds.find(label);
+        return it == thresholds.end() ? threshold : it->second;
+    }
+};
+
 // [clip] (CLIP phase): replaces the encoders and fusion with a CLIP model.
 struct ClipConfig {
     std::filesystem::path checkpoint;       // a Hugging Face CLIP model folder
@@ -170,6 +191,8 @@ struct PhaseSpec {
     std::vector<std::int64_t> shots;                 // few-shot: k per class, one curve point each (0: zero-shot)
     std::map<std::string, std::vector<std::string>> descriptions; // few-shot: label descriptions for k = 0
     std::int64_t draws = 5;                          // few-shot: training sets per k (seeds 1..draws)
+    std::filesystem::path teacher;                   // distill: a trial folder; empty: `from`'s incumbent
+    bool gold = true;                                // distill: also train the student on the gold labels
 };
 
 struct Study {
@@ -199,6 +222,7 @@ struct Study {
     std::optional<FewShotConfig> few_shot;
     std::optional<ZeroShotConfig> zero_shot;
     std::optional<ContrastiveConfig> contrastive;
+    std::optional<DistillConfig> distill;
     std::optional<ClipConfig> clip;
     std::vector<PhaseSpec> phases;
 };

@@ -15,7 +15,7 @@
 
 namespace msa {
 
-enum class PhaseKind { train, augmentation, ablation, clip, few_shot };
+enum class PhaseKind { train, augmentation, ablation, clip, few_shot, distill };
 enum class TrialStatus { pending, ok, failed, skipped, interrupted };
 enum class PhaseStatus { pending, complete, failed, skipped, interrupted };
 enum class StudyStatus { running, complete, failed, interrupted };
@@ -25,7 +25,8 @@ enum class Metric { accuracy, macro_f1, weighted_f1, class_f1, ece, loss };
 // Whether a phase of this kind picks an incumbent that later phases and msa predict use:
 // train and augmentation phases do; an ablation phase takes the incumbent of its `from`
 // apart and a clip phase compares CLIP with it, so neither has one of its own; a few-shot
-// phase draws learning curves, whose points no later phase starts from.
+// phase draws learning curves, whose points no later phase starts from; a distill phase
+// compares students (often of one modality) with gold-trained ones.
 inline bool hands_on_incumbent(PhaseKind kind) { return kind == PhaseKind::train || kind == PhaseKind::augmentation; }
 
 // Where a metric may be named.
@@ -83,7 +84,8 @@ std::optional<MetricName> parse_metric(const std::string& name, unsigned use);
 std::vector<MetricName> summarized_metrics();
 
 // Name tables of the other enums, in enum order.
-inline constexpr std::array<const char*, 5> phase_kind_names{"train", "augmentation", "ablation", "clip", "few-shot"};
+inline constexpr std::array<const char*, 6> phase_kind_names{"train",    "augmentation", "ablation",
+                                                                "clip",     "few-shot",     "distill"};
 inline constexpr std::array<const char*, 5> trial_status_names{"pending", "ok", "failed", "skipped", "interrupted"};
 inline constexpr std::array<const char*, 5> phase_status_names{"pending", "complete", "failed", "skipped",
                                                                "interrupted"};

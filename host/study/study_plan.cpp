@@ -198,6 +198,39 @@ void plan_few_shot(PhasePlan& phase, const Start& start) {
         }
 }
 
+// Students of a teacher (the `from` incumbent's trial of each seed, or `teacher`): one
+// configuration per sweep point, each trial with its teacher; beside them the same student
+// trained on the gold labels alone ([distill] taken out), for comparison.
+void plan_distill(PhasePlan& phase, const Start& start, const std::vector<std::uint64_t>& seeds) {
+    const PhaseSpec& spec = phase.spec;
+    const PlanContext& context = start.context;
+    const auto inherited = [&](std::uint64_t s) { return start.inherited(s); };
+    if (spec.gold) {
+        PlannedConfig gold;
+        gold.label = "gold labels";
+        gold.slug = "gold";
+        gold.chain = start.chain();
+        if (spec.has_set) gold.chain.push_back(Change::set(spec.index));
+        gold.chain.push_back(Change::remove("distill"));
+        gold.changes = {{"distill", "gold labels"}};
+        add_trials(gold, spec, context, seeds, inherited);
+        phase.configs.push_back(std::move(gold));
+    }
+    for (const auto& point : sweep_points(spec, context.study_seed)) {
+        PlannedConfig config = sweep_config(spec, start, point);
+        if (config.changes.empty()) config.label = "distilled";
+        const TrialChanges own = [&](std::uint64_t seed) -> std::vector<Change> {
+            // msa validate plans before any teacher trained: a placeholder stands for it.
+            const std::string teacher = !spec.teacher.empty() ? spec.teacher.string()
+                                        : context.dry_run     ? "(the incumbent of " + spec.from + ")"
+                                                              : absolute_trial(context, *start.trial(seed));
+            return {Change::assign({{"distill.teacher", Value{teacher}}})};
+        };
+        add_trials(config, spec, context, seeds, inherited, own);
+        phase.configs.push_back(std::move(config));
+    }
+}
+
 void plan_clip(PhasePlan& phase, const Start& start, const std::vector<std::uint64_t>& seeds) {
     const PhaseSpec& spec = phase.spec;
     if (start.incumbent)
@@ -287,6 +320,7 @@ PhasePlan plan_phase(const PhaseSpec& spec, const PlanContext& context, const Ph
     case PhaseKind::ablation: plan_ablation(phase, start); break;
     case PhaseKind::clip: plan_clip(phase, start, seeds); break;
     case PhaseKind::few_shot: plan_few_shot(phase, start); break;
+    case PhaseKind::distill: plan_distill(phase, start, seeds); break;
     }
     return phase;
 }

@@ -85,6 +85,16 @@ Study build_trial_study(const std::filesystem::path& file, const std::vector<Cha
         case Change::Kind::assign:
             for (const Assignment& a : change.values) assign(manifest.root, a.path, std::move(*to_node(a.value)), "");
             break;
+        case Change::Kind::remove: {
+            toml::table* parent = &manifest.root;
+            std::string rest = change.axis;
+            for (auto dot = rest.find('.'); parent && dot != std::string::npos; dot = rest.find('.')) {
+                parent = (*parent)[rest.substr(0, dot)].as_table();
+                rest = rest.substr(dot + 1);
+            }
+            if (parent) parent->erase(rest);
+            break;
+        }
         }
     }
     return ManifestDocument(std::move(manifest)).to_study(catalog);

@@ -30,6 +30,7 @@ struct Change {
         set,    // merge phase `phase`'s `set` table into the manifest
         sweep,  // put element `element` of phase `phase`'s sweep axis `axis` at `axis`
         assign, // put each of `values` at its path (the planner's own settings)
+        remove, // take the table or key at `axis` out (a distill phase's gold-label student)
     };
     Kind kind = Kind::assign;
     std::size_t phase = 0;
@@ -42,6 +43,7 @@ struct Change {
         return {Kind::sweep, phase, std::move(axis), element, {}};
     }
     static Change assign(std::vector<Assignment> values) { return {Kind::assign, 0, {}, 0, std::move(values)}; }
+    static Change remove(std::string path) { return {Kind::remove, 0, std::move(path), 0, {}}; }
     bool operator==(const Change& o) const {
         return kind == o.kind && phase == o.phase && axis == o.axis && element == o.element && values == o.values;
     }

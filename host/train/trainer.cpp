@@ -71,12 +71,32 @@ LossInput loss_input(const ModelOutput& out, const FeatureSet& batch) {
 
 } // namespace
 
+SoftTargets SoftTargets::rows(const at::Tensor& index) const {
+    if (!defined()) return {};
+    const at::Tensor i = index.to(probs.device());
+    return {probs.index_select(0, i), temperature.index_select(0, i), weight.index_select(0, i)};
+}
+
+SoftTargets SoftTargets::to(const torch::Device& device) const {
+    if (!defined()) return {};
+    return {probs.to(device), temperature.to(device), weight.to(device)};
+}
+
+at::Tensor soft_target_loss(const at::Tensor& logits, const SoftTargets& targets) {
+    const at::Tensor t = targets.temperature.to(logits.dtype());
+    const at::Tensor log_probs = torch::log_softmax(logits / t.unsqueeze(1), 1);
+    const at::Tensor per_row = -(targets.probs.to(logits.dtype()) * log_probs).sum(1) * t * t;
+    const at::Tensor weight = targets.weight.to(logits.dtype());
+    return (per_row * weight).sum() / weight.sum().clamp_min(1e-12);
+}
+
 FeatureSet FeatureSet::rows(const at::Tensor& index) const {
-    return {select_rows(text, index), select_rows(image, index), labels.index_select(0, index.to(labels.device()))};
+    return {select_rows(text, index), select_rows(image, index), labels.index_select(0, index.to(labels.device())),
+            soft.rows(index)};
 }
 
 FeatureSet FeatureSet::to(const torch::Device& device) const {
-    return {move_to(text, device), move_to(image, device), labels.to(device)};
+    return {move_to(text, device), move_to(image, device), labels.to(device), soft.to(device)};
 }
 
 ClassifierImpl::ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry,
@@ -337,7 +357,9 @@ struct EpochRunner {
             for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g)
                 static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options()).lr(base_rates[g] * factor);
             optimizer.zero_grad();
-            const at::Tensor loss = objective(loss_input(model->forward_all(batch.text, batch.image), batch));
+            const ModelOutput out = model->forward_all(batch.text, batch.image);
+            const at::Tensor loss =
+                batch.soft.defined() ? soft_target_loss(out.logits, batch.soft) : objective(loss_input(out, batch));
             const double value = loss.item<double>();
             if (!std::isfinite(value))
                 throw Error("training: the loss became " + std::to_string(value) + " at epoch " +

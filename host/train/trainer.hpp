@@ -28,12 +28,32 @@ struct PluginEntry;
 
 namespace msa::train {
 
+// Training targets other than the labels, for distillation: a class distribution per row,
+// the temperature T its row's logits are divided by (the row's loss is scaled by T², as
+// Hinton et al. do, so gradients keep their size), and a weight per row. With them the
+// loss is the weighted mean of T² · cross-entropy(probs, softmax(logits / T)), which
+// differs from the KL divergence only by the targets' entropy; the study's [loss] and
+// auxiliary losses are not used.
+struct SoftTargets {
+    at::Tensor probs;       // [N, C] float, rows summing to 1
+    at::Tensor temperature; // [N] float
+    at::Tensor weight;      // [N] float
+
+    bool defined() const { return probs.defined(); }
+    SoftTargets rows(const at::Tensor& index) const;
+    SoftTargets to(const torch::Device& device) const;
+};
+
+// The loss above, for a batch's logits [N, C].
+at::Tensor soft_target_loss(const at::Tensor& logits, const SoftTargets& targets);
+
 // Features of a set of samples, one row per sample, and their labels (-1: unlabelled).
 // A modality that is absent has an undefined pooled tensor.
 struct FeatureSet {
     Features text;
     Features image;
     at::Tensor labels; // [N] int64
+    SoftTargets soft;  // distillation's targets; undefined: train on `labels`
 
     std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
     // The rows `index` ([M] int64), in that order.

@@ -9,6 +9,7 @@
 #include "train/evaluate_trial.hpp"
 #include "train/clip_trial.hpp"
 #include "train/contrastive.hpp"
+#include "train/distillation.hpp"
 #include "train/zero_shot_trial.hpp"
 #include "train/run_folder.hpp"
 #include "train/trainer.hpp"
@@ -112,6 +113,10 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
         throw ConfigError(study.contrastive->where, "[contrastive] tunes the top of [encoders.text]; a [prompt] "
                                                     "trial reads the texts through its prompt model instead: "
                                                     "remove one of the two");
+    if (study.distill && (study.contrastive || study.few_shot))
+        throw ConfigError(study.distill->where, std::string("[distill] trains on the teacher's labels of the pool; it "
+                                                            "does not combine with ") +
+                                                    (study.contrastive ? "[contrastive]" : "[few_shot]"));
     if (study.augmenter && !study.augmentation)
         throw ConfigError(study.augmenter->where,
                           "[augmenter] " + study.augmenter->plugin + " needs [augmentation] hard_samples = \"<an "
@@ -145,7 +150,10 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
             split_of.push_back("augmented");
         }
     }
+    const std::size_t augmented = samples.size() - dataset.samples.size();
     const std::vector<std::int64_t> class_counts = count_training_rows(study, samples, train_rows, std::ref(log));
+    std::vector<std::size_t> pool; // [distill]: the posts the teacher labels
+    if (study.distill) pool = gather_pool(study, data, samples, split_of, metrics.details["distill"], std::ref(log));
 
     const auto encode_start = std::chrono::steady_clock::now();
     // Plugins are built after seeding, so initial weights follow the seed.
@@ -166,8 +174,41 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     Classifier& model = built.first;
     const Objective& objective = built.second;
 
-    const FeatureSet train = everything.rows(index_tensor(train_rows));
+    FeatureSet train = everything.rows(index_tensor(train_rows));
     const FeatureSet valid = everything.rows(index_tensor(split.valid));
+    // Distillation: the student trains on the pool rows the teacher is confident of.
+    const auto distilled = [&](const at::Tensor& probs, const std::string& who) {
+        const DistillRound round = distill_round(*study.distill, labels, samples, pool, probs, train_rows);
+        std::string kept;
+        for (std::size_t c = 0; c < labels.size(); ++c)
+            kept += (c ? ", " : "") + labels[c] + " " + std::to_string(round.kept_per_class[c]);
+        log("distill: " + who + " is confident of " + std::to_string(round.rows.size() - (study.distill->gold_weight > 0 ? train_rows.size() : 0)) +
+            " of " + std::to_string(pool.size()) + " pool posts (" + kept + ")" +
+            (study.distill->gold_weight > 0 ? "; the gold training rows join at weight " +
+                                                  format_value(Value{study.distill->gold_weight})
+                                            : std::string()));
+        if (round.rows.empty())
+            throw ConfigError(study.distill->where, "[distill]: no pool post reaches the thresholds; lower "
+                                                    "distill.threshold (or thresholds.<label>), or set gold_weight");
+        FeatureSet set = everything.rows(index_tensor(round.rows));
+        set.soft = round.targets;
+        return std::make_pair(set, round.kept_per_class);
+    };
+    nlohmann::json rounds = nlohmann::json::array();
+    if (study.distill) {
+        std::vector<std::size_t> teacher_rows = pool;
+        teacher_rows.insert(teacher_rows.end(), split.valid.begin(), split.valid.end());
+        const at::Tensor probs = teacher_probabilities(study, catalog, samples, teacher_rows, device, std::ref(log));
+        const auto pool_size = static_cast<std::int64_t>(pool.size());
+        std::vector<std::int64_t> valid_labels;
+        for (auto i : split.valid) valid_labels.push_back(samples[i].label);
+        metrics.details["distill"]["teacher"] = study.distill->teacher.string();
+        metrics.details["distill"]["teacher_valid"] =
+            teacher_at_thresholds(*study.distill, labels, probs.narrow(0, pool_size, probs.size(0) - pool_size), valid_labels);
+        auto [set, kept] = distilled(probs.narrow(0, 0, pool_size), "the teacher");
+        train = std::move(set);
+        rounds.push_back({{"round", 1}, {"labelled_by", "teacher"}, {"kept", kept}});
+    }
     if (study.contrastive) {
         const ContrastiveResult tuned =
             contrastive_tune(model, train, *study.contrastive, study.train.weight_decay, study.seed, device, std::ref(log));
@@ -180,6 +221,17 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
         log("k = 0: " + study.prompt->plugin + " is evaluated untrained (its template and label words)");
     else
         fitted = fit_logged(model, objective, train, valid, study, device, out, log);
+    // Self-training: each round's student labels the pool for the next, trained afresh.
+    for (std::int64_t round = 2; study.distill && round <= study.distill->rounds; ++round) {
+        const at::Tensor probs = predict_probabilities(model, everything.rows(index_tensor(pool)), device);
+        auto [set, kept] = distilled(probs, "round " + std::to_string(round - 1) + "'s student");
+        train = std::move(set);
+        rounds.push_back({{"round", round}, {"labelled_by", "student of round " + std::to_string(round - 1)}, {"kept", kept}});
+        torch::manual_seed(study.seed);
+        built = build_model(study, catalog, features, prompt, class_counts);
+        fitted = fit_logged(model, objective, train, valid, study, device, out, log);
+    }
+    if (study.distill) metrics.details["distill"]["rounds"] = rounds;
 
     // Predictions for every sample, then metrics per labelled split.
     write_predictions_and_metrics(out, samples, split_of, split, predict_probabilities(model, everything, device),
@@ -194,8 +246,8 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     metrics.details.update({{"epochs_run", fitted.history.size()},
                             {"stopped_early", fitted.stopped_early},
                             {"monitor", study.train.monitor.str()},
-                            {"train_rows", train_rows.size()},
-                            {"augmented", samples.size() - dataset.samples.size()},
+                            {"train_rows", train.size()},
+                            {"augmented", augmented},
                             {"parameters", {{"head", all_parameters - encoder_parameters},
                                             {"encoder_top", encoder_parameters}}},
                             {"class_counts", class_counts},

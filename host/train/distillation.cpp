@@ -1,0 +1,152 @@
+// Distillation's pool, teacher and targets (see distillation.hpp).
+#include "train/distillation.hpp"
+
+#include "data/dataset_reader.hpp"
+#include "train/saved_model.hpp"
+#include "util/suggest.hpp"
+
+#include <torch/torch.h>
+
+#include <unordered_set>
+
+namespace msa::train {
+
+std::vector<std::size_t> gather_pool(const Study& study, const TrialData& data, std::vector<Sample>& samples,
+                                     std::vector<std::string>& split_of, nlohmann::json& report, const TrialLogFn& log) {
+    const DistillConfig& distill = *study.distill;
+    std::vector<std::size_t> pool;
+    if (distill.unlabelled)
+        for (std::size_t i = 0; i < data.dataset.samples.size(); ++i)
+            if (data.dataset.samples[i].label < 0) pool.push_back(i);
+    report["unlabelled"] = pool.size();
+
+    // The ids an honest evaluation keeps away from every pool.
+    std::unordered_set<std::string> held_out;
+    for (const auto* rows : {&data.split.valid, &data.split.test})
+        for (auto i : *rows) held_out.insert(data.dataset.samples[i].id);
+    nlohmann::json pools = nlohmann::json::array();
+    for (std::size_t p = 0; p < distill.pools.size(); ++p) {
+        DatasetConfig config = distill.pools[p];
+        config.labels = study.dataset.labels; // tags are read (and must be labels or null), then ignored
+        const data::Dataset extra = data::read_dataset(config);
+        if (extra.samples.empty())
+            throw ConfigError(distill.where, "[[distill.pool]] " + config.root.string() + " has no readable posts (" +
+                                                 std::to_string(extra.skipped.size()) + " skipped)");
+        std::size_t removed = 0;
+        const std::string prefix = "pool" + std::to_string(p + 1) + "/";
+        for (Sample s : extra.samples) {
+            if (held_out.count(s.id)) {
+                ++removed;
+                continue;
+            }
+            s.id = prefix + s.id;
+            s.group = s.id;
+            s.label = -1;
+            pool.push_back(samples.size());
+            samples.push_back(std::move(s));
+            split_of.push_back("pool");
+        }
+        pools.push_back({{"root", config.root.string()}, {"read", extra.samples.size()},
+                         {"held_out_removed", removed}});
+        log("distill pool " + std::to_string(p + 1) + ": " + std::to_string(extra.samples.size()) + " posts from " +
+            config.root.string() + (removed ? ", " + std::to_string(removed) + " left out: their ids are validation or "
+                                                                               "test ids of the dataset"
+                                            : std::string()));
+    }
+    report["pools"] = pools;
+    report["pool"] = pool.size();
+    if (pool.empty())
+        throw ConfigError(distill.where, "[distill]: the pool is empty (the dataset has no unlabelled rows" +
+                                             std::string(distill.pools.empty() ? " and there is no [[distill.pool]]"
+                                                                               : " and the pools gave none") +
+                                             "); the teacher needs posts to label");
+    return pool;
+}
+
+at::Tensor teacher_probabilities(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,
+                                 const std::vector<std::size_t>& rows, const torch::Device& device,
+                                 const TrialLogFn& log) {
+    const DistillConfig& distill = *study.distill;
+    std::unique_ptr<SavedModel> teacher;
+    try {
+        teacher = std::make_unique<SavedModel>(distill.teacher, catalog);
+    } catch (const Error& e) {
+        throw ConfigError(distill.where, std::string("[distill] teacher: ") + e.what());
+    }
+    if (teacher->labels() != study.dataset.labels)
+        throw ConfigError(distill.where, "[distill] teacher " + distill.teacher.string() + " was trained on the labels " +
+                                             join(teacher->labels()) + ", this study has " + join(study.dataset.labels) +
+                                             "; the teacher's labels must be the study's, in the same order");
+    std::vector<Sample> subset;
+    subset.reserve(rows.size());
+    for (auto i : rows) subset.push_back(samples[i]);
+    const LoadedFeatures f = teacher->features(subset, log, &study);
+    log("distill teacher " + distill.teacher.string() + " labels " + std::to_string(rows.size()) + " posts");
+    return teacher->probabilities(
+        FeatureSet{f.text, f.image, torch::full({static_cast<std::int64_t>(subset.size())}, -1, torch::kLong)}, device);
+}
+
+DistillRound distill_round(const DistillConfig& config, const std::vector<std::string>& labels,
+                           const std::vector<Sample>& samples, const std::vector<std::size_t>& pool,
+                           const at::Tensor& probs, const std::vector<std::size_t>& train_rows) {
+    const auto classes = static_cast<std::int64_t>(labels.size());
+    const auto [top, label] = probs.max(1);
+    std::vector<double> threshold;
+    for (const auto& l : labels) threshold.push_back(config.threshold_of(l));
+    const at::Tensor kept = top.ge(torch::tensor(threshold, torch::kDouble).to(top.dtype()).index_select(0, label));
+
+    DistillRound round;
+    round.kept_per_class.assign(labels.size(), 0);
+    std::vector<at::Tensor> targets;
+    std::vector<double> temperature, weight;
+    const auto p = probs.to(torch::kDouble);
+    for (std::int64_t r = 0; r < probs.size(0); ++r) {
+        if (!kept[r].item<bool>()) continue;
+        const std::int64_t c = label[r].item<std::int64_t>();
+        ++round.kept_per_class[static_cast<std::size_t>(c)];
+        round.rows.push_back(pool[static_cast<std::size_t>(r)]);
+        if (config.targets == "soft") {
+            // softmax(logits / T) from probabilities: p^(1/T), normalised.
+            const at::Tensor sharpened = p[r].clamp_min(1e-12).pow(1.0 / config.temperature);
+            targets.push_back(sharpened / sharpened.sum());
+            temperature.push_back(config.temperature);
+        } else {
+            targets.push_back(torch::one_hot(label[r], classes).to(torch::kDouble));
+            temperature.push_back(1.0);
+        }
+        weight.push_back(1.0);
+    }
+    if (config.gold_weight > 0)
+        for (auto i : train_rows) {
+            round.rows.push_back(i);
+            targets.push_back(torch::one_hot(torch::tensor(std::int64_t{samples[i].label}), classes).to(torch::kDouble));
+            temperature.push_back(1.0);
+            weight.push_back(config.gold_weight);
+        }
+    if (!round.rows.empty())
+        round.targets = {torch::stack(targets).to(torch::kFloat), torch::tensor(temperature).to(torch::kFloat),
+                         torch::tensor(weight).to(torch::kFloat)};
+    return round;
+}
+
+nlohmann::json teacher_at_thresholds(const DistillConfig& config, const std::vector<std::string>& labels,
+                                     const at::Tensor& probs, const std::vector<std::int64_t>& gold) {
+    const auto [top, label] = probs.max(1);
+    std::int64_t confident = 0, confident_right = 0, right = 0;
+    for (std::int64_t r = 0; r < probs.size(0); ++r) {
+        const std::int64_t c = label[r].item<std::int64_t>();
+        const bool correct = c == gold[static_cast<std::size_t>(r)];
+        right += correct;
+        if (top[r].item<double>() >= config.threshold_of(labels[static_cast<std::size_t>(c)])) {
+            ++confident;
+            confident_right += correct;
+        }
+    }
+    const auto n = static_cast<double>(std::max<std::int64_t>(1, probs.size(0)));
+    return {{"rows", probs.size(0)},
+            {"coverage", static_cast<double>(confident) / n},
+            {"accuracy_confident", confident ? static_cast<double>(confident_right) / static_cast<double>(confident) : 0.0},
+            {"accuracy", static_cast<double>(right) / n}};
+}
+
+} // namespace msa::train
