@@ -7,6 +7,7 @@
 #include "data/split.hpp"
 #include "manifest/manifest_reader.hpp"
 #include "study/study_runner.hpp"
+#include "train/distillation.hpp"
 #include "train/trial_features.hpp"
 
 #include <iostream>
@@ -84,6 +85,11 @@ Command add_validate_command(CLI::App& app) {
                     // A study's phases expand to trial manifests: every one is checked too.
                     if (!study.phases.empty()) study::check_study(*file, catalog);
                     else check_prompt(study, catalog);
+                    if (study.phases.empty()) try {
+                            train::check_distill(study, catalog);
+                        } catch (const ConfigError& e) {
+                            throw ManifestError({{e.where(), e.message()}});
+                        }
                     const std::string dataset = check_dataset(study);
                     std::cout << *file << ": valid study '" << study.name << "' (" << study.encoders.size()
                               << " encoder(s), fusion " << study.fusion.plugin << ", loss " << study.loss.plugin

@@ -16,6 +16,7 @@
 #include "study/executor.hpp"
 #include "study/study_plan.hpp"
 #include "train/clip_trial.hpp"
+#include "train/distillation.hpp"
 #include "train/trial_features.hpp"
 #include "train/run_folder.hpp"
 #include "train/seed_ensemble.hpp"
@@ -190,6 +191,7 @@ private:
         try {
             const Study study = build_trial_study(options_.manifest, trial.changes, catalog_);
             check_prompt(study);
+            train::check_distill(study, catalog_);
         } catch (const ManifestError& e) {
             std::vector<ManifestProblem> out;
             for (const auto& p : e.problems()) out.push_back({p.where, prefix + p.message});

@@ -2,6 +2,7 @@
 #include "train/distillation.hpp"
 
 #include "data/dataset_reader.hpp"
+#include "manifest/manifest_reader.hpp"
 #include "train/saved_model.hpp"
 #include "util/suggest.hpp"
 
@@ -63,20 +64,52 @@ std::vector<std::size_t> gather_pool(const Study& study, const TrialData& data, 
     return pool;
 }
 
+namespace {
+
+// The teacher's labels: those of its trial's config.toml.
+std::vector<std::string> teacher_labels(const DistillConfig& distill, const PluginCatalog& catalog) {
+    try {
+        check_trial_folder(distill.teacher);
+        return ManifestDocument::load(distill.teacher / "config.toml").to_study(catalog).dataset.labels;
+    } catch (const Error& e) {
+        throw ConfigError(distill.where, std::string("[distill] teacher: ") + e.what());
+    }
+}
+
+void check_labels(const DistillConfig& distill, const std::vector<std::string>& teacher,
+                  const std::vector<std::string>& study) {
+    if (teacher != study)
+        throw ConfigError(distill.where, "[distill] teacher " + distill.teacher.string() + " was trained on the labels " +
+                                             join(teacher) + ", this study has " + join(study) +
+                                             "; the teacher's labels must be the study's, in the same order");
+}
+
+} // namespace
+
+void check_distill(const Study& study, const PluginCatalog& catalog) {
+    if (!study.distill) return;
+    const DistillConfig& distill = *study.distill;
+    std::error_code ec;
+    if (std::filesystem::exists(distill.teacher, ec))
+        check_labels(distill, teacher_labels(distill, catalog), study.dataset.labels);
+    for (DatasetConfig pool : distill.pools) {
+        pool.labels = study.dataset.labels;
+        if (data::read_dataset(pool).samples.empty())
+            throw ConfigError(distill.where, "[[distill.pool]] " + pool.root.string() + " has no readable posts");
+    }
+}
+
 at::Tensor teacher_probabilities(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,
                                  const std::vector<std::size_t>& rows, const torch::Device& device,
                                  const TrialLogFn& log) {
     const DistillConfig& distill = *study.distill;
+    check_labels(distill, teacher_labels(distill, catalog), study.dataset.labels);
     std::unique_ptr<SavedModel> teacher;
     try {
         teacher = std::make_unique<SavedModel>(distill.teacher, catalog);
     } catch (const Error& e) {
         throw ConfigError(distill.where, std::string("[distill] teacher: ") + e.what());
     }
-    if (teacher->labels() != study.dataset.labels)
-        throw ConfigError(distill.where, "[distill] teacher " + distill.teacher.string() + " was trained on the labels " +
-                                             join(teacher->labels()) + ", this study has " + join(study.dataset.labels) +
-                                             "; the teacher's labels must be the study's, in the same order");
     std::vector<Sample> subset;
     subset.reserve(rows.size());
     for (auto i : rows) subset.push_back(samples[i]);

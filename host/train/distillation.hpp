@@ -35,6 +35,11 @@ at::Tensor teacher_probabilities(const Study& study, const PluginCatalog& catalo
                                  const std::vector<std::size_t>& rows, const torch::Device& device,
                                  const TrialLogFn& log);
 
+// What msa validate can check of a [distill] table before anything runs: the teacher
+// (when it names a folder rather than a phase's incumbent still to train) is a finished
+// trial with the study's labels, and every pool has readable posts. ConfigError otherwise.
+void check_distill(const Study& study, const PluginCatalog& catalog);
+
 // A student's training set for one round: rows of the samples and their targets.
 struct DistillRound {
     std::vector<std::size_t> rows;

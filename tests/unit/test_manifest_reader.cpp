@@ -412,3 +412,38 @@ TEST_CASE("a few-shot phase: increasing shots, draws instead of seeds, one test 
     CHECK_THAT(problems_of(dir.write("k-1.toml", trial + "[few_shot]\nk = -1\n")), Contains("few_shot.k"));
     CHECK_THAT(problems_of(dir.write("nok.toml", trial + "[few_shot]\n")), Contains("[few_shot] needs 'k'"));
 }
+
+TEST_CASE("a distill phase needs a teacher, and [distill] checks its thresholds, targets and pools") {
+    test::TempDir dir;
+    const std::string base = header(dir) + "[encoders.text]\nplugin = \"hashed-ngram\"\n";
+    // The phase: a teacher from `from` or a folder.
+    const Study study = read(dir.write("d.toml", base + "[[phase]]\nname = \"t\"\n[[phase]]\nname = \"s\"\nkind = "
+                                                        "\"distill\"\nfrom = \"t\"\ngold = false\n"));
+    CHECK(study.phases.at(1).kind == PhaseKind::distill);
+    CHECK_FALSE(study.phases.at(1).gold);
+    CHECK_THAT(problems_of(dir.write("d-none.toml", base + "[[phase]]\nname = \"s\"\nkind = \"distill\"\n")),
+               Contains("a phase of kind 'distill' needs a teacher: from = "));
+    // The trial's table, as the phase writes it.
+    std::filesystem::create_directories(dir.path() / "extra");
+    const Study trial = read(dir.write("t.toml", base + "[distill]\nteacher = \"runs/t\"\nthreshold = 0.8\ntargets = "
+                                                        "\"soft\"\ntemperature = 2\nrounds = 3\n[distill.thresholds]\n"
+                                                        "neutral = 0.9\n[[distill.pool]]\nroot = \"extra\"\n"));
+    REQUIRE(trial.distill);
+    CHECK(trial.distill->teacher == dir.path() / "runs/t");
+    CHECK(trial.distill->threshold_of("neutral") == 0.9);
+    CHECK(trial.distill->threshold_of("positive") == 0.8);
+    CHECK(trial.distill->targets == "soft");
+    CHECK(trial.distill->rounds == 3);
+    REQUIRE(trial.distill->pools.size() == 1);
+    CHECK(trial.distill->pools[0].root == dir.path() / "extra");
+    const std::string bad = problems_of(dir.write("t-bad.toml", base + "[distill]\nthreshold = 1.5\ntargets = \"soft"
+                                                                        "est\"\n[distill.thresholds]\nangry = 0.5\n"
+                                                                        "[[distill.pool]]\nroot = \"nowhere\"\n"));
+    CHECK_THAT(bad, Contains("[distill] needs 'teacher'"));
+    CHECK_THAT(bad, Contains("'distill.threshold'"));
+    CHECK_THAT(bad, Contains("'distill.targets'") && Contains("hard"));
+    CHECK_THAT(bad, Contains("'distill.thresholds.angry': 'angry' is not a label of this study"));
+    CHECK_THAT(bad, Contains("distill.pool root not found"));
+    CHECK_THAT(problems_of(dir.write("t-empty.toml", base + "[distill]\nteacher = \"t\"\nunlabelled = false\n")),
+               Contains("[distill] has no pool"));
+}

@@ -142,6 +142,37 @@ TEST_CASE("study plan: a phase starts from the incumbent of its `from` phase", "
     CHECK(next.configs[0].chain == std::vector<Change>{Change::sweep(1, "fusion", 0)});
 }
 
+TEST_CASE("study plan: a distill phase gives each seed's student that seed's teacher, and a gold-label student",
+          "[study]") {
+    PhasePlan teacher = plan_phase(train_phase("teacher", 0, {}), context(), nullptr);
+    finish(teacher.configs[0], {0.6, 0.7});
+    choose_incumbent(teacher);
+    PhaseSpec spec = train_phase("students", 1, {{"distill.threshold", {"0.5", "0.9"}}});
+    spec.kind = PhaseKind::distill;
+    spec.from = "teacher";
+    spec.has_set = true;
+    const PhasePlan plan = plan_phase(spec, context(), &teacher);
+    REQUIRE(plan.configs.size() == 3);
+    const PlannedConfig& gold = plan.configs[0];
+    CHECK(gold.label == "gold labels");
+    REQUIRE_FALSE(gold.chain.empty());
+    CHECK(gold.chain.back() == Change::remove("distill")); // after the phase's set
+    for (const auto& t : gold.trials) CHECK_FALSE(find(t.changes, "distill.teacher"));
+    CHECK(plan.configs[1].label == "distill.threshold=0.5");
+    for (std::size_t s = 0; s < 2; ++s) {
+        const Assignment* a = find(plan.configs[2].trials[s].changes, "distill.teacher");
+        REQUIRE(a);
+        CHECK(format_value(a->value) ==
+              format_value(Value{(context().study_folder / teacher.configs[0].trials[s].folder).string()}));
+    }
+    // A teacher folder named in the phase stands for every seed's.
+    spec.teacher = "/models/teacher-trial";
+    const PhasePlan named = plan_phase(spec, context(), &teacher);
+    CHECK(format_value(find(named.configs[1].trials[0].changes, "distill.teacher")->value) == "\"/models/teacher-trial\"");
+    spec.gold = false;
+    CHECK(plan_phase(spec, context(), &teacher).configs.size() == 2);
+}
+
 TEST_CASE("study plan: a phase whose every trial was skipped is skipped with the reason, not failed", "[study]") {
     PhasePlan plan = plan_phase(train_phase("prompt", 0, {{"fusion", {"concat", "gated"}}}), context(), nullptr);
     REQUIRE(plan.configs.size() == 2);
