@@ -5,6 +5,11 @@
 // linear layer into `image_tokens` vectors of the LM's width, join the sequence right after
 // [CLS] where the trainable layers begin.
 //
+// BERT checkpoints (model_type bert) read their WordPiece tokenizer, RoBERTa ones (roberta,
+// or xlm-roberta whose tokenizer is a byte-level BPE; XLM-R's own SentencePiece is not read)
+// their byte-level BPE: "{text} It was <mask>.", and a label word is the token of the word
+// after a space ("Ġgood"), as it stands in the template.
+//
 // The bottom layers stay frozen: the templated text through them is what text_encoder()
 // gives the feature store, so training runs only the top `trainable_layers` and the head.
 // With trainable_layers = all layers, that is the embedding output and the image tokens
@@ -12,9 +17,9 @@
 // label words as the checkpoint has them: zero-shot.
 //
 // | parameter        | type    | default                    | meaning |
-// | checkpoint       | path    | (required)                 | BertForMaskedLM folder (config.json, weights with cls.predictions.*, WordPiece tokenizer) |
-// | template         | string  | "{text} It was [MASK]."    | {text} once and the tokenizer's mask token once |
-// | verbalizers      | strings | negative: bad, terrible ...| "label: word, word" for every label; each word one token of the vocabulary |
+// | checkpoint       | path    | (required)                 | BertForMaskedLM folder (config.json, weights with cls.predictions.*, WordPiece tokenizer) or RobertaForMaskedLM one (lm_head.*, byte-level BPE tokenizer) |
+// | template         | string  | "{text} It was [MASK]."    | {text} once and the tokenizer's mask token once ([MASK] for BERT, <mask> for RoBERTa) |
+// | verbalizers      | strings | negative: bad, terrible ...| "label: word, word" for every label; each word one token of the vocabulary (RoBERTa: after a space) |
 // | image_tokens     | int     | 2                          | image vectors joining the sequence (0: text only) |
 // | trainable_layers | int     | 1                          | top layers that train (1 to all); the MLM head trains too |
 // | max_length       | int     | 0                          | ids per templated text (0: 128, or the checkpoint's positions where fewer); the post is cut, never the template |
@@ -38,8 +43,8 @@ namespace {
 
 using namespace msa::models;
 
-const char* const hint = "one you already have, e.g. bert-base-uncased (none of the models scripts/fetch-models "
-                         "provides has an MLM head)";
+const char* const hint = "one you already have, e.g. bert-base-uncased or roberta-base (none of the models "
+                         "scripts/fetch-models provides has an MLM head)";
 
 std::string join(const std::vector<std::string>& parts, const std::string& separator = ", ") {
     std::string out;
@@ -53,20 +58,57 @@ std::string trim(const std::string& s) {
     return s.substr(begin, s.find_last_not_of(" \t") - begin + 1);
 }
 
-// The mask token the checkpoint's tokenizer was saved with (tokenizer_config.json or
-// special_tokens_map.json), "[MASK]" when neither says.
-std::string mask_token_of(const std::filesystem::path& folder) {
+// A special token the checkpoint's tokenizer was saved with (tokenizer_config.json or
+// special_tokens_map.json; key "mask_token", "unk_token"), `fallback` when neither says.
+std::string special_token_of(const std::filesystem::path& folder, const char* key, const std::string& fallback) {
     for (const char* name : {"tokenizer_config.json", "special_tokens_map.json"}) {
         std::ifstream in(folder / name);
         if (!in) continue;
         const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-        if (!json.is_object() || !json.contains("mask_token")) continue;
-        const auto& token = json["mask_token"];
+        if (!json.is_object() || !json.contains(key)) continue;
+        const auto& token = json[key];
         if (token.is_string()) return token.get<std::string>();
         if (token.is_object() && token.value("content", nlohmann::json()).is_string())
             return token["content"].get<std::string>();
     }
-    return "[MASK]";
+    return fallback;
+}
+
+// How the checkpoint's text is tokenized: BERT's WordPiece or RoBERTa's byte-level BPE.
+struct TokenizerKind {
+    std::string kind;        // load_tokenizer's: "wordpiece" or "byte-bpe"
+    std::string word_prefix; // before a label word: a byte-level BPE's word keeps the space before it
+    std::string mask, unk;   // the defaults of the family's tokenizer
+};
+
+// From config.json's model_type. XLM-R's tokenizer is SentencePiece, which msa does not
+// read; an xlm-roberta folder is taken only with a byte-level BPE tokenizer beside it.
+TokenizerKind tokenizer_kind_of(const Checkpoint& checkpoint) {
+    const TokenizerKind wordpiece{"wordpiece", "", "[MASK]", "[UNK]"}, byte_bpe{"byte-bpe", " ", "<mask>", "<unk>"};
+    const std::string type = checkpoint.config.value("model_type", "");
+    if (type == "roberta") return byte_bpe;
+    if (type != "xlm-roberta") return wordpiece; // bert; masked_lm_from_checkpoint refused the rest
+    const auto json_file = checkpoint.folder / "tokenizer.json";
+    std::string found = "no tokenizer.json";
+    if (std::filesystem::exists(json_file)) {
+        std::ifstream in(json_file);
+        const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+        const auto part = [&](const char* key) {
+            const auto& j = json.is_object() ? json.value(key, nlohmann::json()) : nlohmann::json();
+            return j.is_object() ? j.value("type", std::string("(none)")) : std::string("(none)");
+        };
+        if (part("model") == "BPE" && part("pre_tokenizer") == "ByteLevel") return byte_bpe;
+        found = "a tokenizer.json of model " + part("model") + " and pre_tokenizer " + part("pre_tokenizer");
+    } else if (std::filesystem::exists(checkpoint.folder / "vocab.json") &&
+               std::filesystem::exists(checkpoint.folder / "merges.txt")) {
+        return byte_bpe;
+    } else if (std::filesystem::exists(checkpoint.folder / "sentencepiece.bpe.model")) {
+        found = "sentencepiece.bpe.model";
+    }
+    throw CheckpointError(checkpoint.folder.string() + ": model_type 'xlm-roberta' with " + found +
+                          ": XLM-R's SentencePiece tokenizer is not supported; accepted: model_type bert with a "
+                          "WordPiece tokenizer, roberta (or xlm-roberta) with a byte-level BPE one (tokenizer.json "
+                          "of model BPE and pre_tokenizer ByteLevel, or vocab.json + merges.txt)");
 }
 
 // A tokenizer's ids of a piece of text without the special tokens it puts around every text.
@@ -76,7 +118,8 @@ public:
         const auto empty = tokenizer.encode("", 0);
         if (empty.size() != 2)
             throw msa::Error("mlm-prompt: the tokenizer puts " + std::to_string(empty.size()) +
-                             " special tokens around a text; it works with one before and one after ([CLS] ... [SEP])");
+                             " special tokens around a text; it works with one before and one after ([CLS] ... [SEP], "
+                             "<s> ... </s>)");
         cls_ = empty.front();
         sep_ = empty.back();
     }
@@ -93,13 +136,19 @@ private:
 };
 
 // The template as ids around the post: [CLS] before {text} after [SEP], and where the mask is.
+// The three parts are tokenized apart (the post is cut to fit, never the template), which
+// gives the ids of the whole where the parts meet at a word boundary: a space between
+// {text} and the template's words.
 struct PromptTemplate {
     std::vector<std::int64_t> before, after;
     bool mask_after = true;     // the mask is in `after` (else in `before`)
     std::int64_t mask_index = 0; // its index there
+    // Put before each post: a byte-level BPE's word takes the space before it ("Review:
+    // {text}" reads "Review:" then " What ..."), so the template's last space goes with the post.
+    std::string post_prefix;
 
     static PromptTemplate read(const std::string& text, const std::string& mask_token, const Pieces& pieces,
-                               const msa::Properties& props) {
+                               bool space_starts_word, const msa::Properties& props) {
         const std::string where = props.where("template");
         const auto count = [&](const std::string& what) {
             std::size_t n = 0;
@@ -120,7 +169,12 @@ struct PromptTemplate {
                                               " is not one token of this checkpoint's vocabulary");
         const auto cut = text.find("{text}");
         PromptTemplate t;
-        t.before = pieces(text.substr(0, cut));
+        std::string before = text.substr(0, cut);
+        if (space_starts_word && !before.empty() && before.back() == ' ') {
+            before.pop_back();
+            t.post_prefix = " ";
+        }
+        t.before = pieces(before);
         t.after = pieces(text.substr(cut + 6));
         for (auto* part : {&t.before, &t.after}) {
             const auto at = std::find(part->begin(), part->end(), mask.front());
@@ -133,10 +187,13 @@ struct PromptTemplate {
     std::int64_t fixed_ids() const { return static_cast<std::int64_t>(before.size() + after.size()) + 2; }
 };
 
-// "label: word, word" for every label -> each label's token ids.
+// "label: word, word" for every label -> each label's token ids. A word is tokenized as
+// `word_prefix` + word: a byte-level BPE's token for "good" after a space is "Ġgood".
 std::vector<std::vector<std::int64_t>> read_verbalizers(const std::vector<std::string>& entries,
                                                         const std::vector<std::string>& labels, const Pieces& pieces,
-                                                        std::int64_t unk_id, const msa::Properties& props) {
+                                                        const TokenizerKind& kind, const msa::Properties& props) {
+    const auto unk = pieces(kind.unk);
+    const std::int64_t unk_id = unk.size() == 1 ? unk.front() : -1;
     const std::string where = props.where("verbalizers");
     std::map<std::string, std::vector<std::int64_t>> by_label;
     for (const auto& entry : entries) {
@@ -154,13 +211,14 @@ std::vector<std::vector<std::int64_t>> read_verbalizers(const std::vector<std::s
             const std::string word = trim(rest.substr(begin, end - begin));
             begin = end + 1;
             if (word.empty()) continue;
-            const auto word_ids = pieces(word);
+            const auto word_ids = pieces(kind.word_prefix + word);
+            const std::string as = kind.word_prefix.empty() ? "" : " (as \"" + kind.word_prefix + word + "\", after a space)";
             if (word_ids.size() != 1 || word_ids.front() == unk_id)
                 throw msa::ConfigError(where, "mlm-prompt: verbalizer word '" + word + "' of label '" + label + "' is " +
-                                                  (word_ids.size() == 1 ? std::string("not in the vocabulary ([UNK])")
+                                                  (word_ids.size() == 1 ? "not in the vocabulary (" + kind.unk + ")"
                                                                         : std::to_string(word_ids.size()) + " tokens") +
-                                                  " of this checkpoint; accepted: words that are one token of its "
-                                                  "vocabulary (multi-token words are not supported)");
+                                                  " of this checkpoint" + as + "; accepted: words that are one token " +
+                                                  "of its vocabulary (multi-token words are not supported)");
             if (std::find(ids.begin(), ids.end(), word_ids.front()) == ids.end()) ids.push_back(word_ids.front());
         }
         if (ids.empty()) throw msa::ConfigError(where, "mlm-prompt: verbalizer \"" + entry + "\" lists no word");
@@ -207,7 +265,7 @@ public:
         std::vector<std::vector<std::int64_t>> rows;
         std::size_t longest = 0;
         for (const auto* sample : batch.samples) {
-            auto post = pieces(sample->text);
+            auto post = pieces(t.post_prefix + sample->text);
             if (static_cast<std::int64_t>(post.size()) > budget) post.resize(static_cast<std::size_t>(budget));
             std::vector<std::int64_t> ids{pieces.cls()};
             ids.insert(ids.end(), t.before.begin(), t.before.end());
@@ -323,13 +381,16 @@ Checkpoint open_checkpoint(const msa::Properties& props) {
 std::shared_ptr<msa::PromptModel> make_prompt(const msa::Properties& props, const msa::PromptContext& context) {
     const Checkpoint checkpoint = open_checkpoint(props);
     std::shared_ptr<Shared> shared;
+    TokenizerKind kind;
     try {
         shared = std::make_shared<Shared>(masked_lm_from_checkpoint(checkpoint));
-        shared->tokenizer = load_tokenizer(checkpoint.folder, "wordpiece");
+        kind = tokenizer_kind_of(checkpoint);
+        shared->tokenizer = load_tokenizer(checkpoint.folder, kind.kind);
     } catch (const CheckpointError& e) {
         throw msa::ConfigError(props.where("checkpoint"),
-                               std::string("mlm-prompt: ") + e.what() + " (mlm-prompt reads BertForMaskedLM checkpoints "
-                                                                        "with a WordPiece tokenizer)");
+                               std::string("mlm-prompt: ") + e.what() +
+                                   " (mlm-prompt reads BertForMaskedLM checkpoints with a WordPiece tokenizer and "
+                                   "RobertaForMaskedLM ones with a byte-level BPE tokenizer)");
     }
     auto& model = shared->mlm.model;
     model->eval();
@@ -352,15 +413,15 @@ std::shared_ptr<msa::PromptModel> make_prompt(const msa::Properties& props, cons
                                    std::to_string(positions));
     const std::string text = props.get_string("template");
     const Pieces pieces = shared->pieces();
-    shared->prompt = PromptTemplate::read(text, mask_token_of(checkpoint.folder), pieces, props);
+    shared->prompt = PromptTemplate::read(text, special_token_of(checkpoint.folder, "mask_token", kind.mask), pieces,
+                                          /*space_starts_word=*/!kind.word_prefix.empty(), props);
     if (shared->prompt.fixed_ids() >= shared->max_length)
         throw msa::ConfigError(props.where("max_length"),
                                "mlm-prompt: max_length = " + std::to_string(shared->max_length) + " leaves no room for " +
                                    "the post: the template takes " + std::to_string(shared->prompt.fixed_ids()) +
                                    " ids with [CLS] and [SEP]");
-    const auto unk = pieces("[UNK]");
-    const auto verbalizers = read_verbalizers(props.get_strings("verbalizers"), context.class_names, pieces,
-                                              unk.size() == 1 ? unk.front() : -1, props);
+    kind.unk = special_token_of(checkpoint.folder, "unk_token", kind.unk);
+    const auto verbalizers = read_verbalizers(props.get_strings("verbalizers"), context.class_names, pieces, kind, props);
     const std::string cache_key = checkpoint.digest + ";template=" + text +
                                   ";max_length=" + std::to_string(shared->max_length) +
                                   ";frozen_layers=" + std::to_string(shared->frozen_layers) + ";" +
@@ -373,15 +434,19 @@ std::shared_ptr<msa::PromptModel> make_prompt(const msa::Properties& props, cons
 void register_plugins(msa::Registry& registry) {
     std::vector<msa::ParamSpec> params{
         msa::ParamSpec::path("checkpoint", "", std::string("BertForMaskedLM model folder (config.json, weights with "
-                                                           "the MLM head, a WordPiece tokenizer): ") + hint)
+                                                           "the MLM head, a WordPiece tokenizer) or RobertaForMaskedLM "
+                                                           "one (a byte-level BPE tokenizer; not XLM-R's "
+                                                           "SentencePiece): ") + hint)
             .required()
             .model_folder(),
         msa::ParamSpec::string("template", "{text} It was [MASK].",
-                               "The text the model reads: {text} (the post) once and the tokenizer's mask token once"),
+                               "The text the model reads: {text} (the post) once and the tokenizer's mask token once "
+                               "(`[MASK]` for BERT, `<mask>` for RoBERTa)"),
         msa::ParamSpec::strings("verbalizers",
                                 {"negative: bad, terrible", "neutral: okay, fine", "positive: good, great"},
                                 "\"label: word, word\" for every label: the words whose logits at the mask, averaged, "
-                                "are the label's; each one token of the vocabulary"),
+                                "are the label's; each one token of the vocabulary (for RoBERTa, with the space before it: "
+                                "\" good\" is one token)"),
         msa::ParamSpec::integer("image_tokens", 2,
                                 "Image vectors (the pooled image features through a trained linear map) joining the "
                                 "sequence after [CLS]; 0 = text only")
@@ -397,8 +462,8 @@ void register_plugins(msa::Registry& registry) {
         msa::ParamSpec::integer("threads", 0, "Intra-op threads while encoding; 0 = the host's").range(0, 1024),
     };
     registry.add_prompt({"mlm-prompt",
-                         "Prompt-based classifier: a BERT masked LM scores label words at the mask of a template, "
-                         "the image as tokens",
+                         "Prompt-based classifier: a BERT or RoBERTa masked LM scores label words at the mask of "
+                         "a template, the image as tokens",
                          params},
                         make_prompt);
 }

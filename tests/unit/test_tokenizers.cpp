@@ -1,7 +1,8 @@
 // Tokenizers: WordPiece and CLIP BPE give transformers' fast tokenizers' ids on
 // hand-written cases, on every Unicode code point and on all 4,869 mvsa-ecnu texts (digests
-// in the fixtures, made by scripts/make-tokenizer-fixtures.py), and malformed vocabularies
-// are clear errors.
+// in the fixtures, made by scripts/make-tokenizer-fixtures.py); RoBERTa's byte-level BPE on
+// hand-written cases and every code point through tiny tokenizers of its own
+// (scripts/make-byte-bpe-fixtures.py); malformed vocabularies are clear errors.
 #include "test_helpers.hpp"
 #include "test_skip.hpp"
 
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <sstream>
 
 using namespace msa;
@@ -340,4 +342,206 @@ TEST_CASE("added tokens follow their lstrip, rstrip, single_word and normalized 
     // The flags are part of what the ids depend on.
     CHECK(wordpiece->cache_key() != load_tokenizer(models_dir() / "all-MiniLM-L6-v2", "wordpiece")->cache_key());
     CHECK(clip->cache_key() != load_tokenizer(models_dir() / "clip-bpe", "clip-bpe")->cache_key());
+}
+
+// ---- Byte-level BPE (GPT-2, RoBERTa) ---------------------------------------------------
+// On the tiny tokenizer of scripts/make-byte-bpe-fixtures.py, which needs no models/.
+
+namespace {
+
+const auto byte_bpe_dir = fixtures / "byte-bpe";
+
+nlohmann::json byte_bpe_cases() { return nlohmann::json::parse(read_bytes(fixtures / "byte-bpe-cases.json")); }
+
+// A copy of the byte-bpe folder with some of its files, JSON files edited by `edit`.
+std::filesystem::path byte_bpe_copy(TempDir& dir, const std::string& name, const std::vector<std::string>& files,
+                                    const std::function<void(const std::string&, nlohmann::json&)>& edit = {}) {
+    const auto folder = dir.path() / name;
+    std::filesystem::create_directories(folder);
+    for (const auto& file : files) {
+        if (edit && file.size() > 5 && file.substr(file.size() - 5) == ".json") {
+            auto json = nlohmann::json::parse(read_bytes(byte_bpe_dir / file));
+            edit(file, json);
+            std::ofstream(folder / file) << json.dump();
+        } else {
+            std::filesystem::copy_file(byte_bpe_dir / file, folder / file);
+        }
+    }
+    return folder;
+}
+
+// GPT-2's bytes_to_unicode, for the probe tokenizer below.
+std::vector<std::string> gpt2_byte_symbols() {
+    std::vector<std::string> out;
+    std::uint32_t extra = 0;
+    for (std::uint32_t b = 0; b < 256; ++b) {
+        const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+        out.push_back(utf8_of(printable ? b : 256 + extra++));
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("byte-level BPE gives transformers' ids on a tiny RoBERTa tokenizer", "[tokenizer]") {
+    const auto fixture = byte_bpe_cases();
+    const auto& cases = fixture["cases"];
+    REQUIRE(cases.size() >= 30);
+    const auto tokenizer = load_tokenizer(byte_bpe_dir, "byte-bpe");
+    CHECK(tokenizer->vocab_size() == 540);
+    CHECK(tokenizer->pad_id() == 1);
+    // tokenizer_config.json's add_prefix_space is what transformers builds the pre-tokenizer
+    // from: set there alone, or in both files, it gives the same ids.
+    TempDir dir;
+    const auto prefix = load_tokenizer(
+        byte_bpe_copy(dir, "prefix", {"tokenizer.json", "tokenizer_config.json"},
+                      [](const std::string& file, nlohmann::json& json) {
+                          if (file == "tokenizer.json") json["pre_tokenizer"]["add_prefix_space"] = true;
+                          else json["add_prefix_space"] = true;
+                      }),
+        "byte-bpe");
+    const auto prefix_by_config = load_tokenizer(
+        byte_bpe_copy(dir, "prefix-config", {"tokenizer.json", "tokenizer_config.json"},
+                      [](const std::string& file, nlohmann::json& json) {
+                          if (file == "tokenizer_config.json") json["add_prefix_space"] = true;
+                      }),
+        "byte-bpe");
+    // vocab.json + merges.txt, the added tokens' flags from added_tokens_decoder.
+    const auto files = load_tokenizer(byte_bpe_copy(dir, "files", {"vocab.json", "merges.txt"}), "byte-bpe");
+    std::ofstream(dir.path() / "files" / "tokenizer_config.json") << fixture["files_config"].dump();
+    const auto flagged = load_tokenizer(dir.path() / "files", "byte-bpe");
+    for (const auto& c : cases) {
+        const std::string text = c["text"];
+        INFO("text: " << text);
+        CHECK(tokenizer->encode(text, 0) == ids_of(c["ids"]));
+        CHECK(tokenizer->encode(text, 16) == ids_of(c["ids_16"]));
+        CHECK(prefix->encode(text, 0) == ids_of(c["prefix_space"]));
+        CHECK(prefix_by_config->encode(text, 0) == ids_of(c["prefix_space"]));
+        CHECK(flagged->encode(text, 0) == ids_of(c["files"]));
+        // Without a tokenizer_config.json, transformers gives <mask> no lstrip.
+        if (text.find("<mask>") == std::string::npos) CHECK(files->encode(text, 0) == ids_of(c["ids"]));
+    }
+    const auto byte_bpe = ByteLevelBpeTokenizer::from_tokenizer_json(byte_bpe_dir / "tokenizer.json");
+    // Words keep the space before them; <mask> takes the one before it (lstrip).
+    CHECK(byte_bpe->tokenize("It was <mask>.") == std::vector<std::string>{"It", "\u0120was", "<mask>", "."});
+    CHECK(byte_bpe->tokenize("a  b\n") == std::vector<std::string>{"a", "\u0120", "\u0120b", "\u010A"});
+    CHECK(files->encode("It was <mask>.", 0) != tokenizer->encode("It was <mask>.", 0));
+    // What changes the ids changes the cache key.
+    CHECK(prefix->cache_key() != tokenizer->cache_key());
+    CHECK(flagged->cache_key() != files->cache_key());
+    CHECK(tokenizer->cache_key().rfind("byte-bpe:", 0) == 0);
+}
+
+TEST_CASE("byte-level BPE gives transformers' ids on every Unicode code point", "[tokenizer][code-points]") {
+    // The probe tokenizer of scripts/make-byte-bpe-fixtures.py: merges that join a byte to
+    // "!" after it, to "x" before and after it and to the space before it, so the ids show
+    // how GPT-2's pattern classes each character.
+    const auto symbols = gpt2_byte_symbols();
+    std::unordered_map<std::string, std::int64_t> vocab;
+    std::vector<std::string> tokens{"<s>", "<pad>", "</s>", "<unk>"};
+    tokens.insert(tokens.end(), symbols.begin(), symbols.end());
+    for (const auto& t : tokens) vocab.emplace(t, static_cast<std::int64_t>(vocab.size()));
+    std::vector<std::pair<std::string, std::string>> merges;
+    const std::string space = symbols[' '];
+    for (int set = 0; set < 4; ++set)
+        for (const auto& b : symbols) {
+            const std::pair<std::string, std::string> pair = set == 0   ? std::make_pair(b, std::string("!"))
+                                                             : set == 1 ? std::make_pair(std::string("x"), b)
+                                                             : set == 2 ? std::make_pair(b, std::string("x"))
+                                                                        : std::make_pair(space, b);
+            if (std::find(merges.begin(), merges.end(), pair) != merges.end()) continue;
+            merges.push_back(pair);
+            if (vocab.emplace(pair.first + pair.second, static_cast<std::int64_t>(vocab.size())).second)
+                tokens.push_back(pair.first + pair.second);
+        }
+    std::string vocab_lines, merge_lines;
+    for (std::size_t i = 0; i < tokens.size(); ++i) vocab_lines += (i ? "\n" : "") + std::to_string(i) + "\t" + tokens[i];
+    for (std::size_t i = 0; i < merges.size(); ++i) merge_lines += (i ? "\n" : "") + merges[i].first + " " + merges[i].second;
+    ByteLevelBpeTokenizer probe(vocab, merges, ByteLevelBpeOptions{}, "probe tokenizer");
+
+    std::istringstream rows(gunzip(fixtures / "byte-bpe-code-points.tsv.gz"));
+    std::string header;
+    std::getline(rows, header);
+    INFO("the probe tokenizer differs from the script's (scripts/make-byte-bpe-fixtures.py)");
+    REQUIRE(header == "tokenizer\t" + std::to_string(vocab.size()) + "\t" + short_sha(vocab_lines) + "\t" +
+                          short_sha(merge_lines));
+    std::vector<std::string> wrong;
+    std::size_t blocks = 0;
+    for (std::string line; std::getline(rows, line);) {
+        std::istringstream fields(line);
+        std::string kind, first_hex, count, sha;
+        fields >> kind >> first_hex >> count >> sha;
+        REQUIRE(kind == "x");
+        ++blocks;
+        const auto first = static_cast<std::uint32_t>(std::stoul(first_hex, nullptr, 16));
+        std::string text;
+        for (std::uint32_t cp = first; cp < first + code_point_block; ++cp) {
+            if (is_surrogate(cp)) continue;
+            if (!text.empty()) text += ' ';
+            text += "x" + utf8_of(cp) + "x " + utf8_of(cp) + "!";
+        }
+        const auto ids = probe.encode(text, 0);
+        if (std::to_string(ids.size()) != count || id_digest(ids) != sha)
+            wrong.push_back("U+" + hex(first) + "..U+" + hex(first + code_point_block - 1));
+    }
+    CHECK(blocks == 0x110000 / code_point_block - 8);
+    std::string shown;
+    for (std::size_t i = 0; i < std::min<std::size_t>(8, wrong.size()); ++i) shown += " " + wrong[i];
+    INFO(wrong.size() << " blocks differ:" << shown);
+    CHECK(wrong.empty());
+}
+
+TEST_CASE("bad byte-level BPE files are clear errors naming the file and what is accepted", "[tokenizer]") {
+    TempDir dir;
+    CHECK_THROWS_WITH(load_tokenizer(dir.path(), "byte-bpe"),
+                      Contains(dir.path().string()) && Contains("vocab.json + merges.txt"));
+    CHECK_THROWS_WITH(load_tokenizer(dir.path(), "gpt2"), Contains("accepted: wordpiece, clip-bpe, byte-bpe"));
+    const std::vector<std::string> json_files{"tokenizer.json", "tokenizer_config.json"};
+    int n = 0;
+    auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+        const auto folder = byte_bpe_copy(dir, "edited" + std::to_string(n++), json_files,
+                                          [&](const std::string& file, nlohmann::json& json) {
+                                              if (file == "tokenizer.json") edit(json);
+                                          });
+        return [folder] { load_tokenizer(folder, "byte-bpe"); };
+    };
+    SECTION("another tokenizer's tokenizer.json") {
+        std::filesystem::copy_file(parity_fixture_dir("mpnet") / "tokenizer.json", dir.path() / "tokenizer.json");
+        CHECK_THROWS_WITH(load_tokenizer(dir.path(), "byte-bpe"),
+                          Contains("tokenizer.json") && Contains("model type is 'WordPiece', not BPE") &&
+                              Contains("accepted: a byte-level BPE"));
+        CHECK_THROWS_WITH(edited([](nlohmann::json& j) { j["normalizer"] = {{"type", "NFC"}}; })(),
+                          Contains("normalizer 'NFC' is not supported; accepted: none"));
+        CHECK_THROWS_WITH(edited([](nlohmann::json& j) { j["pre_tokenizer"] = {{"type", "Metaspace"}}; })(),
+                          Contains("pre_tokenizer 'Metaspace' is not supported; accepted: ByteLevel"));
+        CHECK_THROWS_WITH(edited([](nlohmann::json& j) { j["model"]["end_of_word_suffix"] = "</w>"; })(),
+                          Contains("model.end_of_word_suffix is \"</w>\"") && Contains("kind clip-bpe"));
+        CHECK_THROWS_WITH(edited([](nlohmann::json& j) { j["model"]["dropout"] = 0.1; })(),
+                          Contains("model.dropout is 0.1; accepted: null"));
+        CHECK_THROWS_WITH(edited([](nlohmann::json& j) { j["post_processor"] = {{"type", "ByteLevel"}}; })(),
+                          Contains("post_processor 'ByteLevel' is not supported"));
+    }
+    SECTION("a merge the vocabulary cannot give an id, a token without an integer id") {
+        CHECK_THROWS_WITH(edited([](nlohmann::json& j) { j["model"]["merges"].push_back({"\u0120zz", "q"}); })(),
+                          Contains("tokenizer.json") && Contains("merge 280 '\u0120zz q'") &&
+                              Contains("the vocabulary has no '\u0120zz' token"));
+        CHECK_THROWS_WITH(edited([](nlohmann::json& j) { j["model"]["merges"].push_back({"q", "z"}); })(),
+                          Contains("merge 280 'q z'") && Contains("no 'qz' token (what the merge makes)"));
+        CHECK_THROWS_WITH(edited([](nlohmann::json& j) { j["model"]["vocab"]["q"] = "81"; })(),
+                          Contains("model.vocab: token 'q' has id \"81\"; accepted: a non-negative integer"));
+        CHECK_THROWS_WITH(edited([](nlohmann::json& j) { j["model"]["vocab"].erase("<pad>"); })(),
+                          Contains("the vocabulary has no '<pad>' token"));
+    }
+    SECTION("vocab.json + merges.txt") {
+        const auto folder = byte_bpe_copy(dir, "files", {"vocab.json"});
+        std::ofstream(folder / "merges.txt") << "#version: 0.2\n\u0120 w\nthree parts here\n";
+        CHECK_THROWS_WITH(load_tokenizer(folder, "byte-bpe"), Contains("merges.txt:3") && Contains("two symbols"));
+        std::ofstream(folder / "merges.txt") << "#version: 0.2\n\u0120 w\n";
+        std::ofstream(folder / "tokenizer_config.json") << R"({"add_prefix_space": "yes"})";
+        CHECK_THROWS_WITH(load_tokenizer(folder, "byte-bpe"),
+                          Contains("tokenizer_config.json") && Contains("add_prefix_space is \"yes\"; accepted: true or false"));
+        std::ofstream(folder / "tokenizer_config.json") << R"({"pad_token": "[PAD]"})";
+        CHECK_THROWS_WITH(load_tokenizer(folder, "byte-bpe"),
+                          Contains("vocab.json") && Contains("the vocabulary has no '[PAD]' token"));
+    }
 }

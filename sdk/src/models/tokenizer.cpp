@@ -1,5 +1,6 @@
-// BERT WordPiece and CLIP byte-level BPE, written to give the ids of Hugging Face's fast
-// tokenizers (the Rust `tokenizers` crate): the Unicode rules below are that crate's.
+// BERT WordPiece, CLIP byte-level BPE and GPT-2's / RoBERTa's byte-level BPE, written to
+// give the ids of Hugging Face's fast tokenizers (the Rust `tokenizers` crate): the Unicode
+// rules below are that crate's.
 #include <msa/models/checkpoint.hpp>
 #include <msa/models/tokenizer.hpp>
 
@@ -14,6 +15,7 @@
 #include <limits>
 #include <mutex>
 #include <sstream>
+#include <tuple>
 
 namespace msa::models {
 
@@ -347,11 +349,12 @@ void read_token_name(const nlohmann::json& config, const char* key, std::string&
 // tokenizer.json's "post_processor" as the special tokens around one text: "[CLS] A [SEP]"
 // (BERT's TemplateProcessing or BertProcessing), "<s> A </s>" (RobertaProcessing: RoBERTa,
 // MPNet). The tokenizer looks the tokens up in the vocabulary, so their ids there must be
-// the ones the post-processor gives. Absent: BERT's [CLS] and [SEP].
-void read_post_processor(const nlohmann::json& json, const std::unordered_map<std::string, std::int64_t>& vocab,
-                         const fs::path& file, WordPieceOptions& options) {
+// the ones the post-processor gives. Absent: unset, the tokenizer's own defaults.
+std::optional<std::pair<std::string, std::string>> tokens_around(const nlohmann::json& json,
+                                                                 const std::unordered_map<std::string, std::int64_t>& vocab,
+                                                                 const fs::path& file) {
     const auto& post = json.value("post_processor", nlohmann::json());
-    if (!post.is_object()) return;
+    if (!post.is_object()) return std::nullopt;
     const auto type = post.value("type", "");
     const auto where = file.string() + ": post_processor " + type;
     std::vector<std::pair<std::string, std::int64_t>> around; // the token before the text, the one after
@@ -390,8 +393,7 @@ void read_post_processor(const nlohmann::json& json, const std::unordered_map<st
                                   (it == vocab.end() ? std::string("the vocabulary has no such token")
                                                      : "the vocabulary gives it id " + std::to_string(it->second)));
     }
-    options.cls_token = around[0].first;
-    options.sep_token = around[1].first;
+    return std::make_pair(around[0].first, around[1].first);
 }
 
 } // namespace
@@ -480,7 +482,8 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(cons
     if (fs::exists(config_file)) read_token_name(read_json(config_file), "pad_token", options.pad_token);
     std::unordered_map<std::string, std::int64_t> vocab;
     for (const auto& [token, id] : model.at("vocab").items()) vocab.emplace(token, id.get<std::int64_t>());
-    read_post_processor(json, vocab, file, options);
+    if (const auto around = tokens_around(json, vocab, file)) // absent: BERT's [CLS] and [SEP]
+        std::tie(options.cls_token, options.sep_token) = *around;
     options.added_tokens = added_tokens_of_tokenizer_json(json, file);
     return std::make_unique<WordPieceTokenizer>(std::move(vocab), std::move(options), file.string());
 }
@@ -665,6 +668,87 @@ std::vector<std::string> clip_pre_tokenize(const std::vector<std::int32_t>& cps)
     return out;
 }
 
+// BPE on a word's symbols: merge the pair of lowest rank, every occurrence left to right,
+// until no pair is a merge. `ranks` maps "left right" to the rank.
+std::vector<std::string> merge_symbols(std::vector<std::string> symbols,
+                                       const std::unordered_map<std::string, std::int64_t>& ranks) {
+    while (symbols.size() > 1) {
+        std::int64_t best = std::numeric_limits<std::int64_t>::max();
+        std::size_t at = 0;
+        for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
+            const auto it = ranks.find(symbols[i] + " " + symbols[i + 1]);
+            if (it != ranks.end() && it->second < best) {
+                best = it->second;
+                at = i;
+            }
+        }
+        if (best == std::numeric_limits<std::int64_t>::max()) break;
+        const std::string left = symbols[at], right = symbols[at + 1];
+        std::vector<std::string> merged;
+        for (std::size_t i = 0; i < symbols.size();) {
+            if (i + 1 < symbols.size() && symbols[i] == left && symbols[i + 1] == right) {
+                merged.push_back(left + right);
+                i += 2;
+            } else {
+                merged.push_back(symbols[i++]);
+            }
+        }
+        symbols.swap(merged);
+    }
+    return symbols;
+}
+
+// vocab.json, or tokenizer.json's model.vocab: token -> id.
+std::unordered_map<std::string, std::int64_t> vocab_of_json(const nlohmann::json& json, const std::string& where) {
+    if (!json.is_object()) throw CheckpointError(where + ": expected an object of token -> id");
+    std::unordered_map<std::string, std::int64_t> vocab;
+    for (const auto& [token, id] : json.items()) {
+        if (!id.is_number_integer() || id.get<std::int64_t>() < 0)
+            throw CheckpointError(where + ": token '" + token + "' has id " + id.dump() +
+                                  "; accepted: a non-negative integer");
+        vocab.emplace(token, id.get<std::int64_t>());
+    }
+    return vocab;
+}
+
+// merges.txt: an optional "#version" line, then "left right" per line, the rank its order.
+std::vector<std::pair<std::string, std::string>> read_merges_txt(const fs::path& file) {
+    std::ifstream in(file);
+    if (!in) throw CheckpointError(file.string() + ": cannot be read");
+    std::vector<std::pair<std::string, std::string>> merges;
+    std::string line;
+    for (std::size_t number = 1; std::getline(in, line); ++number) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || (number == 1 && line.rfind("#version", 0) == 0)) continue;
+        const auto space = line.find(' ');
+        if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
+            throw CheckpointError(file.string() + ":" + std::to_string(number) +
+                                  ": expected two symbols separated by one space");
+        merges.emplace_back(line.substr(0, space), line.substr(space + 1));
+    }
+    return merges;
+}
+
+// tokenizer.json's model.merges: ["left", "right"] pairs, or "left right" strings (older files).
+std::vector<std::pair<std::string, std::string>> merges_of_json(const nlohmann::json& model, const fs::path& file) {
+    const auto& list = model.value("merges", nlohmann::json());
+    if (!list.is_array()) throw CheckpointError(file.string() + ": model.merges is missing or not a list");
+    std::vector<std::pair<std::string, std::string>> merges;
+    for (const auto& merge : list) {
+        if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
+            merges.emplace_back(merge[0].get<std::string>(), merge[1].get<std::string>());
+        } else if (merge.is_string()) {
+            const auto s = merge.get<std::string>();
+            const auto space = s.find(' ');
+            if (space == std::string::npos) throw CheckpointError(file.string() + ": malformed merge '" + s + "'");
+            merges.emplace_back(s.substr(0, space), s.substr(space + 1));
+        } else {
+            throw CheckpointError(file.string() + ": malformed merge " + merge.dump());
+        }
+    }
+    return merges;
+}
+
 } // namespace
 
 ClipBpeTokenizer::ClipBpeTokenizer(std::unordered_map<std::string, std::int64_t> vocab,
@@ -694,24 +778,8 @@ ClipBpeTokenizer::ClipBpeTokenizer(std::unordered_map<std::string, std::int64_t>
 
 std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_files(const fs::path& vocab_json, const fs::path& merges_txt,
                                                                std::optional<std::vector<AddedToken>> added_tokens) {
-    const auto json = read_json(vocab_json);
-    if (!json.is_object()) throw CheckpointError(vocab_json.string() + ": expected an object of token -> id");
-    std::unordered_map<std::string, std::int64_t> vocab;
-    for (const auto& [token, id] : json.items()) vocab.emplace(token, id.get<std::int64_t>());
-    std::ifstream in(merges_txt);
-    if (!in) throw CheckpointError(merges_txt.string() + ": cannot be read");
-    std::vector<std::pair<std::string, std::string>> merges;
-    std::string line;
-    for (std::size_t number = 1; std::getline(in, line); ++number) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.empty() || (number == 1 && line.rfind("#version", 0) == 0)) continue;
-        const auto space = line.find(' ');
-        if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
-            throw CheckpointError(merges_txt.string() + ":" + std::to_string(number) +
-                                  ": expected two symbols separated by one space");
-        merges.emplace_back(line.substr(0, space), line.substr(space + 1));
-    }
-    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), std::move(merges), vocab_json.string(),
+    auto vocab = vocab_of_json(read_json(vocab_json), vocab_json.string());
+    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), read_merges_txt(merges_txt), vocab_json.string(),
                                               std::move(added_tokens));
 }
 
@@ -720,22 +788,8 @@ std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_tokenizer_json(const fs
     const auto& model = json.value("model", nlohmann::json::object());
     if (model.value("type", "") != "BPE")
         throw CheckpointError(file.string() + ": model type is '" + model.value("type", "") + "', not BPE (CLIP)");
-    std::unordered_map<std::string, std::int64_t> vocab;
-    for (const auto& [token, id] : model.at("vocab").items()) vocab.emplace(token, id.get<std::int64_t>());
-    std::vector<std::pair<std::string, std::string>> merges;
-    for (const auto& merge : model.at("merges")) {
-        if (merge.is_array() && merge.size() == 2) {
-            merges.emplace_back(merge[0].get<std::string>(), merge[1].get<std::string>());
-        } else if (merge.is_string()) {
-            const auto s = merge.get<std::string>();
-            const auto space = s.find(' ');
-            if (space == std::string::npos) throw CheckpointError(file.string() + ": malformed merge '" + s + "'");
-            merges.emplace_back(s.substr(0, space), s.substr(space + 1));
-        } else {
-            throw CheckpointError(file.string() + ": malformed merge " + merge.dump());
-        }
-    }
-    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), std::move(merges), file.string(),
+    auto vocab = vocab_of_json(model.value("vocab", nlohmann::json()), file.string() + ": model.vocab");
+    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), merges_of_json(model, file), file.string(),
                                               added_tokens_of_tokenizer_json(json, file));
 }
 
@@ -745,31 +799,7 @@ std::vector<std::string> ClipBpeTokenizer::bpe(const std::string& word) const {
     for (unsigned char b : word) symbols.push_back(byte_symbols()[b]);
     if (symbols.empty()) return symbols;
     symbols.back() += "</w>";
-    while (symbols.size() > 1) {
-        std::int64_t best = std::numeric_limits<std::int64_t>::max();
-        std::size_t at = 0;
-        for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
-            const auto it = merge_ranks_.find(symbols[i] + " " + symbols[i + 1]);
-            if (it != merge_ranks_.end() && it->second < best) {
-                best = it->second;
-                at = i;
-            }
-        }
-        if (best == std::numeric_limits<std::int64_t>::max()) break;
-        // Merge every occurrence of that pair, left to right.
-        const std::string left = symbols[at], right = symbols[at + 1];
-        std::vector<std::string> merged;
-        for (std::size_t i = 0; i < symbols.size();) {
-            if (i + 1 < symbols.size() && symbols[i] == left && symbols[i + 1] == right) {
-                merged.push_back(left + right);
-                i += 2;
-            } else {
-                merged.push_back(symbols[i++]);
-            }
-        }
-        symbols.swap(merged);
-    }
-    return symbols;
+    return merge_symbols(std::move(symbols), merge_ranks_);
 }
 
 std::vector<std::int32_t> ClipBpeTokenizer::normalize_text(const std::string& text) const {
@@ -827,6 +857,259 @@ std::vector<std::string> ClipBpeTokenizer::tokenize(const std::string& text) con
 }
 
 std::vector<std::int64_t> ClipBpeTokenizer::encode(const std::string& text, std::int64_t max_length) const {
+    const auto all = pieces(text);
+    std::size_t keep = all.size();
+    if (max_length > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(std::max<std::int64_t>(0, max_length - 2)));
+    std::vector<std::int64_t> ids{bos_id_};
+    for (std::size_t i = 0; i < keep; ++i) ids.push_back(all[i].second);
+    ids.push_back(eos_id_);
+    return ids;
+}
+
+// ---- GPT-2 / RoBERTa byte-level BPE ----------------------------------------------------
+
+namespace {
+
+enum class CharClass { letter, number, space, other };
+
+CharClass char_class(std::int32_t cp) {
+    if (is_letter(cp)) return CharClass::letter;
+    if (is_number(cp)) return CharClass::number;
+    if (is_white_space(cp)) return CharClass::space;
+    return CharClass::other;
+}
+
+// GPT-2's pattern, as the tokenizers crate's ByteLevel pre-tokenizer runs it (Oniguruma:
+// its \p{L} and \p{N} are CLIP's tables, its \s is White_Space):
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+// Every character is in some match: the words cover the text, whitespace included.
+std::vector<std::string> gpt2_pre_tokenize(const std::vector<std::int32_t>& cps) {
+    static const std::vector<std::vector<std::int32_t>> contractions{{'\'', 's'}, {'\'', 't'}, {'\'', 'r', 'e'},
+                                                                     {'\'', 'v', 'e'}, {'\'', 'm'}, {'\'', 'l', 'l'},
+                                                                     {'\'', 'd'}};
+    std::vector<std::string> out;
+    const std::size_t n = cps.size();
+    std::size_t i = 0;
+    while (i < n) {
+        bool matched = false;
+        if (cps[i] == '\'')
+            for (const auto& c : contractions) // lower-case only: "'S" is not one
+                if (i + c.size() <= n && std::equal(c.begin(), c.end(), cps.begin() + static_cast<long>(i))) {
+                    out.push_back(utf8(cps, i, i + c.size()));
+                    i += c.size();
+                    matched = true;
+                    break;
+                }
+        if (matched) continue;
+        // " ?" then a run of letters, of numbers or of other characters: one space (U+0020
+        // only) joins the run after it.
+        const std::size_t from = cps[i] == ' ' && i + 1 < n && char_class(cps[i + 1]) != CharClass::space ? i + 1 : i;
+        const CharClass kind = char_class(cps[from]);
+        std::size_t j = from;
+        while (j < n && char_class(cps[j]) == kind) ++j;
+        // A whitespace run keeps its last character for the word after it (\s+(?!\S)), unless
+        // it ends the text or is that one character (\s+).
+        if (kind == CharClass::space && j < n && j - i > 1) --j;
+        out.push_back(utf8(cps, i, j));
+        i = j;
+    }
+    return out;
+}
+
+// The special tokens transformers names for RoBERTa's vocab.json + merges.txt, from
+// tokenizer_config.json where it names them (cls and sep frame the text).
+struct RobertaTokenNames {
+    std::string bos = "<s>", eos = "</s>", unk = "<unk>", sep = "</s>", pad = "<pad>", cls = "<s>", mask = "<mask>";
+    void read(const nlohmann::json& config) {
+        read_token_name(config, "bos_token", bos);
+        read_token_name(config, "eos_token", eos);
+        read_token_name(config, "unk_token", unk);
+        read_token_name(config, "sep_token", sep);
+        read_token_name(config, "pad_token", pad);
+        read_token_name(config, "cls_token", cls);
+        read_token_name(config, "mask_token", mask);
+    }
+    std::vector<std::string> all() const {
+        std::vector<std::string> out;
+        for (const auto* name : {&bos, &eos, &unk, &sep, &pad, &cls, &mask})
+            if (std::find(out.begin(), out.end(), *name) == out.end()) out.push_back(*name);
+        return out;
+    }
+};
+
+// tokenizer_config.json's add_prefix_space, which transformers' RobertaTokenizer builds its
+// pre-tokenizer from (tokenizer.json's is replaced).
+void read_add_prefix_space(const nlohmann::json& config, const fs::path& file, bool& add_prefix_space) {
+    const auto it = config.find("add_prefix_space");
+    if (it == config.end() || it->is_null()) return;
+    if (!it->is_boolean())
+        throw CheckpointError(file.string() + ": add_prefix_space is " + it->dump() + "; accepted: true or false");
+    add_prefix_space = it->get<bool>();
+}
+
+} // namespace
+
+ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(std::unordered_map<std::string, std::int64_t> vocab,
+                                             std::vector<std::pair<std::string, std::string>> merges,
+                                             ByteLevelBpeOptions options, std::string source)
+    : vocab_(std::move(vocab)), options_(std::move(options)) {
+    // As tokenizers: both parts and the result of every merge are tokens (a merge the
+    // vocabulary cannot give an id is a broken file), and a pair listed twice has the rank
+    // of its last line.
+    std::string material = vocab_digest(vocab_);
+    for (std::size_t rank = 0; rank < merges.size(); ++rank) {
+        const auto& [left, right] = merges[rank];
+        for (const std::string* token : {&left, &right, static_cast<const std::string*>(nullptr)}) {
+            const std::string piece = token ? *token : left + right;
+            if (!vocab_.count(piece))
+                throw CheckpointError(source + ": merge " + std::to_string(rank + 1) + " '" + left + " " + right +
+                                      "': the vocabulary has no '" + piece + "' token" +
+                                      (token ? "" : " (what the merge makes)"));
+        }
+        merge_ranks_.insert_or_assign(left + " " + right, static_cast<std::int64_t>(rank));
+        material += left + " " + right + "\n";
+    }
+    bos_id_ = require_id(vocab_, options_.bos_token, source);
+    eos_id_ = require_id(vocab_, options_.eos_token, source);
+    pad_id_ = require_id(vocab_, options_.pad_token, source);
+    if (options_.unk_token) unk_id_ = require_id(vocab_, *options_.unk_token, source);
+    std::vector<AddedToken> named;
+    for (const char* name : {"<s>", "<pad>", "</s>", "<unk>", "<mask>"}) named.push_back(AddedToken{name, -1});
+    const auto added = resolve_added(options_.added_tokens ? *options_.added_tokens : named, vocab_);
+    for (const auto& t : added) (t.normalized ? added_normalized_ : added_).push_back(t);
+    cache_key_ = std::string("byte-bpe:") + unicode_tables_source + ":" + media::sha256_hex(material) + ":" +
+                 std::to_string(options_.add_prefix_space) + std::to_string(options_.use_regex) +
+                 std::to_string(options_.fuse_unk) + std::to_string(options_.ignore_merges) + ":unk " +
+                 std::to_string(unk_id_) + ":around " + std::to_string(bos_id_) + " " + std::to_string(eos_id_) +
+                 ":added " + added_digest(added);
+}
+
+std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_files(const fs::path& vocab_json,
+                                                                         const fs::path& merges_txt,
+                                                                         ByteLevelBpeOptions options) {
+    auto vocab = vocab_of_json(read_json(vocab_json), vocab_json.string());
+    return std::make_unique<ByteLevelBpeTokenizer>(std::move(vocab), read_merges_txt(merges_txt), std::move(options),
+                                                   vocab_json.string());
+}
+
+std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_tokenizer_json(const fs::path& file) {
+    const auto json = read_json(file);
+    const auto where = file.string() + ": ";
+    const auto accepted = std::string("; accepted: a byte-level BPE as GPT-2's and RoBERTa's (their tokenizer.json)");
+    const auto& model = json.value("model", nlohmann::json::object());
+    if (!model.is_object() || model.value("type", "") != "BPE")
+        throw CheckpointError(where + "model type is '" + (model.is_object() ? model.value("type", "") : "") +
+                              "', not BPE" + accepted);
+    const auto type_of = [](const nlohmann::json& j) {
+        return j.is_object() ? j.value("type", "(no type)") : j.dump();
+    };
+    const auto& normalizer = json.value("normalizer", nlohmann::json());
+    if (!normalizer.is_null())
+        throw CheckpointError(where + "normalizer '" + type_of(normalizer) +
+                              "' is not supported; accepted: none (null), as GPT-2's and RoBERTa's");
+    ByteLevelBpeOptions options;
+    const auto& pre = json.value("pre_tokenizer", nlohmann::json());
+    if (!pre.is_object() || pre.value("type", "") != "ByteLevel")
+        throw CheckpointError(where + "pre_tokenizer '" + type_of(pre) +
+                              "' is not supported; accepted: ByteLevel (GPT-2's pattern, bytes as characters)");
+    options.add_prefix_space = pre.value("add_prefix_space", false);
+    options.use_regex = pre.value("use_regex", true);
+    // CLIP's "</w>", WordPiece-like prefixes, sampled merges and SentencePiece's byte
+    // tokens are other tokenizers.
+    for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+        const auto& value = model.value(key, nlohmann::json());
+        if (!value.is_null() && value != "")
+            throw CheckpointError(where + "model." + key + " is " + value.dump() + "; accepted: empty or null" +
+                                  (std::string(key) == "end_of_word_suffix" ? " (\"</w>\" is CLIP's: kind clip-bpe)" : ""));
+    }
+    const auto& dropout = model.value("dropout", nlohmann::json());
+    if (!dropout.is_null() && !(dropout.is_number() && dropout.get<double>() == 0.0))
+        throw CheckpointError(where + "model.dropout is " + dropout.dump() +
+                              "; accepted: null (dropout samples merges at random)");
+    if (model.value("byte_fallback", false))
+        throw CheckpointError(where + "model.byte_fallback is true; accepted: false (bytes are characters here)");
+    const auto& unk = model.value("unk_token", nlohmann::json());
+    if (unk.is_string()) options.unk_token = unk.get<std::string>();
+    options.fuse_unk = model.value("fuse_unk", false);
+    options.ignore_merges = model.value("ignore_merges", false);
+    if (json.contains("padding") && json["padding"].is_object())
+        options.pad_token = json["padding"].value("pad_token", options.pad_token);
+    // transformers' RobertaTokenizer takes add_prefix_space and the padding token from the
+    // tokenizer_config.json beside the file where it has them.
+    const auto config_file = file.parent_path() / "tokenizer_config.json";
+    if (fs::exists(config_file)) {
+        const auto config = read_json(config_file);
+        read_add_prefix_space(config, config_file, options.add_prefix_space);
+        read_token_name(config, "pad_token", options.pad_token);
+    }
+    auto vocab = vocab_of_json(model.value("vocab", nlohmann::json()), file.string() + ": model.vocab");
+    if (const auto around = tokens_around(json, vocab, file)) // absent: RoBERTa's <s> and </s>
+        std::tie(options.bos_token, options.eos_token) = *around;
+    options.added_tokens = added_tokens_of_tokenizer_json(json, file);
+    return std::make_unique<ByteLevelBpeTokenizer>(std::move(vocab), merges_of_json(model, file), std::move(options),
+                                                   file.string());
+}
+
+// One piece of text between added tokens: the prefix space, GPT-2's words, each word's
+// bytes as characters, BPE.
+void ByteLevelBpeTokenizer::bpe_pieces(const std::string& text,
+                                       std::vector<std::pair<std::string, std::int64_t>>& out) const {
+    auto cps = code_points(text);
+    if (options_.add_prefix_space && !cps.empty() && cps.front() != ' ') cps.insert(cps.begin(), ' ');
+    const auto words = options_.use_regex ? gpt2_pre_tokenize(cps) : std::vector<std::string>{utf8(cps)};
+    for (const auto& word : words) {
+        std::string mapped;
+        std::vector<std::string> symbols;
+        for (unsigned char b : word) {
+            symbols.push_back(byte_symbols()[b]);
+            mapped += symbols.back();
+        }
+        if (options_.ignore_merges) {
+            const auto whole = vocab_.find(mapped);
+            if (whole != vocab_.end()) {
+                out.emplace_back(mapped, whole->second);
+                continue;
+            }
+        }
+        bool last_unknown = false;
+        for (auto& symbol : merge_symbols(std::move(symbols), merge_ranks_)) {
+            // Only a lone byte can be unknown: every merge's result is in the vocabulary.
+            const auto it = vocab_.find(symbol);
+            if (it != vocab_.end()) {
+                out.emplace_back(std::move(symbol), it->second);
+                last_unknown = false;
+            } else if (unk_id_ >= 0 && !(options_.fuse_unk && last_unknown)) {
+                out.emplace_back(*options_.unk_token, unk_id_);
+                last_unknown = true;
+            }
+        }
+    }
+}
+
+// As tokenizers: added tokens split out of the text as written, then (there is no
+// normalizer) the "normalized" ones out of each piece, BPE on the rest.
+std::vector<std::pair<std::string, std::int64_t>> ByteLevelBpeTokenizer::pieces(const std::string& text) const {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    for (auto& segment : split_added(text, added_)) {
+        if (segment.id >= 0) {
+            out.emplace_back(std::move(segment.text), segment.id);
+            continue;
+        }
+        for (auto& piece : split_added(segment.text, added_normalized_)) {
+            if (piece.id >= 0) out.emplace_back(std::move(piece.text), piece.id);
+            else bpe_pieces(piece.text, out);
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> ByteLevelBpeTokenizer::tokenize(const std::string& text) const {
+    std::vector<std::string> out;
+    for (auto& [piece, id] : pieces(text)) out.push_back(std::move(piece));
+    return out;
+}
+
+std::vector<std::int64_t> ByteLevelBpeTokenizer::encode(const std::string& text, std::int64_t max_length) const {
     const auto all = pieces(text);
     std::size_t keep = all.size();
     if (max_length > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(std::max<std::int64_t>(0, max_length - 2)));
@@ -906,7 +1189,26 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& folder, const std::str
         }
         throw CheckpointError(folder.string() + ": no tokenizer: looked for tokenizer.json and vocab.json + merges.txt");
     }
-    throw CheckpointError("unknown tokenizer kind '" + kind + "'; accepted: wordpiece, clip-bpe");
+    if (kind == "byte-bpe") {
+        if (fs::exists(json)) return ByteLevelBpeTokenizer::from_tokenizer_json(json);
+        if (fs::exists(folder / "vocab.json") && fs::exists(folder / "merges.txt")) {
+            ByteLevelBpeOptions options;
+            const auto config_file = folder / "tokenizer_config.json";
+            if (fs::exists(config_file)) {
+                const auto config = read_json(config_file);
+                RobertaTokenNames names;
+                names.read(config);
+                read_add_prefix_space(config, config_file, options.add_prefix_space);
+                options.bos_token = names.cls;
+                options.eos_token = names.sep;
+                options.pad_token = names.pad;
+                options.added_tokens = added_tokens_of_config(config, names.all(), config_file);
+            }
+            return ByteLevelBpeTokenizer::from_files(folder / "vocab.json", folder / "merges.txt", std::move(options));
+        }
+        throw CheckpointError(folder.string() + ": no tokenizer: looked for tokenizer.json and vocab.json + merges.txt");
+    }
+    throw CheckpointError("unknown tokenizer kind '" + kind + "'; accepted: wordpiece, clip-bpe, byte-bpe");
 }
 
 TokenBatch tokenize_batch(const Tokenizer& tokenizer, const std::vector<std::string>& texts, std::int64_t max_length) {

@@ -1,7 +1,7 @@
 // Tokenizers of the text encoders, in C++ and matching Hugging Face's fast tokenizers id
 // for id: BERT's WordPiece (BertNormalizer + BertPreTokenizer + WordPiece; also MPNet's,
-// with RoBERTa's special tokens) and CLIP's byte-level BPE. Read from a model folder (vocab.txt, vocab.json + merges.txt, or
-// tokenizer.json).
+// with RoBERTa's special tokens), CLIP's byte-level BPE and GPT-2's / RoBERTa's byte-level
+// BPE. Read from a model folder (vocab.txt, vocab.json + merges.txt, or tokenizer.json).
 #pragma once
 
 #include <msa/models/export.hpp>
@@ -133,9 +133,68 @@ private:
     std::string cache_key_;
 };
 
-// The tokenizer of a model folder: `kind` is "wordpiece" or "clip-bpe". tokenizer.json is
-// preferred; else vocab.txt (WordPiece, flags, special tokens and "added_tokens_decoder" from
-// tokenizer_config.json) or vocab.json + merges.txt (BPE, "added_tokens_decoder" too). An error names the folder and what was looked for.
+// RoBERTa's tokenizer as RobertaTokenizerFast (also GPT-2's vocabulary and merges): no
+// normalizer, GPT-2's pattern splits the text into words that keep the space before them,
+// each word's UTF-8 bytes mapped to characters as GPT-2 does, BPE merges (no end-of-word
+// mark), then <s> ... </s>. RoBERTa's <mask> is an added token with lstrip: "was <mask>"
+// is "was" and the mask, the space taken by the mask.
+struct ByteLevelBpeOptions {
+    // A space before each piece of text that does not start with one (between added tokens
+    // too), so that a first word is split as it would be after a space.
+    bool add_prefix_space = false;
+    bool use_regex = true; // false: each piece of text is one word (GPT-2's pattern unused)
+    std::string bos_token = "<s>"; // before the text (RobertaProcessing's cls)
+    std::string eos_token = "</s>"; // after it (RobertaProcessing's sep)
+    std::string pad_token = "<pad>";
+    // Unset (RoBERTa): a byte the vocabulary lacks is dropped, as tokenizers does.
+    std::optional<std::string> unk_token;
+    bool fuse_unk = false;      // consecutive unknown bytes give one unk_token
+    bool ignore_merges = false; // a word the vocabulary holds whole is that token, unmerged
+    // Unset: what transformers 5 registers for vocab.json + merges.txt, the five tokens
+    // <s>, <pad>, </s>, <unk>, <mask> that the vocabulary holds, special, without flags
+    // (so <mask> without lstrip; roberta-base's tokenizer.json gives it lstrip).
+    std::optional<std::vector<AddedToken>> added_tokens;
+};
+
+class MSA_MODELS_API ByteLevelBpeTokenizer final : public Tokenizer {
+public:
+    // An error names `source` and what is wrong: a merge whose parts or result the
+    // vocabulary lacks, a special token it lacks.
+    ByteLevelBpeTokenizer(std::unordered_map<std::string, std::int64_t> vocab,
+                          std::vector<std::pair<std::string, std::string>> merges, ByteLevelBpeOptions options,
+                          std::string source);
+    static std::unique_ptr<ByteLevelBpeTokenizer> from_files(const std::filesystem::path& vocab_json,
+                                                             const std::filesystem::path& merges_txt,
+                                                             ByteLevelBpeOptions options);
+    // A tokenizer.json whose model is BPE and whose pre-tokenizer is ByteLevel; its
+    // post-processor (RobertaProcessing, BertProcessing, TemplateProcessing) gives the tokens
+    // around the text. The add_prefix_space and pad_token of a tokenizer_config.json beside
+    // it come first, as in transformers.
+    static std::unique_ptr<ByteLevelBpeTokenizer> from_tokenizer_json(const std::filesystem::path& file);
+
+    std::vector<std::int64_t> encode(const std::string& text, std::int64_t max_length) const override;
+    std::int64_t pad_id() const override { return pad_id_; }
+    std::int64_t vocab_size() const override { return static_cast<std::int64_t>(vocab_.size()); }
+    std::string cache_key() const override { return cache_key_; }
+    // The tokens of a text (byte symbols, "Ġ" for a space), without <s> and </s>.
+    std::vector<std::string> tokenize(const std::string& text) const;
+
+private:
+    void bpe_pieces(const std::string& text, std::vector<std::pair<std::string, std::int64_t>>& out) const;
+    std::vector<std::pair<std::string, std::int64_t>> pieces(const std::string& text) const;
+    std::unordered_map<std::string, std::int64_t> vocab_;
+    std::unordered_map<std::string, std::int64_t> merge_ranks_; // "left right" -> rank
+    ByteLevelBpeOptions options_;
+    std::vector<AddedToken> added_, added_normalized_; // no normalizer: both found as written, in two passes
+    std::int64_t bos_id_, eos_id_, pad_id_, unk_id_ = -1;
+    std::string cache_key_;
+};
+
+// The tokenizer of a model folder: `kind` is "wordpiece", "clip-bpe" or "byte-bpe" (GPT-2,
+// RoBERTa). tokenizer.json is preferred; else vocab.txt (WordPiece, flags, special tokens
+// and "added_tokens_decoder" from tokenizer_config.json) or vocab.json + merges.txt (BPE;
+// "added_tokens_decoder" too, and for byte-bpe the special tokens and add_prefix_space).
+// An error names the folder and what was looked for.
 MSA_MODELS_API std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& folder,
                                                          const std::string& kind);
 
