@@ -202,6 +202,17 @@ ConfigResult read_config(const Reader& r, const json& value, const std::string& 
     config.test_ensemble = read_ensemble(r, value, path);
     if (const json* shots = r.optional(value, "shots"))
         config.shots = r.integer(*shots, Reader::join(path, "shots"));
+    if (const json* distill = r.optional(value, "distill")) {
+        const std::string at = Reader::join(path, "distill");
+        r.object(*distill, at);
+        ConfigResult::Distill d;
+        d.pool = r.number(r.required(*distill, at, "pool"), Reader::join(at, "pool"));
+        const json& kept = r.object(r.required(*distill, at, "kept"), Reader::join(at, "kept"));
+        for (const auto& [label, n] : kept.items()) d.kept[label] = r.number(n, Reader::join(Reader::join(at, "kept"), label));
+        d.teacher_coverage = r.number(r.required(*distill, at, "teacher_coverage"), Reader::join(at, "teacher_coverage"));
+        d.teacher_accuracy = r.number(r.required(*distill, at, "teacher_accuracy"), Reader::join(at, "teacher_accuracy"));
+        config.distill = d;
+    }
     return config;
 }
 
@@ -304,6 +315,9 @@ std::string results_json(const StudyResults& results) {
             if (config.reference) entry["reference"] = true;
             if (config.test_ensemble) entry["test_ensemble"] = ensemble_json(*config.test_ensemble);
             if (config.shots) entry["shots"] = *config.shots;
+            if (const auto& d = config.distill)
+                entry["distill"] = {{"pool", d->pool}, {"kept", d->kept}, {"teacher_coverage", d->teacher_coverage},
+                                    {"teacher_accuracy", d->teacher_accuracy}};
             configs.push_back(std::move(entry));
         }
         phases.push_back({{"name", phase.name},

@@ -75,6 +75,15 @@ struct ConfigResult {
     bool reference = false; // another phase's incumbent, shown beside this phase's configurations
     std::optional<EnsembleScores> test_ensemble; // a phase's incumbent with two or more finished seeds
     std::optional<std::int64_t> shots; // few-shot phases: the training samples per class of this point
+    // Distill phases' students: over the finished seeds, the mean pool size, posts kept per
+    // class (by label) and the teacher's coverage and accuracy on the validation rows.
+    struct Distill {
+        double pool = 0;
+        std::map<std::string, double> kept;
+        double teacher_coverage = 0;
+        double teacher_accuracy = 0;
+    };
+    std::optional<Distill> distill;
 
     // The sweep point as compact JSON ({"fusion":"gated"}; "{}" when none).
     std::string changes_json() const;

@@ -159,6 +159,18 @@ TrialMetrics read_trial_metrics(const std::filesystem::path& trial_folder) {
         result.total_seconds = it->value("total", 0.0);
     if (const auto it = metrics.find("evaluated"); it != metrics.end() && it->is_object())
         result.evaluated_model = it->value("model", "");
+    if (const auto it = metrics.find("distill"); it != metrics.end() && it->is_object()) {
+        DistillSummary d;
+        d.pool = it->value("pool", std::int64_t{0});
+        if (const auto rounds = it->find("rounds"); rounds != it->end() && rounds->is_array() && !rounds->empty() &&
+                                                    rounds->back().is_object())
+            d.kept = rounds->back().value("kept", std::vector<std::int64_t>{});
+        if (const auto teacher = it->find("teacher_valid"); teacher != it->end() && teacher->is_object()) {
+            d.teacher_coverage = teacher->value("coverage", 0.0);
+            d.teacher_accuracy = teacher->value("accuracy_confident", 0.0);
+        }
+        result.distill = d;
+    }
     if (const auto it = metrics.find("features"); it != metrics.end() && it->is_object())
         for (const auto& [modality, report] : it->items())
             if (report.is_object()) result.encoded += report.value("encoded", std::size_t{0});

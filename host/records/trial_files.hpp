@@ -43,6 +43,14 @@ struct SplitScores {
 };
 
 // What msa run, msa predict and the reports read of metrics.json.
+// What a [distill] trial's metrics.json says of its pool and teacher.
+struct DistillSummary {
+    std::int64_t pool = 0;                 // posts the teacher labelled
+    std::vector<std::int64_t> kept;        // per class, posts that trained the last round's student
+    double teacher_coverage = 0;           // validation rows the teacher was confident of (share)
+    double teacher_accuracy = 0;           // its accuracy on those
+};
+
 struct TrialMetrics {
     TrialStatus status = TrialStatus::failed; // ok or failed
     std::string error;                        // failed: why
@@ -51,6 +59,7 @@ struct TrialMetrics {
     double total_seconds = 0;
     std::size_t encoded = 0; // features the trial encoded itself (augmented copies)
     std::string evaluated_model; // an [evaluate] trial: the trial folder whose model it evaluated
+    std::optional<DistillSummary> distill; // a [distill] trial
 
     // The confusion matrix of "test" or "valid", or nullptr.
     const Confusion* confusion(bool test_split) const {

@@ -105,6 +105,10 @@ void write_phase(std::string& html, const StudyResults& results, const PhaseResu
             if (const auto curve = learning_curve_table(phase, metric)) write_table(html, *curve);
     }
     if (const auto table = phase_configs_table(results, phase)) write_table(html, *table);
+    if (const auto table = distill_table(results, phase)) {
+        html += "<p>Distillation:</p>\n";
+        write_table(html, *table);
+    }
     if (const std::string line = ensemble_line(results, phase); !line.empty())
         fmt::format_to(out, "<p class=\"ensemble\">{}</p>\n", escape(line));
     const auto unfinished = unfinished_trials(phase);

@@ -67,6 +67,10 @@ void write_phase(std::string& md, const StudyResults& results, const PhaseResult
             write_table(md, *curve);
         }
     if (const auto table = phase_configs_table(results, phase)) write_table(md, *table);
+    if (const auto table = distill_table(results, phase)) {
+        md += "Distillation:\n\n";
+        write_table(md, *table);
+    }
     if (const std::string line = ensemble_line(results, phase); !line.empty())
         fmt::format_to(out, "{}\n\n", escape(line));
     const auto unfinished = unfinished_trials(phase);

@@ -194,6 +194,40 @@ std::optional<Table> learning_curve_table(const PhaseResult& phase, Metric metri
     return table;
 }
 
+std::optional<Table> distill_table(const StudyResults& results, const PhaseResult& phase) {
+    if (phase.kind != PhaseKind::distill || phase.configs.empty()) return std::nullopt;
+    const auto gold = std::find_if(phase.configs.begin(), phase.configs.end(),
+                                   [](const ConfigResult& c) { return !c.distill && c.test.weighted_f1; });
+    Table table;
+    table.headers = {"student", "pool"};
+    for (const auto& label : results.labels) table.headers.push_back("kept " + label);
+    for (const char* h : {"teacher coverage", "teacher accuracy", "test weighted F1", "vs gold labels"})
+        table.headers.push_back(h);
+    for (const auto& config : phase.configs) {
+        std::vector<std::string> row{config.label};
+        const auto& d = config.distill;
+        row.push_back(d ? fmt::format("{:.0f}", d->pool) : "—");
+        for (const auto& label : results.labels) {
+            std::string cell = "—";
+            if (d)
+                if (const auto kept = d->kept.find(label); kept != d->kept.end()) cell = fmt::format("{:.0f}", kept->second);
+            row.push_back(cell);
+        }
+        row.push_back(d ? fmt::format("{:.3f}", d->teacher_coverage) : "—");
+        row.push_back(d ? fmt::format("{:.3f}", d->teacher_accuracy) : "—");
+        row.push_back(format_stat(config.test.weighted_f1));
+        const bool compared = d && gold != phase.configs.end() && config.test.weighted_f1;
+        row.push_back(compared ? fmt::format("{:+.3f}", config.test.weighted_f1->mean - gold->test.weighted_f1->mean)
+                               : "—");
+        table.rows.push_back(std::move(row));
+    }
+    table.note = "The teacher labels the pool; a post trains the student when the teacher's top probability reaches "
+                 "its class's threshold (kept: mean over the seeds, last round). Coverage: the share of validation "
+                 "rows the teacher is confident of; accuracy: its accuracy on them. The gold-label student is the "
+                 "same model trained on the gold training rows.";
+    return table;
+}
+
 std::optional<Table> phase_configs_table(const StudyResults& results, const PhaseResult& phase) {
     if (phase.configs.empty()) return std::nullopt;
     return phase.kind == PhaseKind::ablation ? ablation_table(results, phase) : config_table(results, phase);

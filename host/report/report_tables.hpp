@@ -70,6 +70,11 @@ LearningCurves learning_curves(const PhaseResult& phase);
 // curve, a column per k, mean ± std over the draws; none for other phases.
 std::optional<Table> learning_curve_table(const PhaseResult& phase, Metric metric);
 
+// A distill phase's students beside the gold-label one: the teacher's pool, the posts kept
+// per class, the teacher's coverage and accuracy on the validation rows at the thresholds,
+// and test weighted F1 with its difference to the gold-label student; none for other phases.
+std::optional<Table> distill_table(const StudyResults& results, const PhaseResult& phase);
+
 // One row per phase whose incumbent has a seed ensemble (results.json's test_ensemble):
 // the test metrics of its seeds (mean ± std) beside the ensemble's; none when no phase has one.
 std::optional<Table> ensemble_table(const StudyResults& results);

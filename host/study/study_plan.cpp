@@ -379,6 +379,30 @@ void choose_incumbent(PhasePlan& phase) {
 
 namespace {
 
+// A distill configuration's pool and teacher, averaged over its finished seeds.
+std::optional<records::ConfigResult::Distill> distill_stats(const PlannedConfig& config,
+                                                            const std::vector<std::string>& labels) {
+    records::ConfigResult::Distill out;
+    std::size_t n = 0;
+    for (const auto& t : config.trials) {
+        if (t.outcome.status != TrialStatus::ok || !t.outcome.distill) continue;
+        const records::DistillSummary& d = *t.outcome.distill;
+        ++n;
+        out.pool += static_cast<double>(d.pool);
+        for (std::size_t c = 0; c < labels.size() && c < d.kept.size(); ++c)
+            out.kept[labels[c]] += static_cast<double>(d.kept[c]);
+        out.teacher_coverage += d.teacher_coverage;
+        out.teacher_accuracy += d.teacher_accuracy;
+    }
+    if (n == 0) return std::nullopt;
+    const auto count = static_cast<double>(n);
+    out.pool /= count;
+    for (auto& [label, kept] : out.kept) kept /= count;
+    out.teacher_coverage /= count;
+    out.teacher_accuracy /= count;
+    return out;
+}
+
 std::optional<records::Stat> mean_std(const std::vector<double>& values) {
     if (values.empty()) return std::nullopt;
     const double mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
@@ -429,6 +453,7 @@ records::PhaseResult phase_result(const PhasePlan& phase, const std::vector<std:
         if (const PlannedTrial* best = best_trial(config, phase.spec.select)) c.best_trial = best->folder;
         c.reference = config.reference;
         c.shots = config.shots;
+        c.distill = distill_stats(config, labels);
         if (phase.incumbent && &config == &phase.configs[*phase.incumbent]) c.test_ensemble = phase.incumbent_ensemble;
         out.configs.push_back(std::move(c));
     }

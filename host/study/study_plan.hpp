@@ -26,6 +26,7 @@ struct TrialOutcome {
     std::string error;
     double seconds = 0;
     std::optional<records::SplitScores> valid, test; // when ok
+    std::optional<records::DistillSummary> distill;  // a [distill] trial's pool and teacher
 };
 
 struct PlannedTrial {

@@ -62,6 +62,7 @@ void take_metrics(TrialOutcome& outcome, const records::TrialMetrics& metrics) {
     outcome.status = TrialStatus::ok;
     outcome.valid = metrics.valid;
     outcome.test = metrics.test;
+    outcome.distill = metrics.distill;
 }
 
 // "[tuning 3/24] tuning/64_3e-4-s1: valid weighted_f1 0.7241, test weighted F1 0.6970 (41.2 s)"

@@ -96,6 +96,16 @@ PY
 passed=$((passed + 1))
 report=$(cat $study/report.md)
 expect_contains "$report" "| gold labels |"
+expect_contains "$report" "Distillation:"
+expect_contains "$report" "| student | pool | kept negative | kept neutral | kept positive | teacher coverage |"
+python3 - "$study/results.json" <<'PY' || fail "results.json lacks the students' distillation summary"
+import json, sys
+configs = json.load(open(sys.argv[1]))["phases"][1]["configs"]
+assert "distill" not in configs[0], "the gold-label student has no teacher"
+for c in configs[1:]:
+    d = c["distill"]
+    assert d["pool"] > 0 and set(d["kept"]) == {"negative", "neutral", "positive"} and 0 <= d["teacher_coverage"] <= 1, d
+PY
 
 # Bad [distill] settings, found before anything runs.
 sed -i 's/^sweep."distill.threshold" = .*/sweep."distill.threshold" = [0.4, 1.5]/' study.toml

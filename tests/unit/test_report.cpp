@@ -380,3 +380,31 @@ TEST_CASE("a few-shot phase's learning curves: a row per configuration, a column
     phase.kind = msa::PhaseKind::train;
     CHECK_FALSE(msa::report::learning_curve_table(phase, msa::Metric::weighted_f1));
 }
+
+TEST_CASE("a distill phase's students beside the gold-label one: pool, kept per class, teacher, test F1 and its gain") {
+    using namespace msa::records;
+    StudyResults results;
+    results.labels = {"negative", "positive"};
+    PhaseResult phase;
+    phase.name = "students";
+    phase.kind = msa::PhaseKind::distill;
+    ConfigResult gold;
+    gold.label = "gold labels";
+    gold.test.weighted_f1 = Stat{0.62, 0.02, 3};
+    ConfigResult student;
+    student.label = "distill.threshold=0.7";
+    student.test.weighted_f1 = Stat{0.55, 0.01, 3};
+    student.distill = ConfigResult::Distill{511, {{"negative", 61.3}, {"positive", 212}}, 0.53, 0.815};
+    phase.configs = {gold, student};
+    const auto table = msa::report::distill_table(results, phase);
+    REQUIRE(table);
+    CHECK(table->headers == std::vector<std::string>{"student", "pool", "kept negative", "kept positive",
+                                                     "teacher coverage", "teacher accuracy", "test weighted F1",
+                                                     "vs gold labels"});
+    REQUIRE(table->rows.size() == 2);
+    CHECK(table->rows[0] == std::vector<std::string>{"gold labels", "—", "—", "—", "—", "—", "0.620 ± 0.020", "—"});
+    CHECK(table->rows[1] == std::vector<std::string>{"distill.threshold=0.7", "511", "61", "212", "0.530", "0.815",
+                                                     "0.550 ± 0.010", "-0.070"});
+    phase.kind = msa::PhaseKind::train;
+    CHECK_FALSE(msa::report::distill_table(results, phase));
+}
