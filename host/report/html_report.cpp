@@ -108,6 +108,11 @@ void write_phase(std::string& html, const StudyResults& results, const PhaseResu
     if (const auto table = distill_table(results, phase)) {
         html += "<p>Distillation:</p>\n";
         write_table(html, *table);
+        if (const auto charts = distill_threshold_charts(phase); !charts.empty()) {
+            html += "<div class=\"charts\">\n";
+            for (const auto& chart : charts) html += chart + "\n";
+            html += "</div>\n";
+        }
     }
     if (const std::string line = ensemble_line(results, phase); !line.empty())
         fmt::format_to(out, "<p class=\"ensemble\">{}</p>\n", escape(line));

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <map>
 #include <set>
 
 namespace msa::report {
@@ -161,6 +163,65 @@ std::string learning_curve_chart(const PhaseResult& phase, Metric metric) {
         chart.series.push_back(std::move(series));
     }
     return svg::line_chart(chart);
+}
+
+std::vector<std::string> distill_threshold_charts(const PhaseResult& phase) {
+    if (phase.kind != PhaseKind::distill) return {};
+    // Students by the rest of their sweep point, then by threshold.
+    std::map<double, int> thresholds;
+    std::vector<std::pair<std::string, std::map<double, const ConfigResult*>>> lines;
+    const ConfigResult* gold = nullptr;
+    for (const auto& config : phase.configs) {
+        if (!config.distill) {
+            if (config.test.weighted_f1) gold = &config;
+            continue;
+        }
+        std::optional<double> threshold;
+        std::string rest;
+        for (const auto& [path, value] : config.changes)
+            if (path == "distill.threshold") threshold = std::strtod(value.c_str(), nullptr);
+            else // "targets=soft", not "distill.targets=soft": the legend keeps 28 characters
+                rest += (rest.empty() ? "" : ", ") + (path.rfind("distill.", 0) == 0 ? path.substr(8) : path) + "=" + value;
+        if (!threshold) continue;
+        thresholds[*threshold];
+        auto line = std::find_if(lines.begin(), lines.end(), [&](const auto& l) { return l.first == rest; });
+        if (line == lines.end()) line = lines.insert(lines.end(), {rest, {}});
+        line->second[*threshold] = &config;
+    }
+    if (thresholds.size() < 2) return {};
+    const auto chart_of = [&](const std::string& what, const std::string& y_label) {
+        svg::LineChart chart;
+        chart.title = chart_title({{what}, {phase.name, ": "}});
+        chart.x_label = "distill.threshold";
+        chart.y_label = y_label;
+        for (const auto& [t, _] : thresholds) chart.x.push_back(t);
+        return chart;
+    };
+    svg::LineChart kept = chart_of("Pool posts kept against the threshold", "posts kept (mean over seeds)");
+    svg::LineChart f1 = chart_of("Students against the threshold", "weighted F1 (test)");
+    kept.y_min = 0;
+    f1.y_min = 0;
+    f1.y_max = 1;
+    for (const auto& [rest, by_threshold] : lines) {
+        svg::Series k{rest.empty() ? "students" : rest, {}, {}}, s{rest.empty() ? "students" : rest, {}, {}};
+        for (const auto& [t, _] : thresholds) {
+            const auto it = by_threshold.find(t);
+            const ConfigResult* c = it == by_threshold.end() ? nullptr : it->second;
+            double total = 0;
+            if (c)
+                for (const auto& [label, n] : c->distill->kept) total += n;
+            k.values.push_back(c ? total : std::nan(""));
+            k.errors.push_back(std::nan(""));
+            s.values.push_back(c && c->test.weighted_f1 ? c->test.weighted_f1->mean : std::nan(""));
+            s.errors.push_back(c && c->test.weighted_f1 ? c->test.weighted_f1->std : std::nan(""));
+        }
+        kept.series.push_back(std::move(k));
+        f1.series.push_back(std::move(s));
+    }
+    if (gold)
+        f1.series.push_back({"gold labels", std::vector<double>(thresholds.size(), gold->test.weighted_f1->mean),
+                             std::vector<double>(thresholds.size(), gold->test.weighted_f1->std)});
+    return {svg::line_chart(kept), svg::line_chart(f1)};
 }
 
 std::string confusion_chart(const Confusion& confusion, const std::string& trial, const std::string& split) {

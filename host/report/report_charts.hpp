@@ -47,6 +47,11 @@ std::string ablation_chart(const StudyResults& results, const PhaseResult& phase
 // on a log scale, one line per configuration, error bars of ± one std over the draws.
 std::string learning_curve_chart(const PhaseResult& phase, Metric metric);
 
+// A distill phase that sweeps distill.threshold: the posts kept, then the students' test
+// weighted F1 (the gold-label student as a flat line), against the threshold; one line per
+// setting of the other swept keys. Empty when the phase has fewer than two thresholds.
+std::vector<std::string> distill_threshold_charts(const PhaseResult& phase);
+
 // (d) A confusion matrix as a heat map; `trial` and `split` ("test split") name it in the title.
 std::string confusion_chart(const Confusion& confusion, const std::string& trial, const std::string& split);
 

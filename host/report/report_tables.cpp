@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 namespace msa::report {
@@ -217,8 +218,9 @@ std::optional<Table> distill_table(const StudyResults& results, const PhaseResul
         row.push_back(d ? fmt::format("{:.3f}", d->teacher_accuracy) : "—");
         row.push_back(format_stat(config.test.weighted_f1));
         const bool compared = d && gold != phase.configs.end() && config.test.weighted_f1;
-        row.push_back(compared ? fmt::format("{:+.3f}", config.test.weighted_f1->mean - gold->test.weighted_f1->mean)
-                               : "—");
+        // Rounded first, so that a gain of -0.0004 reads +0.000, not -0.000.
+        const double gain = compared ? std::round(1000 * (config.test.weighted_f1->mean - gold->test.weighted_f1->mean)) / 1000 : 0;
+        row.push_back(compared ? fmt::format("{:+.3f}", gain == 0 ? 0.0 : gain) : "—");
         table.rows.push_back(std::move(row));
     }
     table.note = "The teacher labels the pool; a post trains the student when the teacher's top probability reaches "

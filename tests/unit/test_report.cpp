@@ -408,3 +408,29 @@ TEST_CASE("a distill phase's students beside the gold-label one: pool, kept per 
     phase.kind = msa::PhaseKind::train;
     CHECK_FALSE(msa::report::distill_table(results, phase));
 }
+
+TEST_CASE("a distill phase that sweeps the threshold draws kept posts and student F1 against it") {
+    using namespace msa::records;
+    PhaseResult phase;
+    phase.name = "students";
+    phase.kind = msa::PhaseKind::distill;
+    ConfigResult gold;
+    gold.label = "gold labels";
+    gold.test.weighted_f1 = Stat{0.62, 0.02, 3};
+    phase.configs.push_back(gold);
+    for (const auto& [threshold, kept, f1] : {std::tuple{"0.5", 450.0, 0.54}, std::tuple{"0.9", 100.0, 0.47}}) {
+        ConfigResult c;
+        c.label = std::string("distill.threshold=") + threshold;
+        c.changes = {{"distill.threshold", threshold}};
+        c.test.weighted_f1 = Stat{f1, 0.01, 3};
+        c.distill = ConfigResult::Distill{511, {{"negative", kept / 2}, {"positive", kept / 2}}, 0.5, 0.8};
+        phase.configs.push_back(c);
+    }
+    const auto charts = msa::report::distill_threshold_charts(phase);
+    REQUIRE(charts.size() == 2);
+    CHECK_THAT(charts[0], Contains("Pool posts kept against the threshold") && Contains("distill.threshold"));
+    CHECK_THAT(charts[1], Contains("Students against the threshold") && Contains("gold labels"));
+    // One threshold is no curve.
+    phase.configs.pop_back();
+    CHECK(msa::report::distill_threshold_charts(phase).empty());
+}
