@@ -412,6 +412,8 @@ private:
             for (const auto& [modality, choice] : study.encoders)
                 if (encoded_here(modality)) add_to_key(modality, choice);
             if (study.prompt) add_to_key("prompt", *study.prompt);
+            if (study.distill)
+                for (const auto& pool : study.distill->pools) key += "|pool:" + pool.format + ":" + pool.root.string();
             if (auto it = done.find(key); it != done.end()) {
                 prepared.store_keys = it->second;
                 continue;
@@ -430,6 +432,15 @@ private:
                         count(r, modality);
                         if (r.frozen) prepared.store_keys[modality] = {r.key, r.precision};
                     }
+            // Extra distillation pools, all of their posts (a trial leaves out those its split holds).
+            if (study.distill)
+                for (std::size_t p = 0; p < study.distill->pools.size(); ++p) {
+                    const std::vector<Sample> pool = train::read_pool(study, p);
+                    for (const auto& [modality, choice] : study.encoders)
+                        if (encoded_here(modality))
+                            for (const auto& r : encode_missing(modality, choice, catalog_, pool, store))
+                                count(r, modality + " of pool " + std::to_string(p + 1));
+                }
             // A prompt model's text features: the trials read them through the model they build.
             if (study.prompt) {
                 const train::LoadedPrompt prompt = train::build_prompt(study, catalog_, 0);

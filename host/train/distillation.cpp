@@ -12,6 +12,27 @@
 
 namespace msa::train {
 
+std::vector<Sample> read_pool(const Study& study, std::size_t index) {
+    const DistillConfig& distill = *study.distill;
+    DatasetConfig config = distill.pools.at(index);
+    config.labels = study.dataset.labels; // tags are read (and must be labels or null), then ignored
+    const data::Dataset extra = data::read_dataset(config);
+    if (extra.samples.empty())
+        throw ConfigError(distill.where, "[[distill.pool]] " + config.root.string() + " has no readable posts (" +
+                                             std::to_string(extra.skipped.size()) + " skipped)");
+    // Every dataset format gives each post a text and an image, so a pool has what any
+    // student reads; a post without one is the reader's error, with its file and line.
+    std::vector<Sample> out;
+    const std::string prefix = "pool" + std::to_string(index + 1) + "/";
+    for (Sample s : extra.samples) {
+        s.id = prefix + s.id;
+        s.group = s.id;
+        s.label = -1;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
 std::vector<std::size_t> gather_pool(const Study& study, const TrialData& data, std::vector<Sample>& samples,
                                      std::vector<std::string>& split_of, nlohmann::json& report, const TrialLogFn& log) {
     const DistillConfig& distill = *study.distill;
@@ -27,32 +48,23 @@ std::vector<std::size_t> gather_pool(const Study& study, const TrialData& data, 
         for (auto i : *rows) held_out.insert(data.dataset.samples[i].id);
     nlohmann::json pools = nlohmann::json::array();
     for (std::size_t p = 0; p < distill.pools.size(); ++p) {
-        DatasetConfig config = distill.pools[p];
-        config.labels = study.dataset.labels; // tags are read (and must be labels or null), then ignored
-        const data::Dataset extra = data::read_dataset(config);
-        if (extra.samples.empty())
-            throw ConfigError(distill.where, "[[distill.pool]] " + config.root.string() + " has no readable posts (" +
-                                                 std::to_string(extra.skipped.size()) + " skipped)");
-        std::size_t removed = 0;
+        const std::vector<Sample> extra = read_pool(study, p);
         const std::string prefix = "pool" + std::to_string(p + 1) + "/";
-        for (Sample s : extra.samples) {
-            if (held_out.count(s.id)) {
+        std::size_t removed = 0;
+        for (const Sample& s : extra) {
+            if (held_out.count(s.id.substr(prefix.size()))) {
                 ++removed;
                 continue;
             }
-            s.id = prefix + s.id;
-            s.group = s.id;
-            s.label = -1;
             pool.push_back(samples.size());
-            samples.push_back(std::move(s));
+            samples.push_back(s);
             split_of.push_back("pool");
         }
-        pools.push_back({{"root", config.root.string()}, {"read", extra.samples.size()},
-                         {"held_out_removed", removed}});
-        log("distill pool " + std::to_string(p + 1) + ": " + std::to_string(extra.samples.size()) + " posts from " +
-            config.root.string() + (removed ? ", " + std::to_string(removed) + " left out: their ids are validation or "
-                                                                               "test ids of the dataset"
-                                            : std::string()));
+        const std::string root = distill.pools[p].root.string();
+        pools.push_back({{"root", root}, {"read", extra.size()}, {"held_out_removed", removed}});
+        log("distill pool " + std::to_string(p + 1) + ": " + std::to_string(extra.size()) + " posts from " + root +
+            (removed ? ", " + std::to_string(removed) + " left out: their ids are validation or test ids of the dataset"
+                     : std::string()));
     }
     report["pools"] = pools;
     report["pool"] = pool.size();
@@ -92,11 +104,7 @@ void check_distill(const Study& study, const PluginCatalog& catalog) {
     std::error_code ec;
     if (std::filesystem::exists(distill.teacher, ec))
         check_labels(distill, teacher_labels(distill, catalog), study.dataset.labels);
-    for (DatasetConfig pool : distill.pools) {
-        pool.labels = study.dataset.labels;
-        if (data::read_dataset(pool).samples.empty())
-            throw ConfigError(distill.where, "[[distill.pool]] " + pool.root.string() + " has no readable posts");
-    }
+    for (std::size_t p = 0; p < distill.pools.size(); ++p) read_pool(study, p);
 }
 
 at::Tensor teacher_probabilities(const Study& study, const PluginCatalog& catalog, const std::vector<Sample>& samples,

@@ -20,6 +20,10 @@ class PluginCatalog;
 
 namespace msa::train {
 
+// The posts of [[distill.pool]] number `index`, with ids "pool<index + 1>/<id>", label -1
+// and group = id. ConfigError when it has no readable posts.
+std::vector<Sample> read_pool(const Study& study, std::size_t index);
+
 // Puts the pool into the trial's samples: the dataset's unlabelled rows (with
 // distill.unlabelled) and every [[distill.pool]]'s posts, appended with ids
 // "pool<i>/<id>", label -1 and split "pool". A post whose id is one of the dataset's
@@ -37,7 +41,8 @@ at::Tensor teacher_probabilities(const Study& study, const PluginCatalog& catalo
 
 // What msa validate can check of a [distill] table before anything runs: the teacher
 // (when it names a folder rather than a phase's incumbent still to train) is a finished
-// trial with the study's labels, and every pool has readable posts. ConfigError otherwise.
+// trial with the study's labels, and every pool has readable posts (read_pool).
+// ConfigError otherwise.
 void check_distill(const Study& study, const PluginCatalog& catalog);
 
 // A student's training set for one round: rows of the samples and their targets.

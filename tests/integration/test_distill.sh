@@ -54,6 +54,8 @@ TOML
 expect_exit 0 "$MSA" validate study.toml
 expect_exit 0 "$MSA" run study.toml --jobs 2
 expect_contains "$ERR" "[students 6/6]"
+# The extra pool is encoded once, before the trials (which then find it in the store).
+expect_contains "$ERR" "features image of pool 1 (hf-vit): 0 from the store, 100 encoded"
 study=runs/distill
 python3 - "$study" <<'PY'
 import csv, json, sys
@@ -108,6 +110,7 @@ for c in configs[1:]:
 PY
 
 # Bad [distill] settings, found before anything runs.
+
 sed -i 's/^sweep."distill.threshold" = .*/sweep."distill.threshold" = [0.4, 1.5]/' study.toml
 expect_exit 1 "$MSA" validate study.toml
 expect_contains "$ERR" "'distill.threshold'"
