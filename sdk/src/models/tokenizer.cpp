@@ -21,6 +21,25 @@ namespace msa::models {
 
 namespace {
 
+// The ids of a text's pieces between the tokens every text starts and ends with, the
+// pieces cut so that the whole is at most max_length ids (0: no cut).
+std::vector<std::int64_t> framed(const std::vector<std::pair<std::string, std::int64_t>>& pieces, std::int64_t first,
+                                 std::int64_t last, std::int64_t max_length) {
+    std::size_t keep = pieces.size();
+    if (max_length > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(std::max<std::int64_t>(0, max_length - 2)));
+    std::vector<std::int64_t> ids{first};
+    for (std::size_t i = 0; i < keep; ++i) ids.push_back(pieces[i].second);
+    ids.push_back(last);
+    return ids;
+}
+
+// The pieces' texts, for tokenize().
+std::vector<std::string> texts_of(std::vector<std::pair<std::string, std::int64_t>> pieces) {
+    std::vector<std::string> out;
+    for (auto& [piece, id] : pieces) out.push_back(std::move(piece));
+    return out;
+}
+
 namespace fs = std::filesystem;
 
 // ---- Unicode -----------------------------------------------------------------------
@@ -594,20 +613,10 @@ std::vector<std::pair<std::string, std::int64_t>> WordPieceTokenizer::pieces(con
     return out;
 }
 
-std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) const {
-    std::vector<std::string> out;
-    for (auto& [piece, id] : pieces(text)) out.push_back(std::move(piece));
-    return out;
-}
+std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) const { return texts_of(pieces(text)); }
 
 std::vector<std::int64_t> WordPieceTokenizer::encode(const std::string& text, std::int64_t max_length) const {
-    const auto all = pieces(text);
-    std::size_t keep = all.size();
-    if (max_length > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(std::max<std::int64_t>(0, max_length - 2)));
-    std::vector<std::int64_t> ids{cls_id_};
-    for (std::size_t i = 0; i < keep; ++i) ids.push_back(all[i].second);
-    ids.push_back(sep_id_);
-    return ids;
+    return framed(pieces(text), cls_id_, sep_id_, max_length);
 }
 
 // ---- CLIP byte-level BPE -------------------------------------------------------------
@@ -850,20 +859,10 @@ std::vector<std::pair<std::string, std::int64_t>> ClipBpeTokenizer::pieces(const
     return out;
 }
 
-std::vector<std::string> ClipBpeTokenizer::tokenize(const std::string& text) const {
-    std::vector<std::string> out;
-    for (auto& [piece, id] : pieces(text)) out.push_back(std::move(piece));
-    return out;
-}
+std::vector<std::string> ClipBpeTokenizer::tokenize(const std::string& text) const { return texts_of(pieces(text)); }
 
 std::vector<std::int64_t> ClipBpeTokenizer::encode(const std::string& text, std::int64_t max_length) const {
-    const auto all = pieces(text);
-    std::size_t keep = all.size();
-    if (max_length > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(std::max<std::int64_t>(0, max_length - 2)));
-    std::vector<std::int64_t> ids{bos_id_};
-    for (std::size_t i = 0; i < keep; ++i) ids.push_back(all[i].second);
-    ids.push_back(eos_id_);
-    return ids;
+    return framed(pieces(text), bos_id_, eos_id_, max_length);
 }
 
 // ---- GPT-2 / RoBERTa byte-level BPE ----------------------------------------------------
@@ -1103,20 +1102,10 @@ std::vector<std::pair<std::string, std::int64_t>> ByteLevelBpeTokenizer::pieces(
     return out;
 }
 
-std::vector<std::string> ByteLevelBpeTokenizer::tokenize(const std::string& text) const {
-    std::vector<std::string> out;
-    for (auto& [piece, id] : pieces(text)) out.push_back(std::move(piece));
-    return out;
-}
+std::vector<std::string> ByteLevelBpeTokenizer::tokenize(const std::string& text) const { return texts_of(pieces(text)); }
 
 std::vector<std::int64_t> ByteLevelBpeTokenizer::encode(const std::string& text, std::int64_t max_length) const {
-    const auto all = pieces(text);
-    std::size_t keep = all.size();
-    if (max_length > 0) keep = std::min<std::size_t>(keep, static_cast<std::size_t>(std::max<std::int64_t>(0, max_length - 2)));
-    std::vector<std::int64_t> ids{bos_id_};
-    for (std::size_t i = 0; i < keep; ++i) ids.push_back(all[i].second);
-    ids.push_back(eos_id_);
-    return ids;
+    return framed(pieces(text), bos_id_, eos_id_, max_length);
 }
 
 // ---- Folders and batches ---------------------------------------------------------------
