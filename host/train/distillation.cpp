@@ -170,6 +170,57 @@ DistillRound distill_round(const DistillConfig& config, const std::vector<std::s
     return round;
 }
 
+Distiller::Distiller(const Study& study, const std::vector<Sample>& samples, const FeatureSet& everything,
+                     std::vector<std::size_t> pool, std::vector<std::size_t> train_rows, TrialLogFn log)
+    : study_(study), samples_(samples), everything_(everything), pool_(std::move(pool)),
+      train_rows_(std::move(train_rows)), log_(std::move(log)) {
+    report_["rounds"] = nlohmann::json::array();
+}
+
+FeatureSet Distiller::from_teacher(const PluginCatalog& catalog, const std::vector<std::size_t>& valid_rows,
+                                   const torch::Device& device) {
+    std::vector<std::size_t> rows = pool_;
+    rows.insert(rows.end(), valid_rows.begin(), valid_rows.end());
+    const at::Tensor probs = teacher_probabilities(study_, catalog, samples_, rows, device, log_);
+    const auto pool_size = static_cast<std::int64_t>(pool_.size());
+    std::vector<std::int64_t> gold;
+    for (auto i : valid_rows) gold.push_back(samples_[i].label);
+    report_["teacher"] = study_.distill->teacher.string();
+    report_["teacher_valid"] = teacher_at_thresholds(*study_.distill, study_.dataset.labels,
+                                                     probs.narrow(0, pool_size, probs.size(0) - pool_size), gold);
+    return training_set(probs.narrow(0, 0, pool_size), "teacher");
+}
+
+FeatureSet Distiller::from_student(Classifier& student, const torch::Device& device) {
+    const std::size_t round = report_["rounds"].size();
+    const at::Tensor probs = predict_probabilities(student, everything_.rows(index_tensor(pool_)), device);
+    return training_set(probs, "student of round " + std::to_string(round));
+}
+
+FeatureSet Distiller::training_set(const at::Tensor& probs, const std::string& labelled_by) {
+    const DistillConfig& config = *study_.distill;
+    const auto& labels = study_.dataset.labels;
+    const DistillRound round = distill_round(config, labels, samples_, pool_, probs, train_rows_);
+    std::string kept;
+    std::int64_t total = 0;
+    for (std::size_t c = 0; c < labels.size(); ++c) {
+        kept += (c ? ", " : "") + labels[c] + " " + std::to_string(round.kept_per_class[c]);
+        total += round.kept_per_class[c];
+    }
+    log_("distill: the " + labelled_by + " is confident of " + std::to_string(total) + " of " +
+         std::to_string(pool_.size()) + " pool posts (" + kept + ")" +
+         (config.gold_weight > 0 ? "; the gold training rows join at weight " + format_value(Value{config.gold_weight})
+                                 : std::string()));
+    if (round.rows.empty())
+        throw ConfigError(config.where, "[distill]: no pool post reaches the thresholds; lower distill.threshold (or "
+                                        "thresholds.<label>), or set gold_weight");
+    report_["rounds"].push_back({{"round", report_["rounds"].size() + 1}, {"labelled_by", labelled_by},
+                                 {"kept", round.kept_per_class}});
+    FeatureSet set = everything_.rows(index_tensor(round.rows));
+    set.soft = round.targets;
+    return set;
+}
+
 nlohmann::json teacher_at_thresholds(const DistillConfig& config, const std::vector<std::string>& labels,
                                      const at::Tensor& probs, const std::vector<std::int64_t>& gold) {
     const auto [top, label] = probs.max(1);

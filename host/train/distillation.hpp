@@ -60,6 +60,33 @@ DistillRound distill_round(const DistillConfig& config, const std::vector<std::s
                            const std::vector<Sample>& samples, const std::vector<std::size_t>& pool,
                            const at::Tensor& probs, const std::vector<std::size_t>& train_rows);
 
+// A [distill] trial's rounds: the training set of each, from the teacher's labels of the
+// pool, then from each round's student's; and what metrics.json records of them.
+class Distiller {
+public:
+    // `everything`: the features of `samples`; `pool` its rows the teacher labels;
+    // `train_rows` the gold training rows (they join with distill.gold_weight > 0).
+    Distiller(const Study& study, const std::vector<Sample>& samples, const FeatureSet& everything,
+              std::vector<std::size_t> pool, std::vector<std::size_t> train_rows, TrialLogFn log);
+    // Round 1: the teacher labels the pool (and the validation rows, for its report).
+    FeatureSet from_teacher(const PluginCatalog& catalog, const std::vector<std::size_t>& valid_rows,
+                            const torch::Device& device);
+    // The next round: `student` labels the pool.
+    FeatureSet from_student(Classifier& student, const torch::Device& device);
+    // metrics.json's "distill" additions: teacher, teacher_valid, rounds.
+    const nlohmann::json& report() const { return report_; }
+
+private:
+    FeatureSet training_set(const at::Tensor& probs, const std::string& labelled_by);
+
+    const Study& study_;
+    const std::vector<Sample>& samples_;
+    const FeatureSet& everything_;
+    std::vector<std::size_t> pool_, train_rows_;
+    TrialLogFn log_;
+    nlohmann::json report_ = nlohmann::json::object();
+};
+
 // How the teacher does on labelled rows at the thresholds: the share of rows it is
 // confident of ("coverage") and its accuracy on them and on all.
 nlohmann::json teacher_at_thresholds(const DistillConfig& config, const std::vector<std::string>& labels,

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 
 namespace msa::train {
 
@@ -177,37 +178,10 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     FeatureSet train = everything.rows(index_tensor(train_rows));
     const FeatureSet valid = everything.rows(index_tensor(split.valid));
     // Distillation: the student trains on the pool rows the teacher is confident of.
-    const auto distilled = [&](const at::Tensor& probs, const std::string& who) {
-        const DistillRound round = distill_round(*study.distill, labels, samples, pool, probs, train_rows);
-        std::string kept;
-        for (std::size_t c = 0; c < labels.size(); ++c)
-            kept += (c ? ", " : "") + labels[c] + " " + std::to_string(round.kept_per_class[c]);
-        log("distill: " + who + " is confident of " + std::to_string(round.rows.size() - (study.distill->gold_weight > 0 ? train_rows.size() : 0)) +
-            " of " + std::to_string(pool.size()) + " pool posts (" + kept + ")" +
-            (study.distill->gold_weight > 0 ? "; the gold training rows join at weight " +
-                                                  format_value(Value{study.distill->gold_weight})
-                                            : std::string()));
-        if (round.rows.empty())
-            throw ConfigError(study.distill->where, "[distill]: no pool post reaches the thresholds; lower "
-                                                    "distill.threshold (or thresholds.<label>), or set gold_weight");
-        FeatureSet set = everything.rows(index_tensor(round.rows));
-        set.soft = round.targets;
-        return std::make_pair(set, round.kept_per_class);
-    };
-    nlohmann::json rounds = nlohmann::json::array();
+    std::optional<Distiller> distiller;
     if (study.distill) {
-        std::vector<std::size_t> teacher_rows = pool;
-        teacher_rows.insert(teacher_rows.end(), split.valid.begin(), split.valid.end());
-        const at::Tensor probs = teacher_probabilities(study, catalog, samples, teacher_rows, device, std::ref(log));
-        const auto pool_size = static_cast<std::int64_t>(pool.size());
-        std::vector<std::int64_t> valid_labels;
-        for (auto i : split.valid) valid_labels.push_back(samples[i].label);
-        metrics.details["distill"]["teacher"] = study.distill->teacher.string();
-        metrics.details["distill"]["teacher_valid"] =
-            teacher_at_thresholds(*study.distill, labels, probs.narrow(0, pool_size, probs.size(0) - pool_size), valid_labels);
-        auto [set, kept] = distilled(probs.narrow(0, 0, pool_size), "the teacher");
-        train = std::move(set);
-        rounds.push_back({{"round", 1}, {"labelled_by", "teacher"}, {"kept", kept}});
+        distiller.emplace(study, samples, everything, pool, train_rows, std::ref(log));
+        train = distiller->from_teacher(catalog, split.valid, device);
     }
     if (study.contrastive) {
         const ContrastiveResult tuned =
@@ -222,16 +196,13 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     else
         fitted = fit_logged(model, objective, train, valid, study, device, out, log);
     // Self-training: each round's student labels the pool for the next, trained afresh.
-    for (std::int64_t round = 2; study.distill && round <= study.distill->rounds; ++round) {
-        const at::Tensor probs = predict_probabilities(model, everything.rows(index_tensor(pool)), device);
-        auto [set, kept] = distilled(probs, "round " + std::to_string(round - 1) + "'s student");
-        train = std::move(set);
-        rounds.push_back({{"round", round}, {"labelled_by", "student of round " + std::to_string(round - 1)}, {"kept", kept}});
+    for (std::int64_t round = 2; distiller && round <= study.distill->rounds; ++round) {
+        train = distiller->from_student(model, device);
         torch::manual_seed(study.seed);
         built = build_model(study, catalog, features, prompt, class_counts);
         fitted = fit_logged(model, objective, train, valid, study, device, out, log);
     }
-    if (study.distill) metrics.details["distill"]["rounds"] = rounds;
+    if (distiller) metrics.details["distill"].update(distiller->report());
 
     // Predictions for every sample, then metrics per labelled split.
     write_predictions_and_metrics(out, samples, split_of, split, predict_probabilities(model, everything, device),
