@@ -20,6 +20,10 @@ Command add_run_command(CLI::App& app) {
     sub->add_option("--jobs,-j", options->jobs, "Trials run at once, each in its own worker process")
         ->check(CLI::Range(1, 256))
         ->default_val(1);
+    sub->add_option("--executor", options->executor,
+                    "Where the trials run: local (worker processes here, --jobs at once) or slurm (a job array "
+                    "per phase, [executor] in the manifest); default: the manifest's [executor] kind, else local")
+        ->check(CLI::IsMember({"local", "slurm"}));
     sub->add_option("--out", *out, "Study folder (default: <output>/<name> of the manifest, e.g. runs/<study>)");
     return {sub, [options, manifest, out] {
                 options->manifest = *manifest;

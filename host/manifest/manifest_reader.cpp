@@ -595,6 +595,25 @@ std::optional<DistillConfig> read_distill(TableReader& top, const std::vector<st
     return d;
 }
 
+ExecutorConfig read_executor(TableReader& top) {
+    ExecutorConfig e;
+    const toml::table* executor = top.table("executor");
+    if (!executor) return e;
+    TableReader r(*executor, "executor", top.problems());
+    e.where = location(executor->source());
+    e.kind = r.choice("kind", {"local", "slurm"}).value_or(e.kind);
+    e.partition = r.string("partition").value_or("");
+    e.account = r.string("account").value_or("");
+    e.qos = r.string("qos").value_or("");
+    e.time = r.string("time").value_or("");
+    e.cpus_per_trial = r.integer("cpus_per_trial", 1, 4096).value_or(e.cpus_per_trial);
+    e.mem = r.string("mem").value_or("");
+    e.max_parallel = r.integer("max_parallel", 0, 1'000'000).value_or(e.max_parallel);
+    e.setup = r.strings("setup").value_or(std::vector<std::string>{});
+    r.finish();
+    return e;
+}
+
 std::optional<ZeroShotConfig> read_zero_shot(TableReader& top) {
     const toml::table* zero_shot = top.table("zero_shot");
     if (!zero_shot) return std::nullopt;
@@ -709,6 +728,7 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
     study.contrastive = read_contrastive(top);
     study.distill = read_distill(top, study.dataset.labels);
     study.clip = read_clip(top);
+    study.executor = read_executor(top);
     study.phases = read_phases(top);
     check_ablation_fusions(study.phases, catalog, problems);
     check_few_shot(study, problems);

@@ -159,6 +159,19 @@ struct ClipConfig {
     std::string where; // "file:line:column" of the table, for later messages
 };
 
+// [executor]: where msa run runs the trials (the command line's --executor wins). Not part
+// of a trial: the same trial gives the same results on either.
+struct ExecutorConfig {
+    std::string kind = "local";       // local | slurm
+    std::string partition, account, qos;
+    std::string time;                 // per trial, as sbatch --time takes it; empty: the partition's
+    std::int64_t cpus_per_trial = 2;  // slurm: --cpus-per-task, the trial's intra-op threads
+    std::string mem;                  // slurm: --mem, e.g. "8G"; empty: the partition's default
+    std::int64_t max_parallel = 0;    // slurm: the array's %N; 0: no limit
+    std::vector<std::string> setup;   // slurm: shell lines run before each trial
+    std::string where;
+};
+
 // One axis of a phase's sweep: a manifest path and its values (kept in the manifest's
 // TOML; `values` are their display forms, for labels and folder names).
 struct SweepAxis {
@@ -224,6 +237,7 @@ struct Study {
     std::optional<ContrastiveConfig> contrastive;
     std::optional<DistillConfig> distill;
     std::optional<ClipConfig> clip;
+    ExecutorConfig executor;
     std::vector<PhaseSpec> phases;
 };
 

@@ -14,6 +14,7 @@
 #include "store/encoder_key.hpp"
 #include "store/feature_store.hpp"
 #include "study/executor.hpp"
+#include "study/slurm_executor.hpp"
 #include "study/study_plan.hpp"
 #include "train/clip_trial.hpp"
 #include "train/distillation.hpp"
@@ -93,15 +94,32 @@ struct PreparedTrial {
 class StudyRunner {
 public:
     StudyRunner(const RunOptions& options, const PluginCatalog& catalog)
-        : options_(options), catalog_(catalog), executor_(local_executor(options.jobs)) {
+        : options_(options), catalog_(catalog) {
         const auto document = ManifestDocument::load(options.manifest);
         base_ = document.to_study(catalog);
+        executor_ = make_executor();
         if (base_.phases.empty())
             throw ConfigError(options.manifest.string(), "no [[phase]] tables: msa run runs a study's phases "
                                                          "(docs/studies.md); for one configuration use msa trial");
         folder_ = fs::absolute(options.out.empty() ? base_.output / base_.name : options.out).lexically_normal();
         for (const auto& spec : base_.phases) phases_.push_back({spec, PhaseStatus::pending, "", {}, std::nullopt, std::nullopt});
         if (!options.phase.empty()) select_phase(options.phase);
+    }
+
+    // The command line's --executor, else the manifest's [executor] kind.
+    std::unique_ptr<Executor> make_executor() const {
+        const ExecutorConfig& e = base_.executor;
+        const std::string kind = options_.executor.empty() ? e.kind : options_.executor;
+        if (kind != "slurm") return local_executor(options_.jobs);
+        // Every node reads the store: a machine's own /tmp or /dev/shm is not shared.
+        const std::string store = fs::absolute(store_path(base_)).lexically_normal().string();
+        for (const char* local : {"/tmp/", "/dev/shm/"})
+            if (store.rfind(local, 0) == 0)
+                throw ConfigError(options_.manifest.string(),
+                                  "the slurm executor runs trials on other machines, which need the feature store "
+                                  "on a filesystem they all see; " + store + " is under " + local +
+                                  ": set [store] path to shared storage");
+        return slurm_executor({e.partition, e.account, e.qos, e.time, e.cpus_per_trial, e.mem, e.max_parallel, e.setup});
     }
 
     // Plans every phase as if each incumbent were its first configuration, and builds every

@@ -18,6 +18,7 @@ struct RunOptions {
     std::string phase;         // run only this phase and those it starts from; empty: all
     int jobs = 1;              // worker processes at once
     std::filesystem::path out; // empty: <output>/<name> of the manifest
+    std::string executor;      // local | slurm; empty: the manifest's [executor] kind
 };
 
 // Runs the study; returns the exit code: 0 when every phase completed, 1 when a trial
