@@ -66,6 +66,17 @@ std::string capture(const std::string& command, int& status) {
     return out;
 }
 
+// A digest of a trial.toml (FNV-1a, hex): an array of an earlier run is re-attached only
+// when it runs the trials as they are planned now.
+std::string digest_of(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::uint64_t hash = 14695981039346656037ULL;
+    for (char c; in.get(c);) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    return hex;
+}
+
 // The value of `key=` in scontrol's one-line output, or "".
 std::string field(const std::string& line, const std::string& key) {
     const auto at = line.find(" " + key + "=");
@@ -84,27 +95,72 @@ public:
         if (jobs.empty()) return true;
         const fs::path dir = jobs.front().folder.parent_path() / "slurm";
         fs::create_directories(dir);
-        write_tasks(jobs, dir);
-        const std::string job = submit(dir, jobs.size());
-        std::cerr << "slurm: submitted the phase's " << jobs.size() << " trials as job array " << job << " ("
-                  << (dir / "array.sh").string() << ")\n";
-        return watch(job, jobs.size(), done);
+        // msa died while the array ran: watch it again rather than run its trials twice.
+        std::map<std::size_t, std::size_t> tasks; // array index -> job
+        std::string job = still_running(jobs, dir, tasks);
+        if (!job.empty()) {
+            std::cerr << "slurm: re-attached to job array " << job << ", still running " << tasks.size()
+                      << " of the phase's trials\n";
+        } else {
+            write_tasks(jobs, dir);
+            job = submit(dir, jobs.size());
+            for (std::size_t i = 0; i < jobs.size(); ++i) tasks[i] = i;
+            std::cerr << "slurm: submitted the phase's " << jobs.size() << " trials as job array " << job << " ("
+                      << (dir / "array.sh").string() << ")\n";
+        }
+        return watch(job, tasks, done);
     }
 
 private:
+    // The job array of an earlier msa run of this phase when it is still in Slurm's queue
+    // and holds every trial of `jobs` (then `tasks` maps its indices to them); else "" (an
+    // array that is still queued but lacks some of them is cancelled: they run anew).
+    std::string still_running(const std::vector<TrialJob>& jobs, const fs::path& dir,
+                              std::map<std::size_t, std::size_t>& tasks) const {
+        std::ifstream id_file(dir / "job_id"), task_file(dir / "tasks.tsv");
+        std::string job;
+        if (!(id_file >> job) || !task_file) return {};
+        int status = 0;
+        const std::string queued = capture("squeue -h -r -j " + job + " -o %K", status);
+        if (status != 0 || queued.find_first_of("0123456789") == std::string::npos) return {};
+        std::map<std::string, std::size_t> index_of; // trial folder + digest of its trial.toml -> array index
+        for (std::string line; std::getline(task_file, line);) {
+            std::vector<std::string> columns;
+            for (std::size_t at = 0; at <= line.size();) {
+                const auto tab = std::min(line.find('\t', at), line.size());
+                columns.push_back(line.substr(at, tab - at));
+                at = tab + 1;
+            }
+            if (columns.size() == 4) index_of[columns[1] + "\t" + columns[2]] = std::stoul(columns[0]);
+        }
+        for (std::size_t j = 0; j < jobs.size(); ++j) {
+            const auto it = index_of.find(jobs[j].folder.string() + "\t" + digest_of(jobs[j].trial_file));
+            if (it == index_of.end()) {
+                capture("scancel " + job, status);
+                std::cerr << "slurm: cancelled job array " << job << " of an earlier run: it does not run the "
+                             "trials as they are planned now\n";
+                tasks.clear();
+                return {};
+            }
+            tasks[it->second] = j;
+        }
+        return job;
+    }
+
     void write_tasks(const std::vector<TrialJob>& jobs, const fs::path& dir) const {
         std::ostringstream tasks;
         for (std::size_t i = 0; i < jobs.size(); ++i) {
             std::string command = quoted(msa_executable().string());
             for (const auto& argument : trial_arguments(jobs[i], static_cast<int>(options_.cpus_per_trial)))
                 command += " " + quoted(argument);
-            tasks << i << "\t" << jobs[i].folder.string() << "\t" << command << "\n";
+            tasks << i << "\t" << jobs[i].folder.string() << "\t" << digest_of(jobs[i].trial_file) << "\t" << command
+                  << "\n";
         }
         train::write_file_atomically(dir / "tasks.tsv", tasks.str());
         std::ostringstream script;
         script << "#!/bin/bash\n"
                << "# One array task per trial of this phase: line $SLURM_ARRAY_TASK_ID of tasks.tsv (index,\n"
-               << "# trial folder, command). Written by msa run; resubmit with: sbatch --array=I,J "
+               << "# trial folder, digest of its trial.toml, command). Written by msa run; resubmit with: sbatch --array=I,J "
                << (dir / "array.sh").string() << "\n"
                << "#SBATCH --job-name=msa-" << jobs.front().folder.parent_path().filename().string() << "\n"
                << "#SBATCH --cpus-per-task=" << options_.cpus_per_trial << "\n"
@@ -123,7 +179,7 @@ private:
                << ")\n"
                << "cd \"$(printf '%s' \"$task\" | cut -f2)\"\n"
                << "exec > worker.log 2>&1\n"
-               << "eval \"$(printf '%s' \"$task\" | cut -f3-)\"\n";
+               << "eval \"$(printf '%s' \"$task\" | cut -f4-)\"\n";
         train::write_file_atomically(dir / "array.sh", script.str());
     }
 
@@ -166,20 +222,21 @@ private:
         return out;
     }
 
-    bool watch(const std::string& job, std::size_t tasks,
+    // Waits for the array's tasks `tasks` (array index -> job), reporting each as it ends.
+    bool watch(const std::string& job, const std::map<std::size_t, std::size_t>& tasks,
                const std::function<void(std::size_t, const JobOutcome&)>& done) const {
         using clock = std::chrono::steady_clock;
         StopSignals signals;
         const auto start = clock::now();
         std::set<std::size_t> pending;
-        for (std::size_t i = 0; i < tasks; ++i) pending.insert(i);
+        for (const auto& [index, _] : tasks) pending.insert(index);
         auto wait = std::chrono::milliseconds(500);
         while (!pending.empty()) {
             if (stop_requested) {
                 int status = 0;
                 capture("scancel " + job, status);
                 std::cerr << "slurm: cancelled job array " << job << "\n";
-                for (auto i : pending) done(i, JobOutcome{0, 0, true, "cancelled by msa", 0});
+                for (auto i : pending) done(tasks.at(i), JobOutcome{0, 0, true, "cancelled by msa", 0});
                 return false;
             }
             int status = 0;
@@ -197,7 +254,7 @@ private:
                 if (queued.count(*it)) {
                     ++it;
                 } else {
-                    done(*it, outcome_of(job, *it, seconds));
+                    done(tasks.at(*it), outcome_of(job, *it, seconds));
                     it = pending.erase(it);
                     any = true;
                 }

@@ -26,7 +26,9 @@ struct SlurmOptions {
 // can read and resubmit them), submits the array, and polls squeue and scontrol with
 // back-off; a task that ends reports its exit code, or Slurm's state (TIMEOUT,
 // OUT_OF_MEMORY, NODE_FAIL, CANCELLED, ...) as the reason. Ctrl-C or SIGTERM cancels the
-// array (scancel) and reports what had not ended as interrupted.
+// array (scancel) and reports what had not ended as interrupted. When msa died while the
+// phase's array ran, a rerun re-attaches to it (slurm/job_id) if it still runs every
+// pending trial as planned now (the digest of each trial.toml in tasks.tsv).
 std::unique_ptr<Executor> slurm_executor(SlurmOptions options);
 
 } // namespace msa::study

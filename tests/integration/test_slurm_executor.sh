@@ -1,7 +1,8 @@
 # msa run --executor slurm on the test Slurm cluster (slurm_cluster.sh): each phase's trials
 # go as one job array; the run folders, results and report are those of the local
-# executor for the same seeds; a trial whose task Slurm cancels fails with Slurm's reason
-# and the study goes on; a feature store under /tmp is refused.
+# executor for the same seeds; a rerun after msa was killed re-attaches to the running
+# array; a trial whose task Slurm cancels fails with Slurm's reason and the study goes on;
+# a feature store under /tmp is refused.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/slurm_cluster.sh"
 slurm_start
@@ -64,8 +65,24 @@ PY
 passed=$((passed + 1))
 [[ -s $WORK/slurm-run/sweep/concat-s1/worker.log ]] || fail "a Slurm task wrote no worker.log in its trial folder"
 
+# msa killed while its array runs: a rerun re-attaches to the array, not submitting again.
+sed -i 's/^epochs = 3$/epochs = 3000\npatience = 0/' study.toml
+"$MSA" run study.toml --out "$WORK/attach" >attach.out 2>attach.err &
+runner=$!
+for _ in $(seq 150); do
+  job=$(cat "$WORK/attach/sweep/slurm/job_id" 2>/dev/null || true)
+  [[ -n $job && $(squeue -h -r -j "$job" -t R -o %K | head -1) != "" ]] && break
+  sleep 0.2
+done
+[[ -n $job ]] || fail "no job array was submitted: $(cat attach.err)"
+kill -9 "$runner"
+wait "$runner" 2>/dev/null || true
+expect_exit 0 "$MSA" run study.toml --out "$WORK/attach"
+expect_contains "$ERR" "re-attached to job array $job"
+[[ $(cat "$WORK/attach/sweep/slurm/job_id") == "$job" ]] || fail "a second array was submitted"
+expect_contains "$ERR" "[sweep 4/4]"
+
 # A task Slurm cancels fails its trial with the reason; the others finish.
-sed -i 's/^epochs = 3/epochs = 3000\npatience = 0/' study.toml
 "$MSA" run study.toml --out "$WORK/cancelled" >run.out 2>run.err &
 runner=$!
 for _ in $(seq 150); do
