@@ -10,6 +10,8 @@
 #include "train/distillation.hpp"
 #include "train/trial_features.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -57,6 +59,22 @@ std::string check_dataset(const Study& study) {
            " train, " + with_thousands(split.valid.size()) + " valid, " + with_thousands(split.test.size()) + " test";
 }
 
+// With [executor] kind = "slurm" and Slurm's commands on this machine: the partition exists.
+void check_executor(const Study& study) {
+    const ExecutorConfig& e = study.executor;
+    if (e.kind != "slurm" || e.partition.empty() || std::system("command -v sinfo >/dev/null 2>&1") != 0) return;
+    FILE* pipe = popen(("sinfo -h -o %R -p '" + e.partition + "' 2>/dev/null").c_str(), "r");
+    std::string out;
+    if (pipe) {
+        char buffer[256];
+        while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+        pclose(pipe);
+    }
+    if (out.find(e.partition) == std::string::npos)
+        throw ManifestError({{e.where, "[executor] partition = \"" + e.partition + "\": sinfo on this machine knows "
+                                       "no such partition (`sinfo -s` lists them)"}});
+}
+
 // A [prompt] model is built (its checkpoint loaded), so that its template and label words
 // are checked against the checkpoint's tokenizer before anything runs.
 void check_prompt(const Study& study, const PluginCatalog& catalog) {
@@ -83,6 +101,7 @@ Command add_validate_command(CLI::App& app) {
                     load_plugins(catalog, document.plugin_paths());
                     const Study study = document.to_study(catalog);
                     // A study's phases expand to trial manifests: every one is checked too.
+                    check_executor(study);
                     if (!study.phases.empty()) study::check_study(*file, catalog);
                     else check_prompt(study, catalog);
                     if (study.phases.empty()) try {

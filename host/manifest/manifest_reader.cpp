@@ -610,6 +610,26 @@ ExecutorConfig read_executor(TableReader& top) {
     e.mem = r.string("mem").value_or("");
     e.max_parallel = r.integer("max_parallel", 0, 1'000'000).value_or(e.max_parallel);
     e.setup = r.strings("setup").value_or(std::vector<std::string>{});
+    e.extra = r.strings("extra").value_or(std::vector<std::string>{});
+    // msa sets these itself (or through the keys above): another value would break the array.
+    static const std::vector<std::string> owned{"array", "cpus-per-task", "output", "error", "job-name", "chdir",
+                                                "partition", "account", "qos", "time", "mem", "parsable"};
+    for (const auto& option : e.extra) {
+        std::string name = option.substr(0, option.find_first_of("= "));
+        if (name.rfind("--", 0) != 0) {
+            top.problems().add(*executor->get("extra"), "'executor.extra' holds \"" + option + "\": each entry is one "
+                                                      "sbatch option written as --name=value (e.g. \"--constraint=avx512\")");
+            continue;
+        }
+        name = name.substr(2);
+        if (std::find(owned.begin(), owned.end(), name) != owned.end())
+            top.problems().add(*executor->get("extra"),
+                               "'executor.extra' sets --" + name + ", which msa sets itself" +
+                                   (name == "partition" || name == "account" || name == "qos" || name == "time" ||
+                                            name == "mem"
+                                        ? std::string("; use executor.") + name + " instead"
+                                        : std::string(" for the job array")));
+    }
     r.finish();
     return e;
 }

@@ -169,6 +169,7 @@ struct ExecutorConfig {
     std::string mem;                  // slurm: --mem, e.g. "8G"; empty: the partition's default
     std::int64_t max_parallel = 0;    // slurm: the array's %N; 0: no limit
     std::vector<std::string> setup;   // slurm: shell lines run before each trial
+    std::vector<std::string> extra;   // slurm: more sbatch options ("--constraint=avx512"), none that msa sets
     std::string where;
 };
 

@@ -173,6 +173,7 @@ private:
         option("qos", options_.qos);
         option("time", options_.time);
         option("mem", options_.mem);
+        for (const auto& line : options_.extra) script << "#SBATCH " << line << "\n";
         script << "set -e\n";
         for (const auto& line : options_.setup) script << line << "\n";
         script << "task=$(awk -F'\\t' -v i=\"$SLURM_ARRAY_TASK_ID\" '$1 == i' " << quoted((dir / "tasks.tsv").string())

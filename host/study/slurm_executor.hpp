@@ -20,6 +20,7 @@ struct SlurmOptions {
     std::string mem;                   // --mem ("8G"); empty: the partition's default
     std::int64_t max_parallel = 0;     // the array's %N; 0: no limit
     std::vector<std::string> setup;    // shell lines run before each trial (module load ...)
+    std::vector<std::string> extra;    // more sbatch options, as #SBATCH lines
 };
 
 // Writes <phase folder>/slurm/array.sh and tasks.tsv (index, trial folder, command: a person

@@ -119,7 +119,8 @@ public:
                                   "the slurm executor runs trials on other machines, which need the feature store "
                                   "on a filesystem they all see; " + store + " is under " + local +
                                   ": set [store] path to shared storage");
-        return slurm_executor({e.partition, e.account, e.qos, e.time, e.cpus_per_trial, e.mem, e.max_parallel, e.setup});
+        return slurm_executor(
+            {e.partition, e.account, e.qos, e.time, e.cpus_per_trial, e.mem, e.max_parallel, e.setup, e.extra});
     }
 
     // Plans every phase as if each incumbent were its first configuration, and builds every

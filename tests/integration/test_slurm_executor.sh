@@ -33,9 +33,11 @@ epochs = 3
 [executor]
 kind = "slurm"
 cpus_per_trial = 1
+partition = "debug"
 max_parallel = 2
 time = "10"
 setup = ["export MSA_SLURM_SETUP_RAN=1"]
+extra = ["--comment=msa-test"]
 
 [[phase]]
 name = "sweep"
@@ -60,7 +62,9 @@ phase = os.path.join(sys.argv[1], "sweep", "slurm")
 tasks = open(f"{phase}/tasks.tsv").read().splitlines()
 assert len(tasks) == 4 and all(t.split("\t")[0] == str(i) for i, t in enumerate(tasks)), tasks
 assert "#SBATCH --cpus-per-task=1" in open(f"{phase}/array.sh").read()
-assert "#SBATCH --time=10" in open(f"{phase}/array.sh").read()
+script = open(f"{phase}/array.sh").read()
+assert "#SBATCH --time=10" in script and "#SBATCH --partition=debug" in script, script
+assert "#SBATCH --comment=msa-test" in script and "export MSA_SLURM_SETUP_RAN=1" in script, script
 PY
 passed=$((passed + 1))
 [[ -s $WORK/slurm-run/sweep/concat-s1/worker.log ]] || fail "a Slurm task wrote no worker.log in its trial folder"
@@ -102,4 +106,12 @@ expect_contains "$error" "Slurm ended array task ${job}_0: CANCELLED"
 sed -i "s|^path = .*|path = \"/tmp/store.h5\"|" study.toml
 expect_exit 1 "$MSA" run study.toml --out "$WORK/refused"
 expect_contains "$ERR" "is under /tmp/: set [store] path to shared storage"
+
+# [executor] as msa validate checks it: no sbatch option msa sets, a partition sinfo knows.
+sed -i 's/^extra = .*/extra = ["--time=5"]/' study.toml
+expect_exit 1 "$MSA" validate study.toml
+expect_contains "$ERR" "'executor.extra' sets --time, which msa sets itself; use executor.time instead"
+sed -i 's/^extra = .*/extra = ["--comment=msa-test"]/; s/^partition = "debug"/partition = "nope"/' study.toml
+expect_exit 1 "$MSA" validate study.toml
+expect_contains "$ERR" "partition = \"nope\": sinfo on this machine knows no such partition"
 done_ok
