@@ -1,6 +1,7 @@
 // The Slurm executor (see slurm_executor.hpp): sbatch, squeue, scontrol and scancel.
 #include "study/slurm_executor.hpp"
 
+#include "study/stop_signals.hpp"
 #include "study/worker_pool.hpp"
 #include "train/run_folder.hpp"
 
@@ -9,7 +10,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -23,30 +23,6 @@ namespace msa::study {
 namespace fs = std::filesystem;
 
 namespace {
-
-volatile std::sig_atomic_t stop_requested = 0;
-
-void request_stop(int) { stop_requested = 1; }
-
-// Ctrl-C and SIGTERM set the flag while the array is watched; the old handlers come back after.
-class StopSignals {
-public:
-    StopSignals() {
-        stop_requested = 0;
-        struct sigaction action {};
-        action.sa_handler = request_stop;
-        sigemptyset(&action.sa_mask);
-        sigaction(SIGINT, &action, &old_int_);
-        sigaction(SIGTERM, &action, &old_term_);
-    }
-    ~StopSignals() {
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
-    }
-
-private:
-    struct sigaction old_int_ {}, old_term_ {};
-};
 
 // `text` for a POSIX shell, single-quoted.
 std::string quoted(const std::string& text) {
@@ -233,7 +209,7 @@ private:
         for (const auto& [index, _] : tasks) pending.insert(index);
         auto wait = std::chrono::milliseconds(500);
         while (!pending.empty()) {
-            if (stop_requested) {
+            if (StopSignals::requested()) {
                 int status = 0;
                 capture("scancel " + job, status);
                 std::cerr << "slurm: cancelled job array " << job << "\n";
@@ -261,7 +237,7 @@ private:
                 }
             // Back-off while nothing changes, at most 10 s between looks.
             wait = any ? std::chrono::milliseconds(500) : std::min(wait * 2, std::chrono::milliseconds(10'000));
-            for (auto slept = std::chrono::milliseconds(0); slept < wait && !stop_requested;
+            for (auto slept = std::chrono::milliseconds(0); slept < wait && !StopSignals::requested();
                  slept += std::chrono::milliseconds(100))
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }

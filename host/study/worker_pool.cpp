@@ -2,6 +2,7 @@
 #include "study/worker_pool.hpp"
 
 #include "study/executor.hpp"
+#include "study/stop_signals.hpp"
 #include "util/thread_budget.hpp"
 
 #include <msa/error.hpp>
@@ -18,31 +19,6 @@
 namespace msa::study {
 
 namespace {
-
-volatile std::sig_atomic_t stop_requested = 0;
-
-void request_stop(int) { stop_requested = 1; }
-
-// Installs the stop handler for the pool's lifetime, without SA_RESTART, so a blocked
-// waitpid returns at once; the previous handlers come back afterwards.
-class StopSignals {
-public:
-    StopSignals() {
-        stop_requested = 0;
-        struct sigaction action {};
-        action.sa_handler = request_stop;
-        sigemptyset(&action.sa_mask);
-        sigaction(SIGINT, &action, &old_int_);
-        sigaction(SIGTERM, &action, &old_term_);
-    }
-    ~StopSignals() {
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
-    }
-
-private:
-    struct sigaction old_int_ {}, old_term_ {};
-};
 
 pid_t start_worker(const WorkerJob& job) {
     const std::string exe = msa_executable().string();
@@ -84,7 +60,7 @@ bool run_workers(const std::vector<WorkerJob>& jobs, int workers,
     std::size_t next = 0;
     bool stopping = false;
     while (next < jobs.size() || !running.empty()) {
-        if (stop_requested && !stopping) {
+        if (StopSignals::requested() && !stopping) {
             stopping = true;
             for (const auto& [pid, r] : running) kill(-pid, SIGTERM);
         }
