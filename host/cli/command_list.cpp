@@ -13,9 +13,9 @@ namespace msa::cli {
 void print_command_list(std::ostream& out) {
     // Synopsis and one-line summary, in the order a newcomer meets them.
     static const std::vector<std::pair<std::string, std::string>> commands{
-        {"msa run MANIFEST [--phase P] [--jobs N]", "run a study's phases in worker processes; resumes"},
+        {"msa run MANIFEST [--phase P] [--jobs N]", "run a study's phases in worker processes or on Slurm; resumes"},
         {"msa trial MANIFEST [--out DIR]", "run one trial and write its run folder"},
-        {"msa encode MANIFEST [--json] [--store FILE]", "encode the dataset into the feature store (only what is missing)"},
+        {"msa encode MANIFEST... [--json] [--store FILE]", "encode the dataset into the feature store (only what is missing)"},
         {"msa cache ls|keys|verify|prune ...", "inspect and repair the feature store (docs/feature-store.md)"},
         {"msa plugins [--kind K] [--json | --markdown]", "every plugin: kind, library, parameters"},
         {"msa validate MANIFEST", "check a manifest, every trial its phases expand to, and the dataset; run nothing"},

@@ -24,6 +24,8 @@ Command add_run_command(CLI::App& app) {
                     "Where the trials run: local (worker processes here, --jobs at once) or slurm (a job array "
                     "per phase, [executor] in the manifest); default: the manifest's [executor] kind, else local")
         ->check(CLI::IsMember({"local", "slurm"}));
+    sub->add_flag("--encode-locally", options->encode_locally,
+                  "With the slurm executor: encode what the store lacks on this machine, not as a job of its own");
     sub->add_option("--out", *out, "Study folder (default: <output>/<name> of the manifest, e.g. runs/<study>)");
     return {sub, [options, manifest, out] {
                 options->manifest = *manifest;

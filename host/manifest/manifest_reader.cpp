@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <map>
+#include <regex>
 #include <set>
 
 namespace msa {
@@ -465,7 +466,10 @@ TrainConfig read_train(TableReader& top) {
     t.learning_rate = r.real("learning_rate", 0.0, 10.0).value_or(t.learning_rate);
     t.weight_decay = r.real("weight_decay", 0.0, 10.0).value_or(t.weight_decay);
     t.encoder_learning_rate = r.real("encoder_learning_rate", 0.0, 10.0).value_or(t.encoder_learning_rate);
-    t.device = r.choice("device", {"cpu", "cuda"}).value_or(t.device);
+    if (auto device = r.choice("device", {"cpu", "cuda"})) {
+        t.device = *device;
+        t.device_given = true;
+    }
     t.schedule = r.name<Schedule>("schedule", schedule_names).value_or(t.schedule);
     t.warmup = r.real("warmup", 0.0, 0.9).value_or(t.warmup);
     t.grad_clip = r.real("grad_clip", 0.0, 1e6).value_or(t.grad_clip);
@@ -605,15 +609,29 @@ ExecutorConfig read_executor(TableReader& top) {
     e.partition = r.string("partition").value_or("");
     e.account = r.string("account").value_or("");
     e.qos = r.string("qos").value_or("");
-    e.time = r.string("time").value_or("");
+    // Values sbatch would refuse are named here, with their line, rather than at submission.
+    const auto matching = [&](const char* key, const std::regex& form, const std::string& accepted) {
+        std::string value = r.string(key).value_or("");
+        if (!value.empty() && !std::regex_match(value, form)) {
+            top.problems().add(*executor->get(key), std::string("'executor.") + key + "' is \"" + value + "\"; " + accepted);
+            value.clear();
+        }
+        return value;
+    };
+    e.time = matching("time", std::regex(R"((\d+(:\d+){0,2})|(\d+-\d+(:\d+){0,2})|infinite|unlimited)"),
+                      "Slurm takes minutes, minutes:seconds, hours:minutes:seconds, days-hours, "
+                      "days-hours:minutes or days-hours:minutes:seconds (e.g. \"30\", \"02:00:00\", \"1-12\")");
     e.cpus_per_trial = r.integer("cpus_per_trial", 1, 4096).value_or(e.cpus_per_trial);
-    e.mem = r.string("mem").value_or("");
+    e.mem = matching("mem", std::regex(R"(\d+[KMGT]?)"), "Slurm takes a size in megabytes or with a unit "
+                                                          "K, M, G or T (e.g. \"8G\", \"16000\")");
+    e.gres = matching("gres", std::regex(R"([A-Za-z0-9_]+(:[A-Za-z0-9_.-]+)*(,[A-Za-z0-9_]+(:[A-Za-z0-9_.-]+)*)*)"),
+                      "Slurm takes name[:type]:count, comma-separated (e.g. \"gpu:1\", \"gpu:a100:2\")");
     e.max_parallel = r.integer("max_parallel", 0, 1'000'000).value_or(e.max_parallel);
     e.setup = r.strings("setup").value_or(std::vector<std::string>{});
     e.extra = r.strings("extra").value_or(std::vector<std::string>{});
     // msa sets these itself (or through the keys above): another value would break the array.
     static const std::vector<std::string> owned{"array", "cpus-per-task", "output", "error", "job-name", "chdir",
-                                                "partition", "account", "qos", "time", "mem", "parsable"};
+                                                "partition", "account", "qos", "time", "mem", "gres", "parsable"};
     for (const auto& option : e.extra) {
         std::string name = option.substr(0, option.find_first_of("= "));
         if (name.rfind("--", 0) != 0) {
@@ -626,7 +644,7 @@ ExecutorConfig read_executor(TableReader& top) {
             top.problems().add(*executor->get("extra"),
                                "'executor.extra' sets --" + name + ", which msa sets itself" +
                                    (name == "partition" || name == "account" || name == "qos" || name == "time" ||
-                                            name == "mem"
+                                            name == "mem" || name == "gres"
                                         ? std::string("; use executor.") + name + " instead"
                                         : std::string(" for the job array")));
     }

@@ -62,6 +62,7 @@ struct TrainConfig {
     double encoder_learning_rate = 2e-5; // of trainable encoder layers (trainable_layers > 0)
     double weight_decay = 0.01;
     std::string device = "cpu";
+    bool device_given = false;       // [train] device was written (else a GPU gres of [executor] means cuda)
     Schedule schedule = Schedule::linear; // after warmup: constant, linear or cosine decay to 0
     double warmup = 0.1;             // fraction of all steps spent ramping the rate up from 0
     double grad_clip = 1.0;          // max global gradient norm; 0 = no clipping
@@ -168,6 +169,7 @@ struct ExecutorConfig {
     std::int64_t cpus_per_trial = 2;  // slurm: --cpus-per-task, the trial's intra-op threads
     std::string mem;                  // slurm: --mem, e.g. "8G"; empty: the partition's default
     std::int64_t max_parallel = 0;    // slurm: the array's %N; 0: no limit
+    std::string gres;                 // slurm: --gres, e.g. "gpu:1"; a GPU one trains on cuda unless [train] device says
     std::vector<std::string> setup;   // slurm: shell lines run before each trial
     std::vector<std::string> extra;   // slurm: more sbatch options ("--constraint=avx512"), none that msa sets
     std::string where;

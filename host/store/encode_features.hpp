@@ -28,6 +28,7 @@ struct EncodeResult {
     std::size_t total = 0;
     std::size_t encoded = 0;
     std::size_t from_store = 0;
+    std::size_t missing = 0; // that the store lacked: `encoded` unless only counted
     double seconds = 0;
     int threads = 0; // intra-op threads it encoded with (the encoder's `threads`, else the host's)
     bool frozen = true; // the encoder has no trainable top: these features are all a trial needs of it
@@ -40,15 +41,17 @@ struct EncodeResult {
 // `built`, when given, receives the encoder (a trial trains its trainable top); when it
 // already holds one, built from this very choice, that encoder is used instead of a new
 // one (a saved model built its encoders before loading their trained tops).
+// `count_only` counts what is missing and encodes nothing.
 std::vector<EncodeResult> encode_missing(const std::string& modality, const PluginChoice& choice,
                                          const PluginCatalog& catalog, const std::vector<Sample>& samples,
-                                         FeatureStore& store, std::shared_ptr<Encoder>* built = nullptr);
+                                         FeatureStore& store, std::shared_ptr<Encoder>* built = nullptr,
+                                         bool count_only = false);
 
 // The same for an encoder built already: `entry` is the plugin that made it (its name and
 // version key the store with the encoder's cache_key()), `params` its parameters (recorded
 // beside the features). A prompt model's text encoder is encoded this way.
 std::vector<EncodeResult> encode_missing(const std::string& modality, const PluginEntry& entry, Encoder& encoder,
                                          const Properties& params, const std::vector<Sample>& samples,
-                                         FeatureStore& store);
+                                         FeatureStore& store, bool count_only = false);
 
 } // namespace msa

@@ -33,11 +33,27 @@ struct JobOutcome {
     double seconds = 0;
 };
 
+// A step a phase's trials wait for (the encode step): `msa ARGUMENTS` run once, its
+// output in `folder`/worker.log.
+struct StepJob {
+    std::string name; // "encode"
+    std::vector<std::string> arguments;
+    std::filesystem::path folder;
+};
+
 class Executor {
 public:
     virtual ~Executor() = default;
     // "local", "slurm", ...
     virtual std::string name() const = 0;
+    // Whether its jobs run on other machines: the runner then sends the encode step there
+    // too (unless msa run --encode-locally); else it encodes in its own process.
+    virtual bool remote() const { return false; }
+    // Whether it gives each trial a GPU of its own (Slurm's --gres=gpu:N).
+    virtual bool gpus() const { return false; }
+    // Runs `step` to its end and says how it ended; interrupted when Ctrl-C or SIGTERM
+    // stopped it.
+    virtual JobOutcome run_step(const StepJob& step) = 0;
     // Runs every job, calling `done(index, outcome)` in the calling thread as each one
     // ends. Returns false when interrupted (Ctrl-C, SIGTERM) before every job ran; the
     // jobs that had not ended are reported as interrupted or not at all.

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -42,16 +43,27 @@ std::string capture(const std::string& command, int& status) {
     return out;
 }
 
-// A digest of a trial.toml (FNV-1a, hex): an array of an earlier run is re-attached only
-// when it runs the trials as they are planned now.
-std::string digest_of(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::uint64_t hash = 14695981039346656037ULL;
-    for (char c; in.get(c);) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-    return hex;
-}
+// A digest (FNV-1a, hex) of what a task runs: an array of an earlier run is re-attached
+// only when it runs the same work as is planned now.
+class Digest {
+public:
+    Digest& add(const std::string& text) {
+        for (char c : text) hash_ = (hash_ ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+        return *this;
+    }
+    Digest& add_file(const fs::path& file) {
+        std::ifstream in(file, std::ios::binary);
+        return add(std::string(std::istreambuf_iterator<char>(in), {}));
+    }
+    std::string hex() const {
+        char out[17];
+        std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(hash_));
+        return out;
+    }
+
+private:
+    std::uint64_t hash_ = 14695981039346656037ULL;
+};
 
 // The value of `key=` in scontrol's one-line output, or "".
 std::string field(const std::string& line, const std::string& key) {
@@ -61,45 +73,89 @@ std::string field(const std::string& line, const std::string& key) {
     return line.substr(begin, line.find(' ', begin) - begin);
 }
 
+// `msa ARGUMENTS` as one shell command line.
+std::string command_line(const std::vector<std::string>& arguments) {
+    std::string command = quoted(msa_executable().string());
+    for (const auto& argument : arguments) command += " " + quoted(argument);
+    return command;
+}
+
+// One array task: the folder it runs in (its output goes to worker.log there), its
+// command, and the digest of what it runs.
+struct Task {
+    fs::path folder;
+    std::string command;
+    std::string digest;
+};
+
 class SlurmExecutor final : public Executor {
 public:
     explicit SlurmExecutor(SlurmOptions options) : options_(std::move(options)) {}
     std::string name() const override { return "slurm"; }
+    bool remote() const override { return true; }
+    bool gpus() const override {
+        return options_.gres.rfind("gpu", 0) == 0 || options_.gres.find(",gpu") != std::string::npos;
+    }
 
     bool run(const std::vector<TrialJob>& jobs,
              const std::function<void(std::size_t, const JobOutcome&)>& done) override {
         if (jobs.empty()) return true;
-        const fs::path dir = jobs.front().folder.parent_path() / "slurm";
-        fs::create_directories(dir);
-        // msa died while the array ran: watch it again rather than run its trials twice.
-        std::map<std::size_t, std::size_t> tasks; // array index -> job
-        std::string job = still_running(jobs, dir, tasks);
-        if (!job.empty()) {
-            std::cerr << "slurm: re-attached to job array " << job << ", still running " << tasks.size()
-                      << " of the phase's trials\n";
-        } else {
-            write_tasks(jobs, dir);
-            job = submit(dir, jobs.size());
-            for (std::size_t i = 0; i < jobs.size(); ++i) tasks[i] = i;
-            std::cerr << "slurm: submitted the phase's " << jobs.size() << " trials as job array " << job << " ("
-                      << (dir / "array.sh").string() << ")\n";
-        }
-        return watch(job, tasks, done);
+        std::vector<Task> tasks;
+        for (const auto& job : jobs)
+            tasks.push_back({job.folder, command_line(trial_arguments(job, static_cast<int>(options_.cpus_per_trial))),
+                             Digest().add_file(job.trial_file).hex()});
+        const fs::path phase = jobs.front().folder.parent_path();
+        return run_array(phase / "slurm", "msa-" + phase.filename().string(), tasks, "trials", /*per_trial_time=*/true,
+                         done);
+    }
+
+    JobOutcome run_step(const StepJob& step) override {
+        // What the step reads may change between runs under the same command line.
+        Digest digest;
+        for (const auto& argument : step.arguments)
+            if (digest.add(argument); fs::is_regular_file(argument)) digest.add_file(argument);
+        JobOutcome out{0, 0, true, {}, 0}; // stays so when a stop came before it ended
+        run_array(step.folder, "msa-" + step.folder.parent_path().filename().string() + "-" + step.name,
+                  {{step.folder, command_line(step.arguments), digest.hex()}}, step.name + " step",
+                  /*per_trial_time=*/false, [&](std::size_t, const JobOutcome& o) { out = o; });
+        return out;
     }
 
 private:
-    // The job array of an earlier msa run of this phase when it is still in Slurm's queue
-    // and holds every trial of `jobs` (then `tasks` maps its indices to them); else "" (an
+    // Runs `tasks` as one job array whose files live in `dir` (or watches the array an
+    // earlier msa run submitted for them), calling `done(task, outcome)` as each ends.
+    bool run_array(const fs::path& dir, const std::string& job_name, const std::vector<Task>& tasks,
+                   const std::string& what, bool per_trial_time,
+                   const std::function<void(std::size_t, const JobOutcome&)>& done) const {
+        fs::create_directories(dir);
+        // msa died while the array ran: watch it again rather than run its tasks twice.
+        std::map<std::size_t, std::size_t> index_to_task;
+        std::string job = still_running(tasks, dir, index_to_task);
+        if (!job.empty()) {
+            std::cerr << "slurm: re-attached to job array " << job << ", still running the phase's " << what << " ("
+                      << index_to_task.size() << ")\n";
+        } else {
+            write_array(dir, job_name, tasks, per_trial_time);
+            job = submit(dir, tasks.size(), what);
+            for (std::size_t i = 0; i < tasks.size(); ++i) index_to_task[i] = i;
+            std::cerr << "slurm: submitted the phase's " << what << " (" << tasks.size() << ") as job array " << job
+                      << " (" << (dir / "array.sh").string() << ")\n";
+        }
+        return watch(job, index_to_task, done);
+    }
+
+    // The job array of an earlier msa run in `dir` when it is still in Slurm's queue and
+    // runs every one of `tasks` (then `index_to_task` maps its indices to them); else "" (an
     // array that is still queued but lacks some of them is cancelled: they run anew).
-    std::string still_running(const std::vector<TrialJob>& jobs, const fs::path& dir,
-                              std::map<std::size_t, std::size_t>& tasks) const {
+    std::string still_running(const std::vector<Task>& tasks, const fs::path& dir,
+                              std::map<std::size_t, std::size_t>& index_to_task) const {
         std::ifstream id_file(dir / "job_id"), task_file(dir / "tasks.tsv");
         std::string job;
         if (!(id_file >> job) || !task_file) return {};
         int status = 0;
         const std::string queued = capture("squeue -h -r -j " + job + " -o %K", status);
         if (status != 0 || queued.find_first_of("0123456789") == std::string::npos) return {};
-        std::map<std::string, std::size_t> index_of; // trial folder + digest of its trial.toml -> array index
+        std::map<std::string, std::size_t> index_of; // folder + digest -> array index
         for (std::string line; std::getline(task_file, line);) {
             std::vector<std::string> columns;
             for (std::size_t at = 0; at <= line.size();) {
@@ -109,36 +165,32 @@ private:
             }
             if (columns.size() == 4) index_of[columns[1] + "\t" + columns[2]] = std::stoul(columns[0]);
         }
-        for (std::size_t j = 0; j < jobs.size(); ++j) {
-            const auto it = index_of.find(jobs[j].folder.string() + "\t" + digest_of(jobs[j].trial_file));
+        for (std::size_t t = 0; t < tasks.size(); ++t) {
+            const auto it = index_of.find(tasks[t].folder.string() + "\t" + tasks[t].digest);
             if (it == index_of.end()) {
                 capture("scancel " + job, status);
-                std::cerr << "slurm: cancelled job array " << job << " of an earlier run: it does not run the "
-                             "trials as they are planned now\n";
-                tasks.clear();
+                std::cerr << "slurm: cancelled job array " << job << " of an earlier run: it does not run what is "
+                             "planned now\n";
+                index_to_task.clear();
                 return {};
             }
-            tasks[it->second] = j;
+            index_to_task[it->second] = t;
         }
         return job;
     }
 
-    void write_tasks(const std::vector<TrialJob>& jobs, const fs::path& dir) const {
-        std::ostringstream tasks;
-        for (std::size_t i = 0; i < jobs.size(); ++i) {
-            std::string command = quoted(msa_executable().string());
-            for (const auto& argument : trial_arguments(jobs[i], static_cast<int>(options_.cpus_per_trial)))
-                command += " " + quoted(argument);
-            tasks << i << "\t" << jobs[i].folder.string() << "\t" << digest_of(jobs[i].trial_file) << "\t" << command
-                  << "\n";
-        }
-        train::write_file_atomically(dir / "tasks.tsv", tasks.str());
+    void write_array(const fs::path& dir, const std::string& job_name, const std::vector<Task>& tasks,
+                     bool per_trial_time) const {
+        std::ostringstream table;
+        for (std::size_t i = 0; i < tasks.size(); ++i)
+            table << i << "\t" << tasks[i].folder.string() << "\t" << tasks[i].digest << "\t" << tasks[i].command << "\n";
+        train::write_file_atomically(dir / "tasks.tsv", table.str());
         std::ostringstream script;
         script << "#!/bin/bash\n"
-               << "# One array task per trial of this phase: line $SLURM_ARRAY_TASK_ID of tasks.tsv (index,\n"
-               << "# trial folder, digest of its trial.toml, command). Written by msa run; resubmit with: sbatch --array=I,J "
-               << (dir / "array.sh").string() << "\n"
-               << "#SBATCH --job-name=msa-" << jobs.front().folder.parent_path().filename().string() << "\n"
+               << "# One array task per line of tasks.tsv (index, folder, digest of what it runs, command): line\n"
+               << "# $SLURM_ARRAY_TASK_ID runs in its folder, its output in worker.log there. Written by msa run;\n"
+               << "# resubmit some with: sbatch --array=I,J " << (dir / "array.sh").string() << "\n"
+               << "#SBATCH --job-name=" << job_name << "\n"
                << "#SBATCH --cpus-per-task=" << options_.cpus_per_trial << "\n"
                << "#SBATCH --output=" << (dir / "task-%a.out").string() << "\n";
         const auto option = [&](const char* name, const std::string& value) {
@@ -147,8 +199,9 @@ private:
         option("partition", options_.partition);
         option("account", options_.account);
         option("qos", options_.qos);
-        option("time", options_.time);
+        if (per_trial_time) option("time", options_.time);
         option("mem", options_.mem);
+        option("gres", options_.gres);
         for (const auto& line : options_.extra) script << "#SBATCH " << line << "\n";
         script << "set -e\n";
         for (const auto& line : options_.setup) script << line << "\n";
@@ -160,7 +213,7 @@ private:
         train::write_file_atomically(dir / "array.sh", script.str());
     }
 
-    std::string submit(const fs::path& dir, std::size_t tasks) const {
+    std::string submit(const fs::path& dir, std::size_t tasks, const std::string& what) const {
         std::string array = "0-" + std::to_string(tasks - 1);
         if (options_.max_parallel > 0) array += "%" + std::to_string(options_.max_parallel);
         int status = 0;
@@ -168,19 +221,30 @@ private:
             capture("sbatch --parsable --array=" + array + " " + quoted((dir / "array.sh").string()), status);
         std::string id = out.substr(0, out.find_first_of(";\n"));
         if (status != 0 || id.empty() || id.find_first_not_of("0123456789") != std::string::npos)
-            throw Error("slurm: sbatch did not take the phase's job array: " + out);
+            throw Error("slurm: sbatch did not take the phase's " + what + " (" + (dir / "array.sh").string() +
+                        "): " + out.substr(0, out.find_last_not_of("\n") + 1));
         train::write_file_atomically(dir / "job_id", id + "\n");
         return id;
     }
 
-    // How array task `index` ended, from scontrol (Slurm keeps ended jobs a while).
+    // How array task `index` ended: from scontrol while Slurm keeps the job (MinJobAge,
+    // 300 s by default), else from sacct where accounting is on.
     JobOutcome outcome_of(const std::string& job, std::size_t index, double seconds) const {
+        const std::string task = job + "_" + std::to_string(index);
         int status = 0;
-        const std::string line = capture("scontrol -o show job " + job + "_" + std::to_string(index), status);
+        const std::string line = " " + capture("scontrol -o show job " + task, status);
+        std::string state = field(line, "JobState"), code = field(line, "ExitCode");
+        if (state.empty()) {
+            // State|ExitCode, e.g. "CANCELLED by 0|0:15"; fails without accounting.
+            const std::string row = capture("sacct -n -P -X -j " + task + " -o State,ExitCode", status);
+            const auto bar = row.find('|');
+            if (status == 0 && bar != std::string::npos) {
+                state = row.substr(0, std::min(row.find(' '), bar));
+                code = row.substr(bar + 1, row.find_first_of("\n", bar) - bar - 1);
+            }
+        }
         JobOutcome out;
         out.seconds = seconds;
-        const std::string state = field(" " + line, "JobState");
-        const std::string code = field(" " + line, "ExitCode");
         const auto colon = code.find(':');
         if (!code.empty()) {
             out.exit_code = std::atoi(code.substr(0, colon).c_str());
@@ -192,28 +256,29 @@ private:
             return out;
         }
         out.exit_code = out.exit_code ? out.exit_code : 1;
-        out.reason = state.empty() ? "Slurm no longer knows how array task " + job + "_" + std::to_string(index) +
-                                         " ended (its record expired)"
-                                   : "Slurm ended array task " + job + "_" + std::to_string(index) + ": " + state +
+        out.reason = state.empty() ? "Slurm no longer knows how array task " + task +
+                                         " ended (scontrol forgot it and sacct has no accounting)"
+                                   : "Slurm ended array task " + task + ": " + state +
                                          (state == "TIMEOUT" ? " (past [executor] time)" : "");
         return out;
     }
 
-    // Waits for the array's tasks `tasks` (array index -> job), reporting each as it ends.
-    bool watch(const std::string& job, const std::map<std::size_t, std::size_t>& tasks,
+    // Waits for the array's tasks (array index -> task), reporting each as it ends.
+    bool watch(const std::string& job, const std::map<std::size_t, std::size_t>& index_to_task,
                const std::function<void(std::size_t, const JobOutcome&)>& done) const {
         using clock = std::chrono::steady_clock;
+        using std::chrono::milliseconds;
         StopSignals signals;
         const auto start = clock::now();
         std::set<std::size_t> pending;
-        for (const auto& [index, _] : tasks) pending.insert(index);
-        auto wait = std::chrono::milliseconds(500);
+        for (const auto& [index, _] : index_to_task) pending.insert(index);
+        auto wait = milliseconds(250);
         while (!pending.empty()) {
             if (StopSignals::requested()) {
                 int status = 0;
                 capture("scancel " + job, status);
                 std::cerr << "slurm: cancelled job array " << job << "\n";
-                for (auto i : pending) done(tasks.at(i), JobOutcome{0, 0, true, "cancelled by msa", 0});
+                for (auto i : pending) done(index_to_task.at(i), JobOutcome{0, 0, true, "cancelled by msa", 0});
                 return false;
             }
             int status = 0;
@@ -231,15 +296,16 @@ private:
                 if (queued.count(*it)) {
                     ++it;
                 } else {
-                    done(tasks.at(*it), outcome_of(job, *it, seconds));
+                    done(index_to_task.at(*it), outcome_of(job, *it, seconds));
                     it = pending.erase(it);
                     any = true;
                 }
-            // Back-off while nothing changes, at most 10 s between looks.
-            wait = any ? std::chrono::milliseconds(500) : std::min(wait * 2, std::chrono::milliseconds(10'000));
-            for (auto slept = std::chrono::milliseconds(0); slept < wait && !StopSignals::requested();
-                 slept += std::chrono::milliseconds(100))
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            // Back-off while nothing changes: looks at most 2 s apart in a phase's first
+            // minute (short trials end soon), at most 10 s apart later.
+            const auto most = seconds < 60 ? milliseconds(2'000) : milliseconds(10'000);
+            wait = any ? milliseconds(250) : std::min(wait * 2, most);
+            for (auto slept = milliseconds(0); slept < wait && !StopSignals::requested(); slept += milliseconds(50))
+                std::this_thread::sleep_for(milliseconds(50));
         }
         return true;
     }

@@ -15,6 +15,7 @@
 #include "store/feature_store.hpp"
 #include "study/executor.hpp"
 #include "study/slurm_executor.hpp"
+#include "study/study_features.hpp"
 #include "study/study_plan.hpp"
 #include "train/clip_trial.hpp"
 #include "train/distillation.hpp"
@@ -23,6 +24,8 @@
 #include "train/seed_ensemble.hpp"
 #include "util/suggest.hpp"
 #include "util/utc_time.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -84,6 +87,16 @@ std::string progress_line(const PhasePlan& phase, std::size_t finished, std::siz
     return line.str();
 }
 
+// The last `count` lines of `file`, each on a line of its own, indented ("" when unreadable).
+std::string last_lines(const fs::path& file, std::size_t count) {
+    std::ifstream in(file);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
+    std::string out;
+    for (std::size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i) out += "\n  " + lines[i];
+    return out;
+}
+
 // A trial of a phase that is ready to run, and the study it describes.
 struct PreparedTrial {
     std::size_t config = 0, trial = 0;
@@ -119,8 +132,8 @@ public:
                                   "the slurm executor runs trials on other machines, which need the feature store "
                                   "on a filesystem they all see; " + store + " is under " + local +
                                   ": set [store] path to shared storage");
-        return slurm_executor(
-            {e.partition, e.account, e.qos, e.time, e.cpus_per_trial, e.mem, e.max_parallel, e.setup, e.extra});
+        return slurm_executor({e.partition, e.account, e.qos, e.time, e.cpus_per_trial, e.mem, e.gres, e.max_parallel,
+                               e.setup, e.extra});
     }
 
     // Plans every phase as if each incumbent were its first configuration, and builds every
@@ -189,6 +202,14 @@ private:
     }
     const PhasePlan* from_of(const PhaseSpec& spec) { return spec.from.empty() ? nullptr : &phase_named(spec.from); }
 
+    // The manifest a trial runs. Trials given a GPU by the executor ([executor] gres)
+    // train on it unless the manifest names a device.
+    Study trial_study(const std::vector<Change>& changes) const {
+        Study study = build_trial_study(options_.manifest, changes, catalog_);
+        if (executor_->gpus() && !study.train.device_given) study.train.device = "cuda";
+        return study;
+    }
+
     PlanContext context(bool dry_run) const {
         PlanContext c;
         c.study_seed = base_.seed;
@@ -209,7 +230,7 @@ private:
                                                 const PlannedTrial& trial) const {
         const std::string prefix = "phase '" + phase.spec.name + "', " + config.label + ": ";
         try {
-            const Study study = build_trial_study(options_.manifest, trial.changes, catalog_);
+            const Study study = trial_study(trial.changes);
             check_prompt(study);
             train::check_distill(study, catalog_);
         } catch (const ManifestError& e) {
@@ -258,7 +279,7 @@ private:
                 Study study;
                 std::string planned;
                 try {
-                    study = build_trial_study(options_.manifest, trial.changes, catalog_);
+                    study = trial_study(trial.changes);
                     planned = resolved_manifest(study);
                 } catch (const std::exception& e) {
                     trial.outcome.status = TrialStatus::failed;
@@ -284,6 +305,7 @@ private:
                 }
                 if (!run_it) continue;
                 fs::create_directories(dir);
+                if (read_file(dir / "trial.toml") != planned) fs::remove(dir / "metrics.json"); // another plan's
                 train::write_file_atomically(dir / "trial.toml", planned);
                 pending.push_back({c, t, std::move(study)});
             }
@@ -300,7 +322,24 @@ private:
                   << " configurations, " << total << " trials; " << resumed << " finished earlier, " << pending.size()
                   << " to run" << (run_it ? "" : " (not selected by --phase)") << "\n";
         if (pending.empty()) return true;
-        encode_features(pending);
+        if (!encode_features(phase, pending)) return false;
+        // An earlier msa run's job array that still ran when this one began may have
+        // finished some of them meanwhile: they are taken, not run twice.
+        const auto before = pending.size();
+        pending.erase(std::remove_if(pending.begin(), pending.end(),
+                                     [&](const PreparedTrial& p) {
+                                         PlannedTrial& trial = phase.configs[p.config].trials[p.trial];
+                                         const auto metrics = finished_metrics(folder_ / trial.folder);
+                                         if (!metrics) return false;
+                                         take_metrics(trial.outcome, *metrics);
+                                         trial.outcome.seconds = metrics->total_seconds;
+                                         return true;
+                                     }),
+                      pending.end());
+        if (pending.size() != before)
+            std::cerr << "phase " << phase.spec.name << ": " << before - pending.size()
+                      << " trials were finished meanwhile by the job array of an earlier run\n";
+        if (pending.empty()) return true;
 
         std::vector<TrialJob> jobs;
         for (const auto& p : pending) {
@@ -414,61 +453,75 @@ private:
                                      records::failed_trial_metrics(dir.filename().string(), trial.seed, outcome.error));
     }
 
-    // Encodes what the store lacks once, here, before the trials start, so parallel
-    // trials never encode the same samples twice, and gives each trial the store keys of
-    // its frozen encoders, so that its worker need not load their weights to find them.
-    void encode_features(std::vector<PreparedTrial>& trials) {
-        std::map<std::string, records::StoreKeys> done; // by what was encoded
-        for (auto& prepared : trials) {
-            const Study& study = prepared.study;
-            if (study.evaluate || study.clip) continue; // they encode nothing of the manifest's encoders
-            std::string key = study.dataset.root.string() + "|" + store_path(study).string();
-            const auto encoded_here = [&](const std::string& modality) { return modality != "text" || !study.prompt; };
-            auto add_to_key = [&](const std::string& what, const PluginChoice& choice) {
-                key += "|" + what + ":" + choice.plugin;
-                for (const auto& name : choice.params.names()) key += "," + name + "=" + format_value(choice.params.peek(name));
-            };
-            for (const auto& [modality, choice] : study.encoders)
-                if (encoded_here(modality)) add_to_key(modality, choice);
-            if (study.prompt) add_to_key("prompt", *study.prompt);
-            if (study.distill)
-                for (const auto& pool : study.distill->pools) key += "|pool:" + pool.format + ":" + pool.root.string();
-            if (auto it = done.find(key); it != done.end()) {
-                prepared.store_keys = it->second;
-                continue;
-            }
-            const data::Dataset& dataset = read_dataset(study.dataset);
+    // Encodes what the store lacks once, before the trials start, so parallel trials never
+    // encode the same samples twice, and gives each trial the store keys of its frozen
+    // encoders, so that its worker need not load their weights to find them. With an
+    // executor on other machines, what is missing is encoded by a job of its own there
+    // (msa encode on one trial manifest per distinct set of encoders), unless
+    // --encode-locally. Returns false when interrupted.
+    bool encode_features(const PhasePlan& phase, std::vector<PreparedTrial>& trials) {
+        std::map<std::string, std::size_t> first; // features key -> the first trial that reads them
+        for (std::size_t i = 0; i < trials.size(); ++i)
+            if (reads_features(trials[i].study)) first.emplace(features_key(trials[i].study), i);
+        const bool elsewhere = executor_->remote() && !options_.encode_locally;
+        std::map<std::string, records::StoreKeys> keys;
+        std::vector<std::string> lines; // what each pass found, said when nothing was left to encode
+        std::size_t missing = 0;
+        for (const auto& [key, i] : first) {
+            const Study& study = trials[i].study;
             FeatureStore store(store_path(study), {study.store.dtype, static_cast<int>(study.store.compression)});
-            const auto count = [&](const EncodeResult& r, const std::string& what) {
+            const auto report = [&](const EncodeResult& r, const std::string& what) {
+                missing += r.missing;
                 store_use_.from_store += static_cast<std::int64_t>(r.from_store);
                 store_use_.encoded += static_cast<std::int64_t>(r.encoded);
-                std::cerr << "features " << what << " (" << r.plugin << "): " << r.from_store << " from the store, "
-                          << r.encoded << " encoded\n";
+                lines.push_back("features " + what + " (" + r.plugin + "): " + std::to_string(r.from_store) +
+                                " from the store, " + std::to_string(r.encoded) + " encoded");
+                if (!elsewhere) std::cerr << lines.back() << "\n";
             };
-            for (const auto& [modality, choice] : study.encoders)
-                if (encoded_here(modality))
-                    for (const auto& r : encode_missing(modality, choice, catalog_, dataset.samples, store)) {
-                        count(r, modality);
-                        if (r.frozen) prepared.store_keys[modality] = {r.key, r.precision};
-                    }
-            // Extra distillation pools, all of their posts (a trial leaves out those its split holds).
-            if (study.distill)
-                for (std::size_t p = 0; p < study.distill->pools.size(); ++p) {
-                    const std::vector<Sample> pool = train::read_pool(study, p);
-                    for (const auto& [modality, choice] : study.encoders)
-                        if (encoded_here(modality))
-                            for (const auto& r : encode_missing(modality, choice, catalog_, pool, store))
-                                count(r, modality + " of pool " + std::to_string(p + 1));
-                }
-            // A prompt model's text features: the trials read them through the model they build.
-            if (study.prompt) {
-                const train::LoadedPrompt prompt = train::build_prompt(study, catalog_, 0);
-                for (const auto& r : encode_missing("text", *prompt.entry, *prompt.text_encoder, study.prompt->params,
-                                                    dataset.samples, store))
-                    count(r, "prompt text");
-            }
-            done.emplace(key, prepared.store_keys);
+            keys[key] = encode_study_features(study, catalog_, read_dataset(study.dataset).samples, store, report,
+                                              /*count_only=*/elsewhere);
         }
+        if (elsewhere && missing == 0)
+            for (const auto& line : lines) std::cerr << line << "\n";
+        if (elsewhere && missing > 0 && !encode_elsewhere(phase, trials, first)) return false;
+        for (auto& prepared : trials)
+            if (reads_features(prepared.study)) prepared.store_keys = keys.at(features_key(prepared.study));
+        return true;
+    }
+
+    // The encode step as a job of the executor's; says what it encoded. Returns false when
+    // interrupted.
+    bool encode_elsewhere(const PhasePlan& phase, const std::vector<PreparedTrial>& trials,
+                          const std::map<std::string, std::size_t>& first) {
+        const fs::path folder = folder_ / phase.spec.name / "encode";
+        fs::create_directories(folder);
+        StepJob step{"encode", {"encode", "--counts", (folder / "counts.json").string()}, folder};
+        for (const auto& [key, i] : first)
+            step.arguments.push_back(
+                (folder_ / phase.configs[trials[i].config].trials[trials[i].trial].folder / "trial.toml").string());
+        fs::remove(folder / "counts.json");
+        const JobOutcome outcome = executor_->run_step(step);
+        if (outcome.interrupted) return false;
+        if (outcome.exit_code != 0 || outcome.signal != 0 || !outcome.reason.empty())
+            throw Error("phase " + phase.spec.name + ": the encode step failed" +
+                        (outcome.reason.empty() ? " (exit code " + std::to_string(outcome.exit_code) + ")"
+                                                : ": " + outcome.reason) +
+                        "; the end of " + (folder / "worker.log").string() + ":" +
+                        last_lines(folder / "worker.log", 8) +
+                        "\n(msa run --encode-locally encodes on this machine instead)");
+        std::ifstream in(folder / "counts.json");
+        const auto counts = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+        if (counts.is_discarded())
+            throw Error("phase " + phase.spec.name + ": the encode step ended without writing " +
+                        (folder / "counts.json").string() + "; see " + (folder / "worker.log").string());
+        for (const auto& r : counts.value("encoders", nlohmann::json::array())) {
+            // The count pass took these as from the store; the job encoded them.
+            const auto encoded = r.value("encoded", std::int64_t{0});
+            store_use_.encoded += encoded;
+            std::cerr << "features " << r.value("for", "") << " (" << r.value("plugin", "") << "): " << encoded
+                      << " encoded by the encode job\n";
+        }
+        return true;
     }
 
     // The dataset, read once for the whole study (every phase encodes from it).

@@ -19,6 +19,7 @@ struct RunOptions {
     int jobs = 1;              // worker processes at once
     std::filesystem::path out; // empty: <output>/<name> of the manifest
     std::string executor;      // local | slurm; empty: the manifest's [executor] kind
+    bool encode_locally = false; // with an executor on other machines: encode here, not as a job there
 };
 
 // Runs the study; returns the exit code: 0 when every phase completed, 1 when a trial

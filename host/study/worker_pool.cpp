@@ -110,6 +110,14 @@ public:
         });
     }
 
+    JobOutcome run_step(const StepJob& step) override {
+        JobOutcome out{0, 0, true, {}, 0}; // stays so when a stop came before it started
+        run_workers({{step.arguments, step.folder}}, 1, [&](std::size_t, const WorkerOutcome& w) {
+            out = JobOutcome{w.exit_code, w.signal, w.interrupted, {}, w.seconds};
+        });
+        return out;
+    }
+
 private:
     int workers_;
 };

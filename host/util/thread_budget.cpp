@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -86,16 +87,30 @@ std::optional<int> cgroup_quota_cores() {
     return cores;
 }
 
+// Inside a Slurm job, the CPUs it asked for (--cpus-per-task): a cluster without task
+// affinity or cgroups (TaskPlugin=task/none) lets a task see every core of its node.
+std::optional<int> slurm_cores() {
+    const char* job = std::getenv("SLURM_JOB_ID");
+    const char* cpus = std::getenv("SLURM_CPUS_PER_TASK");
+    if (!job || !cpus) return std::nullopt;
+    const int count = std::atoi(cpus);
+    return count > 0 ? std::optional<int>(count) : std::nullopt;
+}
+
 struct Cores {
     int affinity;
     std::optional<int> quota;
+    std::optional<int> slurm;
     int usable;
 };
 
 const Cores& cores() {
     static const Cores value = [] {
-        Cores c{affinity_cores(), cgroup_quota_cores(), 1};
-        c.usable = std::max(1, c.quota ? std::min(c.affinity, *c.quota) : c.affinity);
+        Cores c{affinity_cores(), cgroup_quota_cores(), slurm_cores(), 1};
+        c.usable = c.affinity;
+        for (const auto& cap : {c.quota, c.slurm})
+            if (cap) c.usable = std::min(c.usable, *cap);
+        c.usable = std::max(1, c.usable);
         return c;
     }();
     return value;
@@ -118,7 +133,8 @@ int usable_cores() { return cores().usable; }
 std::string describe_usable_cores() {
     const Cores& c = cores();
     return std::to_string(c.usable) + " (affinity " + std::to_string(c.affinity) + ", cgroup quota " +
-           (c.quota ? std::to_string(*c.quota) : std::string("none")) + ")";
+           (c.quota ? std::to_string(*c.quota) : std::string("none")) +
+           (c.slurm ? ", Slurm cpus-per-task " + std::to_string(*c.slurm) : std::string()) + ")";
 }
 
 int resolve_threads(std::int64_t requested) {

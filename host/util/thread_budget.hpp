@@ -8,7 +8,8 @@
 namespace msa {
 
 // The cores this process may run on: the CPU affinity mask, capped by a cgroup CPU quota
-// (v2 cpu.max or v1 cpu.cfs_quota_us, on the process's cgroup and its parents); at least 1.
+// (v2 cpu.max or v1 cpu.cfs_quota_us, on the process's cgroup and its parents) and, inside
+// a Slurm job, by its SLURM_CPUS_PER_TASK; at least 1.
 int usable_cores();
 
 // Where usable_cores() came from, for `msa version` and bug reports ("2 (affinity 2,

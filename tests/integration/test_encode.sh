@@ -27,6 +27,20 @@ expect_exit 0 "$MSA" encode "$WORK/study.toml" --json
 [[ $(count) == "0 3" ]] || fail "second run: expected 0 encoded, 3 from the store; got $(count)"
 expect_exit 0 "$MSA" cache verify --store "$WORK/store.h5"
 
+# Several manifests at once (msa run's encode step on a cluster): alike ones are encoded
+# once, the others each into their own group.
+sed 's/^dim = 64$/dim = 32/' "$WORK/study.toml" >"$WORK/narrow.toml"
+cp "$WORK/study.toml" "$WORK/again.toml"
+expect_exit 0 "$MSA" encode "$WORK/study.toml" "$WORK/again.toml" "$WORK/narrow.toml" --counts "$WORK/counts.json"
+expect_contains "$OUT" "text (hashed-ngram, key "
+python3 - "$WORK/counts.json" <<'PY2'
+import json, sys
+encoders = json.load(open(sys.argv[1]))["encoders"]
+got = [(e["manifest"].rsplit("/", 1)[1], e["encoded"], e["from_store"]) for e in encoders]
+assert got == [("study.toml", 0, 3), ("narrow.toml", 3, 0)], got
+PY2
+passed=$((passed + 1))
+
 # A bad sample stops the run before any work, naming the file, line and id.
 rm "$WORK/data/data/2.txt"
 expect_exit 1 "$MSA" encode "$WORK/study.toml"

@@ -447,3 +447,42 @@ TEST_CASE("a distill phase needs a teacher, and [distill] checks its thresholds,
     CHECK_THAT(problems_of(dir.write("t-empty.toml", base + "[distill]\nteacher = \"t\"\nunlabelled = false\n")),
                Contains("[distill] has no pool"));
 }
+
+TEST_CASE("the executor table reads Slurm's keys in their own forms, and a GPU gres leaves the device to the manifest") {
+    test::TempDir dir;
+    const auto good = dir.write("good.toml", header(dir) + R"([executor]
+kind = "slurm"
+partition = "gpu"
+time = "1-12:00"
+mem = "16G"
+gres = "gpu:a100:1"
+cpus_per_trial = 4
+max_parallel = 8
+setup = ["module load cuda"]
+extra = ["--constraint=avx512"]
+)");
+    const Study study = read(good);
+    CHECK(study.executor.kind == "slurm");
+    CHECK(study.executor.time == "1-12:00");
+    CHECK(study.executor.mem == "16G");
+    CHECK(study.executor.gres == "gpu:a100:1");
+    CHECK(study.executor.cpus_per_trial == 4);
+    CHECK(study.executor.extra == std::vector<std::string>{"--constraint=avx512"});
+    CHECK_FALSE(study.train.device_given); // msa run trains on cuda under a GPU gres
+    const auto pinned = dir.write("pinned.toml", header(dir) + "[train]\ndevice = \"cpu\"\n");
+    CHECK(read(pinned).train.device_given);
+
+    const auto bad = dir.write("bad.toml", header(dir) + R"([executor]
+kind = "slurm"
+time = "2h"
+mem = "lots"
+gres = "gpu 1"
+extra = ["--gres=gpu:2", "constraint=avx512"]
+)");
+    const std::string problems = problems_of(bad);
+    CHECK_THAT(problems, Contains("bad.toml:7") && Contains("'executor.time' is \"2h\"; Slurm takes minutes"));
+    CHECK_THAT(problems, Contains("'executor.mem' is \"lots\"; Slurm takes a size in megabytes"));
+    CHECK_THAT(problems, Contains("'executor.gres' is \"gpu 1\"; Slurm takes name[:type]:count"));
+    CHECK_THAT(problems, Contains("'executor.extra' sets --gres, which msa sets itself; use executor.gres instead"));
+    CHECK_THAT(problems, Contains("each entry is one sbatch option written as --name=value"));
+}
