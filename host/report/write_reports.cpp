@@ -6,33 +6,13 @@
 #include "report/markdown_report.hpp"
 #include "report/study_artifacts.hpp"
 #include "records/results_file.hpp"
+#include "util/atomic_file.hpp"
 
 #include <msa/error.hpp>
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <system_error>
-
 namespace msa::report {
-
-namespace {
-
-void write_file(const std::filesystem::path& file, const std::string& content) {
-    auto partial = file;
-    partial += ".partial";
-    {
-        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-        out << content;
-        out.close();
-        if (!out) throw Error(fmt::format("cannot write {}", partial.string()));
-    }
-    std::error_code ec;
-    std::filesystem::rename(partial, file, ec);
-    if (ec) throw Error(fmt::format("cannot replace {}: {}", file.string(), ec.message()));
-}
-
-} // namespace
 
 WrittenReports write_reports(const std::filesystem::path& study_folder) {
     if (!std::filesystem::is_directory(study_folder))
@@ -41,8 +21,8 @@ WrittenReports write_reports(const std::filesystem::path& study_folder) {
     const StudyResults results = read_study_results(study_folder / "results.json");
     const StudyArtifacts artifacts = read_study_artifacts(results, study_folder);
     WrittenReports written{study_folder / "report.md", study_folder / "report.html", artifacts.warnings};
-    write_file(written.markdown, markdown_report(results, artifacts));
-    write_file(written.html, html_report(results, artifacts));
+    write_file_atomically(written.markdown, markdown_report(results, artifacts));
+    write_file_atomically(written.html, html_report(results, artifacts));
     return written;
 }
 

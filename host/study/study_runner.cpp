@@ -16,6 +16,7 @@
 #include "study/executor.hpp"
 #include "study/slurm_executor.hpp"
 #include "study/study_features.hpp"
+#include "study/study_lock.hpp"
 #include "study/study_plan.hpp"
 #include "train/clip_trial.hpp"
 #include "train/distillation.hpp"
@@ -159,6 +160,7 @@ public:
         const auto start = std::chrono::steady_clock::now();
         started_ = utc_now();
         fs::create_directories(folder_);
+        const StudyLock lock(folder_);
         std::cerr << "study " << base_.name << ": " << phases_.size() << " phases into " << folder_.string() << " ("
                   << executor_->name() << " executor)\n";
         bool interrupted = false;

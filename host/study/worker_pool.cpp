@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,11 +27,16 @@ pid_t start_worker(const WorkerJob& job) {
     std::vector<const char*> argv{exe.c_str()};
     for (const auto& argument : job.arguments) argv.push_back(argument.c_str());
     argv.push_back(nullptr);
+    const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid < 0) throw Error(std::string("cannot start a worker process: ") + std::strerror(errno));
     if (pid == 0) {
         // Only async-signal-safe calls until exec: the parent may have threads.
         setpgid(0, 0); // the terminal's Ctrl-C reaches the runner, which stops workers itself
+        // A worker dies with msa run (SIGKILL, a crash): else the rerun would run its
+        // trial again beside it, both writing one folder.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127); // it died before prctl
         const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);

@@ -18,16 +18,6 @@ namespace msa::train {
 
 namespace fs = std::filesystem;
 
-void write_file_atomically(const fs::path& file, const std::string& text) {
-    const fs::path partial = file.string() + ".partial";
-    {
-        std::ofstream out(partial, std::ios::binary);
-        out << text;
-        if (!out.flush()) throw Error(file.string() + ": cannot be written");
-    }
-    fs::rename(partial, file);
-}
-
 TrialLog::TrialLog(const fs::path& file) : file_(file) {}
 
 void TrialLog::operator()(const std::string& line) {

@@ -4,6 +4,7 @@
 
 #include "data/split.hpp"
 #include "records/metrics_writer.hpp"
+#include "util/atomic_file.hpp"
 
 #include <msa/sample.hpp>
 
@@ -19,8 +20,8 @@
 
 namespace msa::train {
 
-// Writes `text` to `file` through a temporary name, so a reader never sees half a file.
-void write_file_atomically(const std::filesystem::path& file, const std::string& text);
+// Files replaced whole (util/atomic_file.hpp).
+using msa::write_file_atomically;
 
 // Lines to stderr and to log.txt at once.
 class TrialLog {
