@@ -4,7 +4,14 @@
 namespace msa::store::detail {
 
 Hdf5Session::Hdf5Session() : lock_(mutex()) {
-    static const bool silenced = [] { return H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0; }();
+    static const bool silenced = [] {
+        // No library shutdown at exit (it must be said before any other HDF5 call): a file
+        // whose close failed (a full disk) stays in HDF5's table, and closing it again at
+        // exit crashed in H5F__close_cb (libhdf5 1.10.8). Every file the store opens is
+        // closed by its Handle, and its rollback journal covers an exit in between.
+        H5dont_atexit();
+        return H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0;
+    }();
     (void)silenced;
 }
 
