@@ -8,6 +8,8 @@
 #include <msa/encoder.hpp>
 
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include <iostream>
@@ -143,8 +145,16 @@ int run_verify(const Options& o) {
     }
     for (const auto& p : report.problems)
         std::cout << file->string() << ": " << (p.key.empty() ? "" : "group " + p.key + ": ") << p.message << "\n";
-    std::cout << fmt::format("{}: {} problem(s); `msa cache prune --store {} --key KEY` removes a broken group\n",
-                             file->string(), report.problems.size(), file->string());
+    const bool whole_file = std::any_of(report.problems.begin(), report.problems.end(),
+                                        [](const VerifyReport::Problem& p) { return p.key.empty(); });
+    if (whole_file)
+        std::cout << fmt::format("{}: {} problem(s); the file as a whole is damaged: delete it (msa encodes what a "
+                                 "study needs again) or restore it from a copy\n",
+                                 file->string(), report.problems.size());
+    else
+        std::cout << fmt::format("{}: {} problem(s); `msa cache prune --store {} --key KEY` removes a broken group "
+                                 "(msa encodes it again when a study needs it)\n",
+                                 file->string(), report.problems.size(), file->string());
     return 1;
 }
 

@@ -62,12 +62,14 @@ Command add_encode_command(CLI::App& app) {
                     if (!out.contains("store")) out.update({{"store", store.file().string()},
                                                             {"samples", dataset->second.samples.size()}});
                     if (!options->json) std::cout << "store " << store.file().string() << "\n";
+                    std::vector<std::string> keys;
                     study::encode_study_features(
                         study, catalog, dataset->second.samples, store, [&](const EncodeResult& r, const std::string& what) {
                             out["encoders"].push_back({{"manifest", manifest}, {"modality", r.modality}, {"for", what},
                                                        {"plugin", r.plugin}, {"key", r.key}, {"total", r.total},
                                                        {"encoded", r.encoded}, {"from_store", r.from_store},
                                                        {"seconds", r.seconds}, {"threads", r.threads}});
+                            keys.push_back(r.key);
                             if (options->json) return;
                             std::cout << what << " (" << r.plugin << ", key " << r.key.substr(0, 12) << "): " << r.total
                                       << " samples, " << r.encoded << " encoded, " << r.from_store << " from the store"
@@ -76,6 +78,15 @@ Command add_encode_command(CLI::App& app) {
                                                     : "")
                                       << std::endl;
                         });
+                    // What the trials will read, read back once: a group damaged on disk is
+                    // refused here, with how to repair it, not met by every trial.
+                    const VerifyReport report = store.verify(keys);
+                    if (!report.ok()) {
+                        std::string problems;
+                        for (const auto& p : report.problems) problems += "\n  " + p.message;
+                        throw Error("the feature store " + store.file().string() + " holds damaged features:" +
+                                    problems);
+                    }
                 }
                 if (options->json) std::cout << out.dump(2) << "\n";
                 if (!options->counts.empty()) train::write_file_atomically(options->counts, out.dump(2) + "\n");

@@ -126,6 +126,8 @@ public:
     // neither of `tokens` and `mask`) with agreeing counts and shapes, unique non-empty
     // ids, and finite features. A missing file is a problem too.
     VerifyReport verify() const;
+    // The same for the groups `keys` only.
+    VerifyReport verify(const std::vector<std::string>& keys) const;
 
     // Removes the groups for which `remove` returns true, then rewrites the file
     // without them (a new file renamed over the old one, so a crash leaves either).

@@ -113,7 +113,8 @@ std::vector<std::string> verify_group(hid_t file, const std::string& key, const 
     return problems;
 }
 
-VerifyReport verify_file(const fs::path& path) {
+// Every group of the file, or only those of `only` when given.
+VerifyReport verify_file(const fs::path& path, const std::vector<std::string>* only = nullptr) {
     VerifyReport report;
     const Context ctx{path, {}};
     if (!fs::exists(path)) {
@@ -137,6 +138,7 @@ VerifyReport verify_file(const fs::path& path) {
         return report;
     }
     for (const auto& name : names) {
+        if (only && std::find(only->begin(), only->end(), name) == only->end()) continue;
         Handle object(H5Oopen(file.get(), name.c_str(), H5P_DEFAULT), H5Oclose);
         if (!object) {
             report.problems.push_back({name, "cannot open: " + hdf5_reason()});
@@ -171,6 +173,8 @@ std::vector<GroupInfo> FeatureStore::list() const {
 }
 
 VerifyReport FeatureStore::verify() const { return verify_file(file_); }
+
+VerifyReport FeatureStore::verify(const std::vector<std::string>& keys) const { return verify_file(file_, &keys); }
 
 PruneReport FeatureStore::prune(const std::function<bool(const GroupInfo&)>& remove) {
     PruneReport report;

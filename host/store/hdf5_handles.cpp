@@ -34,4 +34,12 @@ std::string hdf5_reason() {
     return out.empty() ? "HDF5 gave no reason" : out;
 }
 
+std::string Context::repair_hint(const std::string& reason) const {
+    if (reason.find("checksum") == std::string::npos && reason.find("during read") == std::string::npos) return {};
+    if (key.empty())
+        return " (the file is damaged: delete it, and msa encodes what a study needs again, or restore it from a copy)";
+    return " (the group's stored data is damaged: `msa cache prune --store " + file.string() + " --key " + key +
+           "` removes it, and msa encodes it again; `msa cache verify` lists every damaged group)";
+}
+
 } // namespace msa::store::detail

@@ -75,9 +75,15 @@ struct Context {
     [[noreturn]] void fail(const std::string& what) const { throw StoreError(where() + ": " + what); }
     // An HDF5 identifier or status: negative means failure.
     template <class T> T check(T result, const std::string& what) const {
-        if (result < 0) fail(what + ": " + hdf5_reason());
+        if (result < 0) {
+            const std::string reason = hdf5_reason();
+            fail(what + ": " + reason + repair_hint(reason));
+        }
         return result;
     }
+    // How to repair what `reason` (HDF5's words) says is damaged on disk: a checksum or
+    // a filter that failed during a read; else "".
+    std::string repair_hint(const std::string& reason) const;
 };
 
 } // namespace msa::store::detail
