@@ -12,8 +12,9 @@ if(NOT MSA_JEMALLOC_FOUND)
 endif()
 
 # Links TARGET, an executable whose main calls msa::keep_freed_memory(), to jemalloc.
+# Not under the sanitizers: AddressSanitizer brings its own allocator.
 function(msa_use_jemalloc target)
-  if(MSA_JEMALLOC_FOUND)
+  if(MSA_JEMALLOC_FOUND AND NOT MSA_SANITIZE)
     target_link_libraries(${target} PRIVATE PkgConfig::MSA_JEMALLOC)
   endif()
 endfunction()
