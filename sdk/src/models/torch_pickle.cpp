@@ -785,7 +785,8 @@ StateDict read_torch_legacy(const std::filesystem::path& file) {
         const auto bytes = pending.storage.nbytes();
         if (size - pos < bytes)
             throw CheckpointError(name + ": ends inside the data of storage '" + key->text + "'; the file is truncated");
-        std::memcpy(pending.storage.data(), data + pos, bytes);
+        // An empty storage has no buffer, and memcpy must not see a null pointer.
+        if (bytes) std::memcpy(pending.storage.data(), data + pos, bytes);
         pos += bytes;
         storages.erase(found);
     }
