@@ -141,7 +141,7 @@ TrialMetrics read_trial_metrics(const std::filesystem::path& trial_folder) {
     json metrics;
     try {
         metrics = json::parse(in);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) { // parse_error, or out_of_range for a number beyond a double
         throw Error(fmt::format("{}: not valid JSON ({})", file.string(), e.what()));
     }
     if (!metrics.is_object()) throw Error(fmt::format("{}: expected a JSON object", file.string()));

@@ -235,6 +235,10 @@ TEST_CASE("load_checkpoint errors name the folder and what was looked for", "[ch
                    Catch::Contains("pytorch_model.bin") && Catch::Contains("*.pth"));
     dir.write("config.json", "{\n  \"hidden_size\": 4,\n  \"x\": ]\n}\n");
     CHECK_THAT(error_of([&] { load_checkpoint(dir.path()); }), Catch::Contains("config.json:3:"));
+    // Found by tests/fuzz: a number beyond a double was nlohmann's out_of_range, not an msa error.
+    dir.write("config.json", R"({"layer_norm_eps": 1e400})");
+    CHECK_THAT(error_of([&] { load_checkpoint(dir.path()); }),
+               Catch::Contains("config.json: not valid JSON: number overflow") && Catch::Contains("fit a double"));
 }
 
 TEST_CASE("torch.save files keep every dtype, shared storage and parameters", "[checkpoint]") {
