@@ -27,9 +27,12 @@ inline std::optional<std::string> answer_content(const std::string& body) {
     std::string text;
     if (content->is_array())
         for (const auto& part : *content)
-            if (part.is_object() && part.value("type", "") == "text" && part.contains("text") &&
-                part["text"].is_string())
-                text += part["text"].get<std::string>();
+            if (part.is_object()) {
+                // Compared, not read with value(): a "type" that is not a string is not "text".
+                const auto type = part.find("type"), value = part.find("text");
+                if (type != part.end() && *type == "text" && value != part.end() && value->is_string())
+                    text += value->get<std::string>();
+            }
     return text;
 }
 
