@@ -63,6 +63,10 @@ void read_file(const fs::path& file, RowList& list) {
                       "; expected one object per line, e.g. {\"id\": \"1\", \"text\": \"...\", \"image\": \"1.jpg\", "
                       "\"label\": \"positive\"}");
             continue;
+        } catch (const nlohmann::json::exception& e) {
+            // out_of_range: a number beyond a double (1e400), which has no position.
+            malformed(std::string("not valid JSON: ") + e.what() + "; numbers must fit a double");
+            continue;
         }
         if (!j.is_object()) {
             malformed(std::string("a JSON ") + j.type_name() +

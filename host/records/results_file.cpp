@@ -398,8 +398,9 @@ StudyResults read_study_results(const std::filesystem::path& file) {
     json document;
     try {
         document = json::parse(text.str());
-    } catch (const json::parse_error& e) {
-        // nlohmann's message starts with "[json.exception.parse_error.101] ": not for people.
+    } catch (const json::exception& e) {
+        // parse_error, or out_of_range for a number beyond a double (1e400). nlohmann's
+        // message starts with "[json.exception.parse_error.101] ": not for people.
         std::string message = e.what();
         if (const auto end = message.find("] "); message.rfind("[json.exception", 0) == 0 && end != std::string::npos)
             message.erase(0, end + 2);

@@ -141,40 +141,47 @@ TrialMetrics read_trial_metrics(const std::filesystem::path& trial_folder) {
     json metrics;
     try {
         metrics = json::parse(in);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) { // parse_error, or out_of_range for a number beyond a double
         throw Error(fmt::format("{}: not valid JSON ({})", file.string(), e.what()));
     }
     if (!metrics.is_object()) throw Error(fmt::format("{}: expected a JSON object", file.string()));
-    TrialMetrics result;
-    const std::string status = metrics.value("status", "");
-    if (status != "ok" && status != "failed")
-        throw Error(fmt::format("{}: status '{}'; expected \"ok\" or \"failed\"", file.string(), status));
-    result.status = status == "ok" ? TrialStatus::ok : TrialStatus::failed;
-    if (const auto it = metrics.find("error"); it != metrics.end() && it->is_string()) result.error = it->get<std::string>();
-    result.valid = read_split(metrics, "valid", file.string());
-    result.test = read_split(metrics, "test", file.string());
-    if (const auto it = metrics.find("best_epoch"); it != metrics.end() && it->is_number_integer())
-        result.best_epoch = it->get<std::int64_t>();
-    if (const auto it = metrics.find("seconds"); it != metrics.end() && it->is_object())
-        result.total_seconds = it->value("total", 0.0);
-    if (const auto it = metrics.find("evaluated"); it != metrics.end() && it->is_object())
-        result.evaluated_model = it->value("model", "");
-    if (const auto it = metrics.find("distill"); it != metrics.end() && it->is_object()) {
-        DistillSummary d;
-        d.pool = it->value("pool", std::int64_t{0});
-        if (const auto rounds = it->find("rounds"); rounds != it->end() && rounds->is_array() && !rounds->empty() &&
-                                                    rounds->back().is_object())
-            d.kept = rounds->back().value("kept", std::vector<std::int64_t>{});
-        if (const auto teacher = it->find("teacher_valid"); teacher != it->end() && teacher->is_object()) {
-            d.teacher_coverage = teacher->value("coverage", 0.0);
-            d.teacher_accuracy = teacher->value("accuracy_confident", 0.0);
+    // Every value is read with its expected type; one of another type (json's type_error)
+    // is this file's problem, said as such.
+    try {
+        TrialMetrics result;
+        const std::string status = metrics.value("status", "");
+        if (status != "ok" && status != "failed")
+            throw Error(fmt::format("{}: status '{}'; expected \"ok\" or \"failed\"", file.string(), status));
+        result.status = status == "ok" ? TrialStatus::ok : TrialStatus::failed;
+        if (const auto it = metrics.find("error"); it != metrics.end() && it->is_string()) result.error = it->get<std::string>();
+        result.valid = read_split(metrics, "valid", file.string());
+        result.test = read_split(metrics, "test", file.string());
+        if (const auto it = metrics.find("best_epoch"); it != metrics.end() && it->is_number_integer())
+            result.best_epoch = it->get<std::int64_t>();
+        if (const auto it = metrics.find("seconds"); it != metrics.end() && it->is_object())
+            result.total_seconds = it->value("total", 0.0);
+        if (const auto it = metrics.find("evaluated"); it != metrics.end() && it->is_object())
+            result.evaluated_model = it->value("model", "");
+        if (const auto it = metrics.find("distill"); it != metrics.end() && it->is_object()) {
+            DistillSummary d;
+            d.pool = it->value("pool", std::int64_t{0});
+            if (const auto rounds = it->find("rounds"); rounds != it->end() && rounds->is_array() && !rounds->empty() &&
+                                                        rounds->back().is_object())
+                d.kept = rounds->back().value("kept", std::vector<std::int64_t>{});
+            if (const auto teacher = it->find("teacher_valid"); teacher != it->end() && teacher->is_object()) {
+                d.teacher_coverage = teacher->value("coverage", 0.0);
+                d.teacher_accuracy = teacher->value("accuracy_confident", 0.0);
+            }
+            result.distill = d;
         }
-        result.distill = d;
+        if (const auto it = metrics.find("features"); it != metrics.end() && it->is_object())
+            for (const auto& [modality, report] : it->items())
+                if (report.is_object()) result.encoded += report.value("encoded", std::size_t{0});
+        return result;
+    } catch (const json::exception& e) {
+        throw Error(fmt::format("{}: a value of the wrong type ({}); expected the metrics.json that msa trial writes",
+                                file.string(), e.what()));
     }
-    if (const auto it = metrics.find("features"); it != metrics.end() && it->is_object())
-        for (const auto& [modality, report] : it->items())
-            if (report.is_object()) result.encoded += report.value("encoded", std::size_t{0});
-    return result;
 }
 
 std::string failed_trial_metrics(const std::string& trial, std::uint64_t seed, const std::string& error) {

@@ -70,7 +70,7 @@ private:
             nlohmann::json object;
             try {
                 object = nlohmann::json::parse(text);
-            } catch (const nlohmann::json::parse_error& e) {
+            } catch (const nlohmann::json::exception& e) { // parse_error, or out_of_range for 1e400
                 bad(std::string("not JSON (") + e.what() + ")");
             }
             if (!object.is_object()) bad(std::string("found a JSON ") + object.type_name());

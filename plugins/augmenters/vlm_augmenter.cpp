@@ -24,6 +24,8 @@
 #include <msa/media/image.hpp>
 #include <msa/plugin.hpp>
 
+#include "vlm_answer.hpp"
+
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h> // base64 of the image
@@ -372,26 +374,12 @@ private:
     }
 
     std::string parse_answer(const std::string& who, const HttpResult& r) const {
-        nlohmann::json answer = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-        const nlohmann::json* content = nullptr;
-        if (answer.is_object() && answer.contains("choices") && answer["choices"].is_array() &&
-            !answer["choices"].empty() && answer["choices"][0].is_object() &&
-            answer["choices"][0].contains("message") && answer["choices"][0]["message"].is_object())
-            if (auto it = answer["choices"][0]["message"].find("content"); it != answer["choices"][0]["message"].end())
-                content = &*it;
-        if (!content || !(content->is_string() || content->is_null() || content->is_array()))
+        const std::optional<std::string> content = msa::augmenters::vlm::answer_content(r.body);
+        if (!content)
             throw msa::Error(who + ": HTTP " + std::to_string(r.status) +
                              " without choices[0].message.content, as an OpenAI-compatible "
                              "/chat/completions answers: " + excerpt(r.body));
-        if (content->is_string()) return trim(content->get<std::string>());
-        // Some servers answer with content parts, as requests are written.
-        std::string text;
-        if (content->is_array())
-            for (const auto& part : *content)
-                if (part.is_object() && part.value("type", "") == "text" && part.contains("text") &&
-                    part["text"].is_string())
-                    text += part["text"].get<std::string>();
-        return trim(text);
+        return trim(*content);
     }
 
     // What a body says, short, on one line and without the key (a server may echo the
@@ -414,9 +402,7 @@ private:
         std::ifstream in(file, std::ios::binary);
         if (!in) return std::nullopt;
         // An unreadable entry is asked for again and replaced.
-        const auto entry = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-        if (!entry.is_object() || !entry.contains("caption") || !entry["caption"].is_string()) return std::nullopt;
-        return entry["caption"].get<std::string>();
+        return msa::augmenters::vlm::cached_caption(in);
     }
 
     // Atomically (a temporary file, then rename), so that a killed run or a parallel

@@ -2,6 +2,7 @@
 // here a small HTTP server in this file on 127.0.0.1) and clip-tags (the tiny CLIP parity
 // checkpoint, checked against a brute-force similarity through the CLIP encoder plugins).
 #include "test_helpers.hpp"
+#include "vlm_answer.hpp"
 
 #include <msa/media/digest.hpp>
 
@@ -539,6 +540,17 @@ TEST_CASE("vlm: connection errors, 429 and 5xx are retried with backoff, 4xx is 
         CHECK_THROWS_WITH(make("vlm", params)->augment(one),
                           Contains("for sample 's0' failed after 1 attempt: Timeout was reached"));
     }
+}
+
+TEST_CASE("vlm: an answer's content is a string, null or text parts, and anything else is no answer", "[augmenters]") {
+    using msa::augmenters::vlm::answer_content;
+    CHECK(answer_content(R"({"choices":[{"message":{"content":" A dog. "}}]})") == " A dog. ");
+    CHECK(answer_content(R"({"choices":[{"message":{"content":null}}]})") == "");
+    // A part whose "type" is not a string is skipped (tests/fuzz found json's type_error here).
+    CHECK(answer_content(R"({"choices":[{"message":{"content":[{"type":{"url":"x"}},{"type":"text","text":"A cat"}]}}]})") ==
+          "A cat");
+    CHECK_FALSE(answer_content(R"({"choices":[]})"));
+    CHECK_FALSE(answer_content("not json"));
 }
 
 TEST_CASE("vlm: settings are checked before any request", "[augmenters]") {

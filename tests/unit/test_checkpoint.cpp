@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 
 using namespace msa;
 using namespace msa::models;
@@ -235,6 +236,24 @@ TEST_CASE("load_checkpoint errors name the folder and what was looked for", "[ch
                    Catch::Contains("pytorch_model.bin") && Catch::Contains("*.pth"));
     dir.write("config.json", "{\n  \"hidden_size\": 4,\n  \"x\": ]\n}\n");
     CHECK_THAT(error_of([&] { load_checkpoint(dir.path()); }), Catch::Contains("config.json:3:"));
+    // Found by tests/fuzz: a number beyond a double was nlohmann's out_of_range, not an msa error.
+    dir.write("config.json", R"({"layer_norm_eps": 1e400})");
+    CHECK_THAT(error_of([&] { load_checkpoint(dir.path()); }),
+               Catch::Contains("config.json: not valid JSON: number overflow") && Catch::Contains("fit a double"));
+}
+
+TEST_CASE("a torch.save zip whose record claims more bytes than the file holds is refused", "[checkpoint]") {
+    // LibTorch's reader allocated what the central directory claims (tests/fuzz found 4 GB
+    // asked for by a 5 KB file); read_torch_zip checks the claims first.
+    std::ifstream in(checkpoint_fixtures() / "state.zip.pt", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto entry = bytes.find("PK\x01\x02");
+    REQUIRE(entry != std::string::npos);
+    bytes.replace(entry + 24, 4, "\xf0\xff\xff\x7f"); // uncompressed size 2147483632
+    test::TempDir dir;
+    const auto file = write_binary(dir, "claims.pt", bytes);
+    CHECK_THAT(error_of([&] { read_weights(file); }),
+               Catch::Contains("claims.pt: zip record '") && Catch::Contains("claims 2147483632 bytes"));
 }
 
 TEST_CASE("torch.save files keep every dtype, shared storage and parameters", "[checkpoint]") {

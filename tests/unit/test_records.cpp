@@ -187,6 +187,13 @@ TEST_CASE("records: history.csv and metrics.json of a trial folder", "[records]"
     CHECK(failed.error == "died of signal 11");
     std::ofstream(dir.path() / "metrics.json") << R"({"status": "maybe"})";
     CHECK_THROWS_WITH(records::read_trial_metrics(dir.path()), Contains("status 'maybe'"));
+    // A value of another type, or a number beyond a double, is an msa::Error naming the file
+    // (json's type_error and out_of_range escaped before; tests/fuzz regressions/run_folder).
+    std::ofstream(dir.path() / "metrics.json") << R"({"status": 7})";
+    CHECK_THROWS_AS(records::read_trial_metrics(dir.path()), msa::Error);
+    CHECK_THROWS_WITH(records::read_trial_metrics(dir.path()), Contains("metrics.json: a value of the wrong type"));
+    std::ofstream(dir.path() / "metrics.json") << R"({"status": "ok", "seconds": 1e400})";
+    CHECK_THROWS_WITH(records::read_trial_metrics(dir.path()), Contains("metrics.json: not valid JSON"));
 }
 
 TEST_CASE("records: metrics.json from MetricsWriter reads back the same", "[records]") {

@@ -134,6 +134,13 @@ TEST_CASE("tokenizer folders without a vocabulary, and malformed merges, are cle
     CHECK_THROWS_WITH(load_tokenizer(dir.path(), "clip-bpe"), Contains("merges.txt:3") && Contains("two symbols"));
     std::ofstream(dir.path() / "tokenizer.json") << "{ not json";
     CHECK_THROWS_WITH(load_tokenizer(dir.path(), "clip-bpe"), Contains("tokenizer.json") && Contains("not valid JSON"));
+    // A value of another type was json's type_error, not an msa error (tests/fuzz).
+    std::ofstream(dir.path() / "tokenizer.json") << R"({"model": {"type": 5}})";
+    for (const char* kind : {"wordpiece", "clip-bpe", "byte-bpe"}) {
+        INFO(kind);
+        CHECK_THROWS_AS(load_tokenizer(dir.path(), kind), msa::Error);
+    }
+    CHECK_THROWS_WITH(load_tokenizer(dir.path(), "wordpiece"), Contains("a value of the wrong type"));
 }
 
 TEST_CASE("a tokenizer.json's post-processor says which tokens frame the text", "[tokenizer]") {

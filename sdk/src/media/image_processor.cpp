@@ -662,6 +662,9 @@ ImageProcessorOptions read_preprocessor_config(const std::string& json_path) {
     } catch (const json::parse_error& e) {
         throw Error("preprocessor config " + path + ": not valid JSON at byte " + std::to_string(e.byte) + ": " +
                     e.what());
+    } catch (const json::exception& e) {
+        // A number beyond a double (1e400) is out_of_range, not a parse_error.
+        throw Error("preprocessor config " + path + ": not valid JSON: " + e.what() + " (numbers must fit a double)");
     }
     if (!doc.is_object())
         throw Error("preprocessor config " + path + ": expected a JSON object, got " + ConfigReader::shown(doc));

@@ -130,6 +130,11 @@ nlohmann::json read_json(const fs::path& file) {
         if (const auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
         throw CheckpointError(file.string() + ":" + std::to_string(line) + ":" + std::to_string(column) +
                               ": not valid JSON: " + what);
+    } catch (const nlohmann::json::exception& e) {
+        // A number beyond a double (1e400) is out_of_range, not a parse_error, and has no position.
+        std::string what = e.what();
+        if (const auto end = what.find("] "); end != std::string::npos) what = what.substr(end + 2);
+        throw CheckpointError(file.string() + ": not valid JSON: " + what + " (numbers must fit a double)");
     }
 }
 

@@ -72,7 +72,8 @@ nlohmann::json parse_header(const fs::path& file, const char* begin, const char*
     nlohmann::json header;
     try {
         header = nlohmann::json::parse(begin, end, check_duplicates);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
+        // parse_error, or out_of_range for a number beyond a double (1e400).
         malformed(file, "the header is not valid JSON (" + std::string(e.what()) + ")");
     }
     if (!duplicate.empty()) malformed(file, "the header names '" + duplicate + "' twice");

@@ -204,6 +204,17 @@ std::string read_file(const fs::path& file) {
     return s.str();
 }
 
+// tokenizer.json and the files beside it are read with nlohmann's typed accessors (value(),
+// get<>()), which throw type_error for a value of another type: said as the file's problem.
+template <class F> auto typed_json(const fs::path& file, F&& read) -> decltype(read()) {
+    try {
+        return read();
+    } catch (const nlohmann::json::exception& e) {
+        throw CheckpointError(file.string() + ": a value of the wrong type (" + std::string(e.what()) +
+                              "); expected the tokenizer files transformers writes");
+    }
+}
+
 nlohmann::json read_json(const fs::path& file) {
     try {
         return nlohmann::json::parse(read_file(file));
@@ -468,43 +479,45 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_txt(const fs:
 }
 
 std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(const fs::path& file) {
-    const auto json = read_json(file);
-    const auto& model = json.value("model", nlohmann::json::object());
-    if (model.value("type", "") != "WordPiece")
-        throw CheckpointError(file.string() + ": model type is '" + model.value("type", "") +
-                              "', not WordPiece (a BERT-family tokenizer)");
-    WordPieceOptions options;
-    options.unk_token = model.value("unk_token", options.unk_token);
-    options.continuing_subword_prefix = model.value("continuing_subword_prefix", options.continuing_subword_prefix);
-    options.max_input_chars_per_word = model.value("max_input_chars_per_word", options.max_input_chars_per_word);
-    const auto& normalizer = json.value("normalizer", nlohmann::json());
-    if (normalizer.is_object()) {
-        if (normalizer.value("type", "") != "BertNormalizer")
-            throw CheckpointError(file.string() + ": normalizer '" + normalizer.value("type", "") +
-                                  "' is not supported; accepted: BertNormalizer");
-        options.clean_text = normalizer.value("clean_text", true);
-        options.handle_chinese_chars = normalizer.value("handle_chinese_chars", true);
-        options.lowercase = normalizer.value("lowercase", true);
-        const auto& strip = normalizer.value("strip_accents", nlohmann::json());
-        options.strip_accents = strip.is_boolean() ? (strip.get<bool>() ? 1 : 0) : -1;
-    } else {
-        options.lowercase = false;
-        options.strip_accents = 0;
-        options.clean_text = false;
-        options.handle_chinese_chars = false;
-    }
-    if (json.contains("padding") && json["padding"].is_object())
-        options.pad_token = json["padding"].value("pad_token", options.pad_token);
-    // transformers pads with the pad_token of tokenizer_config.json beside it, whatever
-    // tokenizer.json's padding says (transformers saves MPNet's without one).
-    const auto config_file = file.parent_path() / "tokenizer_config.json";
-    if (fs::exists(config_file)) read_token_name(read_json(config_file), "pad_token", options.pad_token);
-    std::unordered_map<std::string, std::int64_t> vocab;
-    for (const auto& [token, id] : model.at("vocab").items()) vocab.emplace(token, id.get<std::int64_t>());
-    if (const auto around = tokens_around(json, vocab, file)) // absent: BERT's [CLS] and [SEP]
-        std::tie(options.cls_token, options.sep_token) = *around;
-    options.added_tokens = added_tokens_of_tokenizer_json(json, file);
-    return std::make_unique<WordPieceTokenizer>(std::move(vocab), std::move(options), file.string());
+    return typed_json(file, [&]() -> std::unique_ptr<WordPieceTokenizer> {
+        const auto json = read_json(file);
+        const auto& model = json.value("model", nlohmann::json::object());
+        if (model.value("type", "") != "WordPiece")
+            throw CheckpointError(file.string() + ": model type is '" + model.value("type", "") +
+                                  "', not WordPiece (a BERT-family tokenizer)");
+        WordPieceOptions options;
+        options.unk_token = model.value("unk_token", options.unk_token);
+        options.continuing_subword_prefix = model.value("continuing_subword_prefix", options.continuing_subword_prefix);
+        options.max_input_chars_per_word = model.value("max_input_chars_per_word", options.max_input_chars_per_word);
+        const auto& normalizer = json.value("normalizer", nlohmann::json());
+        if (normalizer.is_object()) {
+            if (normalizer.value("type", "") != "BertNormalizer")
+                throw CheckpointError(file.string() + ": normalizer '" + normalizer.value("type", "") +
+                                      "' is not supported; accepted: BertNormalizer");
+            options.clean_text = normalizer.value("clean_text", true);
+            options.handle_chinese_chars = normalizer.value("handle_chinese_chars", true);
+            options.lowercase = normalizer.value("lowercase", true);
+            const auto& strip = normalizer.value("strip_accents", nlohmann::json());
+            options.strip_accents = strip.is_boolean() ? (strip.get<bool>() ? 1 : 0) : -1;
+        } else {
+            options.lowercase = false;
+            options.strip_accents = 0;
+            options.clean_text = false;
+            options.handle_chinese_chars = false;
+        }
+        if (json.contains("padding") && json["padding"].is_object())
+            options.pad_token = json["padding"].value("pad_token", options.pad_token);
+        // transformers pads with the pad_token of tokenizer_config.json beside it, whatever
+        // tokenizer.json's padding says (transformers saves MPNet's without one).
+        const auto config_file = file.parent_path() / "tokenizer_config.json";
+        if (fs::exists(config_file)) read_token_name(read_json(config_file), "pad_token", options.pad_token);
+        std::unordered_map<std::string, std::int64_t> vocab;
+        for (const auto& [token, id] : model.at("vocab").items()) vocab.emplace(token, id.get<std::int64_t>());
+        if (const auto around = tokens_around(json, vocab, file)) // absent: BERT's [CLS] and [SEP]
+            std::tie(options.cls_token, options.sep_token) = *around;
+        options.added_tokens = added_tokens_of_tokenizer_json(json, file);
+        return std::make_unique<WordPieceTokenizer>(std::move(vocab), std::move(options), file.string());
+    });
 }
 
 std::vector<std::int32_t> WordPieceTokenizer::normalize_text(const std::string& text) const {
@@ -787,19 +800,23 @@ ClipBpeTokenizer::ClipBpeTokenizer(std::unordered_map<std::string, std::int64_t>
 
 std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_files(const fs::path& vocab_json, const fs::path& merges_txt,
                                                                std::optional<std::vector<AddedToken>> added_tokens) {
-    auto vocab = vocab_of_json(read_json(vocab_json), vocab_json.string());
-    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), read_merges_txt(merges_txt), vocab_json.string(),
-                                              std::move(added_tokens));
+    return typed_json(vocab_json, [&]() -> std::unique_ptr<ClipBpeTokenizer> {
+        auto vocab = vocab_of_json(read_json(vocab_json), vocab_json.string());
+        return std::make_unique<ClipBpeTokenizer>(std::move(vocab), read_merges_txt(merges_txt), vocab_json.string(),
+                                                  std::move(added_tokens));
+    });
 }
 
 std::unique_ptr<ClipBpeTokenizer> ClipBpeTokenizer::from_tokenizer_json(const fs::path& file) {
-    const auto json = read_json(file);
-    const auto& model = json.value("model", nlohmann::json::object());
-    if (model.value("type", "") != "BPE")
-        throw CheckpointError(file.string() + ": model type is '" + model.value("type", "") + "', not BPE (CLIP)");
-    auto vocab = vocab_of_json(model.value("vocab", nlohmann::json()), file.string() + ": model.vocab");
-    return std::make_unique<ClipBpeTokenizer>(std::move(vocab), merges_of_json(model, file), file.string(),
-                                              added_tokens_of_tokenizer_json(json, file));
+    return typed_json(file, [&]() -> std::unique_ptr<ClipBpeTokenizer> {
+        const auto json = read_json(file);
+        const auto& model = json.value("model", nlohmann::json::object());
+        if (model.value("type", "") != "BPE")
+            throw CheckpointError(file.string() + ": model type is '" + model.value("type", "") + "', not BPE (CLIP)");
+        auto vocab = vocab_of_json(model.value("vocab", nlohmann::json()), file.string() + ": model.vocab");
+        return std::make_unique<ClipBpeTokenizer>(std::move(vocab), merges_of_json(model, file), file.string(),
+                                                  added_tokens_of_tokenizer_json(json, file));
+    });
 }
 
 std::vector<std::string> ClipBpeTokenizer::bpe(const std::string& word) const {
@@ -986,67 +1003,71 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(std::unordered_map<std::string, std
 std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_files(const fs::path& vocab_json,
                                                                          const fs::path& merges_txt,
                                                                          ByteLevelBpeOptions options) {
-    auto vocab = vocab_of_json(read_json(vocab_json), vocab_json.string());
-    return std::make_unique<ByteLevelBpeTokenizer>(std::move(vocab), read_merges_txt(merges_txt), std::move(options),
-                                                   vocab_json.string());
+    return typed_json(vocab_json, [&]() -> std::unique_ptr<ByteLevelBpeTokenizer> {
+        auto vocab = vocab_of_json(read_json(vocab_json), vocab_json.string());
+        return std::make_unique<ByteLevelBpeTokenizer>(std::move(vocab), read_merges_txt(merges_txt), std::move(options),
+                                                       vocab_json.string());
+    });
 }
 
 std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::from_tokenizer_json(const fs::path& file) {
-    const auto json = read_json(file);
-    const auto where = file.string() + ": ";
-    const auto accepted = std::string("; accepted: a byte-level BPE as GPT-2's and RoBERTa's (their tokenizer.json)");
-    const auto& model = json.value("model", nlohmann::json::object());
-    if (!model.is_object() || model.value("type", "") != "BPE")
-        throw CheckpointError(where + "model type is '" + (model.is_object() ? model.value("type", "") : "") +
-                              "', not BPE" + accepted);
-    const auto type_of = [](const nlohmann::json& j) {
-        return j.is_object() ? j.value("type", "(no type)") : j.dump();
-    };
-    const auto& normalizer = json.value("normalizer", nlohmann::json());
-    if (!normalizer.is_null())
-        throw CheckpointError(where + "normalizer '" + type_of(normalizer) +
-                              "' is not supported; accepted: none (null), as GPT-2's and RoBERTa's");
-    ByteLevelBpeOptions options;
-    const auto& pre = json.value("pre_tokenizer", nlohmann::json());
-    if (!pre.is_object() || pre.value("type", "") != "ByteLevel")
-        throw CheckpointError(where + "pre_tokenizer '" + type_of(pre) +
-                              "' is not supported; accepted: ByteLevel (GPT-2's pattern, bytes as characters)");
-    options.add_prefix_space = pre.value("add_prefix_space", false);
-    options.use_regex = pre.value("use_regex", true);
-    // CLIP's "</w>", WordPiece-like prefixes, sampled merges and SentencePiece's byte
-    // tokens are other tokenizers.
-    for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-        const auto& value = model.value(key, nlohmann::json());
-        if (!value.is_null() && value != "")
-            throw CheckpointError(where + "model." + key + " is " + value.dump() + "; accepted: empty or null" +
-                                  (std::string(key) == "end_of_word_suffix" ? " (\"</w>\" is CLIP's: kind clip-bpe)" : ""));
-    }
-    const auto& dropout = model.value("dropout", nlohmann::json());
-    if (!dropout.is_null() && !(dropout.is_number() && dropout.get<double>() == 0.0))
-        throw CheckpointError(where + "model.dropout is " + dropout.dump() +
-                              "; accepted: null (dropout samples merges at random)");
-    if (model.value("byte_fallback", false))
-        throw CheckpointError(where + "model.byte_fallback is true; accepted: false (bytes are characters here)");
-    const auto& unk = model.value("unk_token", nlohmann::json());
-    if (unk.is_string()) options.unk_token = unk.get<std::string>();
-    options.fuse_unk = model.value("fuse_unk", false);
-    options.ignore_merges = model.value("ignore_merges", false);
-    if (json.contains("padding") && json["padding"].is_object())
-        options.pad_token = json["padding"].value("pad_token", options.pad_token);
-    // transformers' RobertaTokenizer takes add_prefix_space and the padding token from the
-    // tokenizer_config.json beside the file where it has them.
-    const auto config_file = file.parent_path() / "tokenizer_config.json";
-    if (fs::exists(config_file)) {
-        const auto config = read_json(config_file);
-        read_add_prefix_space(config, config_file, options.add_prefix_space);
-        read_token_name(config, "pad_token", options.pad_token);
-    }
-    auto vocab = vocab_of_json(model.value("vocab", nlohmann::json()), file.string() + ": model.vocab");
-    if (const auto around = tokens_around(json, vocab, file)) // absent: RoBERTa's <s> and </s>
-        std::tie(options.bos_token, options.eos_token) = *around;
-    options.added_tokens = added_tokens_of_tokenizer_json(json, file);
-    return std::make_unique<ByteLevelBpeTokenizer>(std::move(vocab), merges_of_json(model, file), std::move(options),
-                                                   file.string());
+    return typed_json(file, [&]() -> std::unique_ptr<ByteLevelBpeTokenizer> {
+        const auto json = read_json(file);
+        const auto where = file.string() + ": ";
+        const auto accepted = std::string("; accepted: a byte-level BPE as GPT-2's and RoBERTa's (their tokenizer.json)");
+        const auto& model = json.value("model", nlohmann::json::object());
+        if (!model.is_object() || model.value("type", "") != "BPE")
+            throw CheckpointError(where + "model type is '" + (model.is_object() ? model.value("type", "") : "") +
+                                  "', not BPE" + accepted);
+        const auto type_of = [](const nlohmann::json& j) {
+            return j.is_object() ? j.value("type", "(no type)") : j.dump();
+        };
+        const auto& normalizer = json.value("normalizer", nlohmann::json());
+        if (!normalizer.is_null())
+            throw CheckpointError(where + "normalizer '" + type_of(normalizer) +
+                                  "' is not supported; accepted: none (null), as GPT-2's and RoBERTa's");
+        ByteLevelBpeOptions options;
+        const auto& pre = json.value("pre_tokenizer", nlohmann::json());
+        if (!pre.is_object() || pre.value("type", "") != "ByteLevel")
+            throw CheckpointError(where + "pre_tokenizer '" + type_of(pre) +
+                                  "' is not supported; accepted: ByteLevel (GPT-2's pattern, bytes as characters)");
+        options.add_prefix_space = pre.value("add_prefix_space", false);
+        options.use_regex = pre.value("use_regex", true);
+        // CLIP's "</w>", WordPiece-like prefixes, sampled merges and SentencePiece's byte
+        // tokens are other tokenizers.
+        for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+            const auto& value = model.value(key, nlohmann::json());
+            if (!value.is_null() && value != "")
+                throw CheckpointError(where + "model." + key + " is " + value.dump() + "; accepted: empty or null" +
+                                      (std::string(key) == "end_of_word_suffix" ? " (\"</w>\" is CLIP's: kind clip-bpe)" : ""));
+        }
+        const auto& dropout = model.value("dropout", nlohmann::json());
+        if (!dropout.is_null() && !(dropout.is_number() && dropout.get<double>() == 0.0))
+            throw CheckpointError(where + "model.dropout is " + dropout.dump() +
+                                  "; accepted: null (dropout samples merges at random)");
+        if (model.value("byte_fallback", false))
+            throw CheckpointError(where + "model.byte_fallback is true; accepted: false (bytes are characters here)");
+        const auto& unk = model.value("unk_token", nlohmann::json());
+        if (unk.is_string()) options.unk_token = unk.get<std::string>();
+        options.fuse_unk = model.value("fuse_unk", false);
+        options.ignore_merges = model.value("ignore_merges", false);
+        if (json.contains("padding") && json["padding"].is_object())
+            options.pad_token = json["padding"].value("pad_token", options.pad_token);
+        // transformers' RobertaTokenizer takes add_prefix_space and the padding token from the
+        // tokenizer_config.json beside the file where it has them.
+        const auto config_file = file.parent_path() / "tokenizer_config.json";
+        if (fs::exists(config_file)) {
+            const auto config = read_json(config_file);
+            read_add_prefix_space(config, config_file, options.add_prefix_space);
+            read_token_name(config, "pad_token", options.pad_token);
+        }
+        auto vocab = vocab_of_json(model.value("vocab", nlohmann::json()), file.string() + ": model.vocab");
+        if (const auto around = tokens_around(json, vocab, file)) // absent: RoBERTa's <s> and </s>
+            std::tie(options.bos_token, options.eos_token) = *around;
+        options.added_tokens = added_tokens_of_tokenizer_json(json, file);
+        return std::make_unique<ByteLevelBpeTokenizer>(std::move(vocab), merges_of_json(model, file), std::move(options),
+                                                       file.string());
+    });
 }
 
 // One piece of text between added tokens: the prefix space, GPT-2's words, each word's
@@ -1142,62 +1163,64 @@ std::vector<AddedToken> added_tokens_of_config(const nlohmann::json& config, std
 } // namespace
 
 std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& folder, const std::string& kind) {
-    const auto json = folder / "tokenizer.json";
-    if (kind == "wordpiece") {
-        if (fs::exists(json)) return WordPieceTokenizer::from_tokenizer_json(json);
-        if (fs::exists(folder / "vocab.txt")) {
-            WordPieceOptions options;
-            const auto config_file = folder / "tokenizer_config.json";
-            if (fs::exists(config_file)) {
-                const auto config = read_json(config_file);
-                options.lowercase = config.value("do_lower_case", true);
-                options.handle_chinese_chars = config.value("tokenize_chinese_chars", true);
-                const auto& strip = config.value("strip_accents", nlohmann::json());
-                options.strip_accents = strip.is_boolean() ? (strip.get<bool>() ? 1 : 0) : -1;
-                read_token_name(config, "unk_token", options.unk_token);
-                read_token_name(config, "sep_token", options.sep_token);
-                read_token_name(config, "pad_token", options.pad_token);
-                read_token_name(config, "cls_token", options.cls_token);
-                read_token_name(config, "mask_token", options.mask_token);
-                options.added_tokens = added_tokens_of_config(
-                    config, {options.pad_token, options.unk_token, options.cls_token, options.sep_token, options.mask_token},
-                    config_file);
+    return typed_json(folder, [&]() -> std::unique_ptr<Tokenizer> {
+        const auto json = folder / "tokenizer.json";
+        if (kind == "wordpiece") {
+            if (fs::exists(json)) return WordPieceTokenizer::from_tokenizer_json(json);
+            if (fs::exists(folder / "vocab.txt")) {
+                WordPieceOptions options;
+                const auto config_file = folder / "tokenizer_config.json";
+                if (fs::exists(config_file)) {
+                    const auto config = read_json(config_file);
+                    options.lowercase = config.value("do_lower_case", true);
+                    options.handle_chinese_chars = config.value("tokenize_chinese_chars", true);
+                    const auto& strip = config.value("strip_accents", nlohmann::json());
+                    options.strip_accents = strip.is_boolean() ? (strip.get<bool>() ? 1 : 0) : -1;
+                    read_token_name(config, "unk_token", options.unk_token);
+                    read_token_name(config, "sep_token", options.sep_token);
+                    read_token_name(config, "pad_token", options.pad_token);
+                    read_token_name(config, "cls_token", options.cls_token);
+                    read_token_name(config, "mask_token", options.mask_token);
+                    options.added_tokens = added_tokens_of_config(
+                        config, {options.pad_token, options.unk_token, options.cls_token, options.sep_token, options.mask_token},
+                        config_file);
+                }
+                return WordPieceTokenizer::from_vocab_txt(folder / "vocab.txt", options);
             }
-            return WordPieceTokenizer::from_vocab_txt(folder / "vocab.txt", options);
+            throw CheckpointError(folder.string() + ": no tokenizer: looked for tokenizer.json and vocab.txt");
         }
-        throw CheckpointError(folder.string() + ": no tokenizer: looked for tokenizer.json and vocab.txt");
-    }
-    if (kind == "clip-bpe") {
-        if (fs::exists(json)) return ClipBpeTokenizer::from_tokenizer_json(json);
-        if (fs::exists(folder / "vocab.json") && fs::exists(folder / "merges.txt")) {
-            std::optional<std::vector<AddedToken>> added;
-            const auto config_file = folder / "tokenizer_config.json";
-            if (fs::exists(config_file))
-                added = added_tokens_of_config(read_json(config_file), {"<|startoftext|>", "<|endoftext|>"}, config_file);
-            return ClipBpeTokenizer::from_files(folder / "vocab.json", folder / "merges.txt", std::move(added));
-        }
-        throw CheckpointError(folder.string() + ": no tokenizer: looked for tokenizer.json and vocab.json + merges.txt");
-    }
-    if (kind == "byte-bpe") {
-        if (fs::exists(json)) return ByteLevelBpeTokenizer::from_tokenizer_json(json);
-        if (fs::exists(folder / "vocab.json") && fs::exists(folder / "merges.txt")) {
-            ByteLevelBpeOptions options;
-            const auto config_file = folder / "tokenizer_config.json";
-            if (fs::exists(config_file)) {
-                const auto config = read_json(config_file);
-                RobertaTokenNames names;
-                names.read(config);
-                read_add_prefix_space(config, config_file, options.add_prefix_space);
-                options.bos_token = names.cls;
-                options.eos_token = names.sep;
-                options.pad_token = names.pad;
-                options.added_tokens = added_tokens_of_config(config, names.all(), config_file);
+        if (kind == "clip-bpe") {
+            if (fs::exists(json)) return ClipBpeTokenizer::from_tokenizer_json(json);
+            if (fs::exists(folder / "vocab.json") && fs::exists(folder / "merges.txt")) {
+                std::optional<std::vector<AddedToken>> added;
+                const auto config_file = folder / "tokenizer_config.json";
+                if (fs::exists(config_file))
+                    added = added_tokens_of_config(read_json(config_file), {"<|startoftext|>", "<|endoftext|>"}, config_file);
+                return ClipBpeTokenizer::from_files(folder / "vocab.json", folder / "merges.txt", std::move(added));
             }
-            return ByteLevelBpeTokenizer::from_files(folder / "vocab.json", folder / "merges.txt", std::move(options));
+            throw CheckpointError(folder.string() + ": no tokenizer: looked for tokenizer.json and vocab.json + merges.txt");
         }
-        throw CheckpointError(folder.string() + ": no tokenizer: looked for tokenizer.json and vocab.json + merges.txt");
-    }
-    throw CheckpointError("unknown tokenizer kind '" + kind + "'; accepted: wordpiece, clip-bpe, byte-bpe");
+        if (kind == "byte-bpe") {
+            if (fs::exists(json)) return ByteLevelBpeTokenizer::from_tokenizer_json(json);
+            if (fs::exists(folder / "vocab.json") && fs::exists(folder / "merges.txt")) {
+                ByteLevelBpeOptions options;
+                const auto config_file = folder / "tokenizer_config.json";
+                if (fs::exists(config_file)) {
+                    const auto config = read_json(config_file);
+                    RobertaTokenNames names;
+                    names.read(config);
+                    read_add_prefix_space(config, config_file, options.add_prefix_space);
+                    options.bos_token = names.cls;
+                    options.eos_token = names.sep;
+                    options.pad_token = names.pad;
+                    options.added_tokens = added_tokens_of_config(config, names.all(), config_file);
+                }
+                return ByteLevelBpeTokenizer::from_files(folder / "vocab.json", folder / "merges.txt", std::move(options));
+            }
+            throw CheckpointError(folder.string() + ": no tokenizer: looked for tokenizer.json and vocab.json + merges.txt");
+        }
+        throw CheckpointError("unknown tokenizer kind '" + kind + "'; accepted: wordpiece, clip-bpe, byte-bpe");
+    });
 }
 
 TokenBatch tokenize_batch(const Tokenizer& tokenizer, const std::vector<std::string>& texts, std::int64_t max_length) {

@@ -7,6 +7,7 @@
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -643,9 +644,49 @@ ValuePtr storage_value(const at::Storage& storage, c10::ScalarType type, std::in
 constexpr unsigned char kLegacyMagic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 constexpr std::int64_t kLegacyProtocol = 1001;
 
+// LibTorch's zip reader allocates a record's whole size, as the archive's central directory
+// states it, before it reads a byte: a few hundred bytes that claim 4 GB for a record made it
+// ask for 4 GB (found by tests/fuzz). torch.save stores records uncompressed, and deflate
+// expands at most 1032-fold, so a record that claims more than that of the file's size is
+// refused here first. What this walk cannot follow (no end record, zip64) is left to miniz.
+void check_record_sizes(const fs::path& file) {
+    const auto map = detail::MappedFile::open(file);
+    const unsigned char* d = map->data();
+    const std::size_t n = map->size();
+    const auto u16 = [&](std::size_t at) { return std::uint32_t(d[at]) | std::uint32_t(d[at + 1]) << 8; };
+    const auto u32 = [&](std::size_t at) { return u16(at) | u16(at + 2) << 16; };
+    constexpr std::size_t kEndRecord = 22, kDirectoryEntry = 46, kMaxComment = 0xFFFF;
+    constexpr std::uint32_t kEndSignature = 0x06054b50, kEntrySignature = 0x02014b50, kZip64 = 0xFFFFFFFF;
+    if (n < kEndRecord) return;
+    std::size_t end = n;
+    for (std::size_t at = n - kEndRecord + 1; at-- > 0 && n - at <= kEndRecord + kMaxComment;)
+        if (u32(at) == kEndSignature) {
+            end = at;
+            break;
+        }
+    if (end == n) return;
+    const std::size_t entries = u16(end + 10);
+    std::size_t at = u32(end + 16);
+    for (std::size_t i = 0; i < entries; ++i) {
+        if (n < kDirectoryEntry || at > n - kDirectoryEntry || u32(at) != kEntrySignature) return;
+        const std::uint32_t method = u16(at + 10), claimed = u32(at + 24);
+        const std::size_t name_length = u16(at + 28);
+        const std::uint64_t limit = method == 0 ? n : std::uint64_t{n} * 1032;
+        if (claimed != kZip64 && claimed > limit) {
+            const std::string name(reinterpret_cast<const char*>(d + at + kDirectoryEntry),
+                                   std::min(name_length, n - at - kDirectoryEntry));
+            throw CheckpointError(file.string() + ": zip record '" + name + "' claims " + std::to_string(claimed) +
+                                  " bytes, more than a file of " + std::to_string(n) +
+                                  " bytes can hold; the archive is damaged (a torch.save zip stores records as they are)");
+        }
+        at += kDirectoryEntry + name_length + u16(at + 30) + u16(at + 32);
+    }
+}
+
 } // namespace
 
 StateDict read_torch_zip(const std::filesystem::path& file) {
+    check_record_sizes(file);
     std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
     try {
         reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(file.string());
@@ -785,7 +826,8 @@ StateDict read_torch_legacy(const std::filesystem::path& file) {
         const auto bytes = pending.storage.nbytes();
         if (size - pos < bytes)
             throw CheckpointError(name + ": ends inside the data of storage '" + key->text + "'; the file is truncated");
-        std::memcpy(pending.storage.data(), data + pos, bytes);
+        // An empty storage has no buffer, and memcpy must not see a null pointer.
+        if (bytes) std::memcpy(pending.storage.data(), data + pos, bytes);
         pos += bytes;
         storages.erase(found);
     }
