@@ -193,7 +193,8 @@ StateDict read_safetensors(const std::filesystem::path& file) {
             tensor = at::from_blob(bytes, entry.shape, [map](void*) {}, options);
         } else {
             tensor = at::empty(entry.shape, options);
-            std::memcpy(tensor.data_ptr(), bytes, entry.end - entry.begin);
+            // An empty tensor has no storage: memcpy from or to null is undefined even for 0 bytes.
+            if (entry.end > entry.begin) std::memcpy(tensor.data_ptr(), bytes, entry.end - entry.begin);
         }
         if (entry.type == c10::kBool) {
             // A bool byte other than 0 or 1 is undefined behaviour in every kernel.
