@@ -149,10 +149,18 @@ Features ClassifierImpl::text_features(const Features& text) {
     return call_plugin(*text_.entry, "trainable_top()->forward()", [&] { return text_.top->forward(text); });
 }
 
+std::shared_ptr<torch::nn::Module> ClassifierImpl::child(const std::string& name) const {
+    // named_children() returns a dict by value: a pointer find() gives into a temporary
+    // one dangles at the end of the statement (AddressSanitizer's heap-use-after-free).
+    const auto children = named_children();
+    const auto* found = children.find(name);
+    return found ? *found : nullptr;
+}
+
 std::vector<at::Tensor> ClassifierImpl::text_top_parameters() const {
     std::vector<at::Tensor> out;
-    if (const auto* child = named_children().find("text_top"))
-        for (auto& p : (*child)->parameters()) out.push_back(p);
+    if (const auto top = child("text_top"))
+        for (auto& p : top->parameters()) out.push_back(p);
     return out;
 }
 
@@ -165,7 +173,7 @@ void ClassifierImpl::freeze_text_top() {
 void ClassifierImpl::train(bool on) {
     torch::nn::Module::train(on);
     if (text_top_frozen_)
-        if (const auto* child = named_children().find("text_top")) (*child)->eval();
+        if (const auto top = child("text_top")) top->eval();
 }
 
 std::vector<at::Tensor> ClassifierImpl::encoder_parameters() const {
@@ -173,8 +181,8 @@ std::vector<at::Tensor> ClassifierImpl::encoder_parameters() const {
         return call_plugin(*prompt_entry_, "pretrained_parameters()", [&] { return prompt_->pretrained_parameters(); });
     std::vector<at::Tensor> out;
     for (const char* name : {"text_top", "image_top"})
-        if (const auto* child = named_children().find(name))
-            for (auto& p : (*child)->parameters()) out.push_back(p);
+        if (const auto top = child(name))
+            for (auto& p : top->parameters()) out.push_back(p);
     return out;
 }
 

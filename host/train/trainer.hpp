@@ -101,6 +101,9 @@ public:
     std::int64_t num_classes() const { return num_classes_; }
 
 private:
+    // The registered submodule `name` ("text_top", "image_top"), or null.
+    std::shared_ptr<torch::nn::Module> child(const std::string& name) const;
+
     std::int64_t num_classes_;
     std::shared_ptr<Fusion> fusion_;
     const PluginEntry* fusion_entry_;
