@@ -70,6 +70,12 @@ void take_metrics(TrialOutcome& outcome, const records::TrialMetrics& metrics) {
     outcome.distill = metrics.distill;
 }
 
+// A trial some earlier run finished: its metrics, and the time it took then.
+void resume_finished(TrialOutcome& outcome, const records::TrialMetrics& metrics) {
+    take_metrics(outcome, metrics);
+    outcome.seconds = metrics.total_seconds;
+}
+
 // "[tuning 3/24] tuning/64_3e-4-s1: valid weighted_f1 0.7241, test weighted F1 0.6970 (41.2 s)"
 std::string progress_line(const PhasePlan& phase, std::size_t finished, std::size_t total, const PlannedTrial& trial,
                           double seconds) {
@@ -300,8 +306,7 @@ private:
                     continue;
                 }
                 if (auto metrics = finished_metrics(dir); metrics && read_file(dir / "trial.toml") == planned) {
-                    take_metrics(trial.outcome, *metrics);
-                    trial.outcome.seconds = metrics->total_seconds;
+                    resume_finished(trial.outcome, *metrics);
                     ++resumed;
                     continue;
                 }
@@ -332,10 +337,8 @@ private:
                                      [&](const PreparedTrial& p) {
                                          PlannedTrial& trial = phase.configs[p.config].trials[p.trial];
                                          const auto metrics = finished_metrics(folder_ / trial.folder);
-                                         if (!metrics) return false;
-                                         take_metrics(trial.outcome, *metrics);
-                                         trial.outcome.seconds = metrics->total_seconds;
-                                         return true;
+                                         if (metrics) resume_finished(trial.outcome, *metrics);
+                                         return metrics.has_value();
                                      }),
                       pending.end());
         if (pending.size() != before)
@@ -462,9 +465,10 @@ private:
     // (msa encode on one trial manifest per distinct set of encoders), unless
     // --encode-locally. Returns false when interrupted.
     bool encode_features(const PhasePlan& phase, std::vector<PreparedTrial>& trials) {
-        std::map<std::string, std::size_t> first; // features key -> the first trial that reads them
+        std::vector<std::string> key_of(trials.size()); // "" for a trial that reads no features
+        std::map<std::string, std::size_t> first;       // features key -> the first trial that reads them
         for (std::size_t i = 0; i < trials.size(); ++i)
-            if (reads_features(trials[i].study)) first.emplace(features_key(trials[i].study), i);
+            if (reads_features(trials[i].study)) first.emplace(key_of[i] = features_key(trials[i].study), i);
         const bool elsewhere = executor_->remote() && !options_.encode_locally;
         std::map<std::string, records::StoreKeys> keys;
         std::vector<std::string> lines; // what each pass found, said when nothing was left to encode
@@ -486,8 +490,8 @@ private:
         if (elsewhere && missing == 0)
             for (const auto& line : lines) std::cerr << line << "\n";
         if (elsewhere && missing > 0 && !encode_elsewhere(phase, trials, first)) return false;
-        for (auto& prepared : trials)
-            if (reads_features(prepared.study)) prepared.store_keys = keys.at(features_key(prepared.study));
+        for (std::size_t i = 0; i < trials.size(); ++i)
+            if (!key_of[i].empty()) trials[i].store_keys = keys.at(key_of[i]);
         return true;
     }
 
