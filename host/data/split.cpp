@@ -153,6 +153,36 @@ Split split_k_fold(const std::vector<Sample>& samples, int folds, int fold, doub
     return {expand(g, train), expand(g, val), expand(g, tst)};
 }
 
+Split split_valid_folds(const std::vector<Sample>& samples, double valid, double test, int folds, int fold,
+                        std::uint64_t seed, std::optional<std::uint64_t> test_seed) {
+    if (folds < 2)
+        throw SplitError("split.valid_folds = " + std::to_string(folds) + ": cross-validation needs at least 2 folds");
+    if (fold < 0 || fold >= folds)
+        throw SplitError("split.valid_fold = " + std::to_string(fold) + " must be in [0, " + std::to_string(folds - 1) +
+                         "]");
+    // The test part exactly as the ratio split draws it (the same rows as a phase without
+    // cross-validation tests on); the rest is dealt into folds.
+    const Split ratio = split_by_ratio(samples, valid, test, seed, test_seed);
+    const std::set<std::size_t> tested(ratio.test.begin(), ratio.test.end());
+    const Groups g = group_labelled(samples);
+    std::size_t rest = 0;
+    for (const auto& members : g.members) rest += tested.count(members.front()) ? 0 : 1;
+    if (rest < std::size_t(folds))
+        throw SplitError(std::to_string(folds) + " validation folds need at least " + std::to_string(folds) +
+                         " labelled groups outside the test split; there are " + std::to_string(rest));
+    std::mt19937_64 rng(seed); // deals the folds: the same for every `fold`, so they partition the rest
+    std::vector<std::size_t> train, val;
+    std::size_t dealt = 0; // continues across classes, so that the folds' sizes differ by one at most
+    for (std::vector<std::size_t>& groups : by_class(g)) {
+        groups.erase(std::remove_if(groups.begin(), groups.end(),
+                                    [&](std::size_t k) { return tested.count(g.members[k].front()) > 0; }),
+                     groups.end());
+        seeded_shuffle(groups, rng);
+        for (const std::size_t k : groups) (int(dealt++ % std::size_t(folds)) == fold ? val : train).push_back(k);
+    }
+    return {expand(g, train), expand(g, val), ratio.test};
+}
+
 Split split_by_files(const std::vector<Sample>& samples, const fs::path& train_file, const fs::path& valid_file,
                      const fs::path& test_file) {
     std::unordered_map<std::string, std::size_t> by_id;
@@ -215,6 +245,9 @@ Split make_split(const std::vector<Sample>& samples, const SplitConfig& config, 
             throw SplitError("[split] needs all of train_file, valid_file and test_file, or none of them");
         return split_by_files(samples, config.train_file, config.valid_file, config.test_file);
     }
+    if (config.valid_folds > 0)
+        return split_valid_folds(samples, config.valid, config.test, int(config.valid_folds), int(config.valid_fold), seed,
+                                 config.test_seed);
     if (config.folds > 0) {
         if (config.folds > 100000) throw SplitError("split.folds = " + std::to_string(config.folds) + " is too many");
         return split_k_fold(samples, int(config.folds), int(config.fold), config.valid, seed, config.test_seed);

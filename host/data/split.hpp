@@ -38,7 +38,8 @@ public:
 // A group counts once and is stratified by its source's label: the member whose id is
 // the group, else its first labelled member.
 
-// By the config: given files when set, else k-fold when folds > 1, else ratios. `seed` is
+// By the config: given files when set, else validation folds when valid_folds > 1, else
+// k-fold when folds > 1, else ratios. `seed` is
 // the trial's; config.test_seed, when set, draws the test part (see below).
 Split make_split(const std::vector<Sample>& samples, const SplitConfig& config, std::uint64_t seed);
 
@@ -57,6 +58,14 @@ Split split_by_ratio(const std::vector<Sample>& samples, double valid, double te
 // `test_seed`, the folds are dealt with it instead of `seed`, which then draws only valid.
 Split split_k_fold(const std::vector<Sample>& samples, int folds, int fold, double valid, std::uint64_t seed,
                    std::optional<std::uint64_t> test_seed = std::nullopt);
+
+// Cross-validated selection: the test part as split_by_ratio(valid, test, seed, test_seed)
+// draws it; every class's other groups, shuffled with `seed` (the same for every `fold`),
+// are dealt round-robin into `folds` folds; fold `fold` is valid, the rest train. A
+// configuration trained on each fold is judged on every labelled group outside the test
+// part, each validated once.
+Split split_valid_folds(const std::vector<Sample>& samples, double valid, double test, int folds, int fold,
+                        std::uint64_t seed, std::optional<std::uint64_t> test_seed = std::nullopt);
 
 // Given `guid,tag` lists (tags are not used; labels come from the dataset). Every listed
 // id must be a labelled sample and be listed once in all three files; members of a listed

@@ -396,6 +396,16 @@ SplitConfig read_split(TableReader& top) {
     if (c.folds > 1 && c.fold >= c.folds)
         problems.add(*split->get("fold"), "'split.fold' = " + std::to_string(c.fold) + " must be below 'split.folds' = " +
                                               std::to_string(c.folds));
+    c.valid_folds = r.integer("valid_folds", 0, 100).value_or(c.valid_folds);
+    c.valid_fold = r.integer("valid_fold", 0, 99).value_or(c.valid_fold);
+    if (c.valid_folds == 1)
+        problems.add(*split->get("valid_folds"), "'split.valid_folds' must be 0 (one validation split) or at least 2");
+    if (c.valid_folds > 1 && c.valid_fold >= c.valid_folds)
+        problems.add(*split->get("valid_fold"), "'split.valid_fold' = " + std::to_string(c.valid_fold) +
+                                                    " must be below 'split.valid_folds' = " + std::to_string(c.valid_folds));
+    if (c.valid_folds > 0 && c.folds > 0)
+        problems.add(*split->get("valid_folds"), "'split.valid_folds' (validation folds beside one test split) and "
+                                                 "'split.folds' (rotating test folds) do not combine: keep one");
     if (c.folds == 0 && c.valid + c.test >= 1.0)
         problems.add(*split, "'split.valid' + 'split.test' must leave some samples for training");
     const auto train = r.path("train_file"), valid = r.path("valid_file"), test = r.path("test_file");
@@ -405,6 +415,9 @@ SplitConfig read_split(TableReader& top) {
     for (const auto& [key, value] : {std::pair{"train_file", train}, {"valid_file", valid}, {"test_file", test}})
         if (value && !fs::is_regular_file(*value))
             problems.add(*split->get(key), std::string("split file not found: ") + value->string());
+    if (given == 3 && c.valid_folds > 0)
+        problems.add(*split->get("valid_folds"), "'split.valid_folds' divides the samples itself; given split files "
+                                                 "fix the validation rows: keep one");
     if (given == 3) {
         c.train_file = *train;
         c.valid_file = *valid;
@@ -478,6 +491,15 @@ TrainConfig read_train(TableReader& top) {
     t.restore_best = r.boolean("restore_best").value_or(t.restore_best);
     t.bucket_by_length = r.boolean("bucket_by_length").value_or(t.bucket_by_length);
     t.threads = r.integer("threads", 0, 1024).value_or(t.threads);
+    if (auto standardize = r.boolean("standardize")) {
+        t.standardize = *standardize;
+        t.standardize_given = true;
+    }
+    t.solver = r.name<Solver>("solver", solver_names).value_or(t.solver);
+    if (auto l2 = r.reals("l2", 0.0, 1e6)) {
+        if (l2->empty()) r.problems().add(*train->get("l2"), "'train.l2' needs at least one L2 strength");
+        else t.l2 = *l2;
+    }
     r.finish();
     return t;
 }
@@ -770,6 +792,7 @@ Study ManifestDocument::to_study(const PluginCatalog& catalog) const {
     study.phases = read_phases(top);
     check_ablation_fusions(study.phases, catalog, problems);
     check_few_shot(study, problems);
+    check_select_folds(study, problems);
     top.finish();
     problems.throw_if_any();
     return study;

@@ -144,6 +144,15 @@ void read_train_phase_keys(TableReader& r, PhaseSpec& phase) {
                          "'" + r.qualified("keep_incumbent") + "' keeps the incumbent of 'from' as a candidate: set 'from'");
 }
 
+// select_folds and select_rule: how a phase that hands on an incumbent chooses it.
+void read_selection_keys(TableReader& r, PhaseSpec& phase) {
+    phase.select_folds = r.integer("select_folds", 0, 20).value_or(0);
+    if (phase.select_folds == 1)
+        r.problems().add(*r.raw().get("select_folds"), "'" + r.qualified("select_folds") +
+                                                          "' must be 0 (one validation split) or at least 2 folds");
+    phase.select_rule = r.name<SelectRule>("select_rule", select_rule_names).value_or(phase.select_rule);
+}
+
 void read_augmentation_phase_keys(TableReader& r, PhaseSpec& phase) {
     phase.hard_threshold = r.real("hard_threshold", 0.0, 1.0).value_or(0.5);
     phase.hard_fraction = r.real("hard_fraction", 0.0, 1.0).value_or(0.0);
@@ -250,6 +259,7 @@ PhaseSpec read_phase(const toml::table& table, std::size_t index, const std::vec
     phase.sweep = read_phase_sweep(r);
     read_phase_search(r, phase);
     // Keys of one kind only: asked for only there, so elsewhere they are unknown keys.
+    if (hands_on_incumbent(phase.kind)) read_selection_keys(r, phase);
     if (phase.kind == PhaseKind::train) read_train_phase_keys(r, phase);
     if (phase.kind == PhaseKind::augmentation) read_augmentation_phase_keys(r, phase);
     if (phase.kind == PhaseKind::ablation) read_ablation_phase_keys(r, phase);
@@ -324,6 +334,19 @@ void check_descriptions(const std::map<std::string, std::vector<std::string>>& d
 }
 
 } // namespace
+
+void check_select_folds(const Study& study, Problems& problems) {
+    const SplitConfig& split = study.split;
+    for (const auto& phase : study.phases) {
+        if (phase.select_folds < 2) continue;
+        if (!split.train_file.empty())
+            problems.add(phase.where, "phase '" + phase.name + "': select_folds divides the labelled samples into "
+                                      "validation folds, but [split] gives the validation rows as a file; remove one");
+        else if (split.folds > 0)
+            problems.add(phase.where, "phase '" + phase.name + "': select_folds keeps one test split, but [split] "
+                                      "folds rotates it; remove one");
+    }
+}
 
 void check_few_shot(const Study& study, Problems& problems) {
     const SplitConfig& split = study.split;

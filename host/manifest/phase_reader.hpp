@@ -23,4 +23,7 @@ void check_ablation_fusions(const std::vector<PhaseSpec>& phases, const PluginCa
 // k = 0, a trial's [zero_shot]) name every label of the study and no other.
 void check_few_shot(const Study& study, Problems& problems);
 
+// A phase's select_folds needs the ratio split: not given split files, not [split] folds.
+void check_select_folds(const Study& study, Problems& problems);
+
 } // namespace msa

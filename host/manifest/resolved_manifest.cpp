@@ -51,8 +51,9 @@ std::string resolved_manifest(const Study& study) {
     } else {
         out << "valid = " << format_value(Value{s.valid}) << "\ntest = " << format_value(Value{s.test})
             << "\nfolds = " << s.folds << "\nfold = " << s.fold << "\n";
-        // Only when set: the trial files of studies without it stay as they were, so they resume.
+        // Only when set: the trial files of studies without them stay as they were, so they resume.
         if (s.test_seed) out << "test_seed = " << *s.test_seed << "\n";
+        if (s.valid_folds) out << "valid_folds = " << s.valid_folds << "\nvalid_fold = " << s.valid_fold << "\n";
     }
 
     out << "\n[store]\n";
@@ -91,7 +92,8 @@ std::string resolved_manifest(const Study& study) {
         << "\npatience = " << t.patience << "\nmonitor = " << quoted(t.monitor.str())
         << "\nrestore_best = " << (t.restore_best ? "true" : "false")
         << "\nbucket_by_length = " << (t.bucket_by_length ? "true" : "false") << "\ndevice = " << quoted(t.device)
-        << "\nthreads = " << t.threads << "\n";
+        << "\nthreads = " << t.threads << "\nstandardize = " << (t.standardize ? "true" : "false")
+        << "\nsolver = " << quoted(std::string(to_string(t.solver))) << "\nl2 = " << format_value(Value{t.l2}) << "\n";
     if (const auto& a = study.augmentation)
         out << "\n[augmentation]\nhard_samples = " << quoted(a->hard_samples)
             << "\nhard_threshold = " << format_value(Value{a->hard_threshold})

@@ -39,6 +39,11 @@ struct SplitConfig {
     double test = 0.1;  // fraction of the labelled samples; ignored with folds
     std::int64_t folds = 0;
     std::int64_t fold = 0;
+    // valid_folds > 1: cross-validated selection (a phase's select_folds writes it): the test
+    // part as the ratios draw it, the other labelled samples dealt into valid_folds folds
+    // with the trial's seed, fold valid_fold the validation rows (data/split.hpp).
+    std::int64_t valid_folds = 0;
+    std::int64_t valid_fold = 0;
     // Draws the test split (or deals the folds) with this seed instead of the trial's, so
     // every seed of a study is tested on the same rows; train/valid still follow the
     // trial's seed. Unset: the trial's seed draws all three. Not used with given files.
@@ -73,6 +78,17 @@ struct TrainConfig {
     // by default, as it makes a fine-tuning epoch about 3x faster.
     bool bucket_by_length = true;
     std::int64_t threads = 0;        // intra-op threads; 0 = all cores
+    // Pooled features of frozen encoders enter the fusion standardized per dimension with
+    // the training rows' mean and standard deviation (kept in model.pt): otherwise
+    // EfficientNet's 1,280 unnormalized features swamp MiniLM's unit-norm ones.
+    bool standardize = true;
+    bool standardize_given = false;  // written; model folders from before the key never standardized
+    // How the model is fitted: adamw (epochs of mini-batches), lbfgs (the head is a multinomial
+    // logistic regression on fixed features, fitted exactly, its L2 strength chosen on
+    // validation from `l2`), or auto: lbfgs where the model is such a regression (a fusion
+    // without parameters, cross-entropy alone, no trainable encoder top), else adamw.
+    Solver solver = Solver::auto_;
+    std::vector<double> l2{1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0};
 };
 
 // An auxiliary loss (image-text contrastive, matching) with its weight β.
@@ -196,6 +212,13 @@ struct PhaseSpec {
     std::string search = "grid"; // grid | random
     std::int64_t n = 0;          // random: configurations drawn
     bool keep_incumbent = false; // train: the incumbent of `from` competes, its trials not run again
+    // train, augmentation: > 1 trains every configuration and seed on each of this many
+    // validation folds of the labelled samples outside the test split ([split]
+    // valid_folds), and selects on the mean over all of them.
+    std::int64_t select_folds = 0;
+    // train, augmentation: "one-se" keeps the simplest configuration whose mean is within one
+    // standard error of the best (study_plan.hpp); "best" keeps the best mean.
+    SelectRule select_rule = SelectRule::one_se;
     double hard_threshold = 0.5; // augmentation
     double hard_fraction = 0;    // augmentation
     std::vector<std::string> fills{"zeros", "mean"}; // ablation: replacements of the missing modality

@@ -20,6 +20,8 @@ enum class TrialStatus { pending, ok, failed, skipped, interrupted };
 enum class PhaseStatus { pending, complete, failed, skipped, interrupted };
 enum class StudyStatus { running, complete, failed, interrupted };
 enum class Schedule { constant, linear, cosine };
+enum class Solver { auto_, adamw, lbfgs };
+enum class SelectRule { one_se, best };
 enum class Metric { accuracy, macro_f1, weighted_f1, class_f1, ece, loss };
 
 // Whether a phase of this kind picks an incumbent that later phases and msa predict use:
@@ -91,12 +93,16 @@ inline constexpr std::array<const char*, 5> phase_status_names{"pending", "compl
                                                                "interrupted"};
 inline constexpr std::array<const char*, 4> study_status_names{"running", "complete", "failed", "interrupted"};
 inline constexpr std::array<const char*, 3> schedule_names{"constant", "linear", "cosine"};
+inline constexpr std::array<const char*, 3> solver_names{"auto", "adamw", "lbfgs"};
+inline constexpr std::array<const char*, 2> select_rule_names{"one-se", "best"};
 
 inline const char* to_string(PhaseKind v) { return phase_kind_names[static_cast<std::size_t>(v)]; }
 inline const char* to_string(TrialStatus v) { return trial_status_names[static_cast<std::size_t>(v)]; }
 inline const char* to_string(PhaseStatus v) { return phase_status_names[static_cast<std::size_t>(v)]; }
 inline const char* to_string(StudyStatus v) { return study_status_names[static_cast<std::size_t>(v)]; }
 inline const char* to_string(Schedule v) { return schedule_names[static_cast<std::size_t>(v)]; }
+inline const char* to_string(Solver v) { return solver_names[static_cast<std::size_t>(v)]; }
+inline const char* to_string(SelectRule v) { return select_rule_names[static_cast<std::size_t>(v)]; }
 
 // Reads a name of the enum (parse_name<Schedule>(schedule_names, "cosine")); nullopt when
 // it is none (see names_of for the accepted ones).

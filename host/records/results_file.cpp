@@ -146,6 +146,7 @@ TrialRecord read_trial(const Reader& r, const json& value, const std::string& pa
     TrialRecord trial;
     trial.folder = r.required_string(value, path, "folder");
     if (const json* seed = r.optional(value, "seed")) trial.seed = r.integer(*seed, Reader::join(path, "seed"));
+    if (const json* fold = r.optional(value, "fold")) trial.fold = r.integer(*fold, Reader::join(path, "fold"));
     trial.status = r.name<TrialStatus>(value, path, "status", trial_status_names);
     trial.error = r.optional_string(value, path, "error");
     trial.seconds = r.optional_number(value, path, "seconds");
@@ -226,6 +227,7 @@ PhaseResult read_phase(const Reader& r, const json& value, const std::string& pa
     if (phase.select.empty()) phase.select = "weighted_f1"; // docs/studies.md's default
     phase.status = r.name<PhaseStatus>(value, path, "status", phase_status_names);
     phase.reason = r.optional_string(value, path, "reason");
+    phase.selection = r.optional_string(value, path, "selection");
     const std::string configs_path = Reader::join(path, "configs");
     const json& configs = r.array(r.required(value, path, "configs"), configs_path);
     for (std::size_t i = 0; i < configs.size(); ++i)
@@ -297,12 +299,15 @@ std::string results_json(const StudyResults& results) {
         json configs = json::array();
         for (const auto& config : phase.configs) {
             json trials = json::array();
-            for (const auto& t : config.trials)
-                trials.push_back({{"folder", t.folder},
-                                  {"seed", t.seed ? json(*t.seed) : json(nullptr)},
-                                  {"status", to_string(t.status)},
-                                  {"error", optional_string(t.error)},
-                                  {"seconds", t.seconds ? json(*t.seconds) : json(nullptr)}});
+            for (const auto& t : config.trials) {
+                json trial{{"folder", t.folder},
+                           {"seed", t.seed ? json(*t.seed) : json(nullptr)},
+                           {"status", to_string(t.status)},
+                           {"error", optional_string(t.error)},
+                           {"seconds", t.seconds ? json(*t.seconds) : json(nullptr)}};
+                if (t.fold) trial["fold"] = *t.fold; // only in phases with select_folds
+                trials.push_back(std::move(trial));
+            }
             json changes = json::object();
             for (const auto& [path, value] : config.changes) changes[path] = value;
             const bool finished = config.finished_trials() > 0;
@@ -327,6 +332,7 @@ std::string results_json(const StudyResults& results) {
                           {"status", to_string(phase.status)},
                           {"reason", optional_string(phase.reason)},
                           {"incumbent", phase.incumbent ? json(*phase.incumbent) : json(nullptr)},
+                          {"selection", optional_string(phase.selection)},
                           {"configs", configs}});
     }
     json store = nullptr;

@@ -47,6 +47,7 @@ struct TrialRecord {
     TrialStatus status = TrialStatus::pending;
     std::string error;  // empty when none
     std::optional<double> seconds;
+    std::optional<std::int64_t> fold; // its validation fold, in a phase with select_folds
 };
 
 // A configuration's seed ensemble on the test split: its finished seeds' test
@@ -98,6 +99,7 @@ struct PhaseResult {
     PhaseStatus status = PhaseStatus::pending;
     std::string reason; // why, when skipped or failed; empty otherwise
     std::optional<std::size_t> incumbent; // index into configs; none in a phase of a kind without one
+    std::string selection; // why the incumbent is not the best mean (the one-SE rule); empty when it is
     std::vector<ConfigResult> configs;
 
     const ConfigResult* incumbent_config() const { return incumbent ? &configs[*incumbent] : nullptr; }

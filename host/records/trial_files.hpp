@@ -60,6 +60,7 @@ struct TrialMetrics {
     std::size_t encoded = 0; // features the trial encoded itself (augmented copies)
     std::string evaluated_model; // an [evaluate] trial: the trial folder whose model it evaluated
     std::optional<DistillSummary> distill; // a [distill] trial
+    std::optional<std::int64_t> parameters; // trained: the head's and trainable encoder tops' parameters
 
     // The confusion matrix of "test" or "valid", or nullptr.
     const Confusion* confusion(bool test_split) const {

@@ -26,29 +26,55 @@ std::string absolute_trial(const PlanContext& context, const PlannedTrial& trial
     return (context.study_folder / trial.folder).string();
 }
 
-// A trial's name, seed and output folder.
-Change trial_identity(const PlanContext& context, const std::string& name, std::uint64_t seed) {
-    return Change::assign({{"name", Value{name}},
-                           {"seed", Value{static_cast<std::int64_t>(seed)}},
-                           {"output", Value{context.study_folder.string()}}});
+// What tells a configuration's trials apart: the seed, and in a phase with select_folds
+// the validation fold.
+struct Draw {
+    std::uint64_t seed = 0;
+    std::optional<std::int64_t> fold;
+};
+
+// Every seed on every fold of `select_folds` (none: one draw per seed).
+std::vector<Draw> draws_of(const std::vector<std::uint64_t>& seeds, std::int64_t select_folds) {
+    std::vector<Draw> out;
+    for (auto seed : seeds) {
+        if (select_folds < 2) out.push_back({seed, std::nullopt});
+        for (std::int64_t f = 0; select_folds >= 2 && f < select_folds; ++f) out.push_back({seed, f});
+    }
+    return out;
 }
 
-using TrialChanges = std::function<std::vector<Change>(std::uint64_t seed)>;
+// A trial's name, seed, output folder and validation fold.
+Change trial_identity(const PlanContext& context, const std::string& name, const Draw& draw,
+                      std::int64_t select_folds) {
+    std::vector<Assignment> identity{{"name", Value{name}},
+                                     {"seed", Value{static_cast<std::int64_t>(draw.seed)}},
+                                     {"output", Value{context.study_folder.string()}}};
+    if (draw.fold) {
+        identity.push_back({"split.valid_folds", Value{select_folds}});
+        identity.push_back({"split.valid_fold", Value{*draw.fold}});
+    }
+    return Change::assign(std::move(identity));
+}
 
-// The trials of `config`, one per seed: its chain, the trial's identity, then what the
-// trial inherits and its own changes.
+using TrialChanges = std::function<std::vector<Change>(const Draw& draw)>;
+
+// The trials of `config`, one per draw: its chain, the trial's identity, then what the
+// trial inherits and its own changes. `select_folds` is the folds' count of the draws.
 void add_trials(PlannedConfig& config, const PhaseSpec& spec, const PlanContext& context,
-                const std::vector<std::uint64_t>& seeds, const TrialChanges& inherited, const TrialChanges& own = {}) {
-    for (auto seed : seeds) {
+                const std::vector<Draw>& draws, std::int64_t select_folds, const TrialChanges& inherited,
+                const TrialChanges& own = {}) {
+    for (const Draw& draw : draws) {
         PlannedTrial t;
-        t.seed = seed;
-        const std::string name = config.slug + "-s" + std::to_string(seed);
+        t.seed = draw.seed;
+        t.fold = draw.fold;
+        const std::string name =
+            config.slug + "-s" + std::to_string(draw.seed) + (draw.fold ? "-f" + std::to_string(*draw.fold) : "");
         t.folder = spec.name + "/" + name;
-        t.own = inherited(seed);
+        t.own = inherited(draw);
         if (own)
-            for (auto& c : own(seed)) t.own.push_back(std::move(c));
+            for (auto& c : own(draw)) t.own.push_back(std::move(c));
         t.changes = config.chain;
-        t.changes.push_back(trial_identity(context, name, seed));
+        t.changes.push_back(trial_identity(context, name, draw, select_folds));
         t.changes.insert(t.changes.end(), t.own.begin(), t.own.end());
         config.trials.push_back(std::move(t));
     }
@@ -61,16 +87,21 @@ struct Start {
     const PlanContext& context;
 
     std::vector<Change> chain() const { return incumbent ? incumbent->chain : std::vector<Change>{}; }
-    // The incumbent's trial for a seed (same split), else its best one.
-    const PlannedTrial* trial(std::uint64_t seed) const {
-        for (const auto& t : incumbent->trials)
-            if (t.seed == seed && t.outcome.status == TrialStatus::ok) return &t;
-        return best_trial(*incumbent, from->spec.select);
+    // The incumbent's trial for a draw: of its seed and fold (the same split), else of its
+    // seed, else its best one.
+    const PlannedTrial* trial(const Draw& draw) const {
+        const PlannedTrial* same_seed = nullptr;
+        for (const auto& t : incumbent->trials) {
+            if (t.seed != draw.seed || t.outcome.status != TrialStatus::ok) continue;
+            if (t.fold == draw.fold) return &t;
+            if (!same_seed) same_seed = &t;
+        }
+        return same_seed ? same_seed : best_trial(*incumbent, from->spec.select);
     }
-    // Changes of the incumbent's trial for `seed` that trials starting from it inherit.
-    std::vector<Change> inherited(std::uint64_t seed) const {
+    // Changes of the incumbent's trial for `draw` that trials starting from it inherit.
+    std::vector<Change> inherited(const Draw& draw) const {
         if (!incumbent || context.dry_run) return {};
-        const PlannedTrial* source = trial(seed);
+        const PlannedTrial* source = trial(draw);
         return source ? source->own : std::vector<Change>{};
     }
     // The incumbent beside this phase's configurations, its trials not run again.
@@ -119,14 +150,15 @@ void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uin
         PlannedConfig config = sweep_config(spec, start, point);
         TrialChanges own;
         if (augmentation)
-            own = [&](std::uint64_t seed) -> std::vector<Change> {
+            own = [&](const Draw& draw) -> std::vector<Change> {
                 return {Change::assign(
                     {{"augmentation.hard_samples",
-                      Value{(fs::path(absolute_trial(context, *start.trial(seed))) / "predictions.csv").string()}},
+                      Value{(fs::path(absolute_trial(context, *start.trial(draw))) / "predictions.csv").string()}},
                      {"augmentation.hard_threshold", Value{spec.hard_threshold}},
                      {"augmentation.hard_fraction", Value{spec.hard_fraction}}})};
             };
-        add_trials(config, spec, context, seeds, [&](std::uint64_t s) { return start.inherited(s); }, own);
+        add_trials(config, spec, context, draws_of(seeds, spec.select_folds), spec.select_folds,
+                   [&](const Draw& d) { return start.inherited(d); }, own);
         phase.configs.push_back(std::move(config));
     }
 }
@@ -135,10 +167,18 @@ void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uin
 void plan_ablation(PhasePlan& phase, const Start& start) {
     const PhaseSpec& spec = phase.spec;
     const PlanContext& context = start.context;
-    std::vector<std::uint64_t> model_seeds;
+    // The incumbent's models: a draw each (seed, and fold where it was cross-validated).
+    std::vector<Draw> models;
+    std::int64_t folds = 0;
     for (const auto& t : start.incumbent->trials)
-        if (t.outcome.status == TrialStatus::ok || context.dry_run) model_seeds.push_back(t.seed);
-    const auto inherited = [&](std::uint64_t s) { return start.inherited(s); };
+        if (t.outcome.status == TrialStatus::ok || context.dry_run) {
+            models.push_back({t.seed, t.fold});
+            if (t.fold) folds = std::max(folds, *t.fold + 1);
+        }
+    if (folds) folds = std::max<std::int64_t>(folds, 2);
+    // The folds' count as the incumbent's phase planned it.
+    if (start.from && start.from->spec.select_folds >= 2) folds = start.from->spec.select_folds;
+    const auto inherited = [&](const Draw& d) { return start.inherited(d); };
     const auto evaluated = [&](const std::string& label, const std::string& keep, const std::string& fill) {
         PlannedConfig config;
         config.label = label;
@@ -147,12 +187,12 @@ void plan_ablation(PhasePlan& phase, const Start& start) {
         config.changes = {{"evaluate.keep", keep}, {"evaluate.fill", fill}};
         TrialChanges own;
         if (!context.dry_run)
-            own = [&, keep, fill](std::uint64_t seed) -> std::vector<Change> {
-                return {Change::assign({{"evaluate.model", Value{absolute_trial(context, *start.trial(seed))}},
+            own = [&, keep, fill](const Draw& draw) -> std::vector<Change> {
+                return {Change::assign({{"evaluate.model", Value{absolute_trial(context, *start.trial(draw))}},
                                         {"evaluate.keep", Value{keep}},
                                         {"evaluate.fill", Value{fill}}})};
             };
-        add_trials(config, spec, context, model_seeds, inherited, own);
+        add_trials(config, spec, context, models, folds, inherited, own);
         phase.configs.push_back(std::move(config));
     };
     evaluated("text + image", "both", "zeros");
@@ -168,7 +208,7 @@ void plan_ablation(PhasePlan& phase, const Start& start) {
         config.chain = start.chain();
         config.chain.push_back(Change::assign({{"fusion", Value{fusion}}}));
         config.changes = {{"fusion", fusion}};
-        add_trials(config, spec, context, model_seeds, inherited);
+        add_trials(config, spec, context, models, folds, inherited);
         phase.configs.push_back(std::move(config));
     }
 }
@@ -192,8 +232,8 @@ void plan_few_shot(PhasePlan& phase, const Start& start) {
                     point_of_curve.push_back({"zero_shot.descriptions." + label, Value{descriptions}});
             config.chain.push_back(Change::assign(std::move(point_of_curve)));
             config.slug = folder_slug("k" + std::to_string(k) + "_" + config.slug);
-            add_trials(config, spec, start.context, k == 0 ? std::vector<std::uint64_t>{draws.front()} : draws,
-                       [&](std::uint64_t s) { return start.inherited(s); });
+            add_trials(config, spec, start.context, draws_of(k == 0 ? std::vector<std::uint64_t>{draws.front()} : draws, 0),
+                       0, [&](const Draw& d) { return start.inherited(d); });
             phase.configs.push_back(std::move(config));
         }
 }
@@ -204,7 +244,8 @@ void plan_few_shot(PhasePlan& phase, const Start& start) {
 void plan_distill(PhasePlan& phase, const Start& start, const std::vector<std::uint64_t>& seeds) {
     const PhaseSpec& spec = phase.spec;
     const PlanContext& context = start.context;
-    const auto inherited = [&](std::uint64_t s) { return start.inherited(s); };
+    const auto inherited = [&](const Draw& d) { return start.inherited(d); };
+    const std::vector<Draw> draws = draws_of(seeds, 0);
     if (spec.gold) {
         PlannedConfig gold;
         gold.label = "gold labels";
@@ -213,20 +254,20 @@ void plan_distill(PhasePlan& phase, const Start& start, const std::vector<std::u
         if (spec.has_set) gold.chain.push_back(Change::set(spec.index));
         gold.chain.push_back(Change::remove("distill"));
         gold.changes = {{"distill", "gold labels"}};
-        add_trials(gold, spec, context, seeds, inherited);
+        add_trials(gold, spec, context, draws, 0, inherited);
         phase.configs.push_back(std::move(gold));
     }
     for (const auto& point : sweep_points(spec, context.study_seed)) {
         PlannedConfig config = sweep_config(spec, start, point);
         if (config.changes.empty()) config.label = "distilled";
-        const TrialChanges own = [&](std::uint64_t seed) -> std::vector<Change> {
+        const TrialChanges own = [&](const Draw& draw) -> std::vector<Change> {
             // msa validate plans before any teacher trained: a placeholder stands for it.
             const std::string teacher = !spec.teacher.empty() ? spec.teacher.string()
                                         : context.dry_run     ? "(the incumbent of " + spec.from + ")"
-                                                              : absolute_trial(context, *start.trial(seed));
+                                                              : absolute_trial(context, *start.trial(draw));
             return {Change::assign({{"distill.teacher", Value{teacher}}})};
         };
-        add_trials(config, spec, context, seeds, inherited, own);
+        add_trials(config, spec, context, draws, 0, inherited, own);
         phase.configs.push_back(std::move(config));
     }
 }
@@ -245,8 +286,9 @@ void plan_clip(PhasePlan& phase, const Start& start, const std::vector<std::uint
         config.chain.push_back(Change::assign(std::move(clip)));
         config.changes = {{"clip.method", method}};
         // Zero-shot trains nothing: one seed says all.
-        add_trials(config, spec, start.context, method == "zero-shot" ? std::vector<std::uint64_t>{seeds.front()} : seeds,
-                   [&](std::uint64_t s) { return start.inherited(s); });
+        add_trials(config, spec, start.context,
+                   draws_of(method == "zero-shot" ? std::vector<std::uint64_t>{seeds.front()} : seeds, 0), 0,
+                   [&](const Draw& d) { return start.inherited(d); });
         phase.configs.push_back(std::move(config));
     }
 }
@@ -348,12 +390,87 @@ std::optional<double> mean_valid(const PlannedConfig& config, const MetricName& 
     return sum / static_cast<double>(n);
 }
 
+std::pair<int, double> config_complexity(const PhasePlan& phase, const PlannedConfig& config) {
+    const int augmented = phase.spec.kind == PhaseKind::augmentation && !config.reference ? 1 : 0;
+    double sum = 0;
+    std::size_t n = 0;
+    for (const auto& t : config.trials)
+        if (t.outcome.status == TrialStatus::ok && t.outcome.parameters)
+            sum += static_cast<double>(*t.outcome.parameters), ++n;
+    return {augmented, n ? sum / static_cast<double>(n) : 0.0};
+}
+
+namespace {
+
+// The validation `select` of each finished trial of `config`.
+std::vector<double> valid_values(const PlannedConfig& config, const MetricName& select) {
+    std::vector<double> out;
+    for (const auto& t : config.trials)
+        if (t.outcome.status == TrialStatus::ok && t.outcome.valid)
+            if (auto v = t.outcome.valid->get(select)) out.push_back(*v);
+    return out;
+}
+
+// The standard error of the mean of `values`; nullopt with fewer than two.
+std::optional<double> standard_error(const std::vector<double>& values) {
+    if (values.size() < 2) return std::nullopt;
+    const double n = static_cast<double>(values.size());
+    const double mean = std::accumulate(values.begin(), values.end(), 0.0) / n;
+    double ss = 0;
+    for (double v : values) ss += (v - mean) * (v - mean);
+    return std::sqrt(ss / (n - 1)) / std::sqrt(n);
+}
+
+std::string parameters_text(double parameters) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.0f", parameters);
+    return text;
+}
+
+// The one-SE rule over the eligible configurations: the simplest within one standard
+// error of `best`.
+void apply_one_se_rule(PhasePlan& phase, const std::vector<std::size_t>& eligible) {
+    const MetricName& select = phase.spec.select;
+    const double sign = select.higher_is_better() ? 1.0 : -1.0;
+    const std::size_t best = *phase.incumbent;
+    const PlannedConfig& best_config = phase.configs[best];
+    const auto se = standard_error(valid_values(best_config, select));
+    if (!se) return;
+    const double best_mean = *mean_valid(best_config, select);
+    std::size_t kept = best;
+    auto kept_rank = config_complexity(phase, best_config);
+    double kept_mean = best_mean;
+    for (const std::size_t c : eligible) {
+        const double mean = *mean_valid(phase.configs[c], select);
+        if (sign * (best_mean - mean) > *se) continue;
+        const auto rank = config_complexity(phase, phase.configs[c]);
+        if (rank < kept_rank || (rank == kept_rank && sign * mean > sign * kept_mean))
+            kept = c, kept_rank = rank, kept_mean = mean;
+    }
+    if (kept == best) return;
+    phase.incumbent = kept;
+    const auto best_rank = config_complexity(phase, best_config);
+    char numbers[160];
+    std::snprintf(numbers, sizeof numbers, "%.4f against the best mean %.4f, within one standard error (%.4f)",
+                  kept_mean, best_mean, *se);
+    phase.selection = "one-SE rule: kept " + phase.configs[kept].label + " (" + select.str() + " " + numbers + ") of " +
+                      best_config.label + ", as simpler: " +
+                      (kept_rank.first < best_rank.first
+                           ? std::string("no augmenter")
+                           : parameters_text(kept_rank.second) + " trained parameters against " +
+                                 parameters_text(best_rank.second));
+}
+
+} // namespace
+
 void choose_incumbent(PhasePlan& phase) {
     phase.incumbent.reset();
+    phase.selection.clear();
     if (phase.status == PhaseStatus::skipped) return;
     const MetricName& select = phase.spec.select;
     const double sign = select.higher_is_better() ? 1.0 : -1.0;
     std::optional<double> best;
+    std::vector<std::size_t> eligible; // configurations with a mean that could be the incumbent
     std::array<std::size_t, trial_status_names.size()> count{};
     for (std::size_t c = 0; c < phase.configs.size(); ++c) {
         const PlannedConfig& config = phase.configs[c];
@@ -361,8 +478,10 @@ void choose_incumbent(PhasePlan& phase) {
             for (const auto& t : config.trials) ++count[static_cast<std::size_t>(t.outcome.status)];
         if ((config.reference && !config.candidate) || !hands_on_incumbent(phase.spec.kind)) continue;
         const auto value = mean_valid(config, select);
+        if (value) eligible.push_back(c);
         if (value && (!best || sign * *value > sign * *best)) best = value, phase.incumbent = c;
     }
+    if (phase.incumbent && phase.spec.select_rule == SelectRule::one_se) apply_one_se_rule(phase, eligible);
     const auto n = [&](TrialStatus s) { return count[static_cast<std::size_t>(s)]; };
     if (n(TrialStatus::interrupted)) phase.status = PhaseStatus::interrupted;
     else if (n(TrialStatus::pending)) phase.status = PhaseStatus::pending; // not selected by --phase, or not reached
@@ -441,13 +560,14 @@ records::PhaseResult phase_result(const PhasePlan& phase, const std::vector<std:
     out.status = phase.status;
     out.reason = phase.reason;
     out.incumbent = phase.incumbent;
+    out.selection = phase.selection;
     for (const auto& config : phase.configs) {
         records::ConfigResult c;
         c.label = config.label;
         c.changes = config.changes;
         for (const auto& t : config.trials)
             c.trials.push_back({t.folder, static_cast<std::int64_t>(t.seed), t.outcome.status, t.outcome.error,
-                                t.outcome.seconds});
+                                t.outcome.seconds, t.fold});
         c.valid = summarize(config, true, labels);
         c.test = summarize(config, false, labels);
         if (const PlannedTrial* best = best_trial(config, phase.spec.select)) c.best_trial = best->folder;

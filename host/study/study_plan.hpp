@@ -27,11 +27,13 @@ struct TrialOutcome {
     double seconds = 0;
     std::optional<records::SplitScores> valid, test; // when ok
     std::optional<records::DistillSummary> distill;  // a [distill] trial's pool and teacher
+    std::optional<std::int64_t> parameters;          // trained: head and trainable encoder tops
 };
 
 struct PlannedTrial {
-    std::string folder; // relative to the study folder: <phase>/<configuration>-s<seed>
+    std::string folder; // relative to the study folder: <phase>/<configuration>-s<seed>[-f<fold>]
     std::uint64_t seed = 0;
+    std::optional<std::int64_t> fold; // its validation fold, in a phase with select_folds
     std::vector<Change> changes; // the configuration's, then this trial's own
     // Changes of this trial alone, which phases starting from it inherit for the same
     // seed: the hard samples an augmentation trial was given.
@@ -59,6 +61,7 @@ struct PhasePlan {
     // The incumbent's seed ensemble on the test split, which the runner scores from the
     // trials' predictions.csv once the incumbent is chosen (reported only, never chosen by).
     std::optional<records::EnsembleScores> incumbent_ensemble;
+    std::string selection; // when the one-SE rule kept another configuration than the best mean: why
 };
 
 struct PlanContext {
@@ -84,10 +87,20 @@ std::string folder_slug(const std::string& text);
 // (with its incumbent chosen), null for the base configuration.
 PhasePlan plan_phase(const PhaseSpec& spec, const PlanContext& context, const PhasePlan* from);
 
-// Chooses the incumbent (the configuration with the best mean validation `select`, among
-// those run here and candidates; none in a phase whose kind hands none on) and the
-// phase's status from the trials' outcomes.
+// Chooses the incumbent and the phase's status from the trials' outcomes. Among the
+// configurations run here and candidates (none in a phase whose kind hands none on), the
+// best mean validation `select`; with select_rule = "one-se" (the default), the simplest
+// configuration whose mean is within one standard error of that best (the best's sample
+// standard deviation over its trials / sqrt(trials); with one trial there is no estimate
+// and the best is kept). Simpler (config_complexity): no augmenter before an augmenter,
+// then fewer trained parameters (head and trainable encoder tops); equally simple ones go
+// by their means. phase.selection says why when it is not the best mean.
 void choose_incumbent(PhasePlan& phase);
+
+// How complex a configuration of `phase` is, for the one-SE rule: (1 for an augmentation
+// phase's configurations with an augmenter, 0 otherwise; the mean trained parameters over
+// its finished trials, 0 when unknown). Lower is simpler.
+std::pair<int, double> config_complexity(const PhasePlan& phase, const PlannedConfig& config);
 
 // The finished trial of `config` with the best validation `select`.
 const PlannedTrial* best_trial(const PlannedConfig& config, const MetricName& select);

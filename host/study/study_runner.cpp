@@ -68,6 +68,7 @@ void take_metrics(TrialOutcome& outcome, const records::TrialMetrics& metrics) {
     outcome.valid = metrics.valid;
     outcome.test = metrics.test;
     outcome.distill = metrics.distill;
+    outcome.parameters = metrics.parameters;
 }
 
 // A trial some earlier run finished: its metrics, and the time it took then.

@@ -177,6 +177,8 @@ SavedModel::SavedModel(const fs::path& folder, const PluginCatalog& catalog)
     : folder_(fs::absolute(folder).lexically_normal()), catalog_(&catalog) {
     check_trial_folder(folder_);
     study_ = ManifestDocument::load(folder_ / "config.toml").to_study(catalog);
+    // A model trained before [train] standardize existed has no statistics in model.pt.
+    if (!study_.train.standardize_given) study_.train.standardize = false;
     if (study_.evaluate || study_.clip || (study_.encoders.empty() && !study_.prompt) ||
         (study_.zero_shot && !study_.prompt))
         throw Error(folder_.string() + ": only trials that train a fusion on encoder features, or a prompt model, "
@@ -216,7 +218,7 @@ void SavedModel::build_classifier() {
     const FusionContext context{dims[0], dims[1], num_classes};
     const PluginEntry& fusion_entry = catalog.get(PluginKind::fusion, study_.fusion.plugin, study_.fusion.where);
     model_ = Classifier(catalog.create_fusion(study_.fusion.plugin, study_.fusion.params, context), fusion_entry,
-                        num_classes, tops[0], tops[1]);
+                        num_classes, tops[0], tops[1], standardization(study_.train, context, tops[0], tops[1]));
 }
 
 LoadedFeatures SavedModel::features(const std::vector<Sample>& samples,

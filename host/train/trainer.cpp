@@ -99,9 +99,25 @@ FeatureSet FeatureSet::to(const torch::Device& device) const {
     return {move_to(text, device), move_to(image, device), labels.to(device), soft.to(device)};
 }
 
+Standardization standardization(const TrainConfig& config, const FusionContext& context, const TrainableEncoder& text,
+                                const TrainableEncoder& image) {
+    if (!config.standardize) return {};
+    return {text.top ? 0 : context.text_dim, image.top ? 0 : context.image_dim};
+}
+
 ClassifierImpl::ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry,
-                               std::int64_t num_classes, TrainableEncoder text, TrainableEncoder image)
+                               std::int64_t num_classes, TrainableEncoder text, TrainableEncoder image,
+                               Standardization standardize)
     : num_classes_(num_classes), fusion_(std::move(fusion)), fusion_entry_(&fusion_entry), text_(text), image_(image) {
+    // Identity until standardize_with(); buffers, so that model.pt keeps them.
+    if (standardize.text_dim > 0) {
+        text_mean_ = register_buffer("text_mean", torch::zeros({standardize.text_dim}));
+        text_scale_ = register_buffer("text_scale", torch::ones({standardize.text_dim}));
+    }
+    if (standardize.image_dim > 0) {
+        image_mean_ = register_buffer("image_mean", torch::zeros({standardize.image_dim}));
+        image_scale_ = register_buffer("image_scale", torch::ones({standardize.image_dim}));
+    }
     // The tops first, so their parameters come first in parameters() (and in model.pt).
     for (auto [name, trainable] : {std::pair{"text_top", &text_}, std::pair{"image_top", &image_}})
         if (trainable->top)
@@ -138,10 +154,59 @@ ModelOutput ClassifierImpl::forward_all(const Features& text, const Features& im
         if (!trainable.top) return prefix;
         return call_plugin(*trainable.entry, "trainable_top()->forward()", [&] { return trainable.top->forward(prefix); });
     };
-    ModelOutput out{through_top(text_, text), through_top(image_, image), {}};
+    ModelOutput out{through_top(text_, standardized(text, text_mean_, text_scale_)),
+                    through_top(image_, standardized(image, image_mean_, image_scale_)), {}};
     at::Tensor fused = call_plugin(*fusion_entry_, "forward()", [&] { return fusion_->forward(out.text, out.image); });
     out.logits = head_ ? head_->forward(fused) : fused;
     return out;
+}
+
+Features ClassifierImpl::standardized(const Features& f, const at::Tensor& mean, const at::Tensor& scale) {
+    if (!mean.defined() || !f.pooled.defined()) return f;
+    Features out = f;
+    out.pooled = (f.pooled - mean.to(f.pooled.dtype())) * scale.to(f.pooled.dtype());
+    return out;
+}
+
+void ClassifierImpl::standardize_with(const FeatureSet& train) {
+    torch::NoGradGuard no_grad;
+    const auto fit = [&](const Features& f, at::Tensor& mean, at::Tensor& scale, const char* modality) {
+        if (!mean.defined()) return;
+        if (!f.pooled.defined() || f.pooled.size(0) == 0 || f.pooled.size(1) != mean.size(0))
+            throw Error(std::string("standardizing the ") + modality + " features: expected training rows of width " +
+                        std::to_string(mean.size(0)) + ", got " +
+                        (f.pooled.defined() ? c10::str(f.pooled.sizes()) : std::string("none")));
+        const at::Tensor x = f.pooled.to(torch::kDouble);
+        const at::Tensor sd = x.std(0, /*unbiased=*/false);
+        mean.copy_(x.mean(0));
+        // A dimension constant over the training rows carries nothing: centred, not scaled.
+        scale.copy_(torch::where(sd > 1e-12, sd.reciprocal(), torch::ones_like(sd)));
+    };
+    fit(train.text, text_mean_, text_scale_, "text");
+    fit(train.image, image_mean_, image_scale_, "image");
+}
+
+std::vector<std::string> ClassifierImpl::standardized_modalities() const {
+    std::vector<std::string> out;
+    if (text_mean_.defined()) out.push_back("text");
+    if (image_mean_.defined()) out.push_back("image");
+    return out;
+}
+
+at::Tensor ClassifierImpl::fused(const Features& text, const Features& image) {
+    torch::NoGradGuard no_grad;
+    eval();
+    return call_plugin(*fusion_entry_, "forward()", [&] {
+        return fusion_->forward(standardized(text, text_mean_, text_scale_), standardized(image, image_mean_, image_scale_));
+    });
+}
+
+std::optional<std::string> ClassifierImpl::not_linear() const {
+    if (prompt_) return "a [prompt] model classifies";
+    if (child("text_top") || child("image_top")) return "an encoder's top layers train (trainable_layers > 0)";
+    if (!head_) return describe(*fusion_entry_) + " gives class logits itself";
+    if (!fusion_->parameters().empty()) return describe(*fusion_entry_) + " has parameters of its own";
+    return std::nullopt;
 }
 
 Features ClassifierImpl::text_features(const Features& text) {
@@ -403,12 +468,82 @@ double validate(Classifier& model, const Objective& objective, const FeatureSet&
     return config.monitor.metric == Metric::loss ? record.valid_loss : record.valid.get(config.monitor);
 }
 
+// Why `objective` on `train` is not plain cross-entropy on the labels; nullopt when it is.
+std::optional<std::string> not_cross_entropy(const Objective& objective, const FeatureSet& train) {
+    if (train.soft.defined()) return "it trains on a teacher's soft targets";
+    if (!objective.auxiliary.empty()) return "auxiliary losses train with it";
+    const Objective::Term& main = objective.main;
+    if (main.entry->info.name != "cross-entropy") return "its loss is " + describe(*main.entry) + ", not cross-entropy";
+    if (main.params.has("label_smoothing") && main.params.get_real("label_smoothing") != 0.0)
+        return "its cross-entropy smooths the labels";
+    if (main.params.has("class_weights") && !main.params.get_reals("class_weights").empty())
+        return "its cross-entropy weighs the classes";
+    return std::nullopt;
+}
+
+// The lbfgs solver: the head as a multinomial logistic regression on the fusion's output,
+// fitted for each strength of config.l2, the best on `valid` kept.
+FitResult fit_linear_probe(Classifier& model, const Objective& objective, const FeatureSet& train,
+                           const FeatureSet& valid, const TrainConfig& config, const torch::Device& device,
+                           const std::function<void(const EpochRecord&)>& on_epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto inputs = [&](const FeatureSet& set) {
+        return set.size() ? model->fused(set.text, set.image).to(torch::kCPU) : torch::empty({0, 0});
+    };
+    if (config.l2.size() > 1 && valid.size() == 0)
+        throw Error("training: [train] l2 lists " + std::to_string(config.l2.size()) +
+                    " strengths to choose from on the validation rows, but there are none (check [split])");
+    const L2Sweep sweep = choose_l2(inputs(train), train.labels.to(torch::kCPU), inputs(valid),
+                                    valid.labels.to(torch::kCPU), model->num_classes(), config.l2, config.monitor);
+    {
+        torch::NoGradGuard no_grad;
+        torch::nn::Linear head = model->head();
+        head->weight.copy_(sweep.best.layer->weight);
+        head->bias.copy_(sweep.best.layer->bias);
+    }
+    FitResult result;
+    result.solver = Solver::lbfgs;
+    result.l2_points = sweep.points;
+    result.l2 = sweep.best.l2;
+    result.best_epoch = 1;
+    EpochRecord record;
+    record.epoch = 1;
+    record.train_loss = sweep.best.train_loss;
+    record.valid_loss = std::numeric_limits<double>::quiet_NaN();
+    if (valid.size() > 0) validate(model, objective, valid, config, device, record);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    record.seconds = result.seconds;
+    result.history.push_back(record);
+    if (on_epoch) on_epoch(record);
+    model->eval();
+    return result;
+}
+
 } // namespace
+
+Solver resolve_solver(const TrainConfig& config, const Classifier& model, const Objective& objective,
+                      const FeatureSet& train) {
+    if (config.solver == Solver::adamw) return Solver::adamw;
+    auto why_not = model->not_linear();
+    if (!why_not) why_not = not_cross_entropy(objective, train);
+    if (!why_not) return Solver::lbfgs;
+    if (config.solver == Solver::lbfgs)
+        throw Error("[train] solver = \"lbfgs\" fits a linear head on fixed features by cross-entropy, but " +
+                    *why_not + "; use solver = \"adamw\" (or \"auto\"), or a fusion without parameters such as "
+                    "linear");
+    return Solver::adamw;
+}
 
 FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& train, const FeatureSet& valid,
               const TrainConfig& config, std::uint64_t seed, const torch::Device& device,
               const std::function<void(const EpochRecord&)>& on_epoch) {
     if (train.size() == 0) throw Error("training: the training set is empty (check [split] and [sampler])");
+    model->standardize_with(train);
+    if (resolve_solver(config, model, objective, train) == Solver::lbfgs) {
+        model->to(device);
+        objective.main.loss->to(device);
+        return fit_linear_probe(model, objective, train, valid, config, device, on_epoch);
+    }
     const auto start = std::chrono::steady_clock::now();
     model->to(device);
     objective.main.loss->to(device);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "manifest/study.hpp"
+#include "train/logistic_regression.hpp"
 #include "train/metrics.hpp"
 
 #include <msa/encoder.hpp>
@@ -19,7 +20,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace msa {
@@ -76,17 +79,44 @@ struct ModelOutput {
     at::Tensor logits; // [N, C]
 };
 
+// The widths of the pooled features the classifier standardizes ([train] standardize);
+// 0: that modality enters the fusion as it is (absent, standardizing off, or through a
+// trainable encoder top, whose output changes as it trains).
+struct Standardization {
+    std::int64_t text_dim = 0;
+    std::int64_t image_dim = 0;
+};
+
+// What a trial standardizes: the frozen pooled features of each modality, when on.
+Standardization standardization(const TrainConfig& config, const FusionContext& context, const TrainableEncoder& text,
+                                const TrainableEncoder& image);
+
 // The trained model: trainable encoder tops if any, the fusion, then a linear
 // classifier unless the fusion already gives class logits (late fusion). Or a prompt
 // model ([prompt]), which gives class logits from the stored text and image features.
 class ClassifierImpl : public torch::nn::Module {
 public:
     ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry, std::int64_t num_classes,
-                   TrainableEncoder text = {}, TrainableEncoder image = {});
+                   TrainableEncoder text = {}, TrainableEncoder image = {}, Standardization standardize = {});
     ClassifierImpl(std::shared_ptr<PromptModel> prompt, const PluginEntry& prompt_entry, std::int64_t num_classes);
     ModelOutput forward_all(const Features& text, const Features& image);
     // Class logits [N, C].
     at::Tensor forward(const Features& text, const Features& image) { return forward_all(text, image).logits; }
+    // The standardized modalities' statistics, from `train`'s pooled features (mean and
+    // standard deviation per dimension; a constant dimension is only centred). Kept as
+    // buffers, so model.pt carries them to msa predict.
+    void standardize_with(const FeatureSet& train);
+    // "text", "image": the modalities standardized.
+    std::vector<std::string> standardized_modalities() const;
+    // The fusion's output [N, D] in eval mode, without gradients, and the linear head that
+    // maps it to logits (null where the fusion gives logits itself or a prompt model
+    // classifies): a linear probe fits that head alone.
+    at::Tensor fused(const Features& text, const Features& image);
+    torch::nn::Linear head() const { return head_; }
+    // Why this model is not a multinomial logistic regression on fixed inputs (trainable
+    // encoder tops, a prompt model, a fusion with parameters or giving logits); nullopt when
+    // it is one.
+    std::optional<std::string> not_linear() const;
     // Parameters of the trainable encoder tops, or a prompt model's pretrained ones (trained
     // at [train] encoder_learning_rate).
     std::vector<at::Tensor> encoder_parameters() const;
@@ -103,6 +133,8 @@ public:
 private:
     // The registered submodule `name` ("text_top", "image_top"), or null.
     std::shared_ptr<torch::nn::Module> child(const std::string& name) const;
+    // The fusion's inputs: `f` with its pooled features standardized when `mean` is defined.
+    static Features standardized(const Features& f, const at::Tensor& mean, const at::Tensor& scale);
 
     std::int64_t num_classes_;
     std::shared_ptr<Fusion> fusion_;
@@ -112,6 +144,7 @@ private:
     torch::nn::Linear head_{nullptr};
     TrainableEncoder text_, image_;
     bool text_top_frozen_ = false;
+    at::Tensor text_mean_, text_scale_, image_mean_, image_scale_; // undefined: not standardized
 };
 TORCH_MODULE(Classifier);
 
@@ -121,6 +154,7 @@ struct Objective {
         std::shared_ptr<Loss> loss;
         const PluginEntry* entry = nullptr;
         double weight = 1.0;
+        Properties params; // the loss's, as the manifest gave them
     };
     Term main;
     std::vector<Term> auxiliary;
@@ -146,7 +180,17 @@ struct FitResult {
     std::int64_t best_epoch = 0; // whose weights the model ends with
     bool stopped_early = false;
     double seconds = 0;
+    Solver solver = Solver::adamw;   // the one that ran (auto resolved)
+    std::vector<L2Point> l2_points;  // lbfgs: each strength of [train] l2, the chosen one in `l2`
+    double l2 = 0;
 };
+
+// The solver `config.solver` means for this model and objective: auto is lbfgs where the
+// model is a multinomial logistic regression on fixed inputs trained on cross-entropy
+// alone (no auxiliary losses, no soft targets), else adamw. Throws msa::Error saying why
+// when lbfgs is asked for a model that is not one.
+Solver resolve_solver(const TrainConfig& config, const Classifier& model, const Objective& objective,
+                      const FeatureSet& train);
 
 // The learning-rate multiplier after `step` optimizer steps of `total` (transformers'
 // schedules: linear ramp from 0 over the warmup steps, then constant, linear or cosine
@@ -163,7 +207,10 @@ void bucket_by_length(std::vector<std::size_t>& order, const std::vector<std::in
 
 // Trains `model` on `train` (its labels), choosing the best epoch on `valid` by
 // config.monitor (an empty `valid` keeps the last epoch). Batches are drawn in a
-// seeded order. `on_epoch` is told about each epoch as it ends.
+// seeded order. `on_epoch` is told about each epoch as it ends. The standardized
+// modalities take `train`'s statistics first. With the lbfgs solver (resolve_solver) the
+// head is fitted exactly for each strength of config.l2 and the one best on `valid` by
+// config.monitor is kept; `on_epoch` hears of it as epoch 1.
 FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& train, const FeatureSet& valid,
               const TrainConfig& config, std::uint64_t seed, const torch::Device& device,
               const std::function<void(const EpochRecord&)>& on_epoch = {});

@@ -19,6 +19,7 @@
 
 #include <msa/models/cpu_features.hpp>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -52,7 +53,8 @@ Classifier build_classifier(const Study& study, const PluginCatalog& catalog, co
                 throw ConfigError(choice.where, describe(fusion_entry) + " works on token sequences: set tokens = "
                                                 "true in [encoders." + modality + "]");
         }
-    return Classifier(fusion, fusion_entry, num_classes, features.text_top, features.image_top);
+    return Classifier(fusion, fusion_entry, num_classes, features.text_top, features.image_top,
+                      standardization(study.train, fusion_context, features.text_top, features.image_top));
 }
 
 // The classifier and the objective (main and auxiliary losses) of a trial, built from its plugins.
@@ -64,10 +66,11 @@ std::pair<Classifier, Objective> build_model(const Study& study, const PluginCat
     const LossContext loss_context{num_classes, class_counts, features.text_dim, features.image_dim};
     Objective objective;
     objective.main = {catalog.create_loss(study.loss.plugin, study.loss.params, loss_context),
-                      &catalog.get(PluginKind::loss, study.loss.plugin, study.loss.where), 1.0};
+                      &catalog.get(PluginKind::loss, study.loss.plugin, study.loss.where), 1.0, study.loss.params};
     for (const auto& aux : study.auxiliary_losses)
         objective.auxiliary.push_back({catalog.create_loss(aux.choice.plugin, aux.choice.params, loss_context),
-                                       &catalog.get(PluginKind::loss, aux.choice.plugin, aux.choice.where), aux.weight});
+                                       &catalog.get(PluginKind::loss, aux.choice.plugin, aux.choice.where), aux.weight,
+                                       aux.choice.params});
     return {model, objective};
 }
 
@@ -76,6 +79,8 @@ FitResult fit_logged(Classifier& model, const Objective& objective, const Featur
                      const Study& study, const torch::Device& device, const fs::path& out, TrialLog& log) {
     const auto& labels = study.dataset.labels;
     records::HistoryWriter history(out, labels);
+    const bool probe = resolve_solver(study.train, model, objective, train) == Solver::lbfgs;
+    const std::string round = "linear probe (L-BFGS)";
     const FitResult fitted = fit(model, objective, train, valid, study.train, study.seed, device,
                                  [&](const EpochRecord& r) {
                                      std::vector<double> class_f1;
@@ -87,15 +92,24 @@ FitResult fit_logged(Classifier& model, const Objective& objective, const Featur
                                      history.add({r.epoch, r.train_loss, r.valid_loss, r.valid.accuracy,
                                                   r.valid.macro_f1, r.valid.weighted_f1, r.learning_rate, r.seconds,
                                                   class_f1});
-                                     log("epoch " + std::to_string(r.epoch) + "/" + std::to_string(study.train.epochs) +
+                                     log((probe ? round : "epoch " + std::to_string(r.epoch) + "/" +
+                                                                  std::to_string(study.train.epochs)) +
                                          ": train loss " + fixed(r.train_loss) + ", valid loss " +
                                          fixed(r.valid_loss) + ", valid weighted F1 " + fixed(r.valid.weighted_f1) +
                                          ", macro F1 " + fixed(r.valid.macro_f1) +
                                          (per_class.empty() ? "" : ", F1 per class " + per_class) + " (" +
                                          fixed(r.seconds, 2) + " s)");
                                  });
-    log("best epoch " + std::to_string(fitted.best_epoch) + " of " + std::to_string(fitted.history.size()) +
-        (fitted.stopped_early ? " (stopped early)" : "") + "; trained in " + fixed(fitted.seconds, 1) + " s");
+    if (probe) {
+        for (const L2Point& p : fitted.l2_points)
+            log("  l2 " + fmt::format("{:g}", p.l2) + ": train loss " + fixed(p.train_loss) + ", valid " +
+                study.train.monitor.str() + " " + fixed(p.valid_score) + (p.converged ? "" : " (not converged)") +
+                (p.l2 == fitted.l2 ? "  <- kept" : ""));
+        log("fitted in " + fixed(fitted.seconds, 1) + " s");
+    } else {
+        log("best epoch " + std::to_string(fitted.best_epoch) + " of " + std::to_string(fitted.history.size()) +
+            (fitted.stopped_early ? " (stopped early)" : "") + "; trained in " + fixed(fitted.seconds, 1) + " s");
+    }
     return fitted;
 }
 
@@ -214,7 +228,16 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     std::int64_t encoder_parameters = 0, all_parameters = 0;
     for (const auto& t : model->encoder_parameters()) encoder_parameters += t.numel();
     for (const auto& t : model->parameters()) all_parameters += t.numel();
-    metrics.details.update({{"epochs_run", fitted.history.size()},
+    if (fitted.solver == Solver::lbfgs) {
+        nlohmann::json sweep = nlohmann::json::array();
+        for (const L2Point& p : fitted.l2_points)
+            sweep.push_back({{"l2", p.l2}, {"train_loss", p.train_loss}, {"valid", p.valid_score},
+                             {"evaluations", p.evaluations}, {"converged", p.converged}});
+        metrics.details["linear_probe"] = {{"l2", fitted.l2}, {"sweep", sweep}};
+    }
+    metrics.details.update({{"solver", to_string(fitted.solver)},
+                            {"standardized", model->standardized_modalities()},
+                            {"epochs_run", fitted.history.size()},
                             {"stopped_early", fitted.stopped_early},
                             {"monitor", study.train.monitor.str()},
                             {"train_rows", train.size()},

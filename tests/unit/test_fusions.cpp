@@ -32,7 +32,8 @@ std::shared_ptr<Fusion> make(const std::string& name, const Overrides& overrides
     return test::builtin_catalog().create_fusion(name, test::properties(PluginKind::fusion, name, overrides), context);
 }
 
-// Every built-in fusion in a tiny configuration, with the output width it must have.
+// Every built-in fusion with layers of its own in a tiny configuration, with the output
+// width it must have (linear, which has none, has a test case of its own).
 struct FusionCase {
     std::string name;
     Overrides overrides;
@@ -55,8 +56,8 @@ std::vector<FusionCase> all_fusions() {
 }
 
 // Fusions that combine both modalities and so refuse a study with one.
-const std::vector<std::string> kBimodal{"attention", "attention-combine", "gated", "cross-attention",
-                                        "bilinear",  "tensor",            "late"};
+const std::vector<std::string> kBimodal{"linear",  "attention", "attention-combine", "gated", "cross-attention",
+                                        "bilinear", "tensor",    "late"};
 
 // Token features: [n, lengths.size()...] with a mask marking the first lengths[i] tokens real.
 Features tokens(std::int64_t n, std::int64_t length, std::int64_t dim, const std::vector<std::int64_t>& real = {}) {
@@ -110,8 +111,18 @@ at::Tensor linear(const Fusion& fusion, const std::string& prefix, const at::Ten
 TEST_CASE("fusions: every built-in fusion is covered by these tests", "[fusion]") {
     std::vector<std::string> covered;
     for (const auto& c : all_fusions()) covered.push_back(c.name);
+    covered.push_back("linear");
     std::sort(covered.begin(), covered.end());
     CHECK(test::builtin_catalog().names(PluginKind::fusion) == covered);
+}
+
+TEST_CASE("fusions: linear passes the pooled text and image features on, concatenated, with no parameters",
+          "[fusion][selection]") {
+    const auto fusion = make("linear");
+    CHECK(fusion->parameters().empty());
+    const auto [text, image] = inputs("linear");
+    CHECK(fusion->output_dim() == kText + kImage);
+    CHECK(torch::equal(fusion->forward(text, image), torch::cat({text.pooled, image.pooled}, 1)));
 }
 
 TEST_CASE("fusions: output width equals output_dim()", "[fusion]") {

@@ -481,3 +481,63 @@ TEST_CASE("few-shot validation: k per class from the train split, apart from the
                       Catch::Matchers::Contains("class 'negative' has 5 train-split samples left") &&
                           Catch::Matchers::Contains("lower k (at most 6 here)"));
 }
+
+TEST_CASE("validation folds: the ratio split's test rows, the rest partitioned into stratified folds",
+          "[split][selection]") {
+    auto samples = make_samples({100, 50, 21}, 4);
+    for (std::size_t i = 0; i < 30; ++i) { // augmented copies stay with their source
+        Sample copy = samples[i];
+        copy.id += "#aug";
+        samples.push_back(copy);
+    }
+    const std::uint64_t test_seed = 42;
+    for (const std::uint64_t seed : {1, 2}) {
+        const Split ratio = msa::data::split_by_ratio(samples, 0.1, 0.1, seed, test_seed);
+        std::vector<int> validated(samples.size(), 0);
+        for (int fold = 0; fold < 5; ++fold) {
+            const Split split = msa::data::split_valid_folds(samples, 0.1, 0.1, 5, fold, seed, test_seed);
+            INFO("seed " << seed << ", fold " << fold);
+            check_partition(samples, split);
+            CHECK(split.test == ratio.test); // the rows a phase without folds tests on
+            for (const std::size_t i : split.valid) ++validated[i];
+            // Stratified: a fifth of each class's groups outside the test split (90, 45, 19).
+            std::vector<std::size_t> sources;
+            for (const std::size_t i : split.valid)
+                if (samples[i].id.find("#aug") == std::string::npos) sources.push_back(i);
+            const auto valid = per_class(samples, sources, 3);
+            CHECK(valid[0] == 18);
+            CHECK(valid[1] == 9);
+            CHECK((valid[2] == 3 || valid[2] == 4));
+            const auto part = parts_of(samples.size(), split);
+            for (std::size_t i = 100 + 50 + 21 + 4; i < samples.size(); ++i)
+                CHECK(part[i] == part[i - (100 + 50 + 21 + 4)]);
+        }
+        // The folds partition every labelled row outside the test split.
+        std::set<std::size_t> tested(ratio.test.begin(), ratio.test.end());
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+            INFO("sample " << samples[i].id);
+            CHECK(validated[i] == (samples[i].label >= 0 && !tested.count(i) ? 1 : 0));
+        }
+    }
+    // Another seed deals other folds; the same seed the same ones.
+    const auto a = msa::data::split_valid_folds(samples, 0.1, 0.1, 5, 0, 1, test_seed);
+    CHECK(msa::data::split_valid_folds(samples, 0.1, 0.1, 5, 0, 1, test_seed).valid == a.valid);
+    CHECK(msa::data::split_valid_folds(samples, 0.1, 0.1, 5, 0, 2, test_seed).valid != a.valid);
+    // make_split takes it from [split] valid_folds.
+    msa::SplitConfig config;
+    config.test_seed = test_seed;
+    config.valid_folds = 5;
+    config.valid_fold = 0;
+    CHECK(msa::data::make_split(samples, config, 1).valid == a.valid);
+}
+
+TEST_CASE("validation folds refuse too few folds, a fold outside them, and more folds than groups",
+          "[split][selection]") {
+    const auto samples = make_samples({4, 3});
+    CHECK_THAT(split_error([&] { msa::data::split_valid_folds(samples, 0.1, 0.2, 1, 0, 1); }),
+               Catch::Contains("at least 2 folds"));
+    CHECK_THAT(split_error([&] { msa::data::split_valid_folds(samples, 0.1, 0.2, 3, 3, 1); }),
+               Catch::Contains("split.valid_fold = 3 must be in [0, 2]"));
+    CHECK_THAT(split_error([&] { msa::data::split_valid_folds(samples, 0.1, 0.2, 7, 0, 1); }),
+               Catch::Contains("7 validation folds need at least 7 labelled groups outside the test split"));
+}

@@ -421,3 +421,132 @@ TEST_CASE("study plan: a few-shot phase runs every sweep point at every k, one t
     CHECK(format_value(find(changes, "zero_shot.descriptions.negative")->value) == "[\"sad\", \"angry\"]");
     CHECK(zero.configs[1].trials.size() == 3);
 }
+
+namespace {
+
+// Marks the trials finished, each with this many trained parameters.
+void finish(PlannedConfig& config, std::vector<double> valid, std::int64_t parameters) {
+    finish(config, std::move(valid));
+    for (auto& t : config.trials) t.outcome.parameters = parameters;
+}
+
+} // namespace
+
+TEST_CASE("study plan: select_folds trains every seed on every validation fold, in folders of their own",
+          "[study][selection]") {
+    PhaseSpec spec = train_phase("architecture", 1, {{"fusion", {"linear", "gated"}}}, {1, 2});
+    spec.select_folds = 3;
+    const PhasePlan plan = plan_phase(spec, context(), nullptr);
+    REQUIRE(plan.configs.size() == 2);
+    const auto& trials = plan.configs[1].trials;
+    REQUIRE(trials.size() == 6);
+    CHECK(trials[0].folder == "architecture/gated-s1-f0");
+    CHECK(trials[5].folder == "architecture/gated-s2-f2");
+    CHECK(trials[4].seed == 2);
+    CHECK(trials[4].fold == std::int64_t{1});
+    CHECK(find(trials[4].changes, "split.valid_folds")->value == Value{std::int64_t{3}});
+    CHECK(find(trials[4].changes, "split.valid_fold")->value == Value{std::int64_t{1}});
+    CHECK(find(trials[4].changes, "name")->value == Value{std::string("gated-s2-f1")});
+    // Without select_folds no trial names a fold.
+    spec.select_folds = 0;
+    const PhasePlan plain = plan_phase(spec, context(), nullptr);
+    CHECK(plain.configs[1].trials.size() == 2);
+    CHECK_FALSE(plain.configs[1].trials[0].fold);
+    CHECK(find(plain.configs[1].trials[0].changes, "split.valid_folds") == nullptr);
+
+    // The mean over seeds × folds selects; results.json records each trial's fold.
+    PhasePlan run = plan_phase([&] { auto s = spec; s.select_folds = 3; return s; }(), context(), nullptr);
+    finish(run.configs[0], {0.70, 0.71, 0.72, 0.70, 0.71, 0.72});
+    finish(run.configs[1], {0.60, 0.90, 0.60, 0.60, 0.90, 0.60}); // one lucky fold per seed: mean 0.70
+    choose_incumbent(run);
+    CHECK(run.incumbent == std::size_t{0});
+    const records::PhaseResult result = phase_result(run, {"negative", "positive"});
+    CHECK(result.configs[1].trials[2].fold == std::int64_t{2});
+    CHECK(result.configs[1].valid.weighted_f1->n == 6);
+}
+
+TEST_CASE("study plan: phases after a cross-validated one use its trial of the same seed and fold",
+          "[study][selection]") {
+    PhaseSpec tuning_spec = train_phase("tuning", 2, {{"train.learning_rate", {"1e-3"}}}, {1, 2});
+    tuning_spec.select_folds = 2;
+    PhasePlan tuning = plan_phase(tuning_spec, context(), nullptr);
+    finish(tuning.configs[0], {0.7, 0.71, 0.72, 0.73});
+    choose_incumbent(tuning);
+
+    PhaseSpec augmentation = train_phase("augmentation", 3, {{"augmenter", {"identity"}}}, {1, 2});
+    augmentation.kind = PhaseKind::augmentation;
+    augmentation.from = "tuning";
+    augmentation.select_folds = 2;
+    const PhasePlan plan = plan_phase(augmentation, context(), &tuning);
+    const PlannedTrial& trial = plan.configs[1].trials[3]; // seed 2, fold 1
+    CHECK(trial.folder == "augmentation/identity-s2-f1");
+    CHECK(find(trial.own, "augmentation.hard_samples")->value ==
+          Value{std::string("/runs/study/tuning/1e-3-s2-f1/predictions.csv")});
+
+    // An ablation evaluates each of the incumbent's models on that model's own split.
+    PhaseSpec ablation = train_phase("ablation", 4, {}, {});
+    ablation.kind = PhaseKind::ablation;
+    ablation.from = "tuning";
+    ablation.fills = {"zeros"};
+    const PhasePlan evaluated = plan_phase(ablation, context(), &tuning);
+    REQUIRE(evaluated.configs[1].trials.size() == 4);
+    const PlannedTrial& model = evaluated.configs[1].trials[1];
+    CHECK(model.folder == "ablation/text-zeros-s1-f1");
+    CHECK(find(model.own, "evaluate.model")->value == Value{std::string("/runs/study/tuning/1e-3-s1-f1")});
+    CHECK(find(model.changes, "split.valid_fold")->value == Value{std::int64_t{1}});
+    CHECK(find(model.changes, "split.valid_folds")->value == Value{std::int64_t{2}});
+}
+
+TEST_CASE("study plan: the one-SE rule keeps the simplest configuration within one standard error of the best",
+          "[study][selection]") {
+    PhasePlan plan = plan_phase(train_phase("architecture", 1, {{"fusion", {"linear", "concat", "tensor"}}}, {1, 2, 3}),
+                                context(), nullptr);
+    finish(plan.configs[0], {0.700, 0.705, 0.710}, 4995);    // mean 0.705
+    finish(plan.configs[1], {0.690, 0.710, 0.730}, 427011);  // mean 0.710, SE 0.0115
+    finish(plan.configs[2], {0.680, 0.690, 0.700}, 2000000); // mean 0.690
+    choose_incumbent(plan);
+    CHECK(plan.incumbent == std::size_t{0});
+    CHECK_THAT(plan.selection, Catch::Contains("one-SE rule: kept fusion=linear"));
+    CHECK_THAT(plan.selection, Catch::Contains("4995 trained parameters against 427011"));
+    CHECK(phase_result(plan, {"negative", "positive"}).selection == plan.selection);
+
+    // Beyond one standard error the best mean stays.
+    finish(plan.configs[0], {0.680, 0.685, 0.690}, 4995); // mean 0.685: 0.025 below
+    choose_incumbent(plan);
+    CHECK(plan.incumbent == std::size_t{1});
+    CHECK(plan.selection.empty());
+
+    // select_rule = "best" keeps the best mean.
+    finish(plan.configs[0], {0.700, 0.705, 0.710}, 4995);
+    plan.spec.select_rule = SelectRule::best;
+    choose_incumbent(plan);
+    CHECK(plan.incumbent == std::size_t{1});
+    CHECK(plan.selection.empty());
+
+    // One trial per configuration: no standard error, the best mean stays.
+    PhasePlan single = plan_phase(train_phase("architecture", 1, {{"fusion", {"linear", "concat"}}}, {1}), context(),
+                                  nullptr);
+    finish(single.configs[0], {0.70}, 4995);
+    finish(single.configs[1], {0.71}, 427011);
+    choose_incumbent(single);
+    CHECK(single.incumbent == std::size_t{1});
+}
+
+TEST_CASE("study plan: for the one-SE rule no augmentation is simpler than any augmenter", "[study][selection]") {
+    PhasePlan loss = plan_phase(train_phase("loss", 3, {{"loss", {"focal"}}}, {1, 2}), context(), nullptr);
+    finish(loss.configs[0], {0.70, 0.72}, 1000);
+    choose_incumbent(loss);
+    PhaseSpec spec = train_phase("augmentation", 4, {{"augmenter", {"identity", "clip-tags"}}}, {1, 2});
+    spec.kind = PhaseKind::augmentation;
+    spec.from = "loss";
+    PhasePlan plan = plan_phase(spec, context(), &loss);
+    REQUIRE(plan.configs.size() == 3);
+    finish(plan.configs[1], {0.70, 0.74}, 1000); // mean 0.72, SE 0.02: the reference (0.71) is within it
+    finish(plan.configs[2], {0.69, 0.70}, 1000);
+    choose_incumbent(plan);
+    CHECK(plan.incumbent == std::size_t{0});
+    CHECK_THAT(plan.selection, Catch::Contains("as simpler: no augmenter"));
+    const auto [augmented, parameters] = config_complexity(plan, plan.configs[1]);
+    CHECK(augmented == 1);
+    CHECK(parameters == Approx(1000));
+}

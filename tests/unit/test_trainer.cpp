@@ -242,3 +242,93 @@ TEST_CASE("trainer: SetFit's pairs: half of one label, half of another, seeded, 
     CHECK(equal);
     CHECK(differs);
 }
+
+namespace {
+
+// A classifier that standardizes both modalities, on `fusion`.
+Setup build_standardized(std::uint64_t seed, const std::string& fusion) {
+    Setup s = build(seed, fusion);
+    const auto& catalog = test::builtin_catalog();
+    const FusionContext context{8, 4, 3};
+    torch::manual_seed(seed);
+    s.model = Classifier(catalog.create_fusion(fusion, test::properties(PluginKind::fusion, fusion), context),
+                         catalog.get(PluginKind::fusion, fusion), 3, TrainableEncoder{}, TrainableEncoder{},
+                         standardization(TrainConfig{}, context, {}, {}));
+    return s;
+}
+
+} // namespace
+
+TEST_CASE("trainer: standardized features enter the fusion with the training rows' mean and deviation, "
+          "and model.pt keeps them", "[trainer][selection]") {
+    auto train = synthetic(200, 21);
+    train.image.pooled = train.image.pooled * 50.0 + 7.0; // unnormalized, as EfficientNet's are
+    auto s = build_standardized(21, "linear");
+    CHECK(s.model->standardized_modalities() == std::vector<std::string>{"text", "image"});
+    s.model->standardize_with(train);
+    const at::Tensor fused = s.model->fused(train.text, train.image); // [text | image], standardized
+    REQUIRE(fused.sizes() == std::vector<std::int64_t>{200, 12});
+    CHECK(fused.mean(0).abs().max().item<double>() < 1e-5);
+    CHECK(fused.std(0, /*unbiased=*/false).sub(1).abs().max().item<double>() < 1e-4);
+    // Saved and loaded into a fresh classifier of the same build: the same inputs to the head.
+    test::TempDir dir;
+    torch::save(s.model, (dir.path() / "model.pt").string());
+    auto loaded = build_standardized(99, "linear");
+    torch::load(loaded.model, (dir.path() / "model.pt").string());
+    CHECK(torch::allclose(loaded.model->fused(train.text, train.image), fused));
+    // Standardizing off, or a modality through a trainable top: that modality as it is.
+    TrainConfig off;
+    off.standardize = false;
+    CHECK(standardization(off, {8, 4, 3}, {}, {}).text_dim == 0);
+    CHECK(standardization(TrainConfig{}, {8, 4, 3}, {}, {}).image_dim == 4);
+}
+
+TEST_CASE("trainer: a linear head on a fusion without parameters is fitted by L-BFGS with L2 chosen on validation",
+          "[trainer][selection]") {
+    const auto train = synthetic(300, 31), valid = synthetic(90, 32);
+    auto s = build_standardized(31, "linear");
+    TrainConfig config = quick(30);
+    CHECK(resolve_solver(config, s.model, s.objective, train) == Solver::lbfgs);
+    config.l2 = {1e-4, 1e-2, 1.0};
+    std::vector<std::int64_t> seen;
+    const FitResult result = fit(s.model, s.objective, train, valid, config, 31, torch::kCPU,
+                                 [&](const EpochRecord& r) { seen.push_back(r.epoch); });
+    CHECK(result.solver == Solver::lbfgs);
+    CHECK(seen == std::vector<std::int64_t>{1});
+    REQUIRE(result.l2_points.size() == 3);
+    CHECK(std::find_if(result.l2_points.begin(), result.l2_points.end(),
+                       [&](const L2Point& p) { return p.l2 == result.l2; }) != result.l2_points.end());
+    // The head is the regression choose_l2 fits on the standardized features: the same weights.
+    const L2Sweep direct = choose_l2(s.model->fused(train.text, train.image), train.labels,
+                                     s.model->fused(valid.text, valid.image), valid.labels, 3, config.l2,
+                                     config.monitor);
+    CHECK(direct.best.l2 == result.l2);
+    CHECK(torch::allclose(s.model->head()->weight, direct.best.layer->weight, 1e-5, 1e-6));
+    CHECK(result.history[0].valid.accuracy > 0.9);
+    // Deterministic: no seed enters a convex fit.
+    auto again = build_standardized(77, "linear");
+    fit(again.model, again.objective, train, valid, config, 77, torch::kCPU);
+    CHECK(torch::equal(again.model->head()->weight, s.model->head()->weight));
+}
+
+TEST_CASE("trainer: solver = auto keeps AdamW where the model is no linear probe; lbfgs there says why",
+          "[trainer][selection]") {
+    const auto train = synthetic(60, 41);
+    TrainConfig config = quick(2);
+    auto concat = build(41, "concat"); // a hidden layer: parameters of its own
+    CHECK(resolve_solver(config, concat.model, concat.objective, train) == Solver::adamw);
+    config.solver = Solver::lbfgs;
+    CHECK_THROWS_WITH(resolve_solver(config, concat.model, concat.objective, train),
+                      Catch::Matchers::Contains("has parameters of its own") &&
+                          Catch::Matchers::Contains("solver = \"adamw\""));
+    auto linear = build_standardized(41, "linear");
+    linear.objective.main.params = test::properties(PluginKind::loss, "cross-entropy");
+    linear.objective.main.params.set("label_smoothing", 0.1);
+    CHECK_THROWS_WITH(resolve_solver(config, linear.model, linear.objective, train),
+                      Catch::Matchers::Contains("smooths the labels"));
+    config.solver = Solver::auto_;
+    CHECK(resolve_solver(config, linear.model, linear.objective, train) == Solver::adamw);
+    config.solver = Solver::adamw;
+    linear.objective.main.params = test::properties(PluginKind::loss, "cross-entropy");
+    CHECK(resolve_solver(config, linear.model, linear.objective, train) == Solver::adamw);
+}
