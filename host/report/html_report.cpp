@@ -29,6 +29,7 @@ td.long { white-space: normal; min-width: 18rem; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.incumbent td { background: #fff6d6; font-weight: 600; }
 .note { color: #555; font-size: .85rem; }
+.warning { color: #8a4b00; }
 .charts { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
 svg.chart { max-width: 100%; height: auto; border: 1px solid #e3e3e3; }
 )css";
@@ -105,6 +106,8 @@ void write_phase(std::string& html, const StudyResults& results, const PhaseResu
             if (const auto curve = learning_curve_table(phase, metric)) write_table(html, *curve);
     }
     if (const auto table = phase_configs_table(results, phase)) write_table(html, *table);
+    if (const std::string warning = optimism_warning(results, phase); !warning.empty())
+        fmt::format_to(out, "<p class=\"warning\">{}</p>\n", escape(warning));
     if (const auto table = distill_table(results, phase)) {
         html += "<p>Distillation:</p>\n";
         write_table(html, *table);
@@ -142,6 +145,15 @@ std::string html_report(const StudyResults& results, const StudyArtifacts& artif
         html += "<p>The study has no phases.</p>\n";
     else
         write_table(html, phase_table(results));
+    if (const auto table = optimism_table(results)) {
+        html += "<h3 id=\"optimism\">Selection and optimism</h3>\n";
+        write_table(html, *table);
+        for (const auto& phase : results.phases)
+            if (const std::string warning = optimism_warning(results, phase); !warning.empty())
+                fmt::format_to(out, "<p class=\"warning\">{}</p>\n", escape(warning));
+        if (const std::string line = study_optimism_line(results); !line.empty())
+            fmt::format_to(out, "<p>{}</p>\n", escape(line));
+    }
     if (const auto table = ensemble_table(results)) {
         html += "<h3 id=\"ensembles\">Seed ensembles of the incumbents (test)</h3>\n";
         write_table(html, *table);

@@ -1,5 +1,5 @@
-// report.md: header, phase table, the final incumbent's confusion matrix, then one
-// section per phase. Labels come from manifests, so every cell is escaped.
+// report.md: header, phase table, selection and optimism, the final incumbent's confusion
+// matrix, then one section per phase. Labels come from manifests, so every cell is escaped.
 #include "report/markdown_report.hpp"
 
 #include "report/report_tables.hpp"
@@ -67,6 +67,8 @@ void write_phase(std::string& md, const StudyResults& results, const PhaseResult
             write_table(md, *curve);
         }
     if (const auto table = phase_configs_table(results, phase)) write_table(md, *table);
+    if (const std::string warning = optimism_warning(results, phase); !warning.empty())
+        fmt::format_to(out, "{}\n\n", escape(warning));
     if (const auto table = distill_table(results, phase)) {
         md += "Distillation:\n\n";
         write_table(md, *table);
@@ -93,6 +95,15 @@ std::string markdown_report(const StudyResults& results, const StudyArtifacts& a
         md += "The study has no phases.\n\n";
     else
         write_table(md, phase_table(results));
+    if (const auto table = optimism_table(results)) {
+        md += "### Selection and optimism\n\n";
+        write_table(md, *table);
+        for (const auto& phase : results.phases)
+            if (const std::string warning = optimism_warning(results, phase); !warning.empty())
+                fmt::format_to(out, "{}\n\n", escape(warning));
+        if (const std::string line = study_optimism_line(results); !line.empty())
+            fmt::format_to(out, "{}\n\n", escape(line));
+    }
     if (const auto table = ensemble_table(results)) {
         md += "### Seed ensembles of the incumbents (test)\n\n";
         write_table(md, *table);

@@ -74,6 +74,43 @@ const EnsembleScores* incumbent_ensemble(const PhaseResult& phase) {
     return best && best->test_ensemble ? &*best->test_ensemble : nullptr;
 }
 
+// "+0.013", "-0.4": signed, rounded first so that -0.0004 reads +0.000, not -0.000.
+std::string signed_number(double value, int decimals) {
+    const double scale = std::pow(10.0, decimals);
+    const double rounded = std::round(value * scale) / scale;
+    return fmt::format("{:+.{}f}", rounded == 0 ? 0.0 : rounded, decimals);
+}
+
+// A gap in standard errors has one decimal: a ratio of two estimates from a few seeds
+// tells no more.
+std::string format_gap(double standard_errors) { return signed_number(standard_errors, 1); }
+
+// The score of a `select` metric in `split`: a summarized metric, or one class's F1.
+std::optional<Stat> stat_of(const SplitStats& split, const MetricName& metric) {
+    if (metric.metric == Metric::class_f1) return split.class_f1(metric.label);
+    const std::optional<Stat>* field = split.of(metric.metric);
+    return field ? *field : std::nullopt;
+}
+
+// "weighted F1", "F1 neutral": a `select` metric as the table headers name it.
+std::string select_title(const MetricName& metric) {
+    return metric.metric == Metric::class_f1 ? "F1 " + metric.label : metric_title(metric.metric);
+}
+
+// The incumbent against `other` on validation; `sign` is -1 for a metric where lower is better.
+PhaseOptimism::Comparison compare(const Stat& incumbent, const ConfigResult& other, const Stat& other_valid,
+                                  double sign) {
+    PhaseOptimism::Comparison c{&other, other_valid, sign * (incumbent.mean - other_valid.mean), std::nullopt};
+    // One seed has sd 0 by convention (results_file.hpp), which is no measure of its spread:
+    // taking it as 0 would make the gap look larger than anything the seeds showed.
+    if (incumbent.n >= 2 && other_valid.n >= 2) {
+        const double se = std::sqrt(incumbent.std * incumbent.std / static_cast<double>(incumbent.n) +
+                                    other_valid.std * other_valid.std / static_cast<double>(other_valid.n));
+        if (se > 0) c.standard_errors = c.difference / se;
+    }
+    return c;
+}
+
 // "0.731 (seeds 0.712 ± 0.010)"
 std::string beside(double ensemble, const std::optional<Stat>& seeds) {
     return fmt::format("{} (seeds {})", format_number(ensemble), format_stat(seeds));
@@ -263,6 +300,98 @@ Table phase_table(const StudyResults& results) {
     }
     table.note = "Metrics of each phase's incumbent: mean ± standard deviation over its seeds; trials: finished/planned.";
     return table;
+}
+
+std::optional<PhaseOptimism> phase_optimism(const StudyResults& results, const PhaseResult& phase) {
+    const ConfigResult* best = phase.has_own_incumbent() ? phase.incumbent_config() : nullptr;
+    const std::optional<MetricName> metric = parse_metric(phase.select, metric_select);
+    const std::optional<Stat> valid = best && metric ? stat_of(best->valid, *metric) : std::nullopt;
+    if (!valid) return std::nullopt;
+    // The order choose_incumbent (study_plan.cpp) picks by; every metric `select` accepts
+    // is higher-is-better today.
+    const double sign = metric->higher_is_better() ? 1.0 : -1.0;
+
+    PhaseOptimism out;
+    out.metric = *metric;
+    out.incumbent = best;
+    out.valid = *valid;
+    out.test = stat_of(best->test, *metric);
+    if (out.test) out.optimism = sign * (valid->mean - out.test->mean);
+
+    // Every configuration of a train or augmentation phase could have been chosen: its only
+    // reference is the incumbent of `from` competing with the sweep (results.json does not
+    // record `candidate`; the references that are not candidates are in clip phases).
+    for (std::size_t i = 0; i < phase.configs.size(); ++i) {
+        const std::optional<Stat> other = i == *phase.incumbent ? std::nullopt : stat_of(phase.configs[i].valid, *metric);
+        if (other && (!out.runner_up || sign * other->mean > sign * out.runner_up->valid.mean))
+            out.runner_up = compare(*valid, phase.configs[i], *other, sign);
+    }
+
+    const PhaseResult* source = phase.from.empty() ? nullptr : results.find_phase(phase.from);
+    const ConfigResult* start = source && source->has_own_incumbent() ? source->incumbent_config() : nullptr;
+    // The incumbent is a reference only when no configuration beat the one of `from`.
+    out.kept_from = start && best->reference;
+    if (start && !out.kept_from)
+        if (const std::optional<Stat> other = stat_of(start->valid, *metric))
+            out.from = compare(*valid, *start, *other, sign);
+    return out;
+}
+
+std::optional<Table> optimism_table(const StudyResults& results) {
+    Table table;
+    table.headers = {"phase",         "metric",         "incumbent",          "runner-up",
+                     "valid",         "test",           "optimism",           "gap to runner-up (SE)",
+                     "gap to the incumbent of from (SE)"};
+    table.text_columns = 4;
+    bool kept = false, one_seed = false, no_spread = false;
+    for (const auto& phase : results.phases) {
+        const std::optional<PhaseOptimism> o = phase_optimism(results, phase);
+        if (!o) continue;
+        const auto gap_cell = [&](const std::optional<PhaseOptimism::Comparison>& c) -> std::string {
+            if (!c) return "—";
+            if (c->standard_errors) return format_gap(*c->standard_errors);
+            if (o->valid.n < 2 || c->valid.n < 2)
+                one_seed = true;
+            else
+                no_spread = true;
+            return "—";
+        };
+        kept = kept || o->kept_from;
+        table.rows.push_back({phase.name, select_title(o->metric), o->incumbent->label,
+                              o->runner_up ? o->runner_up->config->label : "none", format_stat(o->valid),
+                              format_stat(o->test), o->optimism ? signed_number(*o->optimism, 3) : "—",
+                              gap_cell(o->runner_up), o->kept_from ? "kept" : gap_cell(o->from)});
+        table.highlighted.push_back(false);
+    }
+    if (table.rows.empty()) return std::nullopt;
+    table.note = "Each phase's incumbent on the metric it was chosen by (the phase's select): mean ± standard "
+                 "deviation over its seeds. Optimism: valid mean − test mean; the incumbent was chosen for its "
+                 "validation score, which therefore flatters it, so quote its test score. Gap: the difference of "
+                 "two configurations' mean validation scores over its standard error, sqrt(sd1²/n1 + sd2²/n2); "
+                 "within one standard error the two are not told apart, and with 3 seeds a gap is a rough guide. "
+                 "Runner-up: the configuration with the next-best validation mean that the phase could have chosen.";
+    if (kept) table.note += " Kept: no configuration beat the incumbent of from on validation, so it stays.";
+    if (one_seed) table.note += " —: a configuration with one seed has no standard deviation to measure a gap by.";
+    if (no_spread) table.note += " —: every seed of both configurations scored the same (standard error 0).";
+    return table;
+}
+
+std::string optimism_warning(const StudyResults& results, const PhaseResult& phase) {
+    const std::optional<PhaseOptimism> o = phase_optimism(results, phase);
+    if (!o || !o->within_one_se_of_from()) return {};
+    return fmt::format("Warning: in phase {}, the incumbent is within one standard error of the incumbent of {} "
+                       "(gap {} SE on valid {}): the difference may be noise.",
+                       phase.name, phase.from, format_gap(*o->from->standard_errors), select_title(o->metric));
+}
+
+std::string study_optimism_line(const StudyResults& results) {
+    const auto [phase, config] = results.final_incumbent_config();
+    const std::optional<PhaseOptimism> o = phase ? phase_optimism(results, *phase) : std::nullopt;
+    if (!o || !o->optimism) return {};
+    return fmt::format("Optimism of the final incumbent ({}, phase {}): valid {} {} against test {}, {}; its test "
+                       "score is the one to quote.",
+                       config->label, phase->name, select_title(o->metric), format_stat(o->valid),
+                       format_stat(o->test), signed_number(*o->optimism, 3));
 }
 
 Table config_table(const StudyResults& results, const PhaseResult& phase) {

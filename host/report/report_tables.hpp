@@ -4,6 +4,7 @@
 
 #include "records/results_file.hpp"
 
+#include <cmath>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -34,6 +35,57 @@ std::string phase_status(const PhaseResult& phase);
 
 // One row per phase: kind, from, status, configs, trials, incumbent and its metrics.
 Table phase_table(const StudyResults& results);
+
+// How much a phase's choice can be trusted. The incumbent was chosen for its mean validation
+// score, so that score flatters it: the optimism is how much it exceeds the test score. The
+// gaps say how far the incumbent stands from the configuration that came next, and from the
+// incumbent it started from, in standard errors of the difference of the mean validation
+// scores (Welch: sqrt(sd1²/n1 + sd2²/n2)); within one, the two are not told apart.
+struct PhaseOptimism {
+    MetricName metric;                // the phase's `select`
+    const ConfigResult* incumbent = nullptr;
+    Stat valid;                       // the incumbent's, of `metric`
+    std::optional<Stat> test;         // none when no seed of it was scored on test
+    std::optional<double> optimism;   // valid mean − test mean; positive when validation flatters it
+
+    struct Comparison {
+        const ConfigResult* config = nullptr;
+        Stat valid;                   // its validation score, of `metric`
+        double difference = 0;        // incumbent mean − its mean; positive when the incumbent is better
+        // difference / standard error; none when either has one seed (no sd to go on) or
+        // the standard error is 0 (every seed of both scored the same).
+        std::optional<double> standard_errors;
+    };
+    // The configuration with the next-best validation mean among those the phase could
+    // have chosen; none when it had one.
+    std::optional<Comparison> runner_up;
+    // The incumbent of `from`, on this phase's metric; none without a `from`, or when this
+    // phase kept that incumbent (kept_from).
+    std::optional<Comparison> from;
+    bool kept_from = false;           // no configuration beat the incumbent of `from`: it stays
+
+    // The incumbent is not told apart from the one it started from: |gap| < 1 standard error.
+    bool within_one_se_of_from() const {
+        return from && from->standard_errors && std::abs(*from->standard_errors) < 1;
+    }
+};
+
+// The optimism and gaps of a phase with an incumbent of its own; none for other phases,
+// a phase with no incumbent, or an incumbent without a validation score of `select`.
+std::optional<PhaseOptimism> phase_optimism(const StudyResults& results, const PhaseResult& phase);
+
+// One row per phase that phase_optimism describes: its incumbent's valid and test scores of
+// `select`, the optimism, the runner-up and the gaps; none when no phase has one.
+std::optional<Table> optimism_table(const StudyResults& results);
+
+// "Warning: in phase tuning, the incumbent is within one standard error of the incumbent of
+// encoders (gap +0.4 SE): …"; empty when the incumbent stands clear of it (or kept it),
+// or the gap cannot be measured.
+std::string optimism_warning(const StudyResults& results, const PhaseResult& phase);
+
+// The final incumbent's optimism in a sentence; empty when there is no final incumbent or
+// it has no test score.
+std::string study_optimism_line(const StudyResults& results);
 
 // "Kind train, from baseline, incumbent by valid weighted_f1. Status: complete.", and
 // "No configurations were run." after it when none were.

@@ -173,6 +173,33 @@ TEST_CASE("reports: each incumbent's seed ensemble beside its seeds' mean ± std
     CHECK_THAT(html, Contains("<dt>seed ensemble</dt><dd>test weighted F1 0.711 of the final incumbent&#39;s seeds 1, 2"));
 }
 
+TEST_CASE("reports: each incumbent's optimism and its gaps in standard errors, under the phase table",
+          "[report][optimism]") {
+    msa::test::TempDir dir;
+    const auto written = write_reports(copy_fixture(dir));
+    const std::string md = read_text(written.markdown);
+    CHECK_THAT(md, Contains("### Selection and optimism\n\n| phase | metric | incumbent | runner-up | valid | test | "
+                            "optimism | gap to runner-up (SE) | gap to the incumbent of from (SE) |\n"
+                            "|---|---|---|---|---:|---:|---:|---:|---:|\n"
+                            "| baseline | weighted F1 | fusion=concat | none | 0.653 ± 0.007 | 0.650 ± 0.007 | +0.003 | — "
+                            "| — |\n"
+                            "| architecture | weighted F1 | fusion=gated | fusion=late | 0.712 ± 0.010 | 0.697 ± 0.014 | "
+                            "+0.015 | +2.1 | +6.6 |\n"));
+    // The failed phase has no incumbent, ablation and clip none of their own: no rows.
+    CHECK(md.find("| loss | f1.neutral") == std::string::npos);
+    CHECK_THAT(md, Contains("Optimism of the final incumbent (fusion=gated, phase architecture): valid weighted F1 "
+                            "0.712 ± 0.010 against test 0.697 ± 0.014, +0.015; its test score is the one to quote.\n"));
+    // Both gaps stand clear of one standard error: no warning.
+    CHECK(md.find("Warning:") == std::string::npos);
+    // Before the seed ensembles.
+    CHECK(md.find("### Selection and optimism") < md.find("### Seed ensembles"));
+
+    const std::string html = read_text(written.html);
+    CHECK_THAT(html, Contains("<h3 id=\"optimism\">Selection and optimism</h3>"));
+    CHECK_THAT(html, Contains("<td>architecture</td><td>weighted F1</td><td>fusion=gated</td><td>fusion=late</td>"
+                              "<td class=\"num\">0.712 ± 0.010</td>"));
+}
+
 TEST_CASE("report.md: the ablation table compares each configuration with the full model") {
     msa::test::TempDir dir;
     const std::string md = read_text(write_reports(copy_fixture(dir)).markdown);
