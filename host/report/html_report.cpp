@@ -106,6 +106,8 @@ void write_phase(std::string& html, const StudyResults& results, const PhaseResu
             if (const auto curve = learning_curve_table(phase, metric)) write_table(html, *curve);
     }
     if (const auto table = phase_configs_table(results, phase)) write_table(html, *table);
+    // The one-SE rule kept a simpler configuration than the best mean: say which and why.
+    if (!phase.selection.empty()) fmt::format_to(out, "<p>{}</p>\n", escape(phase.selection));
     if (const std::string warning = optimism_warning(results, phase); !warning.empty())
         fmt::format_to(out, "<p class=\"warning\">{}</p>\n", escape(warning));
     if (const auto table = distill_table(results, phase)) {

@@ -67,6 +67,8 @@ void write_phase(std::string& md, const StudyResults& results, const PhaseResult
             write_table(md, *curve);
         }
     if (const auto table = phase_configs_table(results, phase)) write_table(md, *table);
+    // The one-SE rule kept a simpler configuration than the best mean: say which and why.
+    if (!phase.selection.empty()) fmt::format_to(out, "{}\n\n", escape(phase.selection));
     if (const std::string warning = optimism_warning(results, phase); !warning.empty())
         fmt::format_to(out, "{}\n\n", escape(warning));
     if (const auto table = distill_table(results, phase)) {

@@ -10,6 +10,7 @@
 #include <msa/error.hpp>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -198,6 +199,22 @@ TEST_CASE("reports: each incumbent's optimism and its gaps in standard errors, u
     CHECK_THAT(html, Contains("<h3 id=\"optimism\">Selection and optimism</h3>"));
     CHECK_THAT(html, Contains("<td>architecture</td><td>weighted F1</td><td>fusion=gated</td><td>fusion=late</td>"
                               "<td class=\"num\">0.712 ± 0.010</td>"));
+}
+
+TEST_CASE("reports: a phase whose incumbent the one-SE rule chose says so in its section", "[report][selection]") {
+    msa::test::TempDir dir;
+    const fs::path study = copy_fixture(dir);
+    nlohmann::json results = nlohmann::json::parse(read_text(study / "results.json"));
+    const std::string why = "one-SE rule: kept fusion=gated (weighted_f1 0.7120 against the best mean 0.7150, within "
+                            "one standard error (0.0100)) of fusion=late, as simpler: 812 trained parameters against "
+                            "2051";
+    results["phases"][1]["selection"] = why;
+    std::ofstream(study / "results.json") << results.dump(2);
+    const auto written = write_reports(study);
+    std::string escaped = why; // Markdown: weighted\_f1
+    escaped.replace(escaped.find("_f1"), 1, "\\_");
+    CHECK(count(read_text(written.markdown), escaped + "\n\n") == 1);
+    CHECK(count(read_text(written.html), "<p>" + why + "</p>") == 1);
 }
 
 TEST_CASE("report.md: the ablation table compares each configuration with the full model") {
