@@ -64,8 +64,15 @@ std::string format_number(double value) { return fmt::format("{:.3f}", value); }
 
 // "seeds 1, 2, 3", or the trial folders when results.json has no seeds.
 std::string seeds_of(const EnsembleScores& e) {
-    if (e.seeds.size() == e.trials.size() && !e.seeds.empty())
-        return fmt::format("seed{} {}", e.seeds.size() == 1 ? "" : "s", fmt::join(e.seeds, ", "));
+    if (e.seeds.size() == e.trials.size() && !e.seeds.empty()) {
+        // A cross-validated phase (select_folds) has a model per seed and fold.
+        std::vector<std::int64_t> distinct = e.seeds;
+        distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+        const std::string seeds =
+            fmt::format("seed{} {}", distinct.size() == 1 ? "" : "s", fmt::join(distinct, ", "));
+        if (distinct.size() == e.seeds.size()) return seeds;
+        return fmt::format("{} models: {} × {} folds", e.seeds.size(), seeds, e.seeds.size() / distinct.size());
+    }
     return fmt::format("{}", fmt::join(e.trials, ", "));
 }
 

@@ -410,7 +410,7 @@ private:
         }
         std::ostringstream line;
         line << "phase " << phase.spec.name << ": seed ensemble of the incumbent (" << scores.trials.size()
-             << " seeds): ";
+             << (phase.spec.select_folds >= 2 ? " models, a seed's on each fold" : " seeds") << "): ";
         if (scores.scored())
             line << "test weighted F1 " << std::fixed << std::setprecision(4) << scores.weighted_f1 << ", macro F1 "
                  << scores.macro_f1 << ", accuracy " << scores.accuracy << " on " << scores.samples << " test rows";

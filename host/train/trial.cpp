@@ -80,7 +80,10 @@ FitResult fit_logged(Classifier& model, const Objective& objective, const Featur
     const auto& labels = study.dataset.labels;
     records::HistoryWriter history(out, labels);
     const bool probe = resolve_solver(study.train, model, objective, train) == Solver::lbfgs;
-    const std::string round = "linear probe (L-BFGS)";
+    const auto heading = [&](std::int64_t epoch) {
+        return probe ? std::string("linear probe (L-BFGS)")
+                     : "epoch " + std::to_string(epoch) + "/" + std::to_string(study.train.epochs);
+    };
     const FitResult fitted = fit(model, objective, train, valid, study.train, study.seed, device,
                                  [&](const EpochRecord& r) {
                                      std::vector<double> class_f1;
@@ -92,9 +95,7 @@ FitResult fit_logged(Classifier& model, const Objective& objective, const Featur
                                      history.add({r.epoch, r.train_loss, r.valid_loss, r.valid.accuracy,
                                                   r.valid.macro_f1, r.valid.weighted_f1, r.learning_rate, r.seconds,
                                                   class_f1});
-                                     log((probe ? round : "epoch " + std::to_string(r.epoch) + "/" +
-                                                                  std::to_string(study.train.epochs)) +
-                                         ": train loss " + fixed(r.train_loss) + ", valid loss " +
+                                     log(heading(r.epoch) + ": train loss " + fixed(r.train_loss) + ", valid loss " +
                                          fixed(r.valid_loss) + ", valid weighted F1 " + fixed(r.valid.weighted_f1) +
                                          ", macro F1 " + fixed(r.valid.macro_f1) +
                                          (per_class.empty() ? "" : ", F1 per class " + per_class) + " (" +
