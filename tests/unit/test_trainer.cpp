@@ -311,7 +311,7 @@ TEST_CASE("trainer: a linear head on a fusion without parameters is fitted by L-
     CHECK(torch::equal(again.model->head()->weight, s.model->head()->weight));
 }
 
-TEST_CASE("trainer: solver = auto keeps AdamW where the model is no linear probe; lbfgs there says why",
+TEST_CASE("trainer: solver = auto keeps AdamW where the model is no linear probe, and lbfgs there says why",
           "[trainer][selection]") {
     const auto train = synthetic(60, 41);
     TrainConfig config = quick(2);
