@@ -31,26 +31,26 @@ std::string absolute_trial(const PlanContext& context, const PlannedTrial& trial
 struct Draw {
     std::uint64_t seed = 0;
     std::optional<std::int64_t> fold;
+    std::int64_t folds = 0; // with `fold`: how many folds were dealt
 };
 
 // Every seed on every fold of `select_folds` (none: one draw per seed).
 std::vector<Draw> draws_of(const std::vector<std::uint64_t>& seeds, std::int64_t select_folds) {
     std::vector<Draw> out;
     for (auto seed : seeds) {
-        if (select_folds < 2) out.push_back({seed, std::nullopt});
-        for (std::int64_t f = 0; select_folds >= 2 && f < select_folds; ++f) out.push_back({seed, f});
+        if (select_folds < 2) out.push_back({seed, std::nullopt, 0});
+        for (std::int64_t f = 0; select_folds >= 2 && f < select_folds; ++f) out.push_back({seed, f, select_folds});
     }
     return out;
 }
 
 // A trial's name, seed, output folder and validation fold.
-Change trial_identity(const PlanContext& context, const std::string& name, const Draw& draw,
-                      std::int64_t select_folds) {
+Change trial_identity(const PlanContext& context, const std::string& name, const Draw& draw) {
     std::vector<Assignment> identity{{"name", Value{name}},
                                      {"seed", Value{static_cast<std::int64_t>(draw.seed)}},
                                      {"output", Value{context.study_folder.string()}}};
     if (draw.fold) {
-        identity.push_back({"split.valid_folds", Value{select_folds}});
+        identity.push_back({"split.valid_folds", Value{draw.folds}});
         identity.push_back({"split.valid_fold", Value{*draw.fold}});
     }
     return Change::assign(std::move(identity));
@@ -59,14 +59,14 @@ Change trial_identity(const PlanContext& context, const std::string& name, const
 using TrialChanges = std::function<std::vector<Change>(const Draw& draw)>;
 
 // The trials of `config`, one per draw: its chain, the trial's identity, then what the
-// trial inherits and its own changes. `select_folds` is the folds' count of the draws.
+// trial inherits and its own changes.
 void add_trials(PlannedConfig& config, const PhaseSpec& spec, const PlanContext& context,
-                const std::vector<Draw>& draws, std::int64_t select_folds, const TrialChanges& inherited,
-                const TrialChanges& own = {}) {
+                const std::vector<Draw>& draws, const TrialChanges& inherited, const TrialChanges& own = {}) {
     for (const Draw& draw : draws) {
         PlannedTrial t;
         t.seed = draw.seed;
         t.fold = draw.fold;
+        t.folds = draw.folds;
         const std::string name =
             config.slug + "-s" + std::to_string(draw.seed) + (draw.fold ? "-f" + std::to_string(*draw.fold) : "");
         t.folder = spec.name + "/" + name;
@@ -74,7 +74,7 @@ void add_trials(PlannedConfig& config, const PhaseSpec& spec, const PlanContext&
         if (own)
             for (auto& c : own(draw)) t.own.push_back(std::move(c));
         t.changes = config.chain;
-        t.changes.push_back(trial_identity(context, name, draw, select_folds));
+        t.changes.push_back(trial_identity(context, name, draw));
         t.changes.insert(t.changes.end(), t.own.begin(), t.own.end());
         config.trials.push_back(std::move(t));
     }
@@ -157,7 +157,7 @@ void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uin
                      {"augmentation.hard_threshold", Value{spec.hard_threshold}},
                      {"augmentation.hard_fraction", Value{spec.hard_fraction}}})};
             };
-        add_trials(config, spec, context, draws_of(seeds, spec.select_folds), spec.select_folds,
+        add_trials(config, spec, context, draws_of(seeds, spec.select_folds),
                    [&](const Draw& d) { return start.inherited(d); }, own);
         phase.configs.push_back(std::move(config));
     }
@@ -169,15 +169,8 @@ void plan_ablation(PhasePlan& phase, const Start& start) {
     const PlanContext& context = start.context;
     // The incumbent's models: a draw each (seed, and fold where it was cross-validated).
     std::vector<Draw> models;
-    std::int64_t folds = 0;
     for (const auto& t : start.incumbent->trials)
-        if (t.outcome.status == TrialStatus::ok || context.dry_run) {
-            models.push_back({t.seed, t.fold});
-            if (t.fold) folds = std::max(folds, *t.fold + 1);
-        }
-    if (folds) folds = std::max<std::int64_t>(folds, 2);
-    // The folds' count as the incumbent's phase planned it.
-    if (start.from && start.from->spec.select_folds >= 2) folds = start.from->spec.select_folds;
+        if (t.outcome.status == TrialStatus::ok || context.dry_run) models.push_back({t.seed, t.fold, t.folds});
     const auto inherited = [&](const Draw& d) { return start.inherited(d); };
     const auto evaluated = [&](const std::string& label, const std::string& keep, const std::string& fill) {
         PlannedConfig config;
@@ -192,7 +185,7 @@ void plan_ablation(PhasePlan& phase, const Start& start) {
                                         {"evaluate.keep", Value{keep}},
                                         {"evaluate.fill", Value{fill}}})};
             };
-        add_trials(config, spec, context, models, folds, inherited, own);
+        add_trials(config, spec, context, models, inherited, own);
         phase.configs.push_back(std::move(config));
     };
     evaluated("text + image", "both", "zeros");
@@ -208,7 +201,7 @@ void plan_ablation(PhasePlan& phase, const Start& start) {
         config.chain = start.chain();
         config.chain.push_back(Change::assign({{"fusion", Value{fusion}}}));
         config.changes = {{"fusion", fusion}};
-        add_trials(config, spec, context, models, folds, inherited);
+        add_trials(config, spec, context, models, inherited);
         phase.configs.push_back(std::move(config));
     }
 }
@@ -233,7 +226,7 @@ void plan_few_shot(PhasePlan& phase, const Start& start) {
             config.chain.push_back(Change::assign(std::move(point_of_curve)));
             config.slug = folder_slug("k" + std::to_string(k) + "_" + config.slug);
             add_trials(config, spec, start.context, draws_of(k == 0 ? std::vector<std::uint64_t>{draws.front()} : draws, 0),
-                       0, [&](const Draw& d) { return start.inherited(d); });
+                       [&](const Draw& d) { return start.inherited(d); });
             phase.configs.push_back(std::move(config));
         }
 }
@@ -254,7 +247,7 @@ void plan_distill(PhasePlan& phase, const Start& start, const std::vector<std::u
         if (spec.has_set) gold.chain.push_back(Change::set(spec.index));
         gold.chain.push_back(Change::remove("distill"));
         gold.changes = {{"distill", "gold labels"}};
-        add_trials(gold, spec, context, draws, 0, inherited);
+        add_trials(gold, spec, context, draws, inherited);
         phase.configs.push_back(std::move(gold));
     }
     for (const auto& point : sweep_points(spec, context.study_seed)) {
@@ -267,7 +260,7 @@ void plan_distill(PhasePlan& phase, const Start& start, const std::vector<std::u
                                                               : absolute_trial(context, *start.trial(draw));
             return {Change::assign({{"distill.teacher", Value{teacher}}})};
         };
-        add_trials(config, spec, context, draws, 0, inherited, own);
+        add_trials(config, spec, context, draws, inherited, own);
         phase.configs.push_back(std::move(config));
     }
 }
@@ -287,7 +280,7 @@ void plan_clip(PhasePlan& phase, const Start& start, const std::vector<std::uint
         config.changes = {{"clip.method", method}};
         // Zero-shot trains nothing: one seed says all.
         add_trials(config, spec, start.context,
-                   draws_of(method == "zero-shot" ? std::vector<std::uint64_t>{seeds.front()} : seeds, 0), 0,
+                   draws_of(method == "zero-shot" ? std::vector<std::uint64_t>{seeds.front()} : seeds, 0),
                    [&](const Draw& d) { return start.inherited(d); });
         phase.configs.push_back(std::move(config));
     }

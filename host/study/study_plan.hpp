@@ -34,6 +34,7 @@ struct PlannedTrial {
     std::string folder; // relative to the study folder: <phase>/<configuration>-s<seed>[-f<fold>]
     std::uint64_t seed = 0;
     std::optional<std::int64_t> fold; // its validation fold, in a phase with select_folds
+    std::int64_t folds = 0;           // with `fold`: how many folds its phase dealt
     std::vector<Change> changes; // the configuration's, then this trial's own
     // Changes of this trial alone, which phases starting from it inherit for the same
     // seed: the hard samples an augmentation trial was given.
