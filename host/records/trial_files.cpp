@@ -176,6 +176,8 @@ TrialMetrics read_trial_metrics(const std::filesystem::path& trial_folder) {
         }
         if (const auto it = metrics.find("parameters"); it != metrics.end() && it->is_object())
             result.parameters = it->value("head", std::int64_t{0}) + it->value("encoder_top", std::int64_t{0});
+        if (const auto it = metrics.find("solver"); it != metrics.end() && it->is_string())
+            result.solver = it->get<std::string>();
         if (const auto it = metrics.find("features"); it != metrics.end() && it->is_object())
             for (const auto& [modality, report] : it->items())
                 if (report.is_object()) result.encoded += report.value("encoded", std::size_t{0});

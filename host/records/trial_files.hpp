@@ -61,6 +61,7 @@ struct TrialMetrics {
     std::string evaluated_model; // an [evaluate] trial: the trial folder whose model it evaluated
     std::optional<DistillSummary> distill; // a [distill] trial
     std::optional<std::int64_t> parameters; // trained: the head's and trainable encoder tops' parameters
+    std::string solver; // trained: how it was fitted, "adamw" or "lbfgs"; empty for other trials
 
     // The confusion matrix of "test" or "valid", or nullptr.
     const Confusion* confusion(bool test_split) const {

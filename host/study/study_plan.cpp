@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <set>
 
 namespace msa::study {
 
@@ -134,9 +135,40 @@ PlannedConfig sweep_config(const PhaseSpec& spec, const Start& start, const std:
     return config;
 }
 
+// Why a train phase's sweep would train the incumbent's model over and over: it sweeps only
+// settings of AdamW's epochs (rate, batch, schedule...), and the incumbent was fitted by
+// L-BFGS, a linear probe solved exactly on fixed features, which uses none of them.
+std::optional<std::string> optimizer_sweep_only(const PhaseSpec& spec, const PlannedConfig& incumbent) {
+    static const std::set<std::string> adamw_only{
+        "train.learning_rate", "train.encoder_learning_rate", "train.batch_size", "train.epochs",
+        "train.patience",      "train.weight_decay",          "train.warmup",     "train.schedule",
+        "train.grad_clip",     "train.restore_best",          "train.bucket_by_length"};
+    if (spec.kind != PhaseKind::train || spec.has_set || spec.sweep.empty()) return std::nullopt;
+    std::string swept;
+    for (const auto& axis : spec.sweep) {
+        if (!adamw_only.count(axis.path)) return std::nullopt;
+        swept += (swept.empty() ? "" : ", ") + axis.path;
+    }
+    bool fitted = false;
+    for (const auto& t : incumbent.trials) {
+        if (t.outcome.status != TrialStatus::ok) continue;
+        if (t.outcome.solver != "lbfgs") return std::nullopt;
+        fitted = true;
+    }
+    if (!fitted) return std::nullopt;
+    return "not run: it sweeps " + swept + ", settings of AdamW, and the incumbent of '" + spec.from +
+           "' is a linear probe fitted by L-BFGS, which uses none of them; that incumbent carries on";
+}
+
 void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uint64_t>& seeds) {
     const PhaseSpec& spec = phase.spec;
     const PlanContext& context = start.context;
+    if (start.incumbent && !context.dry_run)
+        if (auto why = optimizer_sweep_only(spec, *start.incumbent)) {
+            phase.reason = *why;
+            phase.configs.push_back(start.reference("incumbent of " + spec.from + " (" + start.incumbent->label + ")", true));
+            return;
+        }
     const bool augmentation = spec.kind == PhaseKind::augmentation && !context.dry_run;
     // Augmentation has to beat training without it to be handed on; so does a train
     // phase's sweep with keep_incumbent (fine-tuning against the frozen encoders).
@@ -476,7 +508,12 @@ void choose_incumbent(PhasePlan& phase) {
     }
     if (phase.incumbent && phase.spec.select_rule == SelectRule::one_se) apply_one_se_rule(phase, eligible);
     const auto n = [&](TrialStatus s) { return count[static_cast<std::size_t>(s)]; };
-    if (n(TrialStatus::interrupted)) phase.status = PhaseStatus::interrupted;
+    const bool nothing_to_run = std::accumulate(count.begin(), count.end(), std::size_t{0}) == 0;
+    if (nothing_to_run && phase.incumbent) {
+        // A sweep that would not change the incumbent's model (optimizer_sweep_only): it carries on.
+        phase.status = PhaseStatus::complete;
+        phase.selection = phase.reason;
+    } else if (n(TrialStatus::interrupted)) phase.status = PhaseStatus::interrupted;
     else if (n(TrialStatus::pending)) phase.status = PhaseStatus::pending; // not selected by --phase, or not reached
     else if (!n(TrialStatus::ok) && n(TrialStatus::skipped) && !n(TrialStatus::failed)) {
         // Every trial skipped (a model folder that is absent): the phase is skipped, not failed.

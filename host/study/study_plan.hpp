@@ -28,6 +28,7 @@ struct TrialOutcome {
     std::optional<records::SplitScores> valid, test; // when ok
     std::optional<records::DistillSummary> distill;  // a [distill] trial's pool and teacher
     std::optional<std::int64_t> parameters;          // trained: head and trainable encoder tops
+    std::string solver;                              // trained: "adamw" or "lbfgs"
 };
 
 struct PlannedTrial {
@@ -56,7 +57,7 @@ struct PlannedConfig {
 struct PhasePlan {
     PhaseSpec spec;
     PhaseStatus status = PhaseStatus::pending;
-    std::string reason; // why it was skipped or failed
+    std::string reason; // why it was skipped or failed, or why its sweep was not run (the incumbent carried on)
     std::vector<PlannedConfig> configs;
     std::optional<std::size_t> incumbent; // index into configs
     // The incumbent's seed ensemble on the test split, which the runner scores from the

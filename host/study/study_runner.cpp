@@ -69,6 +69,7 @@ void take_metrics(TrialOutcome& outcome, const records::TrialMetrics& metrics) {
     outcome.test = metrics.test;
     outcome.distill = metrics.distill;
     outcome.parameters = metrics.parameters;
+    outcome.solver = metrics.solver;
 }
 
 // A trial some earlier run finished: its metrics, and the time it took then.
@@ -174,10 +175,13 @@ public:
         for (auto& phase : phases_) {
             const bool run_it = selected_.empty() || selected_.count(phase.spec.name);
             phase = plan_phase(phase.spec, context(/*dry_run=*/false), from_of(phase.spec));
-            if (phase.status == PhaseStatus::skipped)
+            if (phase.status == PhaseStatus::skipped) {
                 std::cerr << "phase " << phase.spec.name << ": skipped: " << phase.reason << "\n";
-            else if (!interrupted && !execute(phase, run_it))
-                interrupted = true;
+            } else {
+                if (!phase.reason.empty() && run_it) // a sweep not run (study_plan.cpp, optimizer_sweep_only)
+                    std::cerr << "phase " << phase.spec.name << ": " << phase.reason << "\n";
+                if (!interrupted && !execute(phase, run_it)) interrupted = true;
+            }
             choose_incumbent(phase);
             score_ensemble(phase);
             seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

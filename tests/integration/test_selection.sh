@@ -4,8 +4,8 @@
 # the linear fusion is fitted by L-BFGS on standardized features (metrics.json: solver,
 # the L2 sweep, standardized modalities); a later phase without folds starts from the
 # incumbent's trial of its seed; the one-SE rule's choice is written down; msa predict
-# reproduces a standardized linear probe's predictions from model.pt; bad combinations
-# are refused at file:line.
+# reproduces a standardized linear probe's predictions from model.pt; a sweep of AdamW
+# settings after a probe is not run; bad combinations are refused at file:line.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK"
 
@@ -101,6 +101,39 @@ for p in csv.DictReader(open(sys.argv[1])):
         assert abs(float(p["p_" + label]) - float(trial[p["guid"]]["p_" + label])) < 1e-5, (p, label)
 PY
   fail "msa predict does not reproduce the standardized linear probe"
+
+# A learning-rate sweep after a linear-probe incumbent would fit the same probe again: it is
+# not run, says why, and the probe carries on to the next phase.
+sed '/^\[\[phase\]\]/,$d; s/^name = "selection"/name = "carried"/' study.toml >carried.toml
+cat >>carried.toml <<'TOML'
+[[phase]]
+name = "architecture"
+seeds = [1, 2]
+sweep.fusion = ["linear"]
+
+[[phase]]
+name = "tuning"
+from = "architecture"
+seeds = [1, 2]
+sweep."train.learning_rate" = [1e-3, 1e-2]
+
+[[phase]]
+name = "loss"
+from = "tuning"
+seeds = [1]
+sweep.loss = ["cross-entropy"]
+TOML
+expect_exit 0 "$MSA" run carried.toml
+expect_contains "$ERR" "phase tuning: not run: it sweeps train.learning_rate, settings of AdamW"
+[[ ! -e runs/carried/tuning ]] || fail "the tuning phase ran trials: $(ls runs/carried/tuning)"
+python3 - runs/carried/results.json <<'PY' || fail "the carried-on phase is recorded wrong"
+import json, sys
+arch, tuning, loss = json.load(open(sys.argv[1]))["phases"]
+assert tuning["status"] == "complete" and "fitted by L-BFGS" in tuning["selection"], tuning
+assert [t["folder"] for t in tuning["configs"][tuning["incumbent"]]["trials"]] == \
+       ["architecture/linear-s1", "architecture/linear-s2"], tuning
+assert loss["status"] == "complete", loss
+PY
 
 # Refused before anything runs, at file:line.
 sed 's/^test_seed = 7/test_seed = 7\nfolds = 3/' study.toml >folds.toml

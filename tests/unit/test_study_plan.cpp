@@ -248,6 +248,43 @@ TEST_CASE("study plan: keep_incumbent lets the incumbent of `from` compete with 
     CHECK(plan_phase(spec, context(), &tuning).configs.size() == 2);
 }
 
+TEST_CASE("study plan: a sweep of AdamW settings alone is not run against an incumbent fitted by L-BFGS",
+          "[study][selection]") {
+    PhasePlan architecture = plan_phase(train_phase("architecture", 1, {{"fusion", {"linear", "concat"}}}), context(), nullptr);
+    finish(architecture.configs[0], {0.72, 0.73});
+    finish(architecture.configs[1], {0.70, 0.71});
+    for (auto& t : architecture.configs[0].trials) t.outcome.solver = "lbfgs";
+    for (auto& t : architecture.configs[1].trials) t.outcome.solver = "adamw";
+    choose_incumbent(architecture);
+    REQUIRE(architecture.incumbent == std::size_t{0});
+
+    PhaseSpec spec = train_phase("tuning", 2, {{"train.learning_rate", {"3e-4", "1e-3"}}, {"train.batch_size", {"16", "64"}}});
+    spec.from = "architecture";
+    PhasePlan plan = plan_phase(spec, context(), &architecture);
+    REQUIRE(plan.configs.size() == 1); // the incumbent alone, its trials not run again
+    CHECK(plan.configs[0].reference);
+    CHECK(plan.configs[0].trials[0].folder == architecture.configs[0].trials[0].folder);
+    CHECK_THAT(plan.reason, Catch::Contains("train.learning_rate, train.batch_size") &&
+                                Catch::Contains("fitted by L-BFGS"));
+    choose_incumbent(plan);
+    CHECK(plan.status == PhaseStatus::complete);
+    CHECK(plan.incumbent == std::size_t{0});
+    CHECK(plan.selection == plan.reason);
+    // A phase after it starts from the same models.
+    PhaseSpec loss = train_phase("loss", 3, {{"loss", {"cross-entropy"}}});
+    loss.from = "tuning";
+    const PhasePlan after = plan_phase(loss, context(), &plan);
+    CHECK(after.status == PhaseStatus::pending);
+    CHECK(after.configs.size() == 1);
+
+    // Anything else in the sweep, or an incumbent trained by AdamW, runs as planned.
+    spec.sweep.push_back({"train.l2", {"[0.1]"}});
+    CHECK(plan_phase(spec, context(), &architecture).configs.size() == 4);
+    spec.sweep.pop_back();
+    for (auto& t : architecture.configs[0].trials) t.outcome.solver = "adamw";
+    CHECK(plan_phase(spec, context(), &architecture).configs.size() == 4);
+}
+
 TEST_CASE("study plan: an ablation phase evaluates the incumbent's models and retrains on one modality",
           "[study]") {
     PhasePlan from = plan_phase(train_phase("augmentation", 4, {}), context(), nullptr);
