@@ -336,8 +336,14 @@ std::optional<PhaseOptimism> phase_optimism(const StudyResults& results, const P
 
     const PhaseResult* source = phase.from.empty() ? nullptr : results.find_phase(phase.from);
     const ConfigResult* start = source && source->has_own_incumbent() ? source->incumbent_config() : nullptr;
-    // The incumbent is a reference only when no configuration beat the one of `from`.
-    out.kept_from = start && best->reference;
+    // The incumbent is a reference only when no configuration beat the one of `from`; a
+    // sweep point that is that configuration again (training is deterministic) scores
+    // exactly what it scored, and is the same model kept, not a rival within noise.
+    const auto same = [&](const std::optional<Stat>& a, const std::optional<Stat>& b) {
+        return a && b && a->mean == b->mean && a->std == b->std && a->n == b->n;
+    };
+    out.kept_from = start && (best->reference || (same(valid, stat_of(start->valid, *metric)) &&
+                                                  same(out.test, stat_of(start->test, *metric))));
     if (start && !out.kept_from)
         if (const std::optional<Stat> other = stat_of(start->valid, *metric))
             out.from = compare(*valid, *start, *other, sign);

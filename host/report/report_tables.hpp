@@ -62,7 +62,8 @@ struct PhaseOptimism {
     // The incumbent of `from`, on this phase's metric; none without a `from`, or when this
     // phase kept that incumbent (kept_from).
     std::optional<Comparison> from;
-    bool kept_from = false;           // no configuration beat the incumbent of `from`: it stays
+    bool kept_from = false;           // no configuration beat the incumbent of `from`: it stays (or
+                                      // the phase chose that configuration again: equal scores)
 
     // The incumbent is not told apart from the one it started from: |gap| < 1 standard error.
     bool within_one_se_of_from() const {

@@ -135,6 +135,24 @@ TEST_CASE("selection and optimism: an incumbent within one standard error of the
     CHECK_THAT(optimism_warning(results, results.phases[1]), Contains("(gap -0.6 SE on valid weighted F1)"));
 }
 
+TEST_CASE("selection and optimism: a sweep point that is the incumbent of from again is that model kept, no warning",
+          "[report][optimism]") {
+    // tuning's first point is encoders' configuration: deterministic training, equal scores.
+    StudyResults results = after_encoders({config("lr=0.001", {0.70, 0.01, 3}, {0.66, 0.01, 3}),
+                                           config("lr=0.003", {0.69, 0.01, 3}, {0.65, 0.01, 3})},
+                                          0);
+    const auto o = phase_optimism(results, results.phases[1]);
+    REQUIRE(o);
+    CHECK(o->kept_from);
+    CHECK_FALSE(o->from);
+    CHECK(optimism_warning(results, results.phases[1]).empty());
+    CHECK(optimism_table(results)->rows[1].back() == "kept");
+    // Equal on validation but not on test: another model, within noise of the start.
+    results.phases[1].configs[0].test.weighted_f1 = Stat{0.67, 0.01, 3};
+    CHECK_FALSE(phase_optimism(results, results.phases[1])->kept_from);
+    CHECK_THAT(optimism_warning(results, results.phases[1]), Contains("(gap +0.0 SE on valid weighted F1)"));
+}
+
 TEST_CASE("selection and optimism: with one seed there is no standard error, and the table says why",
           "[report][optimism]") {
     StudyResults results;
