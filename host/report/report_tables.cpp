@@ -383,7 +383,9 @@ std::optional<Table> optimism_table(const StudyResults& results) {
                  "two configurations' mean validation scores over its standard error, sqrt(sd1²/n1 + sd2²/n2); "
                  "within one standard error the two are not told apart, and with 3 seeds a gap is a rough guide. "
                  "Runner-up: the configuration with the next-best validation mean that the phase could have chosen.";
-    if (kept) table.note += " Kept: no configuration beat the incumbent of from on validation, so it stays.";
+    if (kept)
+        table.note += " Kept: the incumbent of from stays, as no configuration beat it on validation or the phase "
+                      "chose that configuration again (equal scores).";
     if (one_seed) table.note += " —: a configuration with one seed has no standard deviation to measure a gap by.";
     if (no_spread) table.note += " —: every seed of both configurations scored the same (standard error 0).";
     return table;

@@ -219,7 +219,7 @@ TEST_CASE("selection and optimism: the incumbent of from competes as a reference
     const auto table = optimism_table(results);
     REQUIRE(table);
     CHECK(table->rows[1].back() == "kept");
-    CHECK_THAT(table->note, Contains("Kept: no configuration beat the incumbent of from on validation"));
+    CHECK_THAT(table->note, Contains("Kept: the incumbent of from stays, as no configuration beat it on validation"));
 }
 
 TEST_CASE("selection and optimism: a phase that selects by one class's F1 is compared on it", "[report][optimism]") {
