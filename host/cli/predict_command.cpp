@@ -53,6 +53,70 @@ std::string models_json(const train::PredictionModels& models, const fs::path& r
     return out.dump(2) + "\n";
 }
 
+// Every model's class probabilities for `samples`, averaged in double precision (one
+// model's are its own). One model is loaded at a time, so only one holds its encoders and
+// weights: `model` comes holding the first (loaded to read the dataset and labels) and is
+// left empty.
+at::Tensor ensemble_probabilities(const train::PredictionModels& models, std::optional<train::SavedModel>& model,
+                                  const PluginCatalog& catalog, const std::vector<Sample>& samples) {
+    const std::vector<std::string> labels = model->labels();
+    std::vector<at::Tensor> member_probs;
+    for (std::size_t m = 0; m < models.members.size(); ++m) {
+        const auto& member = models.members[m];
+        if (m > 0) {
+            model.reset();
+            model.emplace(member.folder, catalog);
+            if (model->labels() != labels)
+                throw Error(member.folder.string() + " labels " + join(model->labels()) + ", but " +
+                            models.members.front().folder.string() + " labels " + join(labels) +
+                            "; the models of an ensemble must have the same classes in the same order");
+        }
+        std::cerr << "model " << model->folder().string()
+                  << (member.seed ? " (seed " + std::to_string(*member.seed) + ", " : std::string(" ("))
+                  << "fusion " << model->study().fusion.plugin << ", labels " << join(labels) << ")\n";
+        member_probs.push_back(samples.empty()
+                                   ? torch::empty({0, std::int64_t(labels.size())})
+                                   : model->probabilities(samples, [](const std::string& line) { std::cerr << line << "\n"; },
+                                                          torch::kCPU));
+    }
+    model.reset();
+    return train::average_probabilities(member_probs);
+}
+
+// OUTPUT (guid,tag) and, with `probabilities`, OUTPUT.probabilities.csv: a line per input
+// row in input order, the label of highest mean probability (`mean`, a row per sample,
+// `row_of` maps a sample id to it); empty where a row has no sample.
+void write_predictions(const std::vector<data::ListedSample>& rows,
+                       const std::unordered_map<std::string, std::int64_t>& row_of, const at::Tensor& mean,
+                       const std::vector<std::string>& labels, const fs::path& output, bool probabilities) {
+    // The mean picks the label; the probabilities are written as each model's own are
+    // (floats), so one model's file is what it always was.
+    const at::Tensor probs = mean.to(torch::kFloat);
+    const auto p = probs.accessor<float, 2>();
+    std::ostringstream tags, table;
+    tags << "guid,tag\n";
+    table << "guid,predicted";
+    for (const auto& label : labels) table << ",p_" << label;
+    table << "\n";
+    for (const auto& row : rows) {
+        tags << csv_field(row.guid) << ",";
+        table << csv_field(row.guid) << ",";
+        if (row.sample) {
+            const std::int64_t r = row_of.at(row.sample->id);
+            const std::int64_t best = mean[r].argmax().item<std::int64_t>();
+            tags << labels[std::size_t(best)];
+            table << labels[std::size_t(best)];
+            for (std::int64_t c = 0; c < probs.size(1); ++c) table << "," << p[r][c];
+        } else {
+            table << std::string(labels.size(), ',');
+        }
+        tags << "\n";
+        table << "\n";
+    }
+    train::write_file_atomically(output, tags.str());
+    if (probabilities) train::write_file_atomically(output.string() + ".probabilities.csv", table.str());
+}
+
 } // namespace
 
 Command add_predict_command(CLI::App& app) {
@@ -131,57 +195,8 @@ Command add_predict_command(CLI::App& app) {
                 for (const auto& row : rows)
                     if (row.sample && row_of.emplace(row.sample->id, std::int64_t(samples.size())).second)
                         samples.push_back(*row.sample);
-                // One model at a time, so that only one holds its encoders and weights.
-                std::vector<at::Tensor> member_probs;
-                for (std::size_t m = 0; m < models.members.size(); ++m) {
-                    const auto& member = models.members[m];
-                    if (m > 0) {
-                        model.reset();
-                        model.emplace(member.folder, catalog);
-                        if (model->labels() != labels)
-                            throw Error(member.folder.string() + " labels " + join(model->labels()) + ", but " +
-                                        models.members.front().folder.string() + " labels " + join(labels) +
-                                        "; the models of an ensemble must have the same classes in the same order");
-                    }
-                    std::cerr << "model " << model->folder().string()
-                              << (member.seed ? " (seed " + std::to_string(*member.seed) + ", " : std::string(" ("))
-                              << "fusion " << model->study().fusion.plugin << ", labels " << join(labels) << ")\n";
-                    member_probs.push_back(
-                        samples.empty()
-                            ? torch::empty({0, std::int64_t(labels.size())})
-                            : model->probabilities(samples, [](const std::string& line) { std::cerr << line << "\n"; },
-                                                   torch::kCPU));
-                }
-                model.reset();
-                // The mean in double precision picks the label; the probabilities are written as
-                // each model's own are (floats), so one model's file is what it always was.
-                const at::Tensor mean = train::average_probabilities(member_probs);
-                const at::Tensor probs = mean.to(torch::kFloat);
-                const auto p = probs.accessor<float, 2>();
-
-                std::ostringstream tags, table;
-                tags << "guid,tag\n";
-                table << "guid,predicted";
-                for (const auto& label : labels) table << ",p_" << label;
-                table << "\n";
-                for (const auto& row : rows) {
-                    tags << csv_field(row.guid) << ",";
-                    table << csv_field(row.guid) << ",";
-                    if (row.sample) {
-                        const std::int64_t r = row_of.at(row.sample->id);
-                        const std::int64_t best = mean[r].argmax().item<std::int64_t>();
-                        tags << labels[std::size_t(best)];
-                        table << labels[std::size_t(best)];
-                        for (std::int64_t c = 0; c < probs.size(1); ++c) table << "," << p[r][c];
-                    } else {
-                        table << std::string(labels.size(), ',');
-                    }
-                    tags << "\n";
-                    table << "\n";
-                }
-                train::write_file_atomically(output, tags.str());
-                if (options->probabilities)
-                    train::write_file_atomically(output.string() + ".probabilities.csv", table.str());
+                const at::Tensor mean = ensemble_probabilities(models, model, catalog, samples);
+                write_predictions(rows, row_of, mean, labels, output, options->probabilities);
                 train::write_file_atomically(output.string() + ".models.json",
                                              models_json(models, fs::absolute(options->run).lexically_normal()));
 
