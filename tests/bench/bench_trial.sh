@@ -32,6 +32,8 @@ checkpoint = "$models/efficientnet-lite0"
 epochs = 30
 patience = 0
 threads = 2
+# The reference trains on the stored features as they are.
+standardize = false
 TOML
 "$msa" encode "$out/trial.toml" >/dev/null  # fills the store once; not timed
 times=()
