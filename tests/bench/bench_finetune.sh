@@ -52,6 +52,8 @@ dropout = 0.1
 epochs = 1
 patience = 0
 threads = 2
+# The reference trains on the stored image features as they are.
+standardize = false
 bucket_by_length = $([[ $variant == bucketed ]] && echo true || echo false)
 TOML
 done
