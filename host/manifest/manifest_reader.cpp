@@ -479,6 +479,7 @@ TrainConfig read_train(TableReader& top) {
     t.learning_rate = r.real("learning_rate", 0.0, 10.0).value_or(t.learning_rate);
     t.weight_decay = r.real("weight_decay", 0.0, 10.0).value_or(t.weight_decay);
     t.encoder_learning_rate = r.real("encoder_learning_rate", 0.0, 10.0).value_or(t.encoder_learning_rate);
+    t.layer_decay = r.real("layer_decay", 1e-6, 1.0).value_or(t.layer_decay);
     if (auto device = r.choice("device", {"cpu", "cuda"})) {
         t.device = *device;
         t.device_given = true;
@@ -496,6 +497,12 @@ TrainConfig read_train(TableReader& top) {
         t.standardize_given = true;
     }
     t.solver = r.name<Solver>("solver", solver_names).value_or(t.solver);
+    if (auto bias = r.choice("class_bias", {"none", "weighted_f1", "macro_f1", "accuracy"}); bias && *bias != "none")
+        t.class_bias = parse_metric(*bias, metric_select);
+    if (auto precision = r.choice("precision", {"auto", "float32", "bfloat16"})) {
+        t.precision = *precision;
+        t.precision_given = true;
+    }
     if (auto l2 = r.reals("l2", 0.0, 1e6)) {
         if (l2->empty()) r.problems().add(*train->get("l2"), "'train.l2' needs at least one L2 strength");
         else t.l2 = *l2;

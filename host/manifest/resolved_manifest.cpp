@@ -86,6 +86,7 @@ std::string resolved_manifest(const Study& study) {
     out << "\n[train]\nepochs = " << t.epochs << "\nbatch_size = " << t.batch_size
         << "\nlearning_rate = " << format_value(Value{t.learning_rate})
         << "\nencoder_learning_rate = " << format_value(Value{t.encoder_learning_rate})
+        << "\nlayer_decay = " << format_value(Value{t.layer_decay})
         << "\nweight_decay = " << format_value(Value{t.weight_decay})
         << "\nschedule = " << quoted(std::string(to_string(t.schedule)))
         << "\nwarmup = " << format_value(Value{t.warmup}) << "\ngrad_clip = " << format_value(Value{t.grad_clip})
@@ -93,7 +94,9 @@ std::string resolved_manifest(const Study& study) {
         << "\nrestore_best = " << (t.restore_best ? "true" : "false")
         << "\nbucket_by_length = " << (t.bucket_by_length ? "true" : "false") << "\ndevice = " << quoted(t.device)
         << "\nthreads = " << t.threads << "\nstandardize = " << (t.standardize ? "true" : "false")
-        << "\nsolver = " << quoted(std::string(to_string(t.solver))) << "\nl2 = " << format_value(Value{t.l2}) << "\n";
+        << "\nsolver = " << quoted(std::string(to_string(t.solver))) << "\nl2 = " << format_value(Value{t.l2})
+        << "\nprecision = " << quoted(t.precision)
+        << "\nclass_bias = " << quoted(t.class_bias ? t.class_bias->str() : std::string("none")) << "\n";
     if (const auto& a = study.augmentation)
         out << "\n[augmentation]\nhard_samples = " << quoted(a->hard_samples)
             << "\nhard_threshold = " << format_value(Value{a->hard_threshold})

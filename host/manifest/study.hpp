@@ -65,6 +65,9 @@ struct TrainConfig {
     std::int64_t batch_size = 32;
     double learning_rate = 1e-3;
     double encoder_learning_rate = 2e-5; // of trainable encoder layers (trainable_layers > 0)
+    // Layer-wise rate decay: each trainable encoder layer below the highest trains at this
+    // factor times the rate of the layer above it (1: all at encoder_learning_rate).
+    double layer_decay = 1.0;
     double weight_decay = 0.01;
     std::string device = "cpu";
     bool device_given = false;       // [train] device was written (else a GPU gres of [executor] means cuda)
@@ -91,6 +94,16 @@ struct TrainConfig {
     // Strengths for standardized features, where the weak end of the CLIP probe's grid
     // (1e-6 ...) is never chosen and costs the most iterations.
     std::vector<double> l2{0.001, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0};
+    // What the trainable encoder tops compute in on the CPU: auto = bfloat16 where the CPU
+    // has native BF16 (AVX512_BF16 or AMX), else float32; float32; bfloat16. bfloat16 is
+    // mixed precision (CPU autocast): matmuls and convolutions in bfloat16, the weights,
+    // gradients and AdamW's state in float32, so small updates are not lost.
+    std::string precision = "auto";
+    bool precision_given = false; // written; model folders from before the key trained in float32
+    // Threshold moving: per-class offsets added to the trained model's log-probabilities,
+    // chosen on the validation rows to maximise this metric (kept in model.pt); nullopt
+    // ("none"): the model's own arg-max.
+    std::optional<MetricName> class_bias;
 };
 
 // An auxiliary loss (image-text contrastive, matching) with its weight β.

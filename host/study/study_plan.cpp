@@ -142,7 +142,8 @@ std::optional<std::string> optimizer_sweep_only(const PhaseSpec& spec, const Pla
     static const std::set<std::string> adamw_only{
         "train.learning_rate", "train.encoder_learning_rate", "train.batch_size", "train.epochs",
         "train.patience",      "train.weight_decay",          "train.warmup",     "train.schedule",
-        "train.grad_clip",     "train.restore_best",          "train.bucket_by_length"};
+        "train.grad_clip",     "train.restore_best",          "train.bucket_by_length",
+        "train.layer_decay",   "train.precision"};
     if (spec.kind != PhaseKind::train || spec.has_set || spec.sweep.empty()) return std::nullopt;
     std::string swept;
     for (const auto& axis : spec.sweep) {

@@ -179,6 +179,8 @@ SavedModel::SavedModel(const fs::path& folder, const PluginCatalog& catalog)
     study_ = ManifestDocument::load(folder_ / "config.toml").to_study(catalog);
     // A model trained before [train] standardize existed has no statistics in model.pt.
     if (!study_.train.standardize_given) study_.train.standardize = false;
+    // One trained before [train] precision existed trained its encoder tops in float32.
+    if (!study_.train.precision_given) study_.train.precision = "float32";
     if (study_.evaluate || study_.clip || (study_.encoders.empty() && !study_.prompt) ||
         (study_.zero_shot && !study_.prompt))
         throw Error(folder_.string() + ": only trials that train a fusion on encoder features, or a prompt model, "
@@ -188,6 +190,7 @@ SavedModel::SavedModel(const fs::path& folder, const PluginCatalog& catalog)
                                                                          : "no [encoders.text], [encoders.image] or [prompt]"));
     try {
         build_classifier();
+        if (study_.train.class_bias) model_->add_class_bias(); // its offsets are in model.pt
     } catch (const Error& e) {
         throw Error(folder_.string() + ": the classifier its config.toml describes cannot be built: " + e.what());
     }
@@ -218,7 +221,8 @@ void SavedModel::build_classifier() {
     const FusionContext context{dims[0], dims[1], num_classes};
     const PluginEntry& fusion_entry = catalog.get(PluginKind::fusion, study_.fusion.plugin, study_.fusion.where);
     model_ = Classifier(catalog.create_fusion(study_.fusion.plugin, study_.fusion.params, context), fusion_entry,
-                        num_classes, tops[0], tops[1], standardization(study_.train, context, tops[0], tops[1]));
+                        num_classes, tops[0], tops[1], standardization(study_.train, context, tops[0], tops[1]),
+                        top_precision(study_.train));
 }
 
 LoadedFeatures SavedModel::features(const std::vector<Sample>& samples,

@@ -5,6 +5,9 @@
 #include "plugin/plugin_catalog.hpp"
 #include "util/progress.hpp"
 
+#include <msa/models/cpu_features.hpp>
+
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -12,6 +15,7 @@
 #include <cmath>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <random>
 
@@ -49,6 +53,35 @@ Features move_to(const Features& f, const torch::Device& device) {
     if (f.mask.defined()) out.mask = f.mask.to(device);
     return out;
 }
+
+// CPU autocast to bfloat16 while it lives, as torch.autocast("cpu", torch.bfloat16) does
+// in Python: matmuls and convolutions take bfloat16 copies of their float32 inputs and
+// weights; autograd carries the gradients back to the float32 weights.
+class BFloat16Autocast {
+public:
+    explicit BFloat16Autocast(bool on) : on_(on) {
+        if (!on_) return;
+        was_enabled_ = at::autocast::is_cpu_enabled();
+        was_dtype_ = at::autocast::get_autocast_cpu_dtype();
+        at::autocast::set_cpu_enabled(true);
+        at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+        at::autocast::increment_nesting();
+    }
+    ~BFloat16Autocast() {
+        if (!on_) return;
+        // The cache holds this forward's bfloat16 weight copies; the weights change at every step.
+        if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+        at::autocast::set_cpu_enabled(was_enabled_);
+        at::autocast::set_autocast_cpu_dtype(was_dtype_);
+    }
+    BFloat16Autocast(const BFloat16Autocast&) = delete;
+    BFloat16Autocast& operator=(const BFloat16Autocast&) = delete;
+
+private:
+    bool on_;
+    bool was_enabled_ = false;
+    at::ScalarType was_dtype_ = at::kBFloat16;
+};
 
 // A deep copy of the model's parameters and buffers, to restore the best epoch.
 std::vector<at::Tensor> snapshot(const torch::nn::Module& model) {
@@ -105,10 +138,19 @@ Standardization standardization(const TrainConfig& config, const FusionContext& 
     return {text.top ? 0 : context.text_dim, image.top ? 0 : context.image_dim};
 }
 
+at::ScalarType top_precision(const TrainConfig& config) {
+    if (config.precision == "bfloat16" && config.device == "cuda")
+        throw Error("[train] precision = \"bfloat16\" is CPU mixed precision (autocast); with device = \"cuda\" "
+                    "the encoder tops train in float32: use precision = \"auto\" or \"float32\"");
+    if (config.precision == "auto" && config.device == "cuda") return at::kFloat;
+    return models::resolve_dtype(config.precision, "[train] precision") == "bfloat16" ? at::kBFloat16 : at::kFloat;
+}
+
 ClassifierImpl::ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry,
                                std::int64_t num_classes, TrainableEncoder text, TrainableEncoder image,
-                               Standardization standardize)
-    : num_classes_(num_classes), fusion_(std::move(fusion)), fusion_entry_(&fusion_entry), text_(text), image_(image) {
+                               Standardization standardize, at::ScalarType top_precision)
+    : num_classes_(num_classes), fusion_(std::move(fusion)), fusion_entry_(&fusion_entry), text_(text), image_(image),
+      top_precision_(top_precision) {
     // Identity until standardize_with(); buffers, so that model.pt keeps them.
     if (standardize.text_dim > 0) {
         text_mean_ = register_buffer("text_mean", torch::zeros({standardize.text_dim}));
@@ -148,17 +190,31 @@ ModelOutput ClassifierImpl::forward_all(const Features& text, const Features& im
                         (out.logits.defined() ? c10::str(out.logits.sizes()) : std::string("(none)")) + " for " +
                         std::to_string(rows) + " posts; expected [" + std::to_string(rows) + ", " +
                         std::to_string(num_classes_) + "], one column per label");
+        if (class_bias_.defined()) out.logits = out.logits + class_bias_.to(out.logits.dtype());
         return out;
     }
-    auto through_top = [](const TrainableEncoder& trainable, const Features& prefix) {
-        if (!trainable.top) return prefix;
-        return call_plugin(*trainable.entry, "trainable_top()->forward()", [&] { return trainable.top->forward(prefix); });
-    };
     ModelOutput out{through_top(text_, standardized(text, text_mean_, text_scale_)),
                     through_top(image_, standardized(image, image_mean_, image_scale_)), {}};
     at::Tensor fused = call_plugin(*fusion_entry_, "forward()", [&] { return fusion_->forward(out.text, out.image); });
     out.logits = head_ ? head_->forward(fused) : fused;
+    if (class_bias_.defined()) out.logits = out.logits + class_bias_.to(out.logits.dtype());
     return out;
+}
+
+void ClassifierImpl::add_class_bias() {
+    if (!class_bias_.defined()) class_bias_ = register_buffer("class_bias", torch::zeros({num_classes_}));
+}
+
+void ClassifierImpl::set_class_bias(const at::Tensor& offsets) {
+    torch::NoGradGuard no_grad;
+    add_class_bias();
+    class_bias_.copy_(offsets.to(class_bias_.device(), class_bias_.scalar_type()).reshape({num_classes_}));
+}
+
+Features ClassifierImpl::through_top(const TrainableEncoder& trainable, const Features& prefix) const {
+    if (!trainable.top) return prefix;
+    const BFloat16Autocast autocast(top_precision_ == at::kBFloat16);
+    return call_plugin(*trainable.entry, "trainable_top()->forward()", [&] { return trainable.top->forward(prefix); });
 }
 
 Features ClassifierImpl::standardized(const Features& f, const at::Tensor& mean, const at::Tensor& scale) {
@@ -209,10 +265,7 @@ std::optional<std::string> ClassifierImpl::not_linear() const {
     return std::nullopt;
 }
 
-Features ClassifierImpl::text_features(const Features& text) {
-    if (!text_.top) return text;
-    return call_plugin(*text_.entry, "trainable_top()->forward()", [&] { return text_.top->forward(text); });
-}
+Features ClassifierImpl::text_features(const Features& text) { return through_top(text_, text); }
 
 std::shared_ptr<torch::nn::Module> ClassifierImpl::child(const std::string& name) const {
     // named_children() returns a dict by value: a pointer find() gives into a temporary
@@ -239,6 +292,33 @@ void ClassifierImpl::train(bool on) {
     torch::nn::Module::train(on);
     if (text_top_frozen_)
         if (const auto top = child("text_top")) top->eval();
+}
+
+std::vector<std::pair<double, std::vector<at::Tensor>>> ClassifierImpl::encoder_parameter_groups(double decay) const {
+    if (prompt_) return {{1.0, encoder_parameters()}};
+    std::map<double, std::vector<at::Tensor>, std::greater<>> by_factor;
+    for (auto [name, trainable] : {std::pair{"text_top", &text_}, std::pair{"image_top", &image_}}) {
+        const auto top = child(name);
+        if (!top) continue;
+        // module()'s children: the k layers from the lowest to the top, then the final
+        // step's modules (TrainableTop::module()); what lies outside them trains at the full rate.
+        const std::int64_t k = call_plugin(*trainable->entry, "trainable_top()->layers()",
+                                           [&] { return trainable->top->layers(); });
+        std::vector<at::Tensor> placed;
+        const auto children = top->children();
+        for (std::size_t i = 0; i < children.size(); ++i) {
+            const auto below_top = static_cast<std::int64_t>(k) - 1 - static_cast<std::int64_t>(i);
+            const double factor = below_top > 0 ? std::pow(decay, static_cast<double>(below_top)) : 1.0;
+            for (auto& p : children[i]->parameters()) {
+                by_factor[factor].push_back(p);
+                placed.push_back(p);
+            }
+        }
+        for (auto& p : top->parameters())
+            if (std::none_of(placed.begin(), placed.end(), [&](const at::Tensor& q) { return q.is_same(p); }))
+                by_factor[1.0].push_back(p);
+    }
+    return {by_factor.begin(), by_factor.end()};
 }
 
 std::vector<at::Tensor> ClassifierImpl::encoder_parameters() const {
@@ -365,9 +445,9 @@ at::Tensor predict_probabilities(Classifier& model, const FeatureSet& set, const
 
 namespace {
 
-// AdamW in two groups: the head (fusion, classifier, loss heads) and the trainable encoder
-// tops, which start from pretrained weights and take a smaller rate. `all` receives every
-// trained parameter, for gradient clipping.
+// AdamW in groups: the head (fusion, classifier, loss heads), then the trainable encoder
+// tops, which start from pretrained weights and take a smaller rate (a group per rate with
+// [train] layer_decay below 1). `all` receives every trained parameter, for gradient clipping.
 std::unique_ptr<torch::optim::AdamW> make_optimizer(Classifier& model, const Objective& objective,
                                                     const TrainConfig& config, std::vector<at::Tensor>& all) {
     const std::vector<at::Tensor> encoder_parameters = model->encoder_parameters();
@@ -386,7 +466,8 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(Classifier& model, const Obj
     };
     std::vector<torch::optim::OptimizerParamGroup> groups;
     groups.emplace_back(head_parameters, options(config.learning_rate));
-    if (!encoder_parameters.empty()) groups.emplace_back(encoder_parameters, options(config.encoder_learning_rate));
+    for (auto& [factor, group] : model->encoder_parameter_groups(config.layer_decay))
+        groups.emplace_back(group, options(config.encoder_learning_rate * factor));
     return std::make_unique<torch::optim::AdamW>(
         std::move(groups), torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay));
 }
@@ -407,9 +488,9 @@ struct EpochRunner {
     std::int64_t steps_per_epoch, total_steps;
     std::vector<std::int64_t> text_lengths; // real tokens per row, when batches bucket by length
     std::int64_t step = 0;
+    std::vector<double> base_rates; // each parameter group's rate before the schedule
 
     double run(std::int64_t epoch, std::mt19937_64& rng) {
-        const std::vector<double> base_rates{config.learning_rate, config.encoder_learning_rate};
         std::vector<std::size_t> order(static_cast<std::size_t>(train.size()));
         for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
         data::seeded_shuffle(order, rng);
@@ -553,6 +634,8 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
     const std::int64_t steps_per_epoch = (train.size() + config.batch_size - 1) / config.batch_size;
     EpochRunner epochs{model, objective, train, config, device, *optimizer, parameters,
                        steps_per_epoch, steps_per_epoch * config.epochs, {}};
+    for (auto& group : optimizer->param_groups())
+        epochs.base_rates.push_back(static_cast<torch::optim::AdamWOptions&>(group.options()).lr());
     if (config.bucket_by_length && train.text.mask.defined()) {
         const at::Tensor lengths = train.text.mask.ne(0).sum(1).to(torch::kCPU, torch::kLong).contiguous();
         epochs.text_lengths.assign(lengths.data_ptr<std::int64_t>(), lengths.data_ptr<std::int64_t>() + lengths.numel());

@@ -91,13 +91,20 @@ struct Standardization {
 Standardization standardization(const TrainConfig& config, const FusionContext& context, const TrainableEncoder& text,
                                 const TrainableEncoder& image);
 
+// [train] precision resolved for this machine: what the trainable encoder tops compute in,
+// at::kBFloat16 (CPU autocast) or at::kFloat. "auto" is bfloat16 on a CPU with native BF16
+// (AVX512_BF16 or AMX) and float32 elsewhere and on CUDA; "bfloat16" on a CPU without
+// native BF16 warns (emulated, tens of times slower); with device = "cuda" it is an error.
+at::ScalarType top_precision(const TrainConfig& config);
+
 // The trained model: trainable encoder tops if any, the fusion, then a linear
 // classifier unless the fusion already gives class logits (late fusion). Or a prompt
 // model ([prompt]), which gives class logits from the stored text and image features.
 class ClassifierImpl : public torch::nn::Module {
 public:
     ClassifierImpl(std::shared_ptr<Fusion> fusion, const PluginEntry& fusion_entry, std::int64_t num_classes,
-                   TrainableEncoder text = {}, TrainableEncoder image = {}, Standardization standardize = {});
+                   TrainableEncoder text = {}, TrainableEncoder image = {}, Standardization standardize = {},
+                   at::ScalarType top_precision = at::kFloat);
     ClassifierImpl(std::shared_ptr<PromptModel> prompt, const PluginEntry& prompt_entry, std::int64_t num_classes);
     ModelOutput forward_all(const Features& text, const Features& image);
     // Class logits [N, C].
@@ -108,6 +115,11 @@ public:
     void standardize_with(const FeatureSet& train);
     // "text", "image": the modalities standardized.
     std::vector<std::string> standardized_modalities() const;
+    // Threshold moving ([train] class_bias): per-class offsets added to the logits, a
+    // buffer (zeros until set), so that model.pt carries them to msa predict.
+    void add_class_bias();
+    void set_class_bias(const at::Tensor& offsets);
+    bool has_class_bias() const { return class_bias_.defined(); }
     // The fusion's output [N, D] in eval mode, without gradients, and the linear head that
     // maps it to logits (null where the fusion gives logits itself or a prompt model
     // classifies): a linear probe fits that head alone.
@@ -120,6 +132,10 @@ public:
     // Parameters of the trainable encoder tops, or a prompt model's pretrained ones (trained
     // at [train] encoder_learning_rate).
     std::vector<at::Tensor> encoder_parameters() const;
+    // Those parameters grouped by their rate's factor over encoder_learning_rate, highest
+    // first: a top's layer i below its highest trains at decay^i ([train] layer_decay), the
+    // highest layer, the final step's modules and a prompt model's parameters at 1.
+    std::vector<std::pair<double, std::vector<at::Tensor>>> encoder_parameter_groups(double decay) const;
     // The text features entering the fusion: through the trainable text top, if any.
     Features text_features(const Features& text);
     // The trainable text top's parameters; empty without one.
@@ -129,10 +145,14 @@ public:
     void freeze_text_top();
     void train(bool on = true) override;
     std::int64_t num_classes() const { return num_classes_; }
+    // What the trainable encoder tops compute in (top_precision()).
+    at::ScalarType top_precision() const { return top_precision_; }
 
 private:
     // The registered submodule `name` ("text_top", "image_top"), or null.
     std::shared_ptr<torch::nn::Module> child(const std::string& name) const;
+    // `prefix` through the trainable top, in top_precision_.
+    Features through_top(const TrainableEncoder& trainable, const Features& prefix) const;
     // The fusion's inputs: `f` with its pooled features standardized when `mean` is defined.
     static Features standardized(const Features& f, const at::Tensor& mean, const at::Tensor& scale);
 
@@ -144,7 +164,9 @@ private:
     torch::nn::Linear head_{nullptr};
     TrainableEncoder text_, image_;
     bool text_top_frozen_ = false;
+    at::ScalarType top_precision_ = at::kFloat;
     at::Tensor text_mean_, text_scale_, image_mean_, image_scale_; // undefined: not standardized
+    at::Tensor class_bias_;                                        // undefined: no threshold moving
 };
 TORCH_MODULE(Classifier);
 

@@ -6,12 +6,14 @@
 #include "plugin/plugin_catalog.hpp"
 #include "records/trial_files.hpp"
 #include "train/augmentation.hpp"
+#include "train/class_bias.hpp"
 #include "train/evaluate_trial.hpp"
 #include "train/clip_trial.hpp"
 #include "train/contrastive.hpp"
 #include "train/distillation.hpp"
 #include "train/zero_shot_trial.hpp"
 #include "train/run_folder.hpp"
+#include "train/metrics.hpp"
 #include "train/trainer.hpp"
 #include "train/trial_features.hpp"
 #include "train/trial_rows.hpp"
@@ -54,7 +56,8 @@ Classifier build_classifier(const Study& study, const PluginCatalog& catalog, co
                                                 "true in [encoders." + modality + "]");
         }
     return Classifier(fusion, fusion_entry, num_classes, features.text_top, features.image_top,
-                      standardization(study.train, fusion_context, features.text_top, features.image_top));
+                      standardization(study.train, fusion_context, features.text_top, features.image_top),
+                      top_precision(study.train));
 }
 
 // The classifier and the objective (main and auxiliary losses) of a trial, built from its plugins.
@@ -63,6 +66,7 @@ std::pair<Classifier, Objective> build_model(const Study& study, const PluginCat
                                              const std::vector<std::int64_t>& class_counts) {
     const auto num_classes = static_cast<std::int64_t>(study.dataset.labels.size());
     Classifier model = build_classifier(study, catalog, features, prompt);
+    if (study.train.class_bias) model->add_class_bias();
     const LossContext loss_context{num_classes, class_counts, features.text_dim, features.image_dim};
     Objective objective;
     objective.main = {catalog.create_loss(study.loss.plugin, study.loss.params, loss_context),
@@ -72,6 +76,50 @@ std::pair<Classifier, Objective> build_model(const Study& study, const PluginCat
                                        &catalog.get(PluginKind::loss, aux.choice.plugin, aux.choice.where), aux.weight,
                                        aux.choice.params});
     return {model, objective};
+}
+
+// [train] class_bias: offsets chosen on the validation rows (their `probabilities` from
+// the model as trained) go into the model, whose probabilities for every row it returns,
+// except the validation rows': they take cross-fitted ones, each half of them moved by
+// offsets chosen on the other half, so that their metrics stay an honest validation score.
+at::Tensor move_thresholds(Classifier& model, const at::Tensor& probabilities, const FeatureSet& everything,
+                           const std::vector<std::size_t>& valid_rows, const std::vector<Sample>& samples,
+                           const Study& study, const torch::Device& device, records::MetricsWriter& metrics,
+                           TrialLog& log) {
+    const MetricName& metric = *study.train.class_bias;
+    if (valid_rows.empty())
+        throw Error("[train] class_bias = \"" + metric.str() + "\" chooses its offsets on the validation rows, but "
+                    "this trial has none (check [split] valid)");
+    std::vector<std::int64_t> index, labels;
+    for (auto row : valid_rows) {
+        index.push_back(static_cast<std::int64_t>(row));
+        labels.push_back(samples[row].label);
+    }
+    const at::Tensor rows = torch::tensor(index, torch::kLong);
+    const at::Tensor log_probs = probabilities.index_select(0, rows).clamp_min(1e-12).log();
+    const ClassBias bias = fit_class_bias(log_probs, labels, metric);
+    const at::Tensor cross_fitted = cross_fitted_probabilities(log_probs, labels, metric, study.seed);
+    model->set_class_bias(bias.offsets);
+    at::Tensor out = predict_probabilities(model, everything, device); // as msa predict computes them
+    out.index_copy_(0, rows, cross_fitted);
+    const double honest = compute_metrics(labels, cross_fitted, probabilities.size(1)).get(metric);
+    nlohmann::json offsets = nlohmann::json::object();
+    std::string listed;
+    for (std::size_t c = 0; c < study.dataset.labels.size(); ++c) {
+        const double value = bias.offsets[static_cast<std::int64_t>(c)].item<double>();
+        offsets[study.dataset.labels[c]] = value;
+        listed += (c ? ", " : "") + study.dataset.labels[c] + " " + fmt::format("{:+.2f}", value);
+    }
+    metrics.details["class_bias"] = {{"metric", metric.str()},
+                                     {"offsets", offsets},
+                                     {"valid_before", bias.before},
+                                     {"valid_fitted", bias.after},
+                                     {"valid_cross_fitted", honest}};
+    log("class_bias: log-probability offsets " + listed + " chosen on " + std::to_string(valid_rows.size()) +
+        " validation rows; valid " + metric.str() + " " + fmt::format("{:.4f}", bias.before) + " without, " +
+        fmt::format("{:.4f}", bias.after) + " with them on the rows they were chosen on, " +
+        fmt::format("{:.4f}", honest) + " cross-fitted (the validation metrics report this one)");
+    return out;
 }
 
 // fit() with each epoch written to history.csv and the log as it ends.
@@ -84,6 +132,9 @@ FitResult fit_logged(Classifier& model, const Objective& objective, const Featur
         return probe ? std::string("linear probe (L-BFGS)")
                      : "epoch " + std::to_string(epoch) + "/" + std::to_string(study.train.epochs);
     };
+    if (!model->encoder_parameters().empty() && model->top_precision() == at::kBFloat16)
+        log("encoder tops train in bfloat16 mixed precision ([train] precision = \"" + study.train.precision +
+            "\"; weights and optimizer state in float32)");
     const FitResult fitted = fit(model, objective, train, valid, study.train, study.seed, device,
                                  [&](const EpochRecord& r) {
                                      std::vector<double> class_f1;
@@ -220,8 +271,11 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     if (distiller) metrics.details["distill"].update(distiller->report());
 
     // Predictions for every sample, then metrics per labelled split.
-    write_predictions_and_metrics(out, samples, split_of, split, predict_probabilities(model, everything, device),
-                                  labels, metrics);
+    at::Tensor probabilities = predict_probabilities(model, everything, device);
+    if (study.train.class_bias && !untrained)
+        probabilities = move_thresholds(model, probabilities, everything, split.valid, samples, study, device, metrics,
+                                        log);
+    write_predictions_and_metrics(out, samples, split_of, split, probabilities, labels, metrics);
     metrics.best_epoch = fitted.best_epoch;
     metrics.features = features.report;
     metrics.encode_seconds = encode_seconds;
@@ -236,6 +290,8 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
                              {"evaluations", p.evaluations}, {"converged", p.converged}});
         metrics.details["linear_probe"] = {{"l2", fitted.l2}, {"sweep", sweep}};
     }
+    if (features.text_top.top || features.image_top.top)
+        metrics.details["encoder_top_precision"] = model->top_precision() == at::kBFloat16 ? "bfloat16" : "float32";
     metrics.details.update({{"solver", to_string(fitted.solver)},
                             {"standardized", model->standardized_modalities()},
                             {"epochs_run", fitted.history.size()},

@@ -1,8 +1,9 @@
 # Fine-tuning benchmark (CTest label bench): seconds per training epoch of a trial that
 # trains all-MiniLM-L6-v2's top 2 layers (trainable_layers = 2, cached_prefix = true)
 # with a gated fusion over frozen EfficientNet-Lite0 features, cross-entropy, batch 32,
-# float32, 2 threads, on mvsa-ecnu's 2,801 training rows, with and without [train]
-# bucket_by_length. msa's figure is the epoch time history.csv reports (the training
+# 2 threads, on mvsa-ecnu's 2,801 training rows: float32 with and without [train]
+# bucket_by_length, and, on a CPU with native BF16, bucketed in bfloat16 mixed precision
+# ([train] precision; the reference under torch.autocast). msa's figure is the epoch time history.csv reports (the training
 # steps and the validation pass); tests/bench/reference_finetune.py does the same epoch in
 # PyTorch (transformers' BertLayers from the same checkpoint) on the same stored prefix
 # states and rows. The two alternate, one epoch each, for MSA_BENCH_ROUNDS rounds
@@ -30,7 +31,12 @@ python=$("$MSA_SOURCE_DIR/scripts/python-env" 2>"$out/python-env.log") ||
 wait_policy=${OMP_WAIT_POLICY:-PASSIVE}
 echo "OMP_WAIT_POLICY=$wait_policy for msa and the reference"
 
-for variant in cut bucketed; do
+variants="cut bucketed"
+# bfloat16 only where it is native: emulated, it is tens of times slower on both sides.
+if "$msa" version | grep -q 'computes in bfloat16'; then variants="$variants bf16"
+else echo "bf16 variant skipped: this CPU has no native BF16 (AVX512_BF16 or AMX)"; fi
+
+for variant in $variants; do
   cat >"$out/$variant.toml" <<TOML
 include = ["$MSA_SOURCE_DIR/experiments/trials/mvsa-ecnu-frozen.toml"]
 name = "bench-finetune-$variant"
@@ -54,7 +60,8 @@ patience = 0
 threads = 2
 # The reference trains on the stored image features as they are.
 standardize = false
-bucket_by_length = $([[ $variant == bucketed ]] && echo true || echo false)
+bucket_by_length = $([[ $variant == cut ]] && echo false || echo true)
+precision = "$([[ $variant == bf16 ]] && echo bfloat16 || echo float32)"
 TOML
 done
 # Fills the store once (prefix states entering layer 4, image features); not timed.
@@ -63,28 +70,30 @@ done
 # Under load the figures mean less: keep the load beside them, before and after.
 echo "load before: $(uptime | sed 's/.*load average/load average/')"
 for round in $(seq "$rounds"); do
-  for variant in cut bucketed; do
+  for variant in $variants; do
     run="$out/run-$variant-$round"
     "$msa" trial "$out/$variant.toml" --out "$run" >/dev/null 2>"$run.log" || { cat "$run.log"; exit 1; }
-    bucket=$([[ $variant == bucketed ]] && echo --bucket || true)
+    flags=$([[ $variant == cut ]] || echo --bucket)
+    [[ $variant == bf16 ]] && flags="$flags --bf16"
     OMP_WAIT_POLICY=$wait_policy "$python" "$MSA_SOURCE_DIR/tests/bench/reference_finetune.py" "$run" --epochs 1 \
-      --threads 2 $bucket >"$run.reference.json" 2>"$run.reference.log" || { cat "$run.reference.log"; exit 1; }
+      --threads 2 $flags >"$run.reference.json" 2>"$run.reference.log" || { cat "$run.reference.log"; exit 1; }
   done
 done
 echo "load after: $(uptime | sed 's/.*load average/load average/')"
 
-python3 - "$out" "$rounds" <<'PY' | tee "$out/summary.txt"
+python3 - "$out" "$rounds" $variants <<'PY' | tee "$out/summary.txt"
 import csv, json, statistics, sys
-out, rounds = sys.argv[1], int(sys.argv[2])
+out, rounds, variants = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 listed = lambda values, digits=2: ", ".join(f"{v:.{digits}f}" for v in values)
-for variant in ("cut", "bucketed"):
+for variant in variants:
     runs = [f"{out}/run-{variant}-{r}" for r in range(1, rounds + 1)]
     history = [next(csv.DictReader(open(f"{run}/history.csv"))) for run in runs]
     refs = [json.load(open(f"{run}.reference.json")) for run in runs]
     metrics = json.load(open(f"{runs[-1]}/metrics.json"))
     ours = [float(h["seconds"]) for h in history]
     theirs = [r["epoch_seconds"][0] for r in refs]
-    name = "bucket_by_length" if variant == "bucketed" else "batches cut to their longest text"
+    name = {"cut": "batches cut to their longest text, float32", "bucketed": "bucket_by_length, float32",
+            "bf16": "bucket_by_length, bfloat16 mixed precision"}[variant]
     print(f"fine-tuning, {name}: {metrics['train_rows']} training rows, MiniLM's top "
           f"{metrics['features']['text']['trainable_layers']} layers + gated fusion, "
           f"{refs[0]['mean_batch_tokens']:.1f} tokens per training batch (mean)")

@@ -86,8 +86,9 @@ class GatedFusion(torch.nn.Module):
 
 
 class Model(torch.nn.Module):
-    def __init__(self, bert, k, normalize, head):
+    def __init__(self, bert, k, normalize, head, bf16=False):
         super().__init__()
+        self.bf16 = bf16
         self.config = bert.config
         self.layers = torch.nn.ModuleList(bert.encoder.layer[-k:])
         # msa's trainable top holds the pooler too (no gradient under mean pooling).
@@ -97,13 +98,15 @@ class Model(torch.nn.Module):
 
     def forward(self, states, mask, image):
         attention_mask = create_bidirectional_mask(config=self.config, inputs_embeds=states, attention_mask=mask)
-        for layer in self.layers:
-            states = layer(states, attention_mask)
-        weights = mask.unsqueeze(-1)
-        pooled = (states * weights).sum(1) / weights.sum(1).clamp_min(1e-9)
-        if self.normalize:
-            pooled = pooled / pooled.norm(2, 1, True).clamp_min(1e-12)
-        return self.head(pooled, image)
+        # --bf16: the top under CPU autocast, as msa's [train] precision = "bfloat16"; the head in float32.
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            for layer in self.layers:
+                states = layer(states, attention_mask)
+            weights = mask.unsqueeze(-1)
+            pooled = (states * weights).sum(1) / weights.sum(1).clamp_min(1e-9)
+            if self.normalize:
+                pooled = pooled / pooled.norm(2, 1, True).clamp_min(1e-12)
+        return self.head(pooled.float(), image)
 
 
 def cut(states, mask, rows):
@@ -131,6 +134,7 @@ def main():
     parser.add_argument("--bucket", action="store_true")
     parser.add_argument("--attention", default=None, help="attn_implementation (default: transformers' choice)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bf16", action="store_true", help="the top layers under bfloat16 CPU autocast")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -142,7 +146,7 @@ def main():
     bert = BertModel.from_pretrained(text_cfg["checkpoint"], attn_implementation=args.attention)
     k = text_cfg["trainable_layers"]
     head = GatedFusion(bert.config.hidden_size, image.shape[1], fusion_cfg["hidden"], fusion_cfg["dropout"], classes)
-    model = Model(bert, k, text_cfg["normalize"], head)
+    model = Model(bert, k, text_cfg["normalize"], head, args.bf16)
     assert text_cfg["pooling"] == "mean", text_cfg
     del bert
     top = list(model.layers.parameters()) + list(model.pooler.parameters() if model.pooler is not None else [])
@@ -191,7 +195,7 @@ def main():
     print(json.dumps({"epoch_seconds": epoch_seconds, "epoch_seconds_median": statistics.median(epoch_seconds),
                       "train_seconds": train_seconds, "train_seconds_median": statistics.median(train_seconds),
                       "train_loss": losses, "mean_batch_tokens": float(np.mean(batch_tokens)),
-                      "train_rows": len(train), "valid_rows": len(valid), "bucket": args.bucket,
+                      "train_rows": len(train), "valid_rows": len(valid), "bucket": args.bucket, "bf16": args.bf16,
                       "attention": model.config._attn_implementation, "threads": torch.get_num_threads(),
                       "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
                       "torch": torch.__version__, "transformers": transformers.__version__}))

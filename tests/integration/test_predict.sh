@@ -50,6 +50,44 @@ for p in probs:
 PY
   fail "labels.csv does not match the trial's predictions for the unlabelled rows"
 
+# Threshold moving ([train] class_bias): the offsets chosen on the validation rows are in
+# model.pt, so msa predict labels the unlabelled rows as the trial did; the validation
+# metrics are the cross-fitted ones, and predictions.csv's validation rows hold them.
+cat >bias.toml <<TOML
+include = ["demo.toml"]
+name = "bias"
+[train]
+class_bias = "macro_f1"
+TOML
+expect_exit 0 "$MSA" trial bias.toml
+expect_contains "$(cat runs/bias/log.txt)" "class_bias: log-probability offsets negative +0.00"
+expect_exit 0 "$MSA" predict --run runs/bias --input demo/test_without_label.txt --output bias-labels.csv --probabilities
+python3 - runs/bias bias-labels.csv.probabilities.csv <<'PY' ||
+import csv, json, sys
+run, probs = sys.argv[1], sys.argv[2]
+m = json.load(open(f"{run}/metrics.json"))
+bias = m["class_bias"]
+assert bias["metric"] == "macro_f1" and set(bias["offsets"]) == {"negative", "neutral", "positive"}, bias
+assert bias["offsets"]["negative"] == 0 and bias["valid_fitted"] >= bias["valid_before"], bias
+assert abs(m["valid"]["macro_f1"] - bias["valid_cross_fitted"]) < 1e-9, (m["valid"], bias)
+trial = {r["id"]: r for r in csv.DictReader(open(f"{run}/predictions.csv"))}
+for p in csv.DictReader(open(probs)):
+    t = trial[p["guid"]]
+    assert p["predicted"] == t["predicted"], (p, t)
+    for label in ("negative", "neutral", "positive"):
+        assert abs(float(p["p_" + label]) - float(t["p_" + label])) < 1e-5, (p, t, label)
+PY
+  fail "a class_bias trial's offsets or metrics are not what msa predict and metrics.json should show"
+grep -q '^class_bias = "macro_f1"$' runs/bias/config.toml || fail "config.toml does not keep class_bias"
+cat >bad-bias.toml <<TOML
+include = ["demo.toml"]
+name = "bad-bias"
+[train]
+class_bias = "f1"
+TOML
+expect_exit 1 "$MSA" validate bad-bias.toml
+expect_contains "$ERR" "'train.class_bias' = \"f1\" is not accepted"
+
 # Rows that cannot be read: reported at LIST:line, kept in place with an empty tag, exit 3.
 # `extra` is a pair in data/ that no list names: it is read like a listed sample.
 cp demo/data/1.jpg demo/data/extra.jpg

@@ -4,10 +4,12 @@
 #include "test_helpers.hpp"
 
 #include "store/feature_store.hpp"
+#include "train/trainer.hpp"
 
 #include <msa/encoder.hpp>
 #include <msa/models/cpu_features.hpp>
 
+#include <ATen/autocast_mode.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -220,6 +222,100 @@ TEST_CASE("fine-tuning runs the top layers from cached prefix features and match
         CHECK(frozen_with_flag->cache_key() == make(c)->cache_key());
         CHECK_THROWS_WITH(make(c, {{"trainable_layers", std::int64_t{99}}}), Contains("trainable_layers = 99"));
     }
+}
+
+TEST_CASE("a trainable top trains in bfloat16 mixed precision: float32 weights and gradients, outputs near float32",
+          "[encoders][trainer]") {
+    // [train] precision = "bfloat16" runs the top under CPU autocast: every architecture's
+    // layers need bfloat16 forward and backward kernels (relu6's backward has none in
+    // LibTorch 1.13, so EfficientNet-Lite clamps instead).
+    const auto rows = samples();
+    const auto& catalog = builtin_catalog();
+    for (const auto& c : cases()) {
+        INFO(c.plugin << " on " << c.checkpoint);
+        auto encoder = make(c, {{"trainable_layers", std::int64_t{1}}});
+        TrainableTop* top = encoder->trainable_top();
+        REQUIRE(top != nullptr);
+        const Features prefix = top->encode_prefix(batch_of(rows));
+        const bool text = encoder->modality() == Modality::text;
+        const train::TrainableEncoder trainable{top, &catalog.get(PluginKind::encoder, c.plugin)};
+        // The linear fusion reads both modalities: the other one is fixed noise.
+        const Features other{torch::randn({3, 4})};
+        const FusionContext context{text ? encoder->dim() : 4, text ? 4 : encoder->dim(), 3};
+        const auto classifier = [&](at::ScalarType precision) {
+            return train::Classifier(catalog.create_fusion("linear", properties(PluginKind::fusion, "linear"), context),
+                                     catalog.get(PluginKind::fusion, "linear"), 3,
+                                     text ? trainable : train::TrainableEncoder{},
+                                     text ? train::TrainableEncoder{} : trainable, train::Standardization{}, precision);
+        };
+        auto float32 = classifier(at::kFloat);
+        auto mixed = classifier(at::kBFloat16);
+        CHECK(mixed->top_precision() == at::kBFloat16);
+        {
+            torch::NoGradGuard no_grad; // the same head on both (the top is one module)
+            const auto from = float32->parameters();
+            const auto to = mixed->parameters();
+            REQUIRE(from.size() == to.size());
+            for (std::size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
+        }
+        float32->eval();
+        mixed->eval();
+        const auto reference = float32->forward(text ? prefix : other, text ? other : prefix);
+        const auto logits = mixed->forward(text ? prefix : other, text ? other : prefix);
+        CHECK_FALSE(at::autocast::is_cpu_enabled()); // restored after the top's forward
+        CHECK(logits.scalar_type() == at::kFloat);
+        // bfloat16 keeps 8 bits of mantissa: close to float32, and not equal to it.
+        const double scale = 1.0 + reference.abs().max().item<double>();
+        CHECK(max_diff(logits, reference) < 0.05 * scale);
+        CHECK(max_diff(logits, reference) > 0.0);
+
+        mixed->train();
+        mixed->forward(text ? prefix : other, text ? other : prefix).pow(2).sum().backward();
+        std::size_t with_grad = 0;
+        for (const auto& p : top->module()->parameters()) {
+            CHECK(p.scalar_type() == at::kFloat);
+            if (!p.grad().defined()) continue;
+            CHECK(p.grad().scalar_type() == at::kFloat);
+            with_grad += p.grad().abs().sum().item<double>() > 0;
+        }
+        CHECK(with_grad > 0);
+    }
+}
+
+TEST_CASE("[train] layer_decay: a top's layers take rates by their depth, the highest and the final step the full rate",
+          "[encoders][trainer]") {
+    const auto& catalog = builtin_catalog();
+    const Case c{"hf-text", bert_fixture(), {{"max_length", std::int64_t{16}}}};
+    auto encoder = make(c, {{"trainable_layers", std::int64_t{2}}});
+    TrainableTop* top = encoder->trainable_top();
+    REQUIRE(top != nullptr);
+    const train::TrainableEncoder trainable{top, &catalog.get(PluginKind::encoder, c.plugin)};
+    auto model = train::Classifier(
+        catalog.create_fusion("linear", properties(PluginKind::fusion, "linear"), FusionContext{encoder->dim(), 4, 3}),
+        catalog.get(PluginKind::fusion, "linear"), 3, trainable);
+    const auto children = top->module()->children(); // layer n-2, layer n-1, then the final step's modules
+    REQUIRE(children.size() >= 2);
+    const auto count = [](const std::vector<at::Tensor>& tensors) {
+        std::int64_t n = 0;
+        for (const auto& t : tensors) n += t.numel();
+        return n;
+    };
+    const auto all = count(model->encoder_parameters());
+
+    const auto groups = model->encoder_parameter_groups(0.5);
+    REQUIRE(groups.size() == 2);
+    CHECK(groups[0].first == 1.0);
+    CHECK(groups[1].first == 0.5);
+    CHECK(count(groups[1].second) == count(children[0]->parameters())); // the lower layer
+    CHECK(count(groups[0].second) + count(groups[1].second) == all);
+    const auto lower = children[0]->parameters();
+    for (const auto& p : groups[1].second)
+        CHECK(std::any_of(lower.begin(), lower.end(), [&](const at::Tensor& q) { return q.is_same(p); }));
+
+    const auto undecayed = model->encoder_parameter_groups(1.0);
+    REQUIRE(undecayed.size() == 1);
+    CHECK(undecayed[0].first == 1.0);
+    CHECK(count(undecayed[0].second) == all);
 }
 
 TEST_CASE("a missing checkpoint folder is an error that names it and says how to get one", "[encoders]") {

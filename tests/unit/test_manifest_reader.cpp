@@ -239,8 +239,13 @@ TEST_CASE("train table: reads the schedule, early stopping and clipping keys, an
     test::TempDir dir;
     const auto file = dir.write("train.toml", header(dir) + "[train]\nschedule = \"cosine\"\nwarmup = 0.2\n"
                                                             "grad_clip = 0.5\npatience = 3\nmonitor = \"macro_f1\"\n"
-                                                            "restore_best = false\nthreads = 1\n");
+                                                            "restore_best = false\nthreads = 1\nprecision = \"float32\"\n"
+                                                            "layer_decay = 0.8\n");
     const Study study = read(file);
+    CHECK(study.train.precision == "float32");
+    CHECK(study.train.precision_given);
+    CHECK(study.train.layer_decay == 0.8);
+    CHECK(read(dir.write("default.toml", header(dir))).train.precision == "auto");
     CHECK(study.train.schedule == Schedule::cosine);
     CHECK(study.train.warmup == 0.2);
     CHECK(study.train.grad_clip == 0.5);
@@ -248,9 +253,12 @@ TEST_CASE("train table: reads the schedule, early stopping and clipping keys, an
     CHECK(study.train.monitor == MetricName{Metric::macro_f1, {}});
     CHECK_FALSE(study.train.restore_best);
     CHECK(study.train.threads == 1);
-    const auto bad = dir.write("bad.toml", header(dir) + "[train]\nschedule = \"cosin\"\nmonitor = \"f1\"\n");
+    const auto bad = dir.write("bad.toml", header(dir) + "[train]\nschedule = \"cosin\"\nmonitor = \"f1\"\n"
+                                                         "precision = \"fp16\"\nlayer_decay = 0\n");
     CHECK_THAT(problems_of(bad), Contains("'train.schedule' = \"cosin\" is not accepted (did you mean 'cosine'?)") &&
-                                     Contains("'train.monitor' = \"f1\" is not accepted"));
+                                     Contains("'train.monitor' = \"f1\" is not accepted") &&
+                                     Contains("'train.precision' = \"fp16\" is not accepted") &&
+                                     Contains("train.layer_decay"));
 }
 
 TEST_CASE("auxiliary_loss tables name a loss plugin and its weight, checked like any plugin table") {

@@ -8,6 +8,8 @@
 
 #include "data/split.hpp"
 
+#include <msa/models/cpu_features.hpp>
+
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
@@ -331,4 +333,19 @@ TEST_CASE("trainer: solver = auto keeps AdamW where the model is no linear probe
     config.solver = Solver::adamw;
     linear.objective.main.params = test::properties(PluginKind::loss, "cross-entropy");
     CHECK(resolve_solver(config, linear.model, linear.objective, train) == Solver::adamw);
+}
+
+TEST_CASE("[train] precision: auto is bfloat16 mixed precision exactly where the CPU has native BF16", "[trainer]") {
+    using Catch::Matchers::Contains;
+    TrainConfig c;
+    CHECK(c.precision == "auto");
+    CHECK(top_precision(c) == (models::cpu_features().native_bf16() ? at::kBFloat16 : at::kFloat));
+    c.precision = "float32";
+    CHECK(top_precision(c) == at::kFloat);
+    c.precision = "bfloat16"; // asked for: honoured (with a warning where it is emulated)
+    CHECK(top_precision(c) == at::kBFloat16);
+    c.device = "cuda";
+    CHECK_THROWS_WITH(top_precision(c), Contains("precision = \"bfloat16\"") && Contains("\"auto\" or \"float32\""));
+    c.precision = "auto";
+    CHECK(top_precision(c) == at::kFloat);
 }

@@ -46,10 +46,14 @@ public:
     // pooled is the masked mean of the tokens (the store wants a pooled row per sample).
     virtual Features encode_prefix(const EncoderBatch& batch) = 0;
     // The part that trains: the top k layers and what follows them (final norm,
-    // pooler, projection). Its parameters are the ones to optimise.
+    // pooler, projection). Its parameters are the ones to optimise, in float32. Its
+    // direct children, in order: the k layers from the lowest to the highest, then the
+    // final step's modules; [train] layer_decay gives the rates by that order.
     virtual std::shared_ptr<torch::nn::Module> module() = 0;
     // The encoder's output (as encode() gives it) computed from prefix features, with
-    // autograd through module()'s parameters.
+    // autograd through module()'s parameters. The host may call it under CPU autocast to
+    // bfloat16 ([train] precision): every op on the way needs bfloat16 forward and
+    // backward kernels, and the features it returns are float32.
     virtual Features forward(const Features& prefix) = 0;
 };
 

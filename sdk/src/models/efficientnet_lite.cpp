@@ -14,6 +14,10 @@
 namespace msa::models {
 namespace {
 
+// min(max(x, 0), 6) as a clamp: relu6's backward (hardtanh_backward) has no bfloat16 CPU
+// kernel in LibTorch 1.13, and a top block fine-tuned under bfloat16 autocast needs one.
+at::Tensor clamped_relu6(const at::Tensor& x) { return at::clamp(x, 0.0, 6.0); }
+
 struct VariantParams {
     const char* name;
     double width;
@@ -239,8 +243,8 @@ EfficientNetLiteBlockImpl::EfficientNetLiteBlockImpl(const EfficientNetLiteBlock
 
 at::Tensor EfficientNetLiteBlockImpl::forward(const at::Tensor& inputs, double drop_connect_rate) {
     at::Tensor x = inputs;
-    if (expand_conv_) x = at::relu6(bn0_->forward(expand_conv_->forward(x)));
-    x = at::relu6(bn1_->forward(depthwise_conv_->forward(same_pad(x, block_.kernel_size, block_.stride))));
+    if (expand_conv_) x = clamped_relu6(bn0_->forward(expand_conv_->forward(x)));
+    x = clamped_relu6(bn1_->forward(depthwise_conv_->forward(same_pad(x, block_.kernel_size, block_.stride))));
     x = bn2_->forward(project_conv_->forward(x));
     if (block_.has_skip()) {
         if (drop_connect_rate > 0 && is_training()) x = drop_connect(x, drop_connect_rate);
@@ -272,7 +276,7 @@ at::Tensor EfficientNetLiteImpl::embed(const at::Tensor& pixel_values) {
     // Channels-last from here on (convolutions, batch norms and activations keep the
     // layout): oneDNN's depthwise and 1x1 convolutions run 2 to 5 times faster on it.
     const at::Tensor pixels = pixel_values.contiguous(at::MemoryFormat::ChannelsLast);
-    return at::relu6(bn0_->forward(conv_stem_->forward(same_pad(pixels, kStemKernel, kStemStride))));
+    return clamped_relu6(bn0_->forward(conv_stem_->forward(same_pad(pixels, kStemKernel, kStemStride))));
 }
 
 at::Tensor EfficientNetLiteImpl::run_layers(at::Tensor hidden, const at::Tensor& mask, std::int64_t begin,
@@ -292,7 +296,7 @@ at::Tensor EfficientNetLiteImpl::run_layers(at::Tensor hidden, const at::Tensor&
 }
 
 at::Tensor EfficientNetLiteImpl::head(const at::Tensor& hidden) {
-    return at::relu6(bn1_->forward(conv_head_->forward(hidden)));
+    return clamped_relu6(bn1_->forward(conv_head_->forward(hidden)));
 }
 
 at::Tensor EfficientNetLiteImpl::pool(const at::Tensor& feature_map) {

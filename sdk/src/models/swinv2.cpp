@@ -27,6 +27,13 @@ constexpr double kShiftMaskValue = -100.0;
 // The embeddings' norm and the patch merging norm are built without config.layer_norm_eps.
 constexpr double kTorchLayerNormEps = 1e-5;
 
+// A LayerNorm in its weights' type: under bfloat16 autocast (a fine-tuned top, [train]
+// precision) a linear layer gives bfloat16, and LibTorch 1.13's CPU layer_norm wants its
+// input and weights of one type. In float32 the cast is a no-op.
+at::Tensor normed(torch::nn::LayerNorm norm, const at::Tensor& x) {
+    return norm->forward(x.to(norm->weight.scalar_type()));
+}
+
 const std::vector<std::string> kActivations = {"gelu", "gelu_new", "gelu_pytorch_tanh", "quick_gelu",
                                                "relu", "silu", "swish"};
 
@@ -321,10 +328,10 @@ public:
         if (pad_right > 0 || pad_bottom > 0) x = x.slice(1, 0, h).slice(2, 0, w).contiguous();
         x = x.view({batch, h * w, channels});
 
-        const auto attended = hidden + drop_path(layernorm_before_->forward(x), drop_path_, is_training());
+        const auto attended = hidden + drop_path(normed(layernorm_before_, x), drop_path_, is_training());
         auto mlp = activate(intermediate_->dense->forward(attended), hidden_act_);
         mlp = at::dropout(output_->dense->forward(mlp), hidden_dropout_, is_training());
-        return attended + drop_path(layernorm_after_->forward(mlp), drop_path_, is_training());
+        return attended + drop_path(normed(layernorm_after_, mlp), drop_path_, is_training());
     }
 
 private:
@@ -380,7 +387,7 @@ public:
                         x.index({Slice(), odd, odd})},
                        -1);
         x = x.view({batch, -1, 4 * channels});
-        return norm_->forward(reduction_->forward(x));
+        return normed(norm_, reduction_->forward(x));
     }
 
 private:
@@ -539,7 +546,7 @@ at::Tensor Swinv2ModelImpl::run_layers(at::Tensor hidden, Swinv2Grid grid, std::
     return hidden;
 }
 
-at::Tensor Swinv2ModelImpl::final_norm(const at::Tensor& hidden) { return layernorm_->forward(hidden); }
+at::Tensor Swinv2ModelImpl::final_norm(const at::Tensor& hidden) { return normed(layernorm_, hidden); }
 
 at::Tensor Swinv2ModelImpl::pool(const at::Tensor& last_hidden_state) { return last_hidden_state.mean(1); }
 
