@@ -79,12 +79,11 @@ std::pair<Classifier, Objective> build_model(const Study& study, const PluginCat
 }
 
 // [train] class_bias: offsets chosen on the validation rows (their `probabilities` from
-// the model as trained) go into the model, whose probabilities for every row it returns,
-// except the validation rows': they take cross-fitted ones, each half of them moved by
-// offsets chosen on the other half, so that their metrics stay an honest validation score.
-at::Tensor move_thresholds(Classifier& model, const at::Tensor& probabilities, const FeatureSet& everything,
-                           const std::vector<std::size_t>& valid_rows, const std::vector<Sample>& samples,
-                           const Study& study, const torch::Device& device, records::MetricsWriter& metrics,
+// the model as trained) go into the model; returns every row's probabilities moved by
+// them, except the validation rows': they take cross-fitted ones, each half of them moved
+// by offsets chosen on the other half, so that their metrics stay an honest validation score.
+at::Tensor move_thresholds(Classifier& model, const at::Tensor& probabilities, const std::vector<std::size_t>& valid_rows,
+                           const std::vector<Sample>& samples, const Study& study, records::MetricsWriter& metrics,
                            TrialLog& log) {
     const MetricName& metric = *study.train.class_bias;
     if (valid_rows.empty())
@@ -100,7 +99,9 @@ at::Tensor move_thresholds(Classifier& model, const at::Tensor& probabilities, c
     const ClassBias bias = fit_class_bias(log_probs, labels, metric);
     const at::Tensor cross_fitted = cross_fitted_probabilities(log_probs, labels, metric, study.seed);
     model->set_class_bias(bias.offsets);
-    at::Tensor out = predict_probabilities(model, everything, device); // as msa predict computes them
+    // softmax(log softmax(logits) + offsets) = softmax(logits + offsets), what the model now
+    // computes: no second pass over every row.
+    at::Tensor out = with_offsets(probabilities.clamp_min(1e-12).log(), bias.offsets);
     out.index_copy_(0, rows, cross_fitted);
     const double honest = compute_metrics(labels, cross_fitted, probabilities.size(1)).get(metric);
     nlohmann::json offsets = nlohmann::json::object();
@@ -273,8 +274,7 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     // Predictions for every sample, then metrics per labelled split.
     at::Tensor probabilities = predict_probabilities(model, everything, device);
     if (study.train.class_bias && !untrained)
-        probabilities = move_thresholds(model, probabilities, everything, split.valid, samples, study, device, metrics,
-                                        log);
+        probabilities = move_thresholds(model, probabilities, split.valid, samples, study, metrics, log);
     write_predictions_and_metrics(out, samples, split_of, split, probabilities, labels, metrics);
     metrics.best_epoch = fitted.best_epoch;
     metrics.features = features.report;
