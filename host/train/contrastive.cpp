@@ -1,5 +1,6 @@
 #include "train/contrastive.hpp"
 
+#include "train/adamw.hpp"
 #include "train/run_folder.hpp"
 #include "util/progress.hpp"
 
@@ -71,7 +72,7 @@ ContrastiveResult contrastive_tune(Classifier& model, const FeatureSet& train, c
     if (pairs.empty()) throw ConfigError(config.where, "[contrastive]: the training rows make no pairs (one row?)");
 
     model->to(device);
-    torch::optim::AdamW optimizer(parameters, torch::optim::AdamWOptions(config.learning_rate).weight_decay(weight_decay));
+    AdamW optimizer({{parameters, config.learning_rate, weight_decay}});
     const std::int64_t steps_per_epoch = (result.pairs + config.batch_size - 1) / config.batch_size;
     TrainConfig schedule; // sentence-transformers' WarmupLinear over a tenth of the steps
     schedule.schedule = Schedule::linear;
@@ -101,13 +102,10 @@ ContrastiveResult contrastive_tune(Classifier& model, const FeatureSet& train, c
             const at::Tensor cosine =
                 torch::cosine_similarity(model->text_features(left).pooled, model->text_features(right).pooled, 1);
             const at::Tensor loss = torch::mse_loss(cosine, torch::tensor(target).to(device));
-            for (auto& group : optimizer.param_groups())
-                static_cast<torch::optim::AdamWOptions&>(group.options())
-                    .lr(config.learning_rate * schedule_factor(schedule, step, total));
+            optimizer.groups()[0].learning_rate = config.learning_rate * schedule_factor(schedule, step, total);
             optimizer.zero_grad();
             loss.backward();
-            torch::nn::utils::clip_grad_norm_(parameters, 1.0);
-            optimizer.step();
+            optimizer.step(/*max_grad_norm=*/1.0);
             ++step;
             loss_sum += loss.item<double>();
             if (b == 0 && steps_per_epoch > 1 &&

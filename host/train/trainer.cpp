@@ -3,6 +3,7 @@
 
 #include "data/split.hpp"
 #include "plugin/plugin_catalog.hpp"
+#include "train/adamw.hpp"
 #include "util/progress.hpp"
 
 #include <msa/models/cpu_features.hpp>
@@ -447,9 +448,8 @@ namespace {
 
 // AdamW in groups: the head (fusion, classifier, loss heads), then the trainable encoder
 // tops, which start from pretrained weights and take a smaller rate (a group per rate with
-// [train] layer_decay below 1). `all` receives every trained parameter, for gradient clipping.
-std::unique_ptr<torch::optim::AdamW> make_optimizer(Classifier& model, const Objective& objective,
-                                                    const TrainConfig& config, std::vector<at::Tensor>& all) {
+// [train] layer_decay below 1).
+std::unique_ptr<AdamW> make_optimizer(Classifier& model, const Objective& objective, const TrainConfig& config) {
     const std::vector<at::Tensor> encoder_parameters = model->encoder_parameters();
     std::vector<at::Tensor> head_parameters;
     for (auto& p : model->parameters()) {
@@ -458,18 +458,10 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(Classifier& model, const Obj
         if (!in_encoder) head_parameters.push_back(p);
     }
     for (auto& p : objective.parameters()) head_parameters.push_back(p);
-    all = head_parameters;
-    all.insert(all.end(), encoder_parameters.begin(), encoder_parameters.end());
-    const auto options = [&](double rate) {
-        return std::make_unique<torch::optim::AdamWOptions>(
-            torch::optim::AdamWOptions(rate).weight_decay(config.weight_decay));
-    };
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(head_parameters, options(config.learning_rate));
+    std::vector<AdamW::Group> groups{{head_parameters, config.learning_rate, config.weight_decay}};
     for (auto& [factor, group] : model->encoder_parameter_groups(config.layer_decay))
-        groups.emplace_back(group, options(config.encoder_learning_rate * factor));
-    return std::make_unique<torch::optim::AdamW>(
-        std::move(groups), torch::optim::AdamWOptions(config.learning_rate).weight_decay(config.weight_decay));
+        groups.push_back({group, config.encoder_learning_rate * factor, config.weight_decay});
+    return std::make_unique<AdamW>(std::move(groups));
 }
 
 // An epoch expected to take longer than this shows a progress line with its ETA.
@@ -483,8 +475,7 @@ struct EpochRunner {
     const FeatureSet& train;
     const TrainConfig& config;
     const torch::Device& device;
-    torch::optim::AdamW& optimizer;
-    const std::vector<at::Tensor>& parameters;
+    AdamW& optimizer;
     std::int64_t steps_per_epoch, total_steps;
     std::vector<std::int64_t> text_lengths; // real tokens per row, when batches bucket by length
     std::int64_t step = 0;
@@ -508,8 +499,8 @@ struct EpochRunner {
             std::vector<std::int64_t> rows(begin, end);
             const FeatureSet batch = train.rows(torch::tensor(rows, torch::kLong)).to(device);
             const double factor = schedule_factor(config, step, total_steps);
-            for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g)
-                static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options()).lr(base_rates[g] * factor);
+            for (std::size_t g = 0; g < optimizer.groups().size(); ++g)
+                optimizer.groups()[g].learning_rate = base_rates[g] * factor;
             optimizer.zero_grad();
             const ModelOutput out = model->forward_all(batch.text, batch.image);
             const at::Tensor loss =
@@ -520,8 +511,7 @@ struct EpochRunner {
                             std::to_string(epoch) + ", step " + std::to_string(step + 1) +
                             "; lower [train] learning_rate or set grad_clip");
             loss.backward();
-            if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(parameters, config.grad_clip);
-            optimizer.step();
+            optimizer.step(config.grad_clip);
             ++step;
             loss_sum += value;
             if (b == 0 && steps_per_epoch > 1) {
@@ -629,13 +619,11 @@ FitResult fit(Classifier& model, const Objective& objective, const FeatureSet& t
     model->to(device);
     objective.main.loss->to(device);
     for (const auto& term : objective.auxiliary) term.loss->to(device);
-    std::vector<at::Tensor> parameters;
-    const auto optimizer = make_optimizer(model, objective, config, parameters);
+    const auto optimizer = make_optimizer(model, objective, config);
     const std::int64_t steps_per_epoch = (train.size() + config.batch_size - 1) / config.batch_size;
-    EpochRunner epochs{model, objective, train, config, device, *optimizer, parameters,
+    EpochRunner epochs{model, objective, train, config, device, *optimizer,
                        steps_per_epoch, steps_per_epoch * config.epochs, {}};
-    for (auto& group : optimizer->param_groups())
-        epochs.base_rates.push_back(static_cast<torch::optim::AdamWOptions&>(group.options()).lr());
+    for (const auto& group : optimizer->groups()) epochs.base_rates.push_back(group.learning_rate);
     if (config.bucket_by_length && train.text.mask.defined()) {
         const at::Tensor lengths = train.text.mask.ne(0).sum(1).to(torch::kCPU, torch::kLong).contiguous();
         epochs.text_lengths.assign(lengths.data_ptr<std::int64_t>(), lengths.data_ptr<std::int64_t>() + lengths.numel());
