@@ -499,6 +499,7 @@ TrainConfig read_train(TableReader& top) {
     t.solver = r.name<Solver>("solver", solver_names).value_or(t.solver);
     if (auto bias = r.choice("class_bias", {"none", "weighted_f1", "macro_f1", "accuracy"}); bias && *bias != "none")
         t.class_bias = parse_metric(*bias, metric_select);
+    if (auto reuse = r.path("reuse_model")) t.reuse_model = *reuse;
     if (auto precision = r.choice("precision", {"auto", "float32", "bfloat16"})) {
         t.precision = *precision;
         t.precision_given = true;

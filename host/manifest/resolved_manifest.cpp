@@ -97,6 +97,7 @@ std::string resolved_manifest(const Study& study) {
         << "\nsolver = " << quoted(std::string(to_string(t.solver))) << "\nl2 = " << format_value(Value{t.l2})
         << "\nprecision = " << quoted(t.precision)
         << "\nclass_bias = " << quoted(t.class_bias ? t.class_bias->str() : std::string("none")) << "\n";
+    if (!t.reuse_model.empty()) out << "reuse_model = " << quoted(t.reuse_model.string()) << "\n";
     if (const auto& a = study.augmentation)
         out << "\n[augmentation]\nhard_samples = " << quoted(a->hard_samples)
             << "\nhard_threshold = " << format_value(Value{a->hard_threshold})

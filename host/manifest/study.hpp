@@ -104,6 +104,11 @@ struct TrainConfig {
     // chosen on the validation rows to maximise this metric (kept in model.pt); nullopt
     // ("none"): the model's own arg-max.
     std::optional<MetricName> class_bias;
+    // A finished trial folder whose model this trial takes instead of training one: their
+    // configurations differ only in class_bias (applied after training), names, folders
+    // and threads, so training would make that model again (train/reused_model.hpp). A
+    // study writes it for a phase that sweeps only class_bias; empty: train.
+    std::filesystem::path reuse_model;
 };
 
 // An auxiliary loss (image-text contrastive, matching) with its weight β.

@@ -161,6 +161,16 @@ std::optional<std::string> optimizer_sweep_only(const PhaseSpec& spec, const Pla
            "' is a linear probe fitted by L-BFGS, which uses none of them; that incumbent carries on";
 }
 
+// Whether a train phase sweeps only settings applied to a trained model, which training
+// does not read: each of its trials would train the model the incumbent's trial of the same
+// seed and fold trained, so it takes that one ([train] reuse_model) and applies them.
+bool after_training_only(const PhaseSpec& spec) {
+    static const std::set<std::string> after_training{"train.class_bias"};
+    if (spec.kind != PhaseKind::train || spec.has_set || spec.sweep.empty()) return false;
+    return std::all_of(spec.sweep.begin(), spec.sweep.end(),
+                       [](const SweepAxis& axis) { return after_training.count(axis.path) > 0; });
+}
+
 void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uint64_t>& seeds) {
     const PhaseSpec& spec = phase.spec;
     const PlanContext& context = start.context;
@@ -189,6 +199,12 @@ void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uin
                       Value{(fs::path(absolute_trial(context, *start.trial(draw))) / "predictions.csv").string()}},
                      {"augmentation.hard_threshold", Value{spec.hard_threshold}},
                      {"augmentation.hard_fraction", Value{spec.hard_fraction}}})};
+            };
+        if (start.incumbent && !context.dry_run && after_training_only(spec))
+            own = [&](const Draw& draw) -> std::vector<Change> {
+                const PlannedTrial* trained = start.trial(draw);
+                if (!trained || trained->seed != draw.seed || trained->fold != draw.fold) return {};
+                return {Change::assign({{"train.reuse_model", Value{absolute_trial(context, *trained)}}})};
             };
         add_trials(config, spec, context, draws_of(seeds, spec.select_folds),
                    [&](const Draw& d) { return start.inherited(d); }, own);

@@ -35,10 +35,12 @@ std::set<std::string> top_level_names(const torch::nn::Module& module) {
     return names;
 }
 
+} // namespace
+
 // torch::load alone would not do: InputArchive::read replaces each tensor whatever its
 // shape, and ignores what the archive holds beyond the model. Both are checked here,
 // so that a model.pt from another configuration is an error, not a wrong model.
-void load_weights(Classifier& model, const fs::path& folder) {
+void load_weights(Classifier& model, const fs::path& folder, const std::set<std::string>& own) {
     const fs::path file = folder / "model.pt";
     const std::string mismatch =
         file.string() + " does not match the classifier " + (folder / "config.toml").string() +
@@ -49,9 +51,13 @@ void load_weights(Classifier& model, const fs::path& folder) {
     } catch (const c10::Error& e) {
         throw Error(file.string() + ": not a model saved by msa trial (" + e.what_without_backtrace() + ")");
     }
-    const std::set<std::string> expected = top_level_names(*model);
+    std::set<std::string> expected = top_level_names(*model);
     const auto keys = archive.keys();
-    const std::set<std::string> found(keys.begin(), keys.end());
+    std::set<std::string> found(keys.begin(), keys.end());
+    for (const auto& name : own) {
+        expected.erase(name);
+        found.erase(name);
+    }
     std::set<std::string> missing, extra;
     std::set_difference(expected.begin(), expected.end(), found.begin(), found.end(),
                         std::inserter(missing, missing.end()));
@@ -66,7 +72,15 @@ void load_weights(Classifier& model, const fs::path& folder) {
     for (const auto& p : model->named_parameters()) shapes[p.key()] = p.value().sizes().vec();
     for (const auto& b : model->named_buffers()) shapes[b.key()] = b.value().sizes().vec();
     try {
-        model->load(archive);
+        // Module::load, less the tensors the classifier keeps its own of.
+        for (auto& p : model->named_parameters(/*recurse=*/false)) archive.read(p.key(), p.value());
+        for (auto& b : model->named_buffers(/*recurse=*/false))
+            if (!own.count(b.key())) archive.read(b.key(), b.value(), /*is_buffer=*/true);
+        for (const auto& child : model->named_children()) {
+            torch::serialize::InputArchive part;
+            archive.read(child.key(), part);
+            child.value()->load(part);
+        }
     } catch (const c10::Error& e) {
         throw Error(mismatch + e.what_without_backtrace());
     }
@@ -79,8 +93,6 @@ void load_weights(Classifier& model, const fs::path& folder) {
             throw Error(mismatch + b.key() + " has shape " + c10::str(b.value().sizes()) + " in model.pt, " +
                         c10::str(c10::IntArrayRef(shapes[b.key()])) + " in the classifier");
 }
-
-} // namespace
 
 void check_trial_folder(const fs::path& folder) {
     const std::string where = folder.string() + " is not a finished trial folder (" + kTrialFiles + "): ";

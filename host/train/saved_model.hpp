@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,12 @@ namespace msa::train {
 // Throws msa::Error unless `folder` holds a finished trial: config.toml, model.pt and a
 // metrics.json whose status is "ok". The message names the folder and what is missing.
 void check_trial_folder(const std::filesystem::path& folder);
+
+// Reads `folder`/model.pt into `model`, built as that trial's config.toml describes;
+// throws msa::Error naming the file when a parameter or buffer is missing, extra or of
+// another shape (a model.pt of another configuration). Top-level tensors named in `own`
+// (class_bias) are the classifier's own: not read, whether model.pt has them or not.
+void load_weights(Classifier& model, const std::filesystem::path& folder, const std::set<std::string>& own = {});
 
 // The trial folder `dir` names: `dir` itself, or for a study folder (runs/<study>, with a
 // results.json) the trial its "final_incumbent" names. Throws msa::Error when `dir` is

@@ -8,6 +8,7 @@
 #include "train/augmentation.hpp"
 #include "train/class_bias.hpp"
 #include "train/evaluate_trial.hpp"
+#include "train/reused_model.hpp"
 #include "train/clip_trial.hpp"
 #include "train/contrastive.hpp"
 #include "train/distillation.hpp"
@@ -250,7 +251,9 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
         distiller.emplace(study, samples, everything, pool, train_rows, std::ref(log));
         train = distiller->from_teacher(catalog, split.valid, device);
     }
-    if (study.contrastive) {
+    // A reused model is the trained one already (contrastive stage and distillation rounds included).
+    const bool reuse = !study.train.reuse_model.empty() && !untrained;
+    if (study.contrastive && !reuse) {
         const ContrastiveResult tuned =
             contrastive_tune(model, train, *study.contrastive, study.train.weight_decay, study.seed, device, std::ref(log));
         metrics.details["contrastive"] = {{"pairs", tuned.pairs},         {"same_label", tuned.same_label},
@@ -260,10 +263,14 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     FitResult fitted;
     if (untrained)
         log("k = 0: " + study.prompt->plugin + " is evaluated untrained (its template and label words)");
-    else
+    else if (reuse) {
+        fitted = take_reused_model(model, study, catalog, out, log);
+        model->to(device);
+    } else {
         fitted = fit_logged(model, objective, train, valid, study, device, out, log);
+    }
     // Self-training: each round's student labels the pool for the next, trained afresh.
-    for (std::int64_t round = 2; distiller && round <= study.distill->rounds; ++round) {
+    for (std::int64_t round = 2; distiller && !reuse && round <= study.distill->rounds; ++round) {
         train = distiller->from_student(model, device);
         torch::manual_seed(study.seed);
         built = build_model(study, catalog, features, prompt, class_counts);
@@ -283,7 +290,7 @@ void run(const Study& study, const PluginCatalog& catalog, const records::StoreK
     std::int64_t encoder_parameters = 0, all_parameters = 0;
     for (const auto& t : model->encoder_parameters()) encoder_parameters += t.numel();
     for (const auto& t : model->parameters()) all_parameters += t.numel();
-    if (fitted.solver == Solver::lbfgs) {
+    if (fitted.solver == Solver::lbfgs && !fitted.l2_points.empty()) {
         nlohmann::json sweep = nlohmann::json::array();
         for (const L2Point& p : fitted.l2_points)
             sweep.push_back({{"l2", p.l2}, {"train_loss", p.train_loss}, {"valid", p.valid_score},

@@ -79,6 +79,39 @@ for p in csv.DictReader(open(probs)):
 PY
   fail "a class_bias trial's offsets or metrics are not what msa predict and metrics.json should show"
 grep -q '^class_bias = "macro_f1"$' runs/bias/config.toml || fail "config.toml does not keep class_bias"
+# [train] reuse_model: the same offsets chosen on the demo trial's model, taken instead of
+# trained again (as a study's threshold phase does): the same metrics and predictions as
+# the bias trial, which trained it; a trial whose training would differ is refused.
+cat >reuse.toml <<TOML
+include = ["demo.toml"]
+name = "reuse"
+[train]
+class_bias = "macro_f1"
+reuse_model = "runs/demo"
+TOML
+expect_exit 0 "$MSA" trial reuse.toml
+expect_contains "$(cat runs/reuse/log.txt)" "reused ([train] reuse_model"
+python3 - runs/bias runs/reuse <<'PY' ||
+import csv, json, sys
+trained, reused = (json.load(open(f"{d}/metrics.json")) for d in sys.argv[1:])
+for key in ("valid", "test", "class_bias", "best_epoch"):
+    assert trained[key] == reused[key], (key, trained[key], reused[key])
+assert [r for r in csv.DictReader(open(f"{sys.argv[1]}/predictions.csv"))] == \
+       [r for r in csv.DictReader(open(f"{sys.argv[2]}/predictions.csv"))], "predictions differ"
+epochs = lambda d: [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(open(f"{d}/history.csv"))]
+assert epochs(sys.argv[1]) == epochs(sys.argv[2]), "history.csv differs"
+PY
+  fail "a class_bias trial on a reused model does not match the one that trained it"
+cat >reuse-other.toml <<TOML
+include = ["demo.toml"]
+name = "reuse-other"
+[train]
+epochs = 7
+class_bias = "macro_f1"
+reuse_model = "runs/demo"
+TOML
+expect_exit 1 "$MSA" trial reuse-other.toml
+expect_contains "$ERR" "that trial trained another model than this one would: in [train] it has \`epochs = 6\`, this trial \`epochs = 7\`"
 cat >bad-bias.toml <<TOML
 include = ["demo.toml"]
 name = "bad-bias"

@@ -587,3 +587,32 @@ TEST_CASE("study plan: for the one-SE rule no augmentation is simpler than any a
     CHECK(augmented == 1);
     CHECK(parameters == Approx(1000));
 }
+
+TEST_CASE("study plan: a phase sweeping only class_bias takes the incumbent's model of the same seed and fold",
+          "[study][class_bias]") {
+    PhaseSpec tuning_spec = train_phase("fine-tuning", 2, {{"train.learning_rate", {"1e-3"}}}, {1, 2});
+    tuning_spec.select_folds = 2;
+    PhasePlan tuning = plan_phase(tuning_spec, context(), nullptr);
+    finish(tuning.configs[0], {0.7, 0.71, 0.72, 0.73});
+    tuning.configs[0].trials[2].outcome.status = TrialStatus::failed; // seed 2, fold 0
+    choose_incumbent(tuning);
+
+    PhaseSpec spec = train_phase("thresholds", 3, {{"train.class_bias", {"macro_f1"}}}, {1, 2});
+    spec.from = "fine-tuning";
+    spec.keep_incumbent = true;
+    spec.select_folds = 2;
+    const PhasePlan plan = plan_phase(spec, context(), &tuning);
+    REQUIRE(plan.configs.size() == 2);
+    const auto& trials = plan.configs[1].trials;
+    REQUIRE(trials.size() == 4);
+    CHECK(find(trials[1].own, "train.reuse_model")->value == Value{std::string("/runs/study/fine-tuning/1e-3-s1-f1")});
+    CHECK(find(trials[3].own, "train.reuse_model")->value == Value{std::string("/runs/study/fine-tuning/1e-3-s2-f1")});
+    // No finished model of that seed and fold: the trial trains its own.
+    CHECK(find(trials[2].own, "train.reuse_model") == nullptr);
+    // Any other setting in the sweep, or a `set`, trains another model.
+    spec.sweep.push_back({"train.learning_rate", {"3e-4"}});
+    CHECK(find(plan_phase(spec, context(), &tuning).configs[1].trials[0].own, "train.reuse_model") == nullptr);
+    spec.sweep.pop_back();
+    spec.has_set = true;
+    CHECK(find(plan_phase(spec, context(), &tuning).configs[1].trials[0].own, "train.reuse_model") == nullptr);
+}
