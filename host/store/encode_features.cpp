@@ -97,21 +97,11 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
     // The encoder's own `threads` apply while it encodes; the host's count comes back after.
     const ScopedThreads threads(call_plugin(entry, "threads()", [&] { return encoder.threads(); }));
     const EncoderMeta meta = encoder_meta(entry, encoder, params);
-    EncodeResult& features = results.emplace_back(EncodeResult{modality, plugin, encoder_key(meta)});
-    features.threads = threads.threads();
-    features.precision = call_plugin(entry, "precision()", [&] { return encoder.precision(); });
+    const std::string precision = call_plugin(entry, "precision()", [&] { return encoder.precision(); });
     const bool by_text_length = encoder.modality() == Modality::text;
-    fill_group("encode " + modality + " (" + plugin + ")", features.key, meta, encoder.batch_size(),
-               by_text_length, count_only, samples, store,
-               [&](const EncoderBatch& batch, std::size_t rows) {
-                   Features out = call_plugin(entry, "failed to encode", [&] { return encoder.encode(batch); });
-                   check_output(entry, encoder, out, rows);
-                   return out;
-               },
-               features);
-
     TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder.trainable_top(); });
-    features.frozen = top == nullptr;
+    // A top that trains from cached prefix features runs in the trial: the encoder's own
+    // output, with the top as loaded, is never read, so only the prefix is encoded.
     if (top && call_plugin(entry, "cached_prefix()", [&] { return top->cached_prefix(); })) {
         EncoderMeta prefix_meta = meta;
         prefix_meta.cache_key = call_plugin(entry, "prefix_cache_key()", [&] { return top->prefix_cache_key(); });
@@ -119,7 +109,7 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
             results.emplace_back(EncodeResult{modality + " prefix", plugin, encoder_key(prefix_meta)});
         prefix.threads = threads.threads();
         prefix.frozen = false;
-        prefix.precision = results.front().precision; // `features` may have moved with the vector
+        prefix.precision = precision;
         fill_group("encode " + modality + " prefix (" + plugin + ")", prefix.key, prefix_meta,
                    encoder.batch_size(), by_text_length, count_only, samples, store,
                    [&](const EncoderBatch& batch, std::size_t rows) {
@@ -131,7 +121,20 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
                        return out;
                    },
                    prefix);
+        return results;
     }
+    EncodeResult& features = results.emplace_back(EncodeResult{modality, plugin, encoder_key(meta)});
+    features.threads = threads.threads();
+    features.precision = precision;
+    features.frozen = top == nullptr;
+    fill_group("encode " + modality + " (" + plugin + ")", features.key, meta, encoder.batch_size(),
+               by_text_length, count_only, samples, store,
+               [&](const EncoderBatch& batch, std::size_t rows) {
+                   Features out = call_plugin(entry, "failed to encode", [&] { return encoder.encode(batch); });
+                   check_output(entry, encoder, out, rows);
+                   return out;
+               },
+               features);
     return results;
 }
 

@@ -36,8 +36,9 @@ struct EncodeResult {
 };
 
 // Builds the encoder of `choice` ([encoders.<modality>]) and encodes every sample of
-// `samples` that the store lacks. The first result is the encoder's features; a
-// second follows for its prefix features when it caches them (cached_prefix).
+// `samples` that the store lacks: the encoder's features, or, for an encoder whose
+// trainable top trains from cached prefix features (cached_prefix), that prefix alone
+// (one result either way; a vector so that callers report what was encoded by name).
 // `built`, when given, receives the encoder (a trial trains its trainable top); when it
 // already holds one, built from this very choice, that encoder is used instead of a new
 // one (a saved model built its encoders before loading their trained tops).

@@ -72,11 +72,11 @@ ModalityFeatures encode_and_read(FeatureStore& store, const PluginCatalog& catal
     const auto results = encode_missing(modality, choice, catalog, own, store, &encoder);
     const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
     TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); });
-    if (top && results.size() < 2)
+    if (top && !call_plugin(entry, "cached_prefix()", [&] { return top->cached_prefix(); }))
         throw ConfigError(choice.where, "[encoders." + modality + "] " + describe(entry) +
                                             " fine-tunes its top layers (trainable_layers), which a trial trains "
                                             "from stored prefix features: set cached_prefix = true");
-    const EncodeResult& r = top ? results[1] : results.front();
+    const EncodeResult& r = results.front(); // the prefix, for a top that trains from it
     log(modality + (top ? " prefix" : "") + " features (" + choice.plugin + ", key " + r.key.substr(0, 12) +
         "): " + std::to_string(r.from_store) + " from the store, " + std::to_string(r.encoded) + " encoded");
     ModalityFeatures out;
