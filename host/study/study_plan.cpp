@@ -111,7 +111,16 @@ struct Start {
         config.label = label;
         config.reference = true;
         config.candidate = candidate;
+        if (!incumbent->reference) config.trained_as = incumbent->label;
         return config;
+    }
+    // The incumbent as a label shows it: a configuration carried on from phase to phase
+    // by its label where its trials were trained and that phase, not a nest of
+    // "incumbent of" one per phase it passed.
+    std::string described() const {
+        if (!incumbent->reference || incumbent->trials.empty()) return incumbent->label;
+        const std::string& folder = incumbent->trials.front().folder;
+        return incumbent->trained_as + ", trained in " + folder.substr(0, folder.find('/'));
     }
 };
 
@@ -177,7 +186,7 @@ void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uin
     if (start.incumbent && !context.dry_run)
         if (auto why = optimizer_sweep_only(spec, *start.incumbent)) {
             phase.reason = *why;
-            phase.configs.push_back(start.reference("incumbent of " + spec.from + " (" + start.incumbent->label + ")", true));
+            phase.configs.push_back(start.reference("incumbent of " + spec.from + " (" + start.described() + ")", true));
             return;
         }
     const bool augmentation = spec.kind == PhaseKind::augmentation && !context.dry_run;
@@ -185,10 +194,10 @@ void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uin
     // phase's sweep with keep_incumbent (fine-tuning against the frozen encoders).
     if (augmentation)
         phase.configs.push_back(start.reference(
-            "no augmentation (incumbent of " + spec.from + ": " + start.incumbent->label + ")", true));
+            "no augmentation (incumbent of " + spec.from + ": " + start.described() + ")", true));
     else if (spec.keep_incumbent && start.incumbent && !context.dry_run)
         phase.configs.push_back(
-            start.reference("incumbent of " + spec.from + " (" + start.incumbent->label + ")", true));
+            start.reference("incumbent of " + spec.from + " (" + start.described() + ")", true));
     for (const auto& point : sweep_points(spec, context.study_seed)) {
         PlannedConfig config = sweep_config(spec, start, point);
         TrialChanges own;
@@ -317,7 +326,7 @@ void plan_distill(PhasePlan& phase, const Start& start, const std::vector<std::u
 void plan_clip(PhasePlan& phase, const Start& start, const std::vector<std::uint64_t>& seeds) {
     const PhaseSpec& spec = phase.spec;
     if (start.incumbent)
-        phase.configs.push_back(start.reference("incumbent of " + spec.from + ": " + start.incumbent->label, false));
+        phase.configs.push_back(start.reference("incumbent of " + spec.from + ": " + start.described(), false));
     for (const std::string method : {"linear-probe", "zero-shot"}) {
         PlannedConfig config;
         config.label = "CLIP " + method;

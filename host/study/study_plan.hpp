@@ -50,6 +50,7 @@ struct PlannedConfig {
     std::vector<Change> chain; // from the base configuration, without any trial's own changes
     std::vector<PlannedTrial> trials;
     bool reference = false; // another phase's incumbent, shown beside (not run here)
+    std::string trained_as; // a reference: its label in the phase that trained its trials
     bool candidate = false; // a reference that may stay the incumbent (no augmentation at all)
     std::optional<std::int64_t> shots; // few-shot: the k per class of this curve point
 };

@@ -616,3 +616,34 @@ TEST_CASE("study plan: a phase sweeping only class_bias takes the incumbent's mo
     spec.has_set = true;
     CHECK(find(plan_phase(spec, context(), &tuning).configs[1].trials[0].own, "train.reuse_model") == nullptr);
 }
+
+TEST_CASE("study plan: an incumbent carried through phases is labelled by its configuration and the phase "
+          "that trained it", "[study]") {
+    PhasePlan tuning = plan_phase(train_phase("tuning", 2, {{"train.learning_rate", {"1e-3"}}}), context(), nullptr);
+    finish(tuning.configs[0], {0.7, 0.72});
+    choose_incumbent(tuning);
+    PhaseSpec loss_spec = train_phase("loss", 3, {{"loss", {"acb"}}});
+    loss_spec.from = "tuning";
+    loss_spec.keep_incumbent = true;
+    PhasePlan loss = plan_phase(loss_spec, context(), &tuning);
+    CHECK(loss.configs[0].label == "incumbent of tuning (train.learning_rate=1e-3)");
+    finish(loss.configs[1], {0.6, 0.61});
+    choose_incumbent(loss);
+    REQUIRE(loss.incumbent == std::size_t{0});
+
+    PhaseSpec augmentation = train_phase("augmentation", 4, {{"augmenter", {"identity"}}});
+    augmentation.kind = PhaseKind::augmentation;
+    augmentation.from = "loss";
+    PhasePlan augmented = plan_phase(augmentation, context(), &loss);
+    CHECK(augmented.configs[0].label == "no augmentation (incumbent of loss: train.learning_rate=1e-3, trained in tuning)");
+    finish(augmented.configs[1], {0.6, 0.61});
+    choose_incumbent(augmented);
+    REQUIRE(augmented.incumbent == std::size_t{0});
+
+    PhaseSpec fine_tuning = train_phase("fine-tuning", 5, {{"encoders.text.trainable_layers", {"2"}}});
+    fine_tuning.from = "augmentation";
+    fine_tuning.keep_incumbent = true;
+    const PhasePlan plan = plan_phase(fine_tuning, context(), &augmented);
+    CHECK(plan.configs[0].label == "incumbent of augmentation (train.learning_rate=1e-3, trained in tuning)");
+    CHECK(plan.configs[0].trials[0].folder == tuning.configs[0].trials[0].folder);
+}
