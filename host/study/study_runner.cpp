@@ -169,6 +169,7 @@ public:
         started_ = utc_now();
         fs::create_directories(folder_);
         const StudyLock lock(folder_);
+        carry_earlier_runs();
         std::cerr << "study " << base_.name << ": " << phases_.size() << " phases into " << folder_.string() << " ("
                   << executor_->name() << " executor)\n";
         bool interrupted = false;
@@ -184,7 +185,7 @@ public:
             }
             choose_incumbent(phase);
             score_ensemble(phase);
-            seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            seconds_ = earlier_seconds_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             write_results(interrupted ? StudyStatus::interrupted : StudyStatus::running);
         }
         const StudyStatus status = interrupted ? StudyStatus::interrupted
@@ -544,6 +545,26 @@ private:
         return it->second;
     }
 
+    // A rerun into a folder of an earlier run (resumed after a stop, or run again when
+    // complete) reports the whole: the first run's start, the seconds and store use of
+    // every run. An unreadable results.json is left to be replaced, as the trials say all.
+    void carry_earlier_runs() {
+        const fs::path file = folder_ / "results.json";
+        if (!fs::exists(file)) return;
+        try {
+            const records::StudyResults earlier = records::read_study_results(file);
+            if (!earlier.started.empty()) started_ = earlier.started;
+            earlier_seconds_ = earlier.seconds.value_or(0);
+            if (earlier.store) {
+                store_use_.from_store += earlier.store->from_store;
+                store_use_.encoded += earlier.store->encoded;
+            }
+        } catch (const Error& e) {
+            std::cerr << "note: " << file.string() << " is not read (" << e.what()
+                      << "); its wall time and store use are not carried into this run's\n";
+        }
+    }
+
     records::StudyResults results(StudyStatus status) const {
         records::StudyResults out;
         out.study = base_.name;
@@ -593,6 +614,7 @@ private:
     std::set<std::string> selected_;
     std::string started_;
     double seconds_ = 0;
+    double earlier_seconds_ = 0; // of the runs before this one into the same folder
     records::StoreUse store_use_;
     mutable std::set<std::string> prompts_checked_; // [prompt] tables msa validate built once
     std::map<std::string, data::Dataset> datasets_;

@@ -170,13 +170,20 @@ for folder in folders:
 PY
 grep -q "by the study's key (encoder not loaded)" $trial/log.txt || fail "the trial log does not say where its features came from"
 
-# A rerun skips every finished trial and reads every feature from the store.
+# A rerun skips every finished trial and reads every feature from the store; results.json
+# then tells of both runs: the first one's start, their seconds and store use summed.
 before=$(stat -c %Y $trial/metrics.json)
+cp $study/results.json first-results.json
 expect_exit 0 "$MSA" run study.toml
 expect_contains "$ERR" "phase architecture (train, from baseline): 2 configurations, 4 trials; 4 finished earlier, 0 to run"
 [[ $(stat -c %Y $trial/metrics.json) == "$before" ]] || fail "a finished trial ran again"
-python3 -c "import json,sys; r=json.load(open('$study/results.json')); assert r['store']['encoded'] == 0, r['store']" ||
-  fail "the rerun encoded features"
+python3 - first-results.json $study/results.json <<'PY' || fail "the rerun encoded features, or results.json forgot the first run"
+import json, sys
+first, both = (json.load(open(f)) for f in sys.argv[1:])
+assert both["store"]["encoded"] == first["store"]["encoded"] > 0, (first["store"], both["store"])
+assert both["store"]["from_store"] >= first["store"]["from_store"], (first["store"], both["store"])
+assert both["started"] == first["started"] and both["seconds"] > first["seconds"], (first, both)
+PY
 
 # --phase runs the named phase (and what it starts from) only.
 rm -rf $study/loss/class-balanced-s2
