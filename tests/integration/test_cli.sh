@@ -92,10 +92,12 @@ expect_contains "$ERR" "(did you mean 'dim'?)"
 expect_exit 1 "$MSA" validate "$WORK/absent.toml"
 expect_contains "$ERR" "manifest not found: $WORK/absent.toml"
 
-# The shipped experiment validates wherever the shared dataset is present.
+# The shipped experiments on mvsa-ecnu validate wherever the shared dataset is present.
 if [[ -d "$MSA_SOURCE_DIR/../shared/data/mvsa-ecnu" ]]; then
-  expect_exit 0 "$MSA" validate "$MSA_SOURCE_DIR/experiments/mvsa-ecnu.toml"
+  for study in mvsa-ecnu mvsa-ecnu-fine-tuning; do
+    expect_exit 0 "$MSA" validate "$MSA_SOURCE_DIR/experiments/$study.toml"
+  done
 else
-  echo "skipped: experiments/mvsa-ecnu.toml needs ../shared/data/mvsa-ecnu beside the checkout"
+  echo "skipped: experiments/mvsa-ecnu*.toml need ../shared/data/mvsa-ecnu beside the checkout"
 fi
 done_ok
