@@ -114,9 +114,9 @@ struct Start {
         if (!incumbent->reference) config.trained_as = incumbent->label;
         return config;
     }
-    // The incumbent as a label shows it: a configuration carried on from phase to phase
-    // by its label where its trials were trained and that phase, not a nest of
-    // "incumbent of" one per phase it passed.
+    // The incumbent, for a label. One carried on through earlier phases (a reference) is
+    // named by its label in the phase that trained its trials, and that phase, rather than
+    // by a nest of "incumbent of ..." with one level per phase it passed.
     std::string described() const {
         if (!incumbent->reference || incumbent->trials.empty()) return incumbent->label;
         const std::string& folder = incumbent->trials.front().folder;

@@ -100,7 +100,8 @@ double AdamW::step(double max_grad_norm) {
             const double step_size = group.learning_rate / bc1;
             const double decay = 1 - group.learning_rate * group.weight_decay;
             if (fused(p, grad)) {
-                const Update u{static_cast<float>(scale), static_cast<float>(decay), static_cast<float>(beta1_), static_cast<float>(beta2_),
+                const Update u{static_cast<float>(scale),  static_cast<float>(decay),
+                               static_cast<float>(beta1_), static_cast<float>(beta2_),
                                static_cast<float>(std::sqrt(bc2)), static_cast<float>(eps_),
                                static_cast<float>(step_size)};
                 float* pp = p.data_ptr<float>();

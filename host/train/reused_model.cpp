@@ -65,10 +65,6 @@ void check_same(const Study& study, Study theirs, const fs::path& source) {
 
 } // namespace
 
-void check_same_training(const Study& study, const PluginCatalog& catalog, const fs::path& source) {
-    check_same(study, source_study(source, catalog), source);
-}
-
 FitResult take_reused_model(Classifier& model, const Study& study, const PluginCatalog& catalog, const fs::path& out,
                             TrialLog& log) {
     const fs::path& source = study.train.reuse_model;

@@ -18,14 +18,12 @@ class PluginCatalog;
 
 namespace msa::train {
 
-// Throws msa::Error unless `source` is a finished trial whose config.toml is `study`'s but
-// for class_bias, reuse_model, threads, name, description and output; the message names
-// the first setting that differs, with both values.
-void check_same_training(const Study& study, const PluginCatalog& catalog, const std::filesystem::path& source);
-
 // `model` (built for `study`) given the weights study.train.reuse_model trained, but not
-// that trial's class_bias offsets; that trial's history.csv copied into `out`. The result
-// describes that training (its best epoch, epochs, solver), with 0 seconds spent here.
+// that trial's class_bias offsets; that trial's history.csv copied into `out`. Throws
+// msa::Error unless that folder is a finished trial whose config.toml is `study`'s but for
+// class_bias, reuse_model, threads, name, description and output, naming the first
+// setting that differs, with both values. The result describes that training (its best
+// epoch, epochs, solver), with 0 seconds spent here.
 FitResult take_reused_model(Classifier& model, const Study& study, const PluginCatalog& catalog,
                             const std::filesystem::path& out, TrialLog& log);
 
