@@ -69,13 +69,15 @@ ModalityFeatures encode_and_read(FeatureStore& store, const PluginCatalog& catal
                                  const PluginChoice& choice, std::shared_ptr<Encoder> encoder,
                                  const std::vector<Sample>& own, const std::vector<std::string>& ids,
                                  const TrialLogFn& log) {
-    const auto results = encode_missing(modality, choice, catalog, own, store, &encoder);
     const PluginEntry& entry = catalog.get(PluginKind::encoder, choice.plugin, choice.where);
+    if (!encoder) encoder = catalog.create_encoder(choice.plugin, choice.params);
     TrainableTop* top = call_plugin(entry, "trainable_top()", [&] { return encoder->trainable_top(); });
+    // Checked before encoding: without the prefix, what would be encoded is of no use.
     if (top && !call_plugin(entry, "cached_prefix()", [&] { return top->cached_prefix(); }))
         throw ConfigError(choice.where, "[encoders." + modality + "] " + describe(entry) +
                                             " fine-tunes its top layers (trainable_layers), which a trial trains "
                                             "from stored prefix features: set cached_prefix = true");
+    const auto results = encode_missing(modality, choice, catalog, own, store, &encoder);
     const EncodeResult& r = results.front(); // the prefix, for a top that trains from it
     log(modality + (top ? " prefix" : "") + " features (" + choice.plugin + ", key " + r.key.substr(0, 12) +
         "): " + std::to_string(r.from_store) + " from the store, " + std::to_string(r.encoded) + " encoded");
