@@ -280,6 +280,67 @@ private:
         return false;
     }
 
+    // A sweep point of a train phase that is the incumbent of `from` again (its trials'
+    // manifests are that incumbent's for the same seed and fold, name aside: the encoders
+    // phase's point at the encoders the architecture phase used) would train the same
+    // models again, and training is deterministic: it takes the incumbent's trials. In a
+    // keep_incumbent phase they are beside the sweep already, and the point is dropped.
+    void take_repeated_incumbent(PhasePlan& phase) {
+        const PhasePlan* from = from_of(phase.spec);
+        if (phase.spec.kind != PhaseKind::train || !from || !from->incumbent) return;
+        const PlannedConfig& incumbent = from->configs[*from->incumbent];
+        for (auto config = phase.configs.begin(); config != phase.configs.end();) {
+            if (config->reference || !repeats(*config, incumbent)) {
+                ++config;
+                continue;
+            }
+            std::cerr << "phase " << phase.spec.name << ": " << config->label << " is the incumbent of "
+                      << phase.spec.from << " again (the same settings, seeds and folds): its "
+                      << incumbent.trials.size() << " trials are taken, not trained again\n";
+            const bool beside = std::any_of(phase.configs.begin(), phase.configs.end(), [&](const PlannedConfig& c) {
+                return c.reference && c.trials.size() == incumbent.trials.size() &&
+                       std::equal(c.trials.begin(), c.trials.end(), incumbent.trials.begin(),
+                                  [](const PlannedTrial& a, const PlannedTrial& b) { return a.folder == b.folder; });
+            });
+            if (beside) {
+                config = phase.configs.erase(config);
+                continue;
+            }
+            PlannedConfig taken = incumbent;
+            taken.label = config->label + " (the incumbent of " + phase.spec.from + ")";
+            taken.changes = config->changes;
+            taken.reference = taken.candidate = true;
+            if (!incumbent.reference) taken.trained_as = incumbent.label;
+            *config = std::move(taken);
+            ++config;
+        }
+    }
+
+    // Whether every trial of `config` is the finished trial of `incumbent` with the same
+    // seed and fold, as their resolved manifests say.
+    bool repeats(const PlannedConfig& config, const PlannedConfig& incumbent) const {
+        if (config.trials.empty() || config.trials.size() != incumbent.trials.size()) return false;
+        // The trial's name is the one line that differs; it is the first top-level key.
+        const auto unnamed = [](const std::string& manifest) {
+            const auto at = manifest.find("\nname = ");
+            return at == std::string::npos ? manifest : manifest.substr(0, at) + manifest.substr(manifest.find('\n', at + 1));
+        };
+        for (const auto& trial : config.trials) {
+            const auto same_draw = std::find_if(incumbent.trials.begin(), incumbent.trials.end(), [&](const PlannedTrial& t) {
+                return t.seed == trial.seed && t.fold == trial.fold && t.outcome.status == TrialStatus::ok;
+            });
+            if (same_draw == incumbent.trials.end()) return false;
+            std::string planned;
+            try {
+                planned = resolved_manifest(trial_study(trial.changes));
+            } catch (const std::exception&) {
+                return false; // prepare() reports it
+            }
+            if (unnamed(planned) != unnamed(read_file(folder_ / same_draw->folder / "trial.toml"))) return false;
+        }
+        return true;
+    }
+
     // Builds each trial's manifest; a trial whose folder already holds it, finished, is
     // resumed; the others are written out to run. Returns the trials to run.
     std::vector<PreparedTrial> prepare(PhasePlan& phase, bool run_it, std::size_t& total, std::size_t& resumed) {
@@ -328,6 +389,7 @@ private:
 
     // Builds, resumes or runs the phase's trials. Returns false when interrupted.
     bool execute(PhasePlan& phase, bool run_it) {
+        take_repeated_incumbent(phase);
         std::size_t total = 0, resumed = 0;
         std::vector<PreparedTrial> pending = prepare(phase, run_it, total, resumed);
         std::cerr << "phase " << phase.spec.name << " (" << to_string(phase.spec.kind)

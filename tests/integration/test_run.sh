@@ -102,9 +102,14 @@ assert arch["incumbent"] == means.index(max(means))
 c = arch["configs"][0]
 assert c["valid"]["weighted_f1"]["n"] == 2 and len(c["trials"]) == 2
 assert set(c["valid"]["per_class_f1"]) == {"negative", "neutral", "positive"}
-# The loss phase starts from the architecture incumbent: its trials use that fusion.
+# The loss phase starts from the architecture incumbent: its trials use that fusion. Its
+# cross-entropy point is that incumbent again, whose trials it takes.
 fusion = arch["configs"][arch["incumbent"]]["changes"]["fusion"].split("(")[0]
-trial = phases["loss"]["configs"][0]["trials"][0]["folder"]
+again, balanced = phases["loss"]["configs"]
+assert again["reference"] and again["trials"] == arch["configs"][arch["incumbent"]]["trials"], again
+assert again["label"] == "loss=cross-entropy (the incumbent of architecture)", again["label"]
+trial = balanced["trials"][0]["folder"]
+assert trial == "loss/class-balanced-s1", trial
 config = open(os.path.join(os.path.dirname(sys.argv[1]), trial, "config.toml")).read()
 assert f'[fusion]\nplugin = "{fusion}"' in config, config
 # Augmentation: beside the loss incumbent (not run again, a candidate), identity ran and
@@ -188,7 +193,7 @@ PY
 # --phase runs the named phase (and what it starts from) only.
 rm -rf $study/loss/class-balanced-s2
 expect_exit 0 "$MSA" run study.toml --phase loss
-expect_contains "$ERR" "phase loss (train, from architecture): 2 configurations, 4 trials; 3 finished earlier, 1 to run"
+expect_contains "$ERR" "phase loss (train, from architecture): 2 configurations, 2 trials; 1 finished earlier, 1 to run"
 expect_contains "$ERR" "(not selected by --phase)"
 expect_exit 1 "$MSA" run study.toml --phase nope
 expect_contains "$ERR" "--phase nope: no such phase; phases: baseline, architecture, loss, augmentation, ablation, clip"

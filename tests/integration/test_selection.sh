@@ -47,16 +47,24 @@ name = "loss"
 from = "architecture"
 seeds = [1, 2]
 sweep.loss = ["cross-entropy", "class-balanced"]
+
+[[phase]]
+name = "repeat"
+from = "architecture"
+seeds = [1, 2]
+select_folds = 3
+sweep.fusion = ["linear", { plugin = "concat", hidden = 16 }]
 TOML
 expect_exit 0 "$MSA" validate study.toml
 expect_exit 0 "$MSA" run study.toml --jobs 2
+expect_contains "$ERR" "is the incumbent of architecture again (the same settings, seeds and folds): its 6 trials are taken"
 run=runs/selection
 [[ -f $run/architecture/linear-s2-f2/metrics.json ]] || fail "no trial folder per seed and fold: $(ls $run/architecture)"
 python3 - $run <<'PY' || fail "cross-validated selection, linear probe or one-SE record wrong"
 import csv, json, sys
 run = sys.argv[1]
 results = json.load(open(run + "/results.json"))
-arch, loss = results["phases"]
+arch, loss, repeat = results["phases"]
 linear, concat = arch["configs"]
 assert [(t["seed"], t.get("fold")) for t in linear["trials"]] == [(s, f) for s in (1, 2) for f in range(3)], linear["trials"]
 assert linear["valid"]["weighted_f1"]["n"] == 6, linear["valid"]
@@ -87,7 +95,20 @@ else:
     assert arch.get("selection") in (None, ""), arch
 # The next phase trains on each seed's ratio split, from the incumbent.
 assert [t["folder"] for t in loss["configs"][0]["trials"]] == ["loss/cross-entropy-s1", "loss/cross-entropy-s2"]
+# A sweep point that is the incumbent again (same settings, seeds and folds) takes its
+# trials; the other point trains again, to the same scores (training is deterministic),
+# so the choice is the same.
+incumbent = arch["configs"][arch["incumbent"]]
+taken = repeat["configs"][arch["incumbent"]]
+assert taken.get("reference") and taken["trials"] == incumbent["trials"], taken
+assert taken["label"].endswith("(the incumbent of architecture)"), taken["label"]
+other = repeat["configs"][1 - arch["incumbent"]]
+assert not other.get("reference") and all(t["folder"].startswith("repeat/") for t in other["trials"]), other
+assert other["valid"] == arch["configs"][1 - arch["incumbent"]]["valid"], (other["valid"], arch["configs"])
+assert repeat["incumbent"] == arch["incumbent"], repeat
 PY
+ls $run/repeat | grep -q -- "-s1-f0" || fail "the other sweep point did not train"
+[[ $(ls $run/repeat | wc -l) == 6 ]] || fail "the repeated incumbent trained again: $(ls $run/repeat)"
 grep -q "linear probe (L-BFGS)" $run/architecture/linear-s1-f0/log.txt || fail "the log does not say how the probe was fitted"
 
 # msa predict reads the standardization back from model.pt: the trial's own probabilities.
