@@ -1,5 +1,6 @@
 // msa: the workbench's command-line entry point.
 #include "cli/commands.hpp"
+#include "study/fork_server.hpp"
 #include "util/build_info.hpp"
 #include "util/heap_policy.hpp"
 #include "util/omp_wait_policy.hpp"
@@ -10,9 +11,11 @@
 #include <iostream>
 #include <vector>
 
-int main(int argc, char** argv) {
-    msa::use_passive_omp_wait(argv);
-    msa::keep_freed_memory();
+namespace {
+
+// A command line, parsed and run: what main does after the process-wide settings, and
+// what each worker of msa run's fork server runs (study/fork_server.hpp).
+int run_command(int argc, char** argv) {
     // `threads = 0` means every usable core; LibTorch alone would start with one.
     msa::set_intra_op_threads(msa::usable_cores());
     CLI::App app{"msa: multimodal (image + text) sentiment analysis workbench"};
@@ -53,4 +56,14 @@ int main(int argc, char** argv) {
         return 2;
     }
     return 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    msa::use_passive_omp_wait(argv);
+    msa::keep_freed_memory();
+    // Before any thread starts: the server forks.
+    if (msa::study::is_fork_server(argc, argv)) return msa::study::serve_forks(run_command);
+    return run_command(argc, argv);
 }

@@ -2,6 +2,7 @@
 #include "study/worker_pool.hpp"
 
 #include "study/executor.hpp"
+#include "study/fork_server.hpp"
 #include "study/stop_signals.hpp"
 #include "util/thread_budget.hpp"
 
@@ -21,7 +22,9 @@ namespace msa::study {
 
 namespace {
 
-pid_t start_worker(const WorkerJob& job) {
+pid_t start_worker(const WorkerJob& job, ForkServer* server) {
+    if (server)
+        if (const pid_t pid = server->start_worker(job.arguments, job.folder / "worker.log"); pid > 0) return pid;
     const std::string exe = msa_executable().string();
     const std::string log = (job.folder / "worker.log").string();
     std::vector<const char*> argv{exe.c_str()};
@@ -55,7 +58,7 @@ pid_t start_worker(const WorkerJob& job) {
 std::filesystem::path msa_executable() { return std::filesystem::read_symlink("/proc/self/exe"); }
 
 bool run_workers(const std::vector<WorkerJob>& jobs, int workers,
-                 const std::function<void(std::size_t, const WorkerOutcome&)>& done) {
+                 const std::function<void(std::size_t, const WorkerOutcome&)>& done, ForkServer* server) {
     using clock = std::chrono::steady_clock;
     StopSignals signals;
     struct Running {
@@ -72,7 +75,7 @@ bool run_workers(const std::vector<WorkerJob>& jobs, int workers,
         }
         if (!stopping && next < jobs.size() && static_cast<int>(running.size()) < std::max(1, workers)) {
             std::filesystem::create_directories(jobs[next].folder);
-            running[start_worker(jobs[next])] = {next, clock::now()};
+            running[start_worker(jobs[next], server)] = {next, clock::now()};
             ++next;
             continue;
         }
@@ -111,21 +114,35 @@ public:
         const int threads = std::max(1, usable_cores() / at_once);
         std::vector<WorkerJob> workers;
         for (const auto& job : jobs) workers.push_back({trial_arguments(job, threads), job.folder});
-        return run_workers(workers, workers_, [&](std::size_t j, const WorkerOutcome& w) {
-            done(j, JobOutcome{w.exit_code, w.signal, w.interrupted, {}, w.seconds});
-        });
+        return run_workers(
+            workers, workers_,
+            [&](std::size_t j, const WorkerOutcome& w) {
+                done(j, JobOutcome{w.exit_code, w.signal, w.interrupted, {}, w.seconds});
+            },
+            fork_server());
     }
 
     JobOutcome run_step(const StepJob& step) override {
         JobOutcome out{0, 0, true, {}, 0}; // stays so when a stop came before it started
-        run_workers({{step.arguments, step.folder}}, 1, [&](std::size_t, const WorkerOutcome& w) {
-            out = JobOutcome{w.exit_code, w.signal, w.interrupted, {}, w.seconds};
-        });
+        run_workers(
+            {{step.arguments, step.folder}}, 1,
+            [&](std::size_t, const WorkerOutcome& w) {
+                out = JobOutcome{w.exit_code, w.signal, w.interrupted, {}, w.seconds};
+            },
+            fork_server());
         return out;
     }
 
 private:
+    // Started with the first jobs, kept for the study's others.
+    ForkServer* fork_server() {
+        if (!server_tried_) server_ = ForkServer::start(), server_tried_ = true;
+        return server_.get();
+    }
+
     int workers_;
+    std::unique_ptr<ForkServer> server_;
+    bool server_tried_ = false;
 };
 
 } // namespace

@@ -22,10 +22,14 @@ struct WorkerOutcome {
     double seconds = 0;
 };
 
+class ForkServer;
+
 // Runs `jobs` with at most `workers` at once, calling `done` as each ends (in this
-// thread). Returns false when interrupted before every job ran.
+// thread); forked by `server` when given (fork_server.hpp), else started afresh. Returns
+// false when interrupted before every job ran.
 bool run_workers(const std::vector<WorkerJob>& jobs, int workers,
-                 const std::function<void(std::size_t job, const WorkerOutcome&)>& done);
+                 const std::function<void(std::size_t job, const WorkerOutcome&)>& done,
+                 ForkServer* server = nullptr);
 
 // The `msa` binary the workers run (this process's own executable).
 std::filesystem::path msa_executable();

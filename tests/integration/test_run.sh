@@ -2,7 +2,8 @@
 # reports, incumbents handed on); a rerun skips every finished trial; --phase runs one
 # phase; each incumbent's seed ensemble is recorded (not scored: the seeds' test splits
 # differ); Ctrl-C stops cleanly and the next run goes on; a plugin that crashes its worker
-# fails its trial only; a bad sweep value is reported at its file:line before anything runs.
+# fails its trial only; forked workers (the fork server) and fresh ones train the same; a
+# bad sweep value is reported at its file:line before anything runs.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK"
 
@@ -252,6 +253,19 @@ assert arch["incumbent"] == 1 and loss["status"] == "complete"
 PY
 grep -q '"status": "failed"' runs/crash/architecture/crashing-s1/metrics.json || fail "the crashed trial has no failed metrics.json"
 [[ -s runs/crash/architecture/crashing-s1/error.txt ]] || fail "the crashed trial has no error.txt"
+
+# Workers forked by msa run's fork server (the default) train exactly what workers
+# started afresh train.
+MSA_FORK_SERVER=0 expect_exit 0 "$MSA" run study.toml --out runs/afresh
+python3 - $study runs/afresh <<'PY' || fail "forked and fresh workers disagree"
+import glob, json, os, sys
+forked, fresh = sys.argv[1:]
+trials = sorted(os.path.relpath(f, fresh) for f in glob.glob(fresh + "/*/*/metrics.json"))
+assert len(trials) > 10, trials
+for t in trials:
+    a, b = (json.load(open(os.path.join(d, t))) for d in (forked, fresh))
+    assert a["status"] == b["status"] == "ok" and a["valid"] == b["valid"] and a["test"] == b["test"], t
+PY
 
 # A bad sweep value is reported where it was written, before anything runs.
 cat >bad.toml <<'TOML'
