@@ -1,7 +1,8 @@
 // The fork server and msa run's side of it (fork_server.hpp).
 //
-// A request is the worker's log file and its arguments, each ending in '\0', then an
-// empty string; the answer is the worker's pid as a decimal line ("-1" when it could not
+// The server talks to msa run on fd 3, a socket (its stdout is its stderr, so that
+// nothing a plugin prints can break the exchange). A request is the worker's log file and
+// its arguments, each ending in '\0', then an empty string; the answer is the worker's pid as a decimal line ("-1" when it could not
 // fork). The server forks a middle process, which forks the worker and exits: the worker,
 // orphaned, goes to the nearest child subreaper up its ancestry, msa run. Only then does
 // the server answer, so the pid msa run reads is already its child.
@@ -28,6 +29,7 @@ namespace msa::study {
 namespace {
 
 constexpr std::string_view kServerArgument = "--fork-server";
+constexpr int kChannel = 3; // the server's socket to msa run
 
 bool write_all(int fd, const std::string& data) {
     for (std::size_t done = 0; done < data.size();) {
@@ -54,9 +56,9 @@ bool read_until(int fd, char end, std::string& out) {
 // One request: the log file, then the arguments. False when msa run closed the socket.
 bool read_request(std::string& log, std::vector<std::string>& arguments) {
     arguments.clear();
-    if (!read_until(STDIN_FILENO, '\0', log) || log.empty()) return false;
+    if (!read_until(kChannel, '\0', log) || log.empty()) return false;
     for (std::string argument;;) {
-        if (!read_until(STDIN_FILENO, '\0', argument)) return false;
+        if (!read_until(kChannel, '\0', argument)) return false;
         if (argument.empty()) return true;
         arguments.push_back(std::move(argument));
     }
@@ -77,11 +79,12 @@ bool read_request(std::string& log, std::vector<std::string>& arguments) {
     const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (out < 0 || null < 0) _exit(127);
-    ::dup2(null, STDIN_FILENO); // the request socket: not the worker's
+    ::dup2(null, STDIN_FILENO);
     ::dup2(out, STDOUT_FILENO);
     ::dup2(out, STDERR_FILENO);
     ::close(out);
     ::close(null);
+    ::close(kChannel); // the server's, not the worker's
     std::vector<std::string> argv_strings{"msa"};
     argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
     std::vector<char*> argv;
@@ -135,7 +138,7 @@ int serve_forks(CommandMain run) {
     std::vector<std::string> arguments;
     while (read_request(log, arguments)) {
         const pid_t worker = fork_worker(run, runner, log, arguments);
-        if (!write_all(STDOUT_FILENO, std::to_string(worker) + "\n")) return 1;
+        if (!write_all(kChannel, std::to_string(worker) + "\n")) return 1;
     }
     return 0;
 }
@@ -158,8 +161,11 @@ std::unique_ptr<ForkServer> ForkServer::start() {
     if (pid == 0) {
         // Only async-signal-safe calls until exec: the parent may have threads.
         setpgid(0, 0); // Ctrl-C is msa run's to handle; the server goes when the socket closes
-        ::dup2(sockets[1], STDIN_FILENO);
-        ::dup2(sockets[1], STDOUT_FILENO);
+        if (sockets[1] == kChannel)
+            ::fcntl(kChannel, F_SETFD, 0); // keep it across exec
+        else
+            ::dup2(sockets[1], kChannel);
+        ::dup2(STDERR_FILENO, STDOUT_FILENO);
         char* const argv[] = {const_cast<char*>("msa"), const_cast<char*>(kServerArgument.data()), nullptr};
         ::execv("/proc/self/exe", argv); // our own image, even when a rebuild replaced the file
         _exit(127);
