@@ -1,11 +1,12 @@
 // The fork server and msa run's side of it (fork_server.hpp).
 //
 // The server talks to msa run on fd 3, a socket (its stdout is its stderr, so that
-// nothing a plugin prints can break the exchange). A request is the worker's log file and
-// its arguments, each ending in '\0', then an empty string; the answer is the worker's pid as a decimal line ("-1" when it could not
-// fork). The server forks a middle process, which forks the worker and exits: the worker,
-// orphaned, goes to the nearest child subreaper up its ancestry, msa run. Only then does
-// the server answer, so the pid msa run reads is already its child.
+// nothing a plugin prints can break the exchange). A request is the worker's log file
+// and its arguments, each ending in '\0', then an empty string; the answer is the
+// worker's pid as a decimal line ("-1" when it could not fork). The server forks a
+// middle process, which forks the worker and exits: the worker, orphaned, goes to the
+// nearest child subreaper up its ancestry, msa run. Only then does the server answer, so
+// the pid msa run reads is already its child.
 #include "study/fork_server.hpp"
 
 #include "plugin/plugin_catalog.hpp"

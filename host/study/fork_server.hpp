@@ -1,6 +1,6 @@
-// The local executor's fork server. Starting `msa` costs about half a second before any
-// work (LibTorch's static initialisation, loading the plugin libraries), as much as a
-// head trial's training on mvsa-ecnu. So `msa run` starts one `msa` that does this once
+// The local executor's fork server. Starting `msa` costs 0.4-0.7 s before any work
+// (LibTorch's static initialisation, loading the plugin libraries), and a head trial of
+// the reference study takes 1.2 s without it. So `msa run` starts one `msa` that does this once
 // and then forks a ready copy of itself for each worker: the worker runs the same
 // command line as a started one (`msa trial ...`), its output in its worker.log, in a
 // process group of its own, and is handed to `msa run` as its child (msa run is the
@@ -24,7 +24,7 @@ using CommandMain = int (*)(int argc, char** argv);
 bool is_fork_server(int argc, char** argv);
 
 // The server's loop, before any thread starts: loads the plugin libraries, then serves
-// requests on stdin until it closes, and returns the exit code. In each worker it
+// msa run's requests until it closes their socket, and returns the exit code. In each worker it
 // forks, `run` runs the request's command line and the worker exits with its result.
 int serve_forks(CommandMain run);
 
@@ -38,8 +38,8 @@ public:
     ForkServer(const ForkServer&) = delete;
     ForkServer& operator=(const ForkServer&) = delete;
 
-    // Forks a worker that runs `msa ARGUMENTS` with stdout and stderr in `log`; it is
-    // (or soon is) this process's child. Returns its pid, or -1 when the server is gone.
+    // Forks a worker that runs `msa ARGUMENTS` with stdout and stderr in `log`, already
+    // this process's child when this returns its pid; -1 when the server is gone.
     pid_t start_worker(const std::vector<std::string>& arguments, const std::filesystem::path& log);
 
 private:
