@@ -1,6 +1,6 @@
-// The local executor's fork server. Starting `msa` costs 0.4-0.7 s before any work
+// The local executor's fork server. Starting `msa` costs 0.3-0.4 s before any work
 // (LibTorch's static initialisation, loading the plugin libraries), and a head trial of
-// the reference study takes 1.2 s without it. So `msa run` starts one `msa` that does this once
+// the reference study takes 1.2 s without it (bench.workers measures it). So `msa run` starts one `msa` that does this once
 // and then forks a ready copy of itself for each worker: the worker runs the same
 // command line as a started one (`msa trial ...`), its output in its worker.log, in a
 // process group of its own, and is handed to `msa run` as its child (msa run is the
