@@ -72,8 +72,37 @@ if [[ $code != 0 ]]; then
   expect_contains "$(cat runs/cuda/error.txt)" "no CUDA device"
   [[ $(metric runs/cuda "['status']") == failed ]] || fail "a failed trial should say status failed"
 else
-  echo "CUDA is available: the failing-trial check ran on the GPU instead"
+  # A machine with CUDA (scripts/cuda-check): the trial trained on the GPU.
+  [[ $(metric runs/cuda "['status']") == ok && $(metric runs/cuda "['device']") == cuda ]] ||
+    fail "the trial did not train on cuda: $(cat runs/cuda/metrics.json)"
+  acc=$(metric runs/cuda "['test']['accuracy']")
+  python3 -c "import sys; sys.exit(0 if float('$acc') >= 0.9 else 1)" || fail "test accuracy $acc on cuda"
 fi
+
+# Fine-tuning without models/: the tiny BERT of the parity fixtures (32 wide, 2 layers) with
+# a WordPiece vocabulary within its 99 token ids; its top layer trains from the stored prefix, on
+# the CPU and, where LibTorch sees one, on the GPU.
+mkdir -p tiny-bert
+cp "$MSA_SOURCE_DIR"/tests/fixtures/parity/bert/{config.json,model.safetensors} tiny-bert/
+{
+  printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\n'
+  for c in {a..z}; do printf '%s\n##%s\n' "$c" "$c"; done
+  printf '%s\n' today was awful great fine really number
+} >tiny-bert/vocab.txt
+sed "s|^plugin = \"hashed-ngram\"|plugin = \"hf-text\"\ncheckpoint = \"tiny-bert\"\nmax_length = 16\ntrainable_layers = 1\ncached_prefix = true|; s|^dim = 256||; s|^epochs = 20|epochs = 3|" trial.toml >tiny-tune.toml
+for device in cpu cuda; do
+  [[ $device == cpu || $code == 0 ]] || continue
+  sed "s/^\[train\]$/[train]\ndevice = \"$device\"/" tiny-tune.toml >tiny-tune-$device.toml
+  expect_exit 0 "$MSA" trial tiny-tune-$device.toml --out runs/tiny-tune-$device
+  python3 - runs/tiny-tune-$device/metrics.json "$device" <<'PY' || fail "the tiny BERT's top layer did not train on $device"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["status"] == "ok" and m["device"] == sys.argv[2], (m["status"], m["device"])
+assert m["features"]["text"]["trainable_layers"] == 1 and m["parameters"]["encoder_top"] > 5000, m["parameters"]
+assert m["epochs_run"] == 3, m["epochs_run"]
+assert sys.argv[2] == "cpu" or m["encoder_top_precision"] == "float32", m["encoder_top_precision"]
+PY
+done
 
 # An augmenter is not silently ignored: it needs the hard samples it augments.
 printf 'include = ["trial.toml"]\n[augmenter]\nplugin = "identity"\n' >augmented.toml

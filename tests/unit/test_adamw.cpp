@@ -1,6 +1,8 @@
 // The trainer's AdamW (one pass a parameter) against LibTorch's torch::optim::AdamW with
-// clip_grad_norm_: the same parameters after the same steps.
+// clip_grad_norm_: the same parameters after the same steps, on the CPU and on CUDA.
 #include "train/adamw.hpp"
+
+#include "test_skip.hpp"
 
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
@@ -13,11 +15,12 @@ namespace {
 
 // Parameters of the shapes a head has, in two groups, with `dtype` for the second group
 // (float32: every parameter takes the element loop; double: the tensor-operation path).
-std::vector<std::vector<at::Tensor>> make_parameters(at::ScalarType second) {
+// On CUDA every parameter takes the tensor-operation path.
+std::vector<std::vector<at::Tensor>> make_parameters(at::ScalarType second, const torch::Device& device) {
     torch::manual_seed(7);
-    return {{torch::randn({300, 70}).requires_grad_(), torch::randn({300}).requires_grad_()},
-            {torch::randn({3, 300}, torch::dtype(second)).requires_grad_(),
-             torch::randn({3}, torch::dtype(second)).requires_grad_()}};
+    const auto on = [&](const at::Tensor& t) { return t.to(device).requires_grad_(); };
+    return {{on(torch::randn({300, 70})), on(torch::randn({300}))},
+            {on(torch::randn({3, 300}, torch::dtype(second))), on(torch::randn({3}, torch::dtype(second)))}};
 }
 
 std::vector<std::vector<at::Tensor>> copy_of(const std::vector<std::vector<at::Tensor>>& groups) {
@@ -36,8 +39,8 @@ at::Tensor loss_of(const std::vector<std::vector<at::Tensor>>& groups, const at:
     return logits.pow(2).mean() * gain;
 }
 
-void compare_with_libtorch(at::ScalarType second, double clip, double gain) {
-    auto ours = make_parameters(second);
+void compare_with_libtorch(at::ScalarType second, double clip, double gain, const torch::Device& device = torch::kCPU) {
+    auto ours = make_parameters(second, device);
     auto theirs = copy_of(ours);
     AdamW adamw({{ours[0], 1e-2, 0.01}, {ours[1], 3e-3, 0.1}});
     std::vector<torch::optim::OptimizerParamGroup> groups;
@@ -49,7 +52,7 @@ void compare_with_libtorch(at::ScalarType second, double clip, double gain) {
     std::vector<at::Tensor> all_theirs = theirs[0];
     all_theirs.insert(all_theirs.end(), theirs[1].begin(), theirs[1].end());
     for (int step = 0; step < 5; ++step) {
-        const at::Tensor x = torch::randn({32, 70});
+        const at::Tensor x = torch::randn({32, 70}).to(device);
         // A schedule changes the rates between steps.
         adamw.groups()[0].learning_rate = 1e-2 / (step + 1);
         static_cast<torch::optim::AdamWOptions&>(reference.param_groups()[0].options()).lr(1e-2 / (step + 1));
@@ -66,8 +69,9 @@ void compare_with_libtorch(at::ScalarType second, double clip, double gain) {
     for (std::size_t g = 0; g < ours.size(); ++g)
         for (std::size_t i = 0; i < ours[g].size(); ++i) {
             INFO("group " << g << ", parameter " << i);
+            CHECK(ours[g][i].device() == device);
             CHECK(torch::allclose(ours[g][i], theirs[g][i], 1e-5, 1e-6));
-            CHECK_FALSE(torch::equal(ours[g][i], make_parameters(second)[g][i])); // it moved
+            CHECK_FALSE(torch::equal(ours[g][i], make_parameters(second, device)[g][i])); // it moved
         }
 }
 
@@ -77,6 +81,12 @@ TEST_CASE("AdamW matches LibTorch's AdamW with gradient clipping", "[adamw][trai
     SECTION("float32, every parameter in the element loop, clipped") { compare_with_libtorch(at::kFloat, 1.0, 50.0); }
     SECTION("float32, not clipped") { compare_with_libtorch(at::kFloat, 0.0, 1.0); }
     SECTION("a float64 group takes the tensor path, clipped") { compare_with_libtorch(at::kDouble, 1.0, 50.0); }
+}
+
+TEST_CASE("AdamW matches LibTorch's AdamW on CUDA parameters", "[adamw][trainer][cuda]") {
+    MSA_SKIP_WITHOUT_CUDA();
+    SECTION("float32, clipped") { compare_with_libtorch(at::kFloat, 1.0, 50.0, torch::kCUDA); }
+    SECTION("float32, not clipped") { compare_with_libtorch(at::kFloat, 0.0, 1.0, torch::kCUDA); }
 }
 
 TEST_CASE("AdamW's zero_grad drops the gradients and skips parameters without one", "[adamw][trainer]") {

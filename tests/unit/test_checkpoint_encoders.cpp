@@ -2,6 +2,7 @@
 // clip-image, efficientnet-lite) on the tiny parity checkpoints: shapes, layer choice, token output,
 // bfloat16, fine-tuning of the top layers from cached prefix features, and errors.
 #include "test_helpers.hpp"
+#include "test_skip.hpp"
 
 #include "store/feature_store.hpp"
 #include "train/trainer.hpp"
@@ -92,6 +93,18 @@ std::vector<Case> cases() {
         {"clip-text", clip_text_fixture(), {{"max_length", std::int64_t{11}}}},
     };
     return all;
+}
+
+// A classifier whose one modality is `encoder`'s trainable top, under the linear fusion,
+// which reads both modalities: the other one (4 wide) is fixed noise in the tests.
+train::Classifier top_classifier(const Case& c, Encoder& encoder, at::ScalarType precision) {
+    const auto& catalog = builtin_catalog();
+    const bool text = encoder.modality() == Modality::text;
+    const train::TrainableEncoder trainable{encoder.trainable_top(), &catalog.get(PluginKind::encoder, c.plugin)};
+    const FusionContext context{text ? encoder.dim() : 4, text ? 4 : encoder.dim(), 3};
+    return train::Classifier(catalog.create_fusion("linear", properties(PluginKind::fusion, "linear"), context),
+                             catalog.get(PluginKind::fusion, "linear"), 3, text ? trainable : train::TrainableEncoder{},
+                             text ? train::TrainableEncoder{} : trainable, train::Standardization{}, precision);
 }
 
 } // namespace
@@ -230,7 +243,6 @@ TEST_CASE("a trainable top trains in bfloat16 mixed precision: float32 weights a
     // layers need bfloat16 forward and backward kernels (relu6's backward has none in
     // LibTorch 1.13, so EfficientNet-Lite clamps instead).
     const auto rows = samples();
-    const auto& catalog = builtin_catalog();
     for (const auto& c : cases()) {
         INFO(c.plugin << " on " << c.checkpoint);
         auto encoder = make(c, {{"trainable_layers", std::int64_t{1}}});
@@ -238,18 +250,9 @@ TEST_CASE("a trainable top trains in bfloat16 mixed precision: float32 weights a
         REQUIRE(top != nullptr);
         const Features prefix = top->encode_prefix(batch_of(rows));
         const bool text = encoder->modality() == Modality::text;
-        const train::TrainableEncoder trainable{top, &catalog.get(PluginKind::encoder, c.plugin)};
-        // The linear fusion reads both modalities: the other one is fixed noise.
         const Features other{torch::randn({3, 4})};
-        const FusionContext context{text ? encoder->dim() : 4, text ? 4 : encoder->dim(), 3};
-        const auto classifier = [&](at::ScalarType precision) {
-            return train::Classifier(catalog.create_fusion("linear", properties(PluginKind::fusion, "linear"), context),
-                                     catalog.get(PluginKind::fusion, "linear"), 3,
-                                     text ? trainable : train::TrainableEncoder{},
-                                     text ? train::TrainableEncoder{} : trainable, train::Standardization{}, precision);
-        };
-        auto float32 = classifier(at::kFloat);
-        auto mixed = classifier(at::kBFloat16);
+        auto float32 = top_classifier(c, *encoder, at::kFloat);
+        auto mixed = top_classifier(c, *encoder, at::kBFloat16);
         CHECK(mixed->top_precision() == at::kBFloat16);
         {
             torch::NoGradGuard no_grad; // the same head on both (the top is one module)
@@ -276,6 +279,51 @@ TEST_CASE("a trainable top trains in bfloat16 mixed precision: float32 weights a
             CHECK(p.scalar_type() == at::kFloat);
             if (!p.grad().defined()) continue;
             CHECK(p.grad().scalar_type() == at::kFloat);
+            with_grad += p.grad().abs().sum().item<double>() > 0;
+        }
+        CHECK(with_grad > 0);
+    }
+}
+
+TEST_CASE("every architecture's trainable top computes on CUDA what it computes on the CPU, with gradients",
+          "[encoders][trainer][cuda]") {
+    // Buffers a top makes in forward() (masks, position buckets, padding) must follow the
+    // module's device: on the CPU that is never tested.
+    MSA_SKIP_WITHOUT_CUDA();
+    const auto rows = samples();
+    const auto on_gpu = [](const Features& f) {
+        Features out;
+        if (f.pooled.defined()) out.pooled = f.pooled.cuda();
+        if (f.tokens.defined()) out.tokens = f.tokens.cuda();
+        if (f.mask.defined()) out.mask = f.mask.cuda();
+        return out;
+    };
+    for (const auto& c : cases()) {
+        INFO(c.plugin << " on " << c.checkpoint);
+        auto encoder = make(c, {{"trainable_layers", std::int64_t{1}}});
+        TrainableTop* top = encoder->trainable_top();
+        REQUIRE(top != nullptr);
+        const Features prefix = top->encode_prefix(batch_of(rows));
+        const bool text = encoder->modality() == Modality::text;
+        const Features other{torch::randn({3, 4})};
+        auto model = top_classifier(c, *encoder, at::kFloat);
+        model->eval();
+        const auto reference = model->forward(text ? prefix : other, text ? other : prefix);
+        model->to(torch::kCUDA);
+        for (const auto& p : model->parameters()) CHECK(p.device().is_cuda());
+        const Features prefix_gpu = on_gpu(prefix), other_gpu = on_gpu(other);
+        const auto logits = model->forward(text ? prefix_gpu : other_gpu, text ? other_gpu : prefix_gpu);
+        REQUIRE(logits.device().is_cuda());
+        // cuDNN may run convolutions in TF32 (10 bits of mantissa) on this GPU.
+        const double scale = 1.0 + reference.abs().max().item<double>();
+        CHECK(max_diff(logits.cpu(), reference) < 1e-2 * scale);
+
+        model->train();
+        model->forward(text ? prefix_gpu : other_gpu, text ? other_gpu : prefix_gpu).pow(2).sum().backward();
+        std::size_t with_grad = 0;
+        for (const auto& p : top->module()->parameters()) {
+            if (!p.grad().defined()) continue;
+            CHECK(p.grad().device().is_cuda());
             with_grad += p.grad().abs().sum().item<double>() > 0;
         }
         CHECK(with_grad > 0);

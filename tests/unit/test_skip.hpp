@@ -28,3 +28,11 @@ void record_skip(const std::string& reason);
         ::msa::test::record_skip(msa_skip_reason_.str());                                                              \
         return;                                                                                                        \
     } while (false)
+
+// Skips a test case of the CUDA path where LibTorch sees no GPU; scripts/cuda-check builds
+// and runs the [cuda] test cases on a machine with one. The caller includes <torch/torch.h>.
+#define MSA_SKIP_WITHOUT_CUDA()                                                                                        \
+    do {                                                                                                               \
+        if (!torch::cuda::is_available())                                                                              \
+            MSA_SKIP("LibTorch sees no CUDA device here (scripts/cuda-check runs the [cuda] tests on a GPU)");        \
+    } while (false)

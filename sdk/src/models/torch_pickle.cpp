@@ -827,7 +827,7 @@ StateDict read_torch_legacy(const std::filesystem::path& file) {
         if (size - pos < bytes)
             throw CheckpointError(name + ": ends inside the data of storage '" + key->text + "'; the file is truncated");
         // An empty storage has no buffer, and memcpy must not see a null pointer.
-        if (bytes) std::memcpy(pending.storage.data(), data + pos, bytes);
+        if (bytes) std::memcpy(pending.storage.data_ptr().get(), data + pos, bytes);
         pos += bytes;
         storages.erase(found);
     }
