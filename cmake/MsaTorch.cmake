@@ -15,6 +15,18 @@ add_library(msa_torch INTERFACE)
 target_link_libraries(msa_torch INTERFACE ${TORCH_LIBRARIES})
 target_include_directories(msa_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 
+# pip's LibTorch carries fmt's headers (another version than the system's fmt library)
+# in its include folder, which comes first: every LibTorch target then uses fmt header-only,
+# so those headers need no library of their version. Debian's LibTorch shares the system's.
+find_package(fmt REQUIRED)
+get_filename_component(MSA_TORCH_INCLUDE "${MSA_ATEN_H}" DIRECTORY)
+get_filename_component(MSA_TORCH_INCLUDE "${MSA_TORCH_INCLUDE}" DIRECTORY)
+get_target_property(MSA_FMT_INCLUDE fmt::fmt INTERFACE_INCLUDE_DIRECTORIES)
+if(EXISTS "${MSA_TORCH_INCLUDE}/fmt/format.h" AND NOT MSA_TORCH_INCLUDE IN_LIST MSA_FMT_INCLUDE)
+  message(STATUS "fmt: header-only, from LibTorch's ${MSA_TORCH_INCLUDE}/fmt")
+  target_compile_definitions(msa_torch INTERFACE FMT_HEADER_ONLY=1)
+endif()
+
 add_library(msa_pch OBJECT ${CMAKE_CURRENT_LIST_DIR}/pch.cpp)
 target_link_libraries(msa_pch PUBLIC msa_torch)
 target_precompile_headers(msa_pch PUBLIC <torch/torch.h>)
