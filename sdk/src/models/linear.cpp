@@ -6,6 +6,7 @@
 #include <dnnl.h>
 #include <torch/torch.h>
 
+#include <cstdio>
 #include <string>
 
 namespace msa::models {
@@ -23,10 +24,26 @@ bool sgemm_applies(const at::Tensor& input, const at::Tensor& weight, const at::
     if (at::GradMode::is_enabled() &&
         (input.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad())))
         return false;
-    return true;
+    return onednn_sgemm_works();
 }
 
 } // namespace
+
+bool onednn_sgemm_works() {
+    static const bool works = [] {
+        const float a[4] = {1, 2, 3, 4}, identity[4] = {1, 0, 0, 1};
+        float c[4] = {};
+        const dnnl_status_t status = dnnl_sgemm('N', 'T', 2, 2, 2, 1.0F, a, 2, identity, 2, 0.0F, c, 2);
+        const bool ok = status == dnnl_success && c[0] == 1 && c[1] == 2 && c[2] == 3 && c[3] == 4;
+        if (!ok)
+            std::fprintf(stderr,
+                         "warning: oneDNN's sgemm does not compute in this process (status %d); float32 linear "
+                         "layers and self-attention run through LibTorch instead\n",
+                         static_cast<int>(status));
+        return ok;
+    }();
+    return works;
+}
 
 at::Tensor linear(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias) {
     if (!sgemm_applies(input, weight, bias)) return at::linear(input, weight, bias);

@@ -41,6 +41,7 @@ void sgemm(char transb, std::int64_t m, std::int64_t n, std::int64_t k, float al
 
 bool self_attention_inference_applies(const torch::nn::Module& attention, const at::Tensor& hidden, double dropout) {
     if (!hidden.device().is_cpu() || hidden.scalar_type() != at::kFloat || hidden.dim() != 3) return false;
+    if (!onednn_sgemm_works()) return false;
     if (attention.is_training() && dropout > 0) return false;
     if (!at::GradMode::is_enabled()) return true;
     if (hidden.requires_grad()) return false;
