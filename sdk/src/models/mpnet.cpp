@@ -248,7 +248,9 @@ at::Tensor MPNetModelImpl::run_layers(at::Tensor hidden, const at::Tensor& atten
     if (begin == end) return hidden;
     // Computed once for every layer, as MPNetEncoder does. The padding mask is folded in:
     // adding lowest() to the bias gives lowest(), as adding it to the biased scores would.
-    auto additive = position_bias(hidden.size(1)).to(hidden.scalar_type());
+    // The shared bias table is no part of a trainable top's layers: a top moved to the GPU
+    // leaves it behind, so its bias follows the hidden states.
+    auto additive = position_bias(hidden.size(1)).to(hidden.device(), hidden.scalar_type());
     if (attention_mask.defined()) {
         if (attention_mask.dim() != 2 || attention_mask.size(0) != hidden.size(0) ||
             attention_mask.size(1) != hidden.size(1))
