@@ -10,6 +10,7 @@
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +20,10 @@
 #include <map>
 #include <memory>
 #include <random>
+
+// LibTorch 2.4 made the autocast calls per device and deprecated the CPU-only ones
+// (Debian's 1.13 has only those).
+#define MSA_AUTOCAST_PER_DEVICE (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
 
 namespace msa::train {
 
@@ -55,6 +60,20 @@ Features move_to(const Features& f, const torch::Device& device) {
     return out;
 }
 
+#if MSA_AUTOCAST_PER_DEVICE
+at::ScalarType cpu_autocast_dtype() { return at::autocast::get_autocast_dtype(at::kCPU); }
+void set_cpu_autocast(bool enabled, at::ScalarType dtype) {
+    at::autocast::set_autocast_enabled(at::kCPU, enabled);
+    at::autocast::set_autocast_dtype(at::kCPU, dtype);
+}
+#else
+at::ScalarType cpu_autocast_dtype() { return at::autocast::get_autocast_cpu_dtype(); }
+void set_cpu_autocast(bool enabled, at::ScalarType dtype) {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+}
+#endif
+
 // CPU autocast to bfloat16 while it lives, as torch.autocast("cpu", torch.bfloat16) does
 // in Python: matmuls and convolutions take bfloat16 copies of their float32 inputs and
 // weights; autograd carries the gradients back to the float32 weights.
@@ -62,18 +81,16 @@ class BFloat16Autocast {
 public:
     explicit BFloat16Autocast(bool on) : on_(on) {
         if (!on_) return;
-        was_enabled_ = at::autocast::is_cpu_enabled();
-        was_dtype_ = at::autocast::get_autocast_cpu_dtype();
-        at::autocast::set_cpu_enabled(true);
-        at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+        was_enabled_ = cpu_autocast_enabled();
+        was_dtype_ = cpu_autocast_dtype();
+        set_cpu_autocast(true, at::kBFloat16);
         at::autocast::increment_nesting();
     }
     ~BFloat16Autocast() {
         if (!on_) return;
         // The cache holds this forward's bfloat16 weight copies; the weights change at every step.
         if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-        at::autocast::set_cpu_enabled(was_enabled_);
-        at::autocast::set_autocast_cpu_dtype(was_dtype_);
+        set_cpu_autocast(was_enabled_, was_dtype_);
     }
     BFloat16Autocast(const BFloat16Autocast&) = delete;
     BFloat16Autocast& operator=(const BFloat16Autocast&) = delete;
@@ -137,6 +154,14 @@ Standardization standardization(const TrainConfig& config, const FusionContext& 
                                 const TrainableEncoder& image) {
     if (!config.standardize) return {};
     return {text.top ? 0 : context.text_dim, image.top ? 0 : context.image_dim};
+}
+
+bool cpu_autocast_enabled() {
+#if MSA_AUTOCAST_PER_DEVICE
+    return at::autocast::is_autocast_enabled(at::kCPU);
+#else
+    return at::autocast::is_cpu_enabled();
+#endif
 }
 
 at::ScalarType top_precision(const TrainConfig& config) {

@@ -95,17 +95,40 @@ std::vector<Case> cases() {
     return all;
 }
 
-// A classifier whose one modality is `encoder`'s trainable top, under the linear fusion,
-// which reads both modalities: the other one (4 wide) is fixed noise in the tests.
-train::Classifier top_classifier(const Case& c, Encoder& encoder, at::ScalarType precision) {
-    const auto& catalog = builtin_catalog();
-    const bool text = encoder.modality() == Modality::text;
-    const train::TrainableEncoder trainable{encoder.trainable_top(), &catalog.get(PluginKind::encoder, c.plugin)};
-    const FusionContext context{text ? encoder.dim() : 4, text ? 4 : encoder.dim(), 3};
-    return train::Classifier(catalog.create_fusion("linear", properties(PluginKind::fusion, "linear"), context),
-                             catalog.get(PluginKind::fusion, "linear"), 3, text ? trainable : train::TrainableEncoder{},
-                             text ? train::TrainableEncoder{} : trainable, train::Standardization{}, precision);
-}
+// An encoder of `c` with its top layer trainable, the prefix features of the sample rows,
+// and classifiers on the top under the linear fusion, which reads both modalities: the
+// other one (4 wide) is fixed noise.
+struct TopUnderTest {
+    Case c;
+    std::shared_ptr<Encoder> encoder;
+    TrainableTop* top;
+    Features prefix;
+    Features other{torch::randn({3, 4})};
+    bool text;
+
+    explicit TopUnderTest(const Case& c_)
+        : c(c_), encoder(make(c_, {{"trainable_layers", std::int64_t{1}}})), top(encoder->trainable_top()),
+          text(encoder->modality() == Modality::text) {
+        REQUIRE(top != nullptr);
+        prefix = top->encode_prefix(batch_of(samples()));
+    }
+
+    train::Classifier classifier(at::ScalarType precision) const {
+        const auto& catalog = builtin_catalog();
+        const train::TrainableEncoder trainable{top, &catalog.get(PluginKind::encoder, c.plugin)};
+        const FusionContext context{text ? encoder->dim() : 4, text ? 4 : encoder->dim(), 3};
+        return train::Classifier(catalog.create_fusion("linear", properties(PluginKind::fusion, "linear"), context),
+                                 catalog.get(PluginKind::fusion, "linear"), 3,
+                                 text ? trainable : train::TrainableEncoder{},
+                                 text ? train::TrainableEncoder{} : trainable, train::Standardization{}, precision);
+    }
+
+    // The model's logits with the top's features in their modality's place.
+    at::Tensor logits(train::Classifier& model, const Features& top_features, const Features& other_features) const {
+        return model->forward(text ? top_features : other_features, text ? other_features : top_features);
+    }
+    at::Tensor logits(train::Classifier& model) const { return logits(model, prefix, other); }
+};
 
 } // namespace
 
@@ -242,17 +265,11 @@ TEST_CASE("a trainable top trains in bfloat16 mixed precision: float32 weights a
     // [train] precision = "bfloat16" runs the top under CPU autocast: every architecture's
     // layers need bfloat16 forward and backward kernels (relu6's backward has none in
     // LibTorch 1.13, so EfficientNet-Lite clamps instead).
-    const auto rows = samples();
     for (const auto& c : cases()) {
         INFO(c.plugin << " on " << c.checkpoint);
-        auto encoder = make(c, {{"trainable_layers", std::int64_t{1}}});
-        TrainableTop* top = encoder->trainable_top();
-        REQUIRE(top != nullptr);
-        const Features prefix = top->encode_prefix(batch_of(rows));
-        const bool text = encoder->modality() == Modality::text;
-        const Features other{torch::randn({3, 4})};
-        auto float32 = top_classifier(c, *encoder, at::kFloat);
-        auto mixed = top_classifier(c, *encoder, at::kBFloat16);
+        const TopUnderTest t(c);
+        auto float32 = t.classifier(at::kFloat);
+        auto mixed = t.classifier(at::kBFloat16);
         CHECK(mixed->top_precision() == at::kBFloat16);
         {
             torch::NoGradGuard no_grad; // the same head on both (the top is one module)
@@ -263,9 +280,9 @@ TEST_CASE("a trainable top trains in bfloat16 mixed precision: float32 weights a
         }
         float32->eval();
         mixed->eval();
-        const auto reference = float32->forward(text ? prefix : other, text ? other : prefix);
-        const auto logits = mixed->forward(text ? prefix : other, text ? other : prefix);
-        CHECK_FALSE(at::autocast::is_cpu_enabled()); // restored after the top's forward
+        const auto reference = t.logits(float32);
+        const auto logits = t.logits(mixed);
+        CHECK_FALSE(train::cpu_autocast_enabled()); // restored after the top's forward
         CHECK(logits.scalar_type() == at::kFloat);
         // bfloat16 keeps 8 bits of mantissa: close to float32, and not equal to it.
         const double scale = 1.0 + reference.abs().max().item<double>();
@@ -273,9 +290,9 @@ TEST_CASE("a trainable top trains in bfloat16 mixed precision: float32 weights a
         CHECK(max_diff(logits, reference) > 0.0);
 
         mixed->train();
-        mixed->forward(text ? prefix : other, text ? other : prefix).pow(2).sum().backward();
+        t.logits(mixed).pow(2).sum().backward();
         std::size_t with_grad = 0;
-        for (const auto& p : top->module()->parameters()) {
+        for (const auto& p : t.top->module()->parameters()) {
             CHECK(p.scalar_type() == at::kFloat);
             if (!p.grad().defined()) continue;
             CHECK(p.grad().scalar_type() == at::kFloat);
@@ -290,7 +307,6 @@ TEST_CASE("every architecture's trainable top computes on CUDA what it computes 
     // Buffers a top makes in forward() (masks, position buckets, padding) must follow the
     // module's device: on the CPU that is never tested.
     MSA_SKIP_WITHOUT_CUDA();
-    const auto rows = samples();
     const auto on_gpu = [](const Features& f) {
         Features out;
         if (f.pooled.defined()) out.pooled = f.pooled.cuda();
@@ -300,28 +316,23 @@ TEST_CASE("every architecture's trainable top computes on CUDA what it computes 
     };
     for (const auto& c : cases()) {
         INFO(c.plugin << " on " << c.checkpoint);
-        auto encoder = make(c, {{"trainable_layers", std::int64_t{1}}});
-        TrainableTop* top = encoder->trainable_top();
-        REQUIRE(top != nullptr);
-        const Features prefix = top->encode_prefix(batch_of(rows));
-        const bool text = encoder->modality() == Modality::text;
-        const Features other{torch::randn({3, 4})};
-        auto model = top_classifier(c, *encoder, at::kFloat);
+        const TopUnderTest t(c);
+        auto model = t.classifier(at::kFloat);
         model->eval();
-        const auto reference = model->forward(text ? prefix : other, text ? other : prefix);
+        const auto reference = t.logits(model);
         model->to(torch::kCUDA);
         for (const auto& p : model->parameters()) CHECK(p.device().is_cuda());
-        const Features prefix_gpu = on_gpu(prefix), other_gpu = on_gpu(other);
-        const auto logits = model->forward(text ? prefix_gpu : other_gpu, text ? other_gpu : prefix_gpu);
+        const Features prefix_gpu = on_gpu(t.prefix), other_gpu = on_gpu(t.other);
+        const auto logits = t.logits(model, prefix_gpu, other_gpu);
         REQUIRE(logits.device().is_cuda());
         // cuDNN may run convolutions in TF32 (10 bits of mantissa) on this GPU.
         const double scale = 1.0 + reference.abs().max().item<double>();
         CHECK(max_diff(logits.cpu(), reference) < 1e-2 * scale);
 
         model->train();
-        model->forward(text ? prefix_gpu : other_gpu, text ? other_gpu : prefix_gpu).pow(2).sum().backward();
+        t.logits(model, prefix_gpu, other_gpu).pow(2).sum().backward();
         std::size_t with_grad = 0;
-        for (const auto& p : top->module()->parameters()) {
+        for (const auto& p : t.top->module()->parameters()) {
             if (!p.grad().defined()) continue;
             CHECK(p.grad().device().is_cuda());
             with_grad += p.grad().abs().sum().item<double>() > 0;

@@ -27,10 +27,11 @@ TORCH_MODULE(Linear);
 // modules that keep their weights outside a Linear (fused projections).
 MSA_MODELS_API at::Tensor linear(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias);
 
-// Whether oneDNN's sgemm computes in this process, tried once on a small product. Where it
-// does not (seen on a machine whose pip LibTorch carries a oneDNN of its own: every call
-// returned "unimplemented"), linear layers and self-attention take LibTorch's path, and a
-// warning says so once.
+// Whether oneDNN's sgemm computes in this process, tried once on a small product. It does
+// not where pip's LibTorch, loaded first, carries a oneDNN of its own: the function-local
+// statics of oneDNN's GEMM templates are process-wide unique symbols, LibTorch's copies
+// serve both, and the system oneDNN's kernels are never set up ("unimplemented"). Then
+// linear layers and self-attention take LibTorch's path, and a warning says so once.
 MSA_MODELS_API bool onednn_sgemm_works();
 
 } // namespace msa::models
