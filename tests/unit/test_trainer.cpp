@@ -44,9 +44,9 @@ Setup build(std::uint64_t seed, const std::string& fusion = "concat") {
     Setup s;
     s.model = Classifier(catalog.create_fusion(fusion, test::properties(PluginKind::fusion, fusion), context),
                          catalog.get(PluginKind::fusion, fusion), 3);
-    s.objective.main = {catalog.create_loss("cross-entropy", test::properties(PluginKind::loss, "cross-entropy"),
-                                            LossContext{3, {1, 1, 1}, 8, 4}),
-                        &catalog.get(PluginKind::loss, "cross-entropy"), 1.0};
+    const auto params = test::properties(PluginKind::loss, "cross-entropy");
+    s.objective.main = {catalog.create_loss("cross-entropy", params, LossContext{3, {1, 1, 1}, 8, 4}),
+                        &catalog.get(PluginKind::loss, "cross-entropy"), 1.0, params};
     return s;
 }
 
