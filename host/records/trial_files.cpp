@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <sstream>
@@ -180,7 +181,11 @@ TrialMetrics read_trial_metrics(const std::filesystem::path& trial_folder) {
             result.solver = it->get<std::string>();
         if (const auto it = metrics.find("features"); it != metrics.end() && it->is_object())
             for (const auto& [modality, report] : it->items())
-                if (report.is_object()) result.encoded += report.value("encoded", std::size_t{0});
+                if (report.is_object()) {
+                    result.encoded += report.value("encoded", std::size_t{0});
+                    result.trainable_layers =
+                        std::max(result.trainable_layers, report.value("trainable_layers", std::int64_t{0}));
+                }
         return result;
     } catch (const json::exception& e) {
         throw Error(fmt::format("{}: a value of the wrong type ({}); expected the metrics.json that msa trial writes",

@@ -62,6 +62,7 @@ struct TrialMetrics {
     std::optional<DistillSummary> distill; // a [distill] trial
     std::optional<std::int64_t> parameters; // trained: the head's and trainable encoder tops' parameters
     std::string solver; // trained: how it was fitted, "adamw" or "lbfgs"; empty for other trials
+    std::int64_t trainable_layers = 0; // trained: the most top layers any of its encoders trained
 
     // The confusion matrix of "test" or "valid", or nullptr.
     const Confusion* confusion(bool test_split) const {

@@ -170,6 +170,28 @@ std::optional<std::string> optimizer_sweep_only(const PhaseSpec& spec, const Pla
            "' is a linear probe fitted by L-BFGS, which uses none of them; that incumbent carries on";
 }
 
+// Why a train phase's sweep of layer_decay alone would train the incumbent's model again:
+// the decay scales the rates of the trainable encoder layers below the highest one, and
+// the incumbent's encoders train one layer at most (or none).
+std::optional<std::string> layer_decay_without_layers(const PhaseSpec& spec, const PlannedConfig& incumbent) {
+    if (spec.kind != PhaseKind::train || spec.has_set || spec.sweep.empty()) return std::nullopt;
+    for (const auto& axis : spec.sweep)
+        if (axis.path != "train.layer_decay") return std::nullopt;
+    bool trained = false;
+    std::int64_t layers = 0;
+    for (const auto& t : incumbent.trials) {
+        if (t.outcome.status != TrialStatus::ok) continue;
+        if (t.outcome.trainable_layers > 1) return std::nullopt;
+        layers = std::max(layers, t.outcome.trainable_layers);
+        trained = true;
+    }
+    if (!trained) return std::nullopt;
+    return "not run: it sweeps train.layer_decay, which scales the rates of trainable encoder layers below the "
+           "highest one, and the incumbent of '" + spec.from + "' trains " +
+           (layers == 0 ? std::string("no encoder layer") : std::string("one encoder layer at most")) +
+           "; that incumbent carries on";
+}
+
 // Whether a train phase sweeps only settings applied to a trained model, which training
 // does not read: each of its trials would train the model the incumbent's trial of the same
 // seed and fold trained, so it takes that one ([train] reuse_model) and applies them.
@@ -183,12 +205,15 @@ bool after_training_only(const PhaseSpec& spec) {
 void plan_sweep(PhasePlan& phase, const Start& start, const std::vector<std::uint64_t>& seeds) {
     const PhaseSpec& spec = phase.spec;
     const PlanContext& context = start.context;
-    if (start.incumbent && !context.dry_run)
-        if (auto why = optimizer_sweep_only(spec, *start.incumbent)) {
+    if (start.incumbent && !context.dry_run) {
+        auto why = optimizer_sweep_only(spec, *start.incumbent);
+        if (!why) why = layer_decay_without_layers(spec, *start.incumbent);
+        if (why) {
             phase.reason = *why;
             phase.configs.push_back(start.reference("incumbent of " + spec.from + " (" + start.described() + ")", true));
             return;
         }
+    }
     const bool augmentation = spec.kind == PhaseKind::augmentation && !context.dry_run;
     // Augmentation has to beat training without it to be handed on; so does a train
     // phase's sweep with keep_incumbent (fine-tuning against the frozen encoders).

@@ -29,6 +29,7 @@ struct TrialOutcome {
     std::optional<records::DistillSummary> distill;  // a [distill] trial's pool and teacher
     std::optional<std::int64_t> parameters;          // trained: head and trainable encoder tops
     std::string solver;                              // trained: "adamw" or "lbfgs"
+    std::int64_t trainable_layers = 0;               // trained: the most top layers an encoder trained
 };
 
 struct PlannedTrial {

@@ -70,6 +70,7 @@ void take_metrics(TrialOutcome& outcome, const records::TrialMetrics& metrics) {
     outcome.distill = metrics.distill;
     outcome.parameters = metrics.parameters;
     outcome.solver = metrics.solver;
+    outcome.trainable_layers = metrics.trainable_layers;
 }
 
 // A trial some earlier run finished: its metrics, and the time it took then.

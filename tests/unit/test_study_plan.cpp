@@ -285,6 +285,37 @@ TEST_CASE("study plan: a sweep of AdamW settings alone is not run against an inc
     CHECK(plan_phase(spec, context(), &architecture).configs.size() == 4);
 }
 
+TEST_CASE("study plan: a sweep of layer_decay alone is not run against an incumbent that trains one encoder layer",
+          "[study][selection]") {
+    PhasePlan fine_tuning =
+        plan_phase(train_phase("fine-tuning", 1, {{"encoders.text.trainable_layers", {"1", "2"}}}), context(), nullptr);
+    finish(fine_tuning.configs[0], {0.72, 0.73});
+    finish(fine_tuning.configs[1], {0.70, 0.71});
+    for (auto& t : fine_tuning.configs[0].trials) t.outcome.trainable_layers = 1;
+    for (auto& t : fine_tuning.configs[1].trials) t.outcome.trainable_layers = 2;
+    choose_incumbent(fine_tuning);
+    REQUIRE(fine_tuning.incumbent == std::size_t{0});
+
+    PhaseSpec spec = train_phase("decay", 2, {{"train.layer_decay", {"0.8", "0.9"}}});
+    spec.from = "fine-tuning";
+    PhasePlan plan = plan_phase(spec, context(), &fine_tuning);
+    REQUIRE(plan.configs.size() == 1); // the incumbent alone, its trials not run again
+    CHECK(plan.configs[0].reference);
+    CHECK(plan.configs[0].trials[0].folder == fine_tuning.configs[0].trials[0].folder);
+    CHECK_THAT(plan.reason, Catch::Contains("sweeps train.layer_decay") &&
+                                Catch::Contains("trains one encoder layer at most"));
+    choose_incumbent(plan);
+    CHECK(plan.status == PhaseStatus::complete);
+    CHECK(plan.incumbent == std::size_t{0});
+
+    // With two trainable layers, or another axis beside it, the sweep runs.
+    for (auto& t : fine_tuning.configs[0].trials) t.outcome.trainable_layers = 2;
+    CHECK(plan_phase(spec, context(), &fine_tuning).configs.size() == 2);
+    for (auto& t : fine_tuning.configs[0].trials) t.outcome.trainable_layers = 1;
+    spec.sweep.push_back({"train.encoder_learning_rate", {"1e-4"}});
+    CHECK(plan_phase(spec, context(), &fine_tuning).configs.size() == 2);
+}
+
 TEST_CASE("study plan: an ablation phase evaluates the incumbent's models and retrains on one modality",
           "[study]") {
     PhasePlan from = plan_phase(train_phase("augmentation", 4, {}), context(), nullptr);
