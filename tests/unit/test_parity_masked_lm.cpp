@@ -26,8 +26,9 @@ namespace {
 
 // Agreement required with transformers' float32 outputs.
 constexpr double kTolerance = 1e-4;
-// logits_for against the full logits gathered: the same products, only fewer of them.
-constexpr double kGatherTolerance = 1e-6;
+// logits_for against the full logits gathered: the same products, only fewer of them
+// (pip's LibTorch, through MKL, rounds the differently shaped products ~2e-6 apart).
+constexpr double kGatherTolerance = 1e-5;
 
 Checkpoint fixture_checkpoint(const std::string& name) {
     const auto dir = test::parity_fixture_dir(name);
