@@ -59,6 +59,19 @@ void finish(PlannedConfig& config, std::vector<double> valid) {
     }
 }
 
+// A phase that was not run: the incumbent of `from` alone, its trials not run again,
+// carries on as the phase's incumbent, and the reason is the phase's selection.
+void check_carried_on(PhasePlan& plan, const PlannedConfig& incumbent) {
+    REQUIRE(plan.configs.size() == 1);
+    CHECK(plan.configs[0].reference);
+    CHECK(plan.configs[0].trials[0].folder == incumbent.trials[0].folder);
+    CHECK_FALSE(plan.reason.empty());
+    choose_incumbent(plan);
+    CHECK(plan.status == PhaseStatus::complete);
+    CHECK(plan.incumbent == std::size_t{0});
+    CHECK(plan.selection == plan.reason);
+}
+
 const Assignment* find(const std::vector<Change>& changes, const std::string& path) {
     for (const auto& change : changes)
         for (const auto& a : change.values)
@@ -261,15 +274,9 @@ TEST_CASE("study plan: a sweep of AdamW settings alone is not run against an inc
     PhaseSpec spec = train_phase("tuning", 2, {{"train.learning_rate", {"3e-4", "1e-3"}}, {"train.batch_size", {"16", "64"}}});
     spec.from = "architecture";
     PhasePlan plan = plan_phase(spec, context(), &architecture);
-    REQUIRE(plan.configs.size() == 1); // the incumbent alone, its trials not run again
-    CHECK(plan.configs[0].reference);
-    CHECK(plan.configs[0].trials[0].folder == architecture.configs[0].trials[0].folder);
     CHECK_THAT(plan.reason, Catch::Contains("train.learning_rate, train.batch_size") &&
                                 Catch::Contains("fitted by L-BFGS"));
-    choose_incumbent(plan);
-    CHECK(plan.status == PhaseStatus::complete);
-    CHECK(plan.incumbent == std::size_t{0});
-    CHECK(plan.selection == plan.reason);
+    check_carried_on(plan, architecture.configs[0]);
     // A phase after it starts from the same models.
     PhaseSpec loss = train_phase("loss", 3, {{"loss", {"cross-entropy"}}});
     loss.from = "tuning";
@@ -299,14 +306,9 @@ TEST_CASE("study plan: a sweep of layer_decay alone is not run against an incumb
     PhaseSpec spec = train_phase("decay", 2, {{"train.layer_decay", {"0.8", "0.9"}}});
     spec.from = "fine-tuning";
     PhasePlan plan = plan_phase(spec, context(), &fine_tuning);
-    REQUIRE(plan.configs.size() == 1); // the incumbent alone, its trials not run again
-    CHECK(plan.configs[0].reference);
-    CHECK(plan.configs[0].trials[0].folder == fine_tuning.configs[0].trials[0].folder);
     CHECK_THAT(plan.reason, Catch::Contains("sweeps train.layer_decay") &&
                                 Catch::Contains("trains one encoder layer at most"));
-    choose_incumbent(plan);
-    CHECK(plan.status == PhaseStatus::complete);
-    CHECK(plan.incumbent == std::size_t{0});
+    check_carried_on(plan, fine_tuning.configs[0]);
 
     // With two trainable layers, or another axis beside it, the sweep runs.
     for (auto& t : fine_tuning.configs[0].trials) t.outcome.trainable_layers = 2;
