@@ -6,6 +6,7 @@
 # compared). Needs nothing beyond the build.
 set -euo pipefail
 : "${MSA_BINARY_DIR:?}" "${MSA_SOURCE_DIR:?}"
+source "$MSA_SOURCE_DIR/tests/integration/lib.sh" # demo_study
 # The figures depend on the CPU: say which.
 "$MSA_BINARY_DIR/bin/msa" version | grep '^cpu '
 msa="$MSA_BINARY_DIR/bin/msa"
@@ -14,25 +15,9 @@ rm -rf "$out"
 mkdir -p "$out"
 cd "$out"
 "$msa" demo-data --out demo --samples 160 --size 32 >/dev/null
-cat >study.toml <<TOML
-schema_version = 1
-name = "workers"
-seed = 1
-output = "runs"
-[dataset]
-root = "demo"
-[split]
-valid = 0.2
-test = 0.2
-test_seed = 7
-[store]
-path = "store.h5"
-[encoders.text]
-plugin = "hashed-ngram"
-dim = 64
-[encoders.image]
-plugin = "hf-vit"
-checkpoint = "$MSA_SOURCE_DIR/tests/fixtures/parity/vit"
+{
+  demo_study workers 7 64
+  cat <<TOML
 [train]
 epochs = 4
 batch_size = 16
@@ -46,6 +31,7 @@ seeds = [1, 2, 3]
 select_folds = 3
 sweep.fusion = [{ plugin = "concat", hidden = 16 }, "gated", "attention"]
 TOML
+} >study.toml
 "$msa" run study.toml --jobs 2 --out warm 2>/dev/null # fills the store once; not timed
 for r in 1 2 3; do
   for mode in 1 0; do

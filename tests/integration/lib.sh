@@ -53,4 +53,27 @@ standardize = false
 TOML
 }
 
+# demo_study NAME TEST_SEED [TEXT_DIM]: the first tables of a study on the demo data in
+# ./demo (demo-data --out demo): seed 1, runs/, one test split drawn with TEST_SEED,
+# store.h5, the parity fixtures' tiny ViT for images and, with TEXT_DIM, hashed n-grams
+# of that width for texts. The caller appends [train], [fusion] and the phases.
+demo_study() {
+  cat <<TOML
+schema_version = 1
+name = "$1"
+seed = 1
+output = "runs"
+[dataset]
+root = "demo"
+[split]
+valid = 0.2
+test = 0.2
+test_seed = $2
+[store]
+path = "store.h5"
+TOML
+  [[ -z ${3:-} ]] || printf '[encoders.text]\nplugin = "hashed-ngram"\ndim = %s\n' "$3"
+  printf '[encoders.image]\nplugin = "hf-vit"\ncheckpoint = "%s"\n' "$MSA_SOURCE_DIR/tests/fixtures/parity/vit"
+}
+
 done_ok() { echo "$passed checks passed in $(basename "$0")"; }

@@ -9,25 +9,9 @@ cd "$WORK"
 
 "$MSA" demo-data --out demo --samples 200 --unlabelled 150 --size 32 >/dev/null
 "$MSA" demo-data --out extra --samples 40 --unlabelled 60 --size 32 --seed 9 >/dev/null
-cat >study.toml <<TOML
-schema_version = 1
-name = "distill"
-seed = 1
-output = "runs"
-[dataset]
-root = "demo"
-[split]
-valid = 0.2
-test = 0.2
-test_seed = 5
-[store]
-path = "store.h5"
-[encoders.text]
-plugin = "hashed-ngram"
-dim = 256
-[encoders.image]
-plugin = "hf-vit"
-checkpoint = "$MSA_SOURCE_DIR/tests/fixtures/parity/vit"
+{
+  demo_study distill 5 256
+  cat <<TOML
 [fusion]
 plugin = "text-only"
 [train]
@@ -51,6 +35,7 @@ set.distill.temperature = 2.0
 set.distill.pool = [{ root = "extra" }]
 sweep."distill.threshold" = [0.4, 0.6]
 TOML
+} >study.toml
 expect_exit 0 "$MSA" validate study.toml
 expect_exit 0 "$MSA" run study.toml --jobs 2
 expect_contains "$ERR" "[students 6/6]"

@@ -8,25 +8,9 @@ source "$(dirname "$0")/lib.sh"
 cd "$WORK"
 
 "$MSA" demo-data --out demo --samples 240 --size 32 >/dev/null
-cat >study.toml <<TOML
-schema_version = 1
-name = "fewshot"
-seed = 1
-output = "runs"
-[dataset]
-root = "demo"
-[split]
-valid = 0.2
-test = 0.2
-test_seed = 7
-[store]
-path = "store.h5"
-[encoders.text]
-plugin = "hashed-ngram"
-dim = 256
-[encoders.image]
-plugin = "hf-vit"
-checkpoint = "$MSA_SOURCE_DIR/tests/fixtures/parity/vit"
+{
+  demo_study fewshot 7 256
+  cat <<TOML
 [fusion]
 plugin = "concat"
 hidden = 16
@@ -46,6 +30,7 @@ descriptions.negative = ["sad angry awful day", "a terrible post"]
 descriptions.neutral = ["an ordinary post"]
 descriptions.positive = ["happy great wonderful day"]
 TOML
+} >study.toml
 expect_exit 0 "$MSA" run study.toml --jobs 2
 expect_contains "$ERR" "[curves 10/10]"
 study=runs/fewshot

@@ -8,22 +8,9 @@ source "$(dirname "$0")/lib.sh"
 cd "$WORK"
 
 "$MSA" demo-data --out demo --samples 180 --unlabelled 6 --size 32 >/dev/null
-cat >study.toml <<TOML
-schema_version = 1
-name = "prompt"
-seed = 1
-output = "runs"
-[dataset]
-root = "demo"
-[split]
-valid = 0.2
-test = 0.2
-test_seed = 7
-[store]
-path = "store.h5"
-[encoders.image]
-plugin = "hf-vit"
-checkpoint = "$MSA_SOURCE_DIR/tests/fixtures/parity/vit"
+{
+  demo_study prompt 7
+  cat <<TOML
 [prompt]
 plugin = "mlm-prompt"
 checkpoint = "$MSA_SOURCE_DIR/tests/fixtures/parity/bert-mlm"
@@ -48,6 +35,7 @@ set.sampler = "k-shot"
 name = "full"
 kind = "train"
 TOML
+} >study.toml
 expect_exit 0 "$MSA" validate study.toml
 expect_exit 0 "$MSA" run study.toml --jobs 2
 expect_contains "$ERR" "features prompt text (mlm-prompt): 0 from the store, 186 encoded"

@@ -10,25 +10,9 @@ source "$(dirname "$0")/lib.sh"
 cd "$WORK"
 
 "$MSA" demo-data --out demo --samples 160 --size 32 >/dev/null
-cat >study.toml <<TOML
-schema_version = 1
-name = "selection"
-seed = 1
-output = "runs"
-[dataset]
-root = "demo"
-[split]
-valid = 0.2
-test = 0.2
-test_seed = 7
-[store]
-path = "store.h5"
-[encoders.text]
-plugin = "hashed-ngram"
-dim = 64
-[encoders.image]
-plugin = "hf-vit"
-checkpoint = "$MSA_SOURCE_DIR/tests/fixtures/parity/vit"
+{
+  demo_study selection 7 64
+  cat <<TOML
 [train]
 epochs = 4
 batch_size = 16
@@ -55,6 +39,7 @@ seeds = [1, 2]
 select_folds = 3
 sweep.fusion = ["linear", { plugin = "concat", hidden = 16 }]
 TOML
+} >study.toml
 expect_exit 0 "$MSA" validate study.toml
 expect_exit 0 "$MSA" run study.toml --jobs 2
 expect_contains "$ERR" "is the incumbent of architecture again (the same settings, seeds and folds): its 6 trials are taken"
