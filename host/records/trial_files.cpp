@@ -37,16 +37,43 @@ std::vector<std::string> split_csv_line(const std::string& line) {
     return fields;
 }
 
+// A count (samples, support, parameters, layers): a JSON integer from 0 to 2^53. The range
+// keeps sums of counts exact and finite; a float is refused rather than cast, since
+// nlohmann's cast of a float outside the integer's range is undefined behaviour.
+std::int64_t count_value(const json& value, const std::string& where) {
+    constexpr std::int64_t limit = std::int64_t{1} << 53;
+    if (value.is_number_unsigned() ? value.get<std::uint64_t>() <= static_cast<std::uint64_t>(limit)
+                                   : value.is_number_integer() && value.get<std::int64_t>() >= 0)
+        return value.get<std::int64_t>();
+    const std::string found = value.is_number() ? value.dump() : std::string("a ") + value.type_name();
+    throw Error(fmt::format("{}: {} is not a count; expected an integer from 0 to 2^53", where, found));
+}
+
+// The count at object[key], or `absent` when the key is missing.
+std::int64_t count_at(const json& object, const char* key, std::int64_t absent, const std::string& where) {
+    const auto it = object.find(key);
+    return it == object.end() ? absent : count_value(*it, where + "." + key);
+}
+
 // "confusion": {"labels": [...], "matrix": [[...]]} of one split, when present.
 std::optional<Confusion> read_confusion(const json& split, const std::string& where) {
     const auto it = split.find("confusion");
     if (it == split.end() || it->is_null()) return std::nullopt;
+    const auto malformed = [&] {
+        return Error(where + ".confusion: expected {\"labels\": [names], \"matrix\": [[counts]]}");
+    };
     Confusion confusion;
     try {
         confusion.labels = it->at("labels").get<std::vector<std::string>>();
-        confusion.matrix = it->at("matrix").get<std::vector<std::vector<std::int64_t>>>();
+        const json& matrix = it->at("matrix");
+        if (!matrix.is_array()) throw malformed();
+        for (const auto& row : matrix) {
+            if (!row.is_array()) throw malformed();
+            auto& counts = confusion.matrix.emplace_back();
+            for (const auto& count : row) counts.push_back(count_value(count, where + ".confusion.matrix"));
+        }
     } catch (const json::exception&) {
-        throw Error(where + ".confusion: expected {\"labels\": [names], \"matrix\": [[counts]]}");
+        throw malformed();
     }
     const std::size_t n = confusion.labels.size();
     bool square = confusion.matrix.size() == n;
@@ -67,7 +94,7 @@ std::optional<SplitScores> read_split(const json& metrics, const char* split, co
     if (it == metrics.end() || !it->is_object()) return std::nullopt;
     const std::string where = file + ": " + split;
     SplitScores scores;
-    scores.samples = it->value("samples", std::int64_t{0});
+    scores.samples = count_at(*it, "samples", 0, where);
     scores.accuracy = number_at(*it, "accuracy", where);
     scores.macro_f1 = number_at(*it, "macro_f1", where);
     scores.weighted_f1 = number_at(*it, "weighted_f1", where);
@@ -77,7 +104,7 @@ std::optional<SplitScores> read_split(const json& metrics, const char* split, co
             if (!value.is_object()) continue;
             const std::string at = where + ".per_class." + label;
             scores.per_class[label] = {value.value("precision", 0.0), value.value("recall", 0.0),
-                                       number_at(value, "f1", at), value.value("support", std::int64_t{0})};
+                                       number_at(value, "f1", at), count_at(value, "support", 0, at)};
         }
     scores.confusion = read_confusion(*it, where);
     return scores;
@@ -157,18 +184,20 @@ TrialMetrics read_trial_metrics(const std::filesystem::path& trial_folder) {
         if (const auto it = metrics.find("error"); it != metrics.end() && it->is_string()) result.error = it->get<std::string>();
         result.valid = read_split(metrics, "valid", file.string());
         result.test = read_split(metrics, "test", file.string());
-        if (const auto it = metrics.find("best_epoch"); it != metrics.end() && it->is_number_integer())
-            result.best_epoch = it->get<std::int64_t>();
+        if (const auto it = metrics.find("best_epoch"); it != metrics.end() && !it->is_null())
+            result.best_epoch = count_value(*it, file.string() + ": best_epoch");
         if (const auto it = metrics.find("seconds"); it != metrics.end() && it->is_object())
             result.total_seconds = it->value("total", 0.0);
         if (const auto it = metrics.find("evaluated"); it != metrics.end() && it->is_object())
             result.evaluated_model = it->value("model", "");
         if (const auto it = metrics.find("distill"); it != metrics.end() && it->is_object()) {
             DistillSummary d;
-            d.pool = it->value("pool", std::int64_t{0});
+            const std::string where = file.string() + ": distill";
+            d.pool = count_at(*it, "pool", 0, where);
             if (const auto rounds = it->find("rounds"); rounds != it->end() && rounds->is_array() && !rounds->empty() &&
                                                         rounds->back().is_object())
-                d.kept = rounds->back().value("kept", std::vector<std::int64_t>{});
+                if (const auto kept = rounds->back().find("kept"); kept != rounds->back().end() && kept->is_array())
+                    for (const auto& count : *kept) d.kept.push_back(count_value(count, where + ".rounds.kept"));
             if (const auto teacher = it->find("teacher_valid"); teacher != it->end() && teacher->is_object()) {
                 d.teacher_coverage = teacher->value("coverage", 0.0);
                 d.teacher_accuracy = teacher->value("accuracy_confident", 0.0);
@@ -176,15 +205,17 @@ TrialMetrics read_trial_metrics(const std::filesystem::path& trial_folder) {
             result.distill = d;
         }
         if (const auto it = metrics.find("parameters"); it != metrics.end() && it->is_object())
-            result.parameters = it->value("head", std::int64_t{0}) + it->value("encoder_top", std::int64_t{0});
+            result.parameters = count_at(*it, "head", 0, file.string() + ": parameters") +
+                                count_at(*it, "encoder_top", 0, file.string() + ": parameters");
         if (const auto it = metrics.find("solver"); it != metrics.end() && it->is_string())
             result.solver = it->get<std::string>();
         if (const auto it = metrics.find("features"); it != metrics.end() && it->is_object())
             for (const auto& [modality, report] : it->items())
                 if (report.is_object()) {
-                    result.encoded += report.value("encoded", std::size_t{0});
+                    const std::string where = file.string() + ": features." + modality;
+                    result.encoded += static_cast<std::size_t>(count_at(report, "encoded", 0, where));
                     result.trainable_layers =
-                        std::max(result.trainable_layers, report.value("trainable_layers", std::int64_t{0}));
+                        std::max(result.trainable_layers, count_at(report, "trainable_layers", 0, where));
                 }
         return result;
     } catch (const json::exception& e) {

@@ -344,6 +344,19 @@ std::string added_digest(const std::vector<AddedToken>& tokens) {
     return media::sha256_hex(material).substr(0, 16);
 }
 
+// vocab.json, or tokenizer.json's model.vocab: token -> id.
+std::unordered_map<std::string, std::int64_t> vocab_of_json(const nlohmann::json& json, const std::string& where) {
+    if (!json.is_object()) throw CheckpointError(where + ": expected an object of token -> id");
+    std::unordered_map<std::string, std::int64_t> vocab;
+    for (const auto& [token, id] : json.items()) {
+        if (!id.is_number_integer() || id.get<std::int64_t>() < 0)
+            throw CheckpointError(where + ": token '" + token + "' has id " + id.dump() +
+                                  "; accepted: a non-negative integer");
+        vocab.emplace(token, id.get<std::int64_t>());
+    }
+    return vocab;
+}
+
 AddedToken added_token_from_json(const nlohmann::json& j, std::int64_t id) {
     AddedToken t;
     t.content = j.at("content").get<std::string>();
@@ -361,8 +374,11 @@ std::vector<AddedToken> added_tokens_of_tokenizer_json(const nlohmann::json& jso
     std::vector<AddedToken> out;
     const auto tokens = json.value("added_tokens", nlohmann::json::array());
     for (const auto& j : tokens) {
-        if (!j.is_object() || !j.contains("content") || !j.contains("id"))
-            throw CheckpointError(file.string() + ": an added token without content or id: " + j.dump());
+        const bool has_id = j.is_object() && j.contains("id") && j["id"].is_number_integer() &&
+                            j["id"].get<std::int64_t>() >= 0;
+        if (!has_id || !j.contains("content"))
+            throw CheckpointError(file.string() + ": an added token without content or a non-negative integer id: " +
+                                  j.dump());
         out.push_back(added_token_from_json(j, j.at("id").get<std::int64_t>()));
     }
     return out;
@@ -511,8 +527,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_tokenizer_json(cons
         // tokenizer.json's padding says (transformers saves MPNet's without one).
         const auto config_file = file.parent_path() / "tokenizer_config.json";
         if (fs::exists(config_file)) read_token_name(read_json(config_file), "pad_token", options.pad_token);
-        std::unordered_map<std::string, std::int64_t> vocab;
-        for (const auto& [token, id] : model.at("vocab").items()) vocab.emplace(token, id.get<std::int64_t>());
+        auto vocab = vocab_of_json(model.value("vocab", nlohmann::json()), file.string() + ": model.vocab");
         if (const auto around = tokens_around(json, vocab, file)) // absent: BERT's [CLS] and [SEP]
             std::tie(options.cls_token, options.sep_token) = *around;
         options.added_tokens = added_tokens_of_tokenizer_json(json, file);
@@ -718,19 +733,6 @@ std::vector<std::string> merge_symbols(std::vector<std::string> symbols,
         symbols.swap(merged);
     }
     return symbols;
-}
-
-// vocab.json, or tokenizer.json's model.vocab: token -> id.
-std::unordered_map<std::string, std::int64_t> vocab_of_json(const nlohmann::json& json, const std::string& where) {
-    if (!json.is_object()) throw CheckpointError(where + ": expected an object of token -> id");
-    std::unordered_map<std::string, std::int64_t> vocab;
-    for (const auto& [token, id] : json.items()) {
-        if (!id.is_number_integer() || id.get<std::int64_t>() < 0)
-            throw CheckpointError(where + ": token '" + token + "' has id " + id.dump() +
-                                  "; accepted: a non-negative integer");
-        vocab.emplace(token, id.get<std::int64_t>());
-    }
-    return vocab;
 }
 
 // merges.txt: an optional "#version" line, then "left right" per line, the rank its order.
