@@ -301,11 +301,16 @@ std::vector<EpochRow> read_history(const std::filesystem::path& trial_folder) {
         if (fields.size() != header.size())
             throw Error(fmt::format("{}:{}: {} fields, expected {} as in the header", file.string(), number,
                                     fields.size(), header.size()));
+        // The epoch is a count: read as an integer, never cast from a double (undefined out of range).
+        const std::string& epoch = fields[column[0]];
+        std::int64_t epoch_number = 0;
+        const auto [end, ec] = std::from_chars(epoch.data(), epoch.data() + epoch.size(), epoch_number);
+        if (ec != std::errc() || end != epoch.data() + epoch.size() || epoch_number < 0)
+            throw Error(fmt::format("{}:{}: epoch '{}' is not a count (0, 1, 2, ...)", file.string(), number, epoch));
         std::array<double, history_columns.size()> values{};
-        for (std::size_t w = 0; w < history_columns.size(); ++w)
+        for (std::size_t w = 1; w < history_columns.size(); ++w)
             values[w] = number_at(fields[column[w]], number, history_columns[w]);
-        EpochRow row{static_cast<std::int64_t>(values[0]), values[1], values[2], values[3], values[4], values[5],
-                     values[6], values[7], {}};
+        EpochRow row{epoch_number, values[1], values[2], values[3], values[4], values[5], values[6], values[7], {}};
         for (auto c : class_columns) row.valid_class_f1.push_back(number_at(fields[c], number, header[c]));
         rows.push_back(std::move(row));
     }
