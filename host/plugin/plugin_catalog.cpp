@@ -59,7 +59,7 @@ template <class Factory> void PluginCatalog::add(PluginKind kind, PluginInfo inf
                            " (duplicate plugin name; remove one of the two libraries from the plugin path)");
         return;
     }
-    entries_.emplace(key, PluginEntry{kind, std::move(info), where, std::move(factory)});
+    entries_.emplace(key, PluginEntry{kind, std::move(info), where, current_sdk_minor_, std::move(factory)});
 }
 
 void PluginCatalog::add_encoder(PluginInfo info, EncoderFactory f) { add(PluginKind::encoder, std::move(info), std::move(f)); }
@@ -69,13 +69,15 @@ void PluginCatalog::add_sampler(PluginInfo info, SamplerFactory f) { add(PluginK
 void PluginCatalog::add_augmenter(PluginInfo info, AugmenterFactory f) { add(PluginKind::augmenter, std::move(info), std::move(f)); }
 void PluginCatalog::add_prompt(PluginInfo info, PromptFactory f) { add(PluginKind::prompt, std::move(info), std::move(f)); }
 
-void PluginCatalog::begin_library(const std::string& library) {
+void PluginCatalog::begin_library(const std::string& library, std::uint32_t sdk_minor) {
     current_library_ = library;
+    current_sdk_minor_ = sdk_minor;
     refused_.clear();
 }
 
 std::vector<std::string> PluginCatalog::end_library() {
     current_library_.clear();
+    current_sdk_minor_ = MSA_SDK_ABI_MINOR;
     return std::exchange(refused_, {});
 }
 

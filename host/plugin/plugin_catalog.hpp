@@ -3,6 +3,7 @@
 #pragma once
 
 #include <msa/error.hpp>
+#include <msa/plugin.hpp>
 #include <msa/registry.hpp>
 
 #include <exception>
@@ -19,6 +20,9 @@ struct PluginEntry {
     PluginKind kind;
     PluginInfo info;
     std::string library; // path of the shared library that registered it
+    // The SDK minor version it was built against (MSA_SDK_ABI_MINOR for the host's own):
+    // the host calls what a later minor version added only of libraries that have it.
+    std::uint32_t sdk_minor = MSA_SDK_ABI_MINOR;
     std::variant<EncoderFactory, FusionFactory, LossFactory, SamplerFactory, AugmenterFactory, PromptFactory> factory;
 };
 
@@ -32,9 +36,10 @@ public:
     void add_prompt(PluginInfo info, PromptFactory factory) override;
 
     // The loader brackets each library's registration function with these. Entries
-    // added in between are attributed to `library`; end_library() returns the entries
-    // that were refused (duplicates, invalid declarations), one message each.
-    void begin_library(const std::string& library);
+    // added in between are attributed to `library`, built against SDK minor version
+    // `sdk_minor`; end_library() returns the entries that were refused (duplicates,
+    // invalid declarations), one message each.
+    void begin_library(const std::string& library, std::uint32_t sdk_minor = MSA_SDK_ABI_MINOR);
     std::vector<std::string> end_library();
     // Removes everything `library` registered, after its registration function threw.
     void discard_library(const std::string& library);
@@ -72,6 +77,7 @@ private:
 
     std::map<std::pair<PluginKind, std::string>, PluginEntry> entries_;
     std::string current_library_;
+    std::uint32_t current_sdk_minor_ = MSA_SDK_ABI_MINOR;
     std::vector<std::string> refused_;
 };
 

@@ -114,7 +114,7 @@ void PluginLoader::load_library(const fs::path& file) {
     }
 
     kept_libraries().push_back(library);
-    catalog_.begin_library(name);
+    catalog_.begin_library(name, descriptor->abi_minor);
     try {
         descriptor->register_plugins(catalog_);
     } catch (const std::exception& e) {

@@ -109,7 +109,11 @@ std::vector<EncodeResult> encode_missing(const std::string& modality, const Plug
             results.emplace_back(EncodeResult{modality + " prefix", plugin, encoder_key(prefix_meta)});
         prefix.threads = threads.threads();
         prefix.frozen = false;
-        prefix.precision = precision;
+        // prefix_precision() came with SDK 4.4: a 4.3 library's vtable has no such entry.
+        const std::string prefix_precision =
+            entry.sdk_minor >= 4 ? call_plugin(entry, "prefix_precision()", [&] { return top->prefix_precision(); })
+                                 : std::string();
+        prefix.precision = prefix_precision.empty() ? precision : prefix_precision;
         fill_group("encode " + modality + " prefix (" + plugin + ")", prefix.key, prefix_meta,
                    encoder.batch_size(), by_text_length, count_only, samples, store,
                    [&](const EncoderBatch& batch, std::size_t rows) {

@@ -6,11 +6,10 @@
 #include "train/adamw.hpp"
 #include "util/progress.hpp"
 
+#include <msa/models/autocast.hpp>
 #include <msa/models/cpu_features.hpp>
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,10 +19,6 @@
 #include <map>
 #include <memory>
 #include <random>
-
-// LibTorch 2.4 made the autocast calls per device and deprecated the CPU-only ones
-// (Debian's 1.13 has only those).
-#define MSA_AUTOCAST_PER_DEVICE (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
 
 namespace msa::train {
 
@@ -59,47 +54,6 @@ Features move_to(const Features& f, const torch::Device& device) {
     if (f.mask.defined()) out.mask = f.mask.to(device);
     return out;
 }
-
-#if MSA_AUTOCAST_PER_DEVICE
-at::ScalarType cpu_autocast_dtype() { return at::autocast::get_autocast_dtype(at::kCPU); }
-void set_cpu_autocast(bool enabled, at::ScalarType dtype) {
-    at::autocast::set_autocast_enabled(at::kCPU, enabled);
-    at::autocast::set_autocast_dtype(at::kCPU, dtype);
-}
-#else
-at::ScalarType cpu_autocast_dtype() { return at::autocast::get_autocast_cpu_dtype(); }
-void set_cpu_autocast(bool enabled, at::ScalarType dtype) {
-    at::autocast::set_cpu_enabled(enabled);
-    at::autocast::set_autocast_cpu_dtype(dtype);
-}
-#endif
-
-// CPU autocast to bfloat16 while it lives, as torch.autocast("cpu", torch.bfloat16) does
-// in Python: matmuls and convolutions take bfloat16 copies of their float32 inputs and
-// weights; autograd carries the gradients back to the float32 weights.
-class BFloat16Autocast {
-public:
-    explicit BFloat16Autocast(bool on) : on_(on) {
-        if (!on_) return;
-        was_enabled_ = cpu_autocast_enabled();
-        was_dtype_ = cpu_autocast_dtype();
-        set_cpu_autocast(true, at::kBFloat16);
-        at::autocast::increment_nesting();
-    }
-    ~BFloat16Autocast() {
-        if (!on_) return;
-        // The cache holds this forward's bfloat16 weight copies; the weights change at every step.
-        if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-        set_cpu_autocast(was_enabled_, was_dtype_);
-    }
-    BFloat16Autocast(const BFloat16Autocast&) = delete;
-    BFloat16Autocast& operator=(const BFloat16Autocast&) = delete;
-
-private:
-    bool on_;
-    bool was_enabled_ = false;
-    at::ScalarType was_dtype_ = at::kBFloat16;
-};
 
 // A deep copy of the model's parameters and buffers, to restore the best epoch.
 std::vector<at::Tensor> snapshot(const torch::nn::Module& model) {
@@ -154,14 +108,6 @@ Standardization standardization(const TrainConfig& config, const FusionContext& 
                                 const TrainableEncoder& image) {
     if (!config.standardize) return {};
     return {text.top ? 0 : context.text_dim, image.top ? 0 : context.image_dim};
-}
-
-bool cpu_autocast_enabled() {
-#if MSA_AUTOCAST_PER_DEVICE
-    return at::autocast::is_autocast_enabled(at::kCPU);
-#else
-    return at::autocast::is_cpu_enabled();
-#endif
 }
 
 at::ScalarType top_precision(const TrainConfig& config) {
@@ -239,7 +185,7 @@ void ClassifierImpl::set_class_bias(const at::Tensor& offsets) {
 
 Features ClassifierImpl::through_top(const TrainableEncoder& trainable, const Features& prefix) const {
     if (!trainable.top) return prefix;
-    const BFloat16Autocast autocast(top_precision_ == at::kBFloat16);
+    const models::CpuBFloat16Autocast autocast(top_precision_ == at::kBFloat16);
     return call_plugin(*trainable.entry, "trainable_top()->forward()", [&] { return trainable.top->forward(prefix); });
 }
 

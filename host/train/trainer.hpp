@@ -97,9 +97,6 @@ Standardization standardization(const TrainConfig& config, const FusionContext& 
 // native BF16 warns (emulated, tens of times slower); with device = "cuda" it is an error.
 at::ScalarType top_precision(const TrainConfig& config);
 
-// Whether CPU autocast is on in this thread (a top's forward turns it on and off again).
-bool cpu_autocast_enabled();
-
 // The trained model: trainable encoder tops if any, the fusion, then a linear
 // classifier unless the fusion already gives class logits (late fusion). Or a prompt
 // model ([prompt]), which gives class logits from the stored text and image features.

@@ -17,7 +17,7 @@ for sub in $(sed -n '/^SUBCOMMANDS:/,$p' <<<"$OUT" | awk 'NR > 1 && NF { print $
 done
 
 expect_exit 0 "$MSA" version
-expect_contains "$OUT" "SDK ABI 4.3"
+expect_contains "$OUT" "SDK ABI 4.4"
 expect_contains "$OUT" "LibTorch 1.13"
 expect_contains "$OUT" "build type Release"
 # jemalloc (scripts/setup installs it), keeping freed pages: see host/util/heap_policy.cpp.

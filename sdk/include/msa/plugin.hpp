@@ -29,8 +29,12 @@
 // 4.3: the prompt kind (msa/prompt.hpp: PromptModel, PromptContext), registered with
 //      Registry::add_prompt at the end of the vtable; libmsa-models gained MaskedLmHead
 //      and masked_lm_from_checkpoint. 4.2 plugins still load.
+// 4.4: TrainableTop::prefix_precision() at the end of its vtable, which the host asks
+//      only of 4.4 libraries; libmsa-models gained msa/models/autocast.hpp (CPU bfloat16
+//      autocast, which StackTrainableTop's prefix uses under dtype = "auto"). 4.3 plugins
+//      still load.
 #define MSA_SDK_ABI_MAJOR 4
-#define MSA_SDK_ABI_MINOR 3
+#define MSA_SDK_ABI_MINOR 4
 
 #ifndef _GLIBCXX_USE_CXX11_ABI
 #define MSA_CXX11_ABI -1

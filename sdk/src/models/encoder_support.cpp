@@ -2,6 +2,7 @@
 // threads, pooling, parallel image loading, and the generic top-k fine-tuning.
 #include <msa/models/encoder_support.hpp>
 
+#include <msa/models/autocast.hpp>
 #include <msa/models/cpu_features.hpp>
 
 #include <msa/media/image.hpp>
@@ -23,8 +24,9 @@ std::vector<ParamSpec> checkpoint_encoder_params(const std::string& checkpoint_h
             .model_folder(),
         ParamSpec::choice("dtype", "auto", {"auto", "float32", "bfloat16"},
                           "Compute type; auto = bfloat16 where the CPU has native BF16 (AVX512_BF16 or AMX), else "
-                          "float32 (bfloat16 elsewhere is emulated, tens of times slower), and float32 for an encoder "
-                          "that fine-tunes; features are stored as float32"),
+                          "float32 (bfloat16 elsewhere is emulated, tens of times slower); an encoder that fine-tunes "
+                          "keeps float32 weights, and under auto its frozen bottom computes the cached prefix in "
+                          "bfloat16 autocast where that is native; features are stored as float32"),
         ParamSpec::integer("batch_size", 32, "Samples per forward pass").range(1, 4096),
         ParamSpec::integer("threads", 0, "Intra-op threads for LibTorch and image decoding while this encoder encodes; 0 = the "
                            "host's (all usable cores; a worker's share under msa run)")
@@ -66,11 +68,15 @@ EncoderSettings EncoderSettings::read(const Properties& props, const std::string
     s.trainable_layers = props.get_int("trainable_layers");
     s.where_trainable_layers = props.where("trainable_layers");
     s.cached_prefix = props.get_bool("cached_prefix");
-    // "auto" picks float32 for an encoder that fine-tunes: AdamW's small updates vanish in
-    // bfloat16 weights. Asked for explicitly, bfloat16 is honoured.
+    // "auto" picks float32 weights for an encoder that fine-tunes: AdamW's small updates
+    // vanish in bfloat16 weights. The frozen bottom below them still computes in bfloat16
+    // where that is fast (autocast: float32 weights, bfloat16 matmuls), as a frozen
+    // encoder would. Asked for explicitly, bfloat16 is honoured.
     const std::string asked = props.get_string("dtype");
-    const std::string dtype = asked == "auto" && s.trainable_layers > 0 ? "float32" : resolve_dtype(asked, plugin);
+    const bool fine_tunes = s.trainable_layers > 0;
+    const std::string dtype = asked == "auto" && fine_tunes ? "float32" : resolve_dtype(asked, plugin);
     s.dtype = dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
+    s.prefix_autocast = asked == "auto" && fine_tunes && resolve_dtype(asked, plugin) == "bfloat16";
     // cached_prefix with trainable_layers = 0 is accepted and changes nothing (a frozen
     // encoder has no prefix to cache), so a study can sweep trainable_layers over 0, 1, 2.
     if (s.trainable_layers > 0 && s.layer != -1)
@@ -191,9 +197,9 @@ at::Tensor identity(const at::Tensor& t) { return t; }
 } // namespace
 
 StackTrainableTop::StackTrainableTop(LayerStack stack, Embed embed, std::int64_t k, bool cached_prefix,
-                                     std::string prefix_cache_key)
+                                     bool prefix_autocast, std::string prefix_cache_key)
     : stack_(std::move(stack)), embed_(std::move(embed)), k_(k), cached_prefix_(cached_prefix),
-      prefix_cache_key_(std::move(prefix_cache_key)) {
+      prefix_autocast_(prefix_autocast), prefix_cache_key_(std::move(prefix_cache_key)) {
     if (!stack_.to_tokens) stack_.to_tokens = identity;
     if (!stack_.from_tokens) stack_.from_tokens = identity;
     module_ = std::make_shared<TopModule>(stack_.top_modules(k_));
@@ -201,6 +207,7 @@ StackTrainableTop::StackTrainableTop(LayerStack stack, Embed embed, std::int64_t
 
 Features StackTrainableTop::encode_prefix(const EncoderBatch& batch) {
     torch::NoGradGuard no_grad;
+    const CpuBFloat16Autocast autocast(prefix_autocast_);
     auto [hidden, mask] = embed_(batch);
     hidden = stack_.run_layers(hidden, mask, 0, stack_.num_layers - k_);
     Features out;
@@ -233,8 +240,9 @@ StackEncoder::StackEncoder(EncoderSettings settings, StackEncoderSpec spec)
       layer_(settings_.resolve_layer(spec_.stack.num_layers)) {
     if (settings_.trainable_layers > 0)
         top_ = std::make_unique<StackTrainableTop>(
-            spec_.stack, spec_.embed, settings_.trainable_layers, settings_.cached_prefix,
-            cache_key() + ";prefix_below=" + std::to_string(spec_.stack.num_layers - settings_.trainable_layers));
+            spec_.stack, spec_.embed, settings_.trainable_layers, settings_.cached_prefix, settings_.prefix_autocast,
+            cache_key() + ";prefix_below=" + std::to_string(spec_.stack.num_layers - settings_.trainable_layers) +
+                (settings_.prefix_autocast ? ";prefix_autocast=bfloat16" : ""));
 }
 
 std::string StackEncoder::cache_key() const { return settings_.cache_key() + ";" + spec_.extra_cache_key; }

@@ -2,6 +2,7 @@
 #include <msa/models/linear.hpp>
 
 #include <msa/error.hpp>
+#include <msa/models/autocast.hpp>
 
 #include <dnnl.h>
 #include <torch/torch.h>
@@ -24,6 +25,8 @@ bool sgemm_applies(const at::Tensor& input, const at::Tensor& weight, const at::
     if (at::GradMode::is_enabled() &&
         (input.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad())))
         return false;
+    // Under bfloat16 autocast at::linear computes in bfloat16, as the caller asked.
+    if (cpu_autocast_enabled()) return false;
     return onednn_sgemm_works();
 }
 

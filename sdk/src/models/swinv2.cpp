@@ -418,7 +418,7 @@ public:
         if (w % patch_width_ != 0) pixels = F::pad(pixels, F::PadFuncOptions({0, patch_width_ - w % patch_width_}));
         if (h % patch_height_ != 0)
             pixels = F::pad(pixels, F::PadFuncOptions({0, 0, 0, patch_height_ - h % patch_height_}));
-        auto embeddings = norm_->forward(projection_->forward(pixels).flatten(2).transpose(1, 2));
+        auto embeddings = normed(norm_, projection_->forward(pixels).flatten(2).transpose(1, 2));
         if (bool_masked_pos.defined()) {
             const auto batch = embeddings.size(0), tokens = embeddings.size(1);
             if (!mask_token_.defined())

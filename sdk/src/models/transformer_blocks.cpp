@@ -1,6 +1,8 @@
 // Self-attention, padding masks, activations and name prefixes shared by the BERT-family, MPNet and ViT encoders.
 #include <msa/models/transformer_blocks.hpp>
 
+#include <msa/models/autocast.hpp>
+
 #include <ATen/Parallel.h>
 #include <dnnl.h>
 #include <torch/torch.h>
@@ -42,6 +44,7 @@ void sgemm(char transb, std::int64_t m, std::int64_t n, std::int64_t k, float al
 bool self_attention_inference_applies(const torch::nn::Module& attention, const at::Tensor& hidden, double dropout) {
     if (!hidden.device().is_cpu() || hidden.scalar_type() != at::kFloat || hidden.dim() != 3) return false;
     if (!onednn_sgemm_works()) return false;
+    if (cpu_autocast_enabled()) return false; // bfloat16 matmuls asked for: LibTorch's path has them
     if (attention.is_training() && dropout > 0) return false;
     if (!at::GradMode::is_enabled()) return true;
     if (hidden.requires_grad()) return false;

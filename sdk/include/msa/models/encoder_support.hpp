@@ -34,6 +34,9 @@ struct MSA_MODELS_API EncoderSettings {
     bool tokens = false;               // also return the token sequence
     std::int64_t trainable_layers = 0;
     bool cached_prefix = false;
+    // The frozen bottom of a fine-tuned encoder encodes its prefix under CPU bfloat16
+    // autocast: dtype = "auto" (float32 weights for the top) on a CPU with native BF16.
+    bool prefix_autocast = false;
     std::string where_layer;           // manifest positions, for errors found later
     std::string where_trainable_layers;
 
@@ -91,12 +94,14 @@ struct LayerStack {
 class MSA_MODELS_API StackTrainableTop final : public TrainableTop {
 public:
     using Embed = std::function<std::pair<at::Tensor, at::Tensor>(const EncoderBatch& batch)>;
-    StackTrainableTop(LayerStack stack, Embed embed, std::int64_t k, bool cached_prefix, std::string prefix_cache_key);
+    StackTrainableTop(LayerStack stack, Embed embed, std::int64_t k, bool cached_prefix, bool prefix_autocast,
+                      std::string prefix_cache_key);
 
     std::int64_t layers() const override { return k_; }
     bool cached_prefix() const override { return cached_prefix_; }
     std::string prefix_cache_key() const override { return prefix_cache_key_; }
     Features encode_prefix(const EncoderBatch& batch) override;
+    std::string prefix_precision() const override { return prefix_autocast_ ? "bfloat16-autocast" : ""; }
     std::shared_ptr<torch::nn::Module> module() override { return module_; }
     Features forward(const Features& prefix) override;
 
@@ -105,6 +110,7 @@ private:
     Embed embed_;
     std::int64_t k_;
     bool cached_prefix_;
+    bool prefix_autocast_;
     std::string prefix_cache_key_;
     std::shared_ptr<torch::nn::Module> module_;
 };
