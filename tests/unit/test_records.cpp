@@ -194,6 +194,22 @@ TEST_CASE("records: history.csv and metrics.json of a trial folder", "[records]"
     CHECK_THROWS_WITH(records::read_trial_metrics(dir.path()), Contains("metrics.json: a value of the wrong type"));
     std::ofstream(dir.path() / "metrics.json") << R"({"status": "ok", "seconds": 1e400})";
     CHECK_THROWS_WITH(records::read_trial_metrics(dir.path()), Contains("metrics.json: not valid JSON"));
+    // A count that is a float, negative or beyond 2^53 is refused by name, never cast
+    // (a float beyond int64 cast to it is undefined behaviour; found by fuzz.run_folder).
+    std::ofstream(dir.path() / "metrics.json") << R"({"status": "ok",
+        "valid": {"accuracy": 0.8, "macro_f1": 0.6, "weighted_f1": 0.7, "confusion": {"labels": ["a"], "matrix": [[1e300]]}}})";
+    CHECK_THROWS_WITH(records::read_trial_metrics(dir.path()),
+                      Contains("valid.confusion.matrix: 1e+300 is not a count; expected an integer from 0 to 2^53"));
+    std::ofstream(dir.path() / "metrics.json") << R"({"status": "ok", "features": {"text": {"trainable_layers": -2}}})";
+    CHECK_THROWS_WITH(records::read_trial_metrics(dir.path()), Contains("features.text.trainable_layers: -2 is not a count"));
+    std::ofstream(dir.path() / "metrics.json") << R"({"status": "ok", "parameters": {"head": 18446744073709551615}})";
+    CHECK_THROWS_WITH(records::read_trial_metrics(dir.path()), Contains("parameters.head: 18446744073709551615 is not a count"));
+    std::ofstream(dir.path() / "metrics.json") << R"({"status": "ok", "best_epoch": 2.5})";
+    CHECK_THROWS_WITH(records::read_trial_metrics(dir.path()), Contains("best_epoch: 2.5 is not a count"));
+    std::ofstream(dir.path() / "history.csv")
+        << "epoch,train_loss,valid_loss,valid_accuracy,valid_macro_f1,valid_weighted_f1,learning_rate,seconds\n"
+        << "1e68,0,0,0,0,0,0,0\n";
+    CHECK_THROWS_WITH(records::read_history(dir.path()), Contains("history.csv:2: epoch '1e68' is not a count"));
 }
 
 TEST_CASE("records: metrics.json from MetricsWriter reads back the same", "[records]") {
