@@ -45,10 +45,6 @@ public:
     // The hidden state below the top k layers as tokens [N, T, D] and mask [N, T];
     // pooled is the masked mean of the tokens (the store wants a pooled row per sample).
     virtual Features encode_prefix(const EncoderBatch& batch) = 0;
-    // What encode_prefix computes in, for the records when it differs from the encoder's
-    // precision() (e.g. "bfloat16-autocast": float32 weights, bfloat16 matmuls); empty:
-    // the same. prefix_cache_key() must change with it.
-    virtual std::string prefix_precision() const { return ""; }
     // The part that trains: the top k layers and what follows them (final norm,
     // pooler, projection). Its parameters are the ones to optimise, in float32. Its
     // direct children, in order: the k layers from the lowest to the highest, then the
@@ -59,6 +55,11 @@ public:
     // bfloat16 ([train] precision): every op on the way needs bfloat16 forward and
     // backward kernels, and the features it returns are float32.
     virtual Features forward(const Features& prefix) = 0;
+    // SDK 4.4, last in the vtable so that 4.3 libraries keep their slots (the host asks
+    // it only of 4.4 libraries): what encode_prefix computes in, for the records, when it
+    // differs from the encoder's precision() (e.g. "bfloat16-autocast": float32 weights,
+    // bfloat16 matmuls); empty: the same. prefix_cache_key() must change with it.
+    virtual std::string prefix_precision() const { return ""; }
 };
 
 class __attribute__((visibility("default"))) Encoder {
