@@ -73,10 +73,10 @@ EncoderSettings EncoderSettings::read(const Properties& props, const std::string
     // where that is fast (autocast: float32 weights, bfloat16 matmuls), as a frozen
     // encoder would. Asked for explicitly, bfloat16 is honoured.
     const std::string asked = props.get_string("dtype");
-    const bool fine_tunes = s.trainable_layers > 0;
-    const std::string dtype = asked == "auto" && fine_tunes ? "float32" : resolve_dtype(asked, plugin);
-    s.dtype = dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
-    s.prefix_autocast = asked == "auto" && fine_tunes && resolve_dtype(asked, plugin) == "bfloat16";
+    const std::string resolved = resolve_dtype(asked, plugin);
+    const bool auto_fine_tunes = asked == "auto" && s.trainable_layers > 0;
+    s.dtype = resolved == "bfloat16" && !auto_fine_tunes ? at::kBFloat16 : at::kFloat;
+    s.prefix_autocast = auto_fine_tunes && resolved == "bfloat16";
     // cached_prefix with trainable_layers = 0 is accepted and changes nothing (a frozen
     // encoder has no prefix to cache), so a study can sweep trainable_layers over 0, 1, 2.
     if (s.trainable_layers > 0 && s.layer != -1)
