@@ -64,6 +64,6 @@ int main(int argc, char** argv) {
     msa::use_passive_omp_wait(argv);
     msa::keep_freed_memory();
     // Before any thread starts: the server forks.
-    if (msa::study::is_fork_server(argc, argv)) return msa::study::serve_forks(run_command);
+    if (msa::study::is_fork_server(argc, argv)) return msa::study::serve_forks(run_command, argc, argv);
     return run_command(argc, argv);
 }

@@ -66,11 +66,12 @@ bool read_request(std::string& log, std::vector<std::string>& arguments) {
 }
 
 // In the worker: becomes msa run's child, as a started worker is, then runs the command.
-[[noreturn]] void run_worker(CommandMain run, pid_t runner, const std::string& log,
+[[noreturn]] void run_worker(CommandMain run, pid_t runner, pid_t middle, const std::string& log,
                              const std::vector<std::string>& arguments) {
-    // The middle process exits right after forking this one.
-    for (int i = 0; getppid() != runner; ++i) {
-        if (i == 100000) _exit(127); // not adopted by msa run: it is not a subreaper (start() checks)
+    // The middle process exits right after forking this one; its orphan goes to msa run,
+    // or, when msa run has died meanwhile, to some other process: then it ends here.
+    for (pid_t parent; (parent = getppid()) != runner;) {
+        if (parent != middle) _exit(127);
         std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
     prctl(PR_SET_PDEATHSIG, SIGKILL); // dies with msa run, as a started worker does
@@ -101,10 +102,11 @@ pid_t fork_worker(CommandMain run, pid_t runner, const std::string& log, const s
     const pid_t middle = ::fork();
     if (middle == 0) {
         ::close(pid_pipe[0]);
+        const pid_t self = ::getpid();
         const pid_t worker = ::fork();
         if (worker == 0) {
             ::close(pid_pipe[1]);
-            run_worker(run, runner, log, arguments);
+            run_worker(run, runner, self, log, arguments);
         }
         if (worker > 0) setpgid(worker, worker); // before msa run has its pid, which may signal the group
         const std::string line = std::to_string(worker) + "\n";
@@ -123,12 +125,16 @@ pid_t fork_worker(CommandMain run, pid_t runner, const std::string& log, const s
 
 } // namespace
 
-bool is_fork_server(int argc, char** argv) { return argc == 2 && argv[1] == kServerArgument; }
+bool is_fork_server(int argc, char** argv) { return argc == 3 && argv[1] == kServerArgument; }
 
-int serve_forks(CommandMain run) {
-    const pid_t runner = getppid();
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != runner) return 1;
+int serve_forks(CommandMain run, int argc, char** argv) {
+    // msa run's pid comes on the command line. Taken from getppid() here, after exec, it
+    // would be the new parent of a server whose msa run died while it started, and that
+    // server would fork the requests left in the socket into workers nobody stops.
+    if (!is_fork_server(argc, argv)) return 2;
+    const pid_t runner = static_cast<pid_t>(std::atol(argv[2]));
+    prctl(PR_SET_PDEATHSIG, SIGKILL); // set before exec too; again in case exec cleared it
+    if (runner <= 0 || getppid() != runner) return 1;
     prctl(PR_SET_NAME, "msa forkserver");
     // What a worker would load first: the built-in plugins and MSA_PLUGIN_PATH. A
     // manifest's own plugin_paths load in the worker. Failures are the worker's to report.
@@ -153,6 +159,8 @@ std::unique_ptr<ForkServer> ForkServer::start() {
     }
     int sockets[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return nullptr;
+    const pid_t runner = ::getpid();
+    std::string runner_argument = std::to_string(runner); // formatted before fork: no allocation after it
     const pid_t pid = ::fork();
     if (pid < 0) {
         ::close(sockets[0]);
@@ -162,12 +170,17 @@ std::unique_ptr<ForkServer> ForkServer::start() {
     if (pid == 0) {
         // Only async-signal-safe calls until exec: the parent may have threads.
         setpgid(0, 0); // Ctrl-C is msa run's to handle; the server goes when the socket closes
+        // It dies with msa run from here on, through its start (exec keeps the setting):
+        // msa run's first request is in the socket before the server reads it.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != runner) _exit(127); // msa run died before prctl
         if (sockets[1] == kChannel)
             ::fcntl(kChannel, F_SETFD, 0); // keep it across exec
         else
             ::dup2(sockets[1], kChannel);
         ::dup2(STDERR_FILENO, STDOUT_FILENO);
-        char* const argv[] = {const_cast<char*>("msa"), const_cast<char*>(kServerArgument.data()), nullptr};
+        char* const argv[] = {const_cast<char*>("msa"), const_cast<char*>(kServerArgument.data()),
+                              runner_argument.data(), nullptr};
         ::execv("/proc/self/exe", argv); // our own image, even when a rebuild replaced the file
         _exit(127);
     }

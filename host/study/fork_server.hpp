@@ -20,13 +20,13 @@ namespace msa::study {
 // What the fork server runs in each worker: main()'s command line handling.
 using CommandMain = int (*)(int argc, char** argv);
 
-// Whether this process was started as a fork server (`msa --fork-server`).
+// Whether this process was started as a fork server (`msa --fork-server RUNNER_PID`).
 bool is_fork_server(int argc, char** argv);
 
 // The server's loop, before any thread starts: loads the plugin libraries, then serves
 // msa run's requests until it closes their socket, and returns the exit code. In each worker it
 // forks, `run` runs the request's command line and the worker exits with its result.
-int serve_forks(CommandMain run);
+int serve_forks(CommandMain run, int argc, char** argv);
 
 // msa run's side: the server process and the socket to it.
 class ForkServer {

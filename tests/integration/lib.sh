@@ -76,4 +76,15 @@ TOML
   printf '[encoders.image]\nplugin = "hf-vit"\ncheckpoint = "%s"\n' "$MSA_SOURCE_DIR/tests/fixtures/parity/vit"
 }
 
+# holders GLOB...: the pid and command line of each process with a file matching a GLOB
+# open (find -lname). Finds msa run's workers by the files they write: a forked
+# worker's command line is its fork server's, not `msa trial FOLDER`.
+holders() {
+  local patterns=() glob
+  for glob; do patterns+=(-o -lname "$glob"); done
+  # find fails on the processes it may not read, and on those that end while it looks.
+  { find /proc/[0-9]*/fd -maxdepth 1 \( -false "${patterns[@]}" \) -printf '%h\n' 2>/dev/null || true; } |
+    cut -d/ -f3 | sort -u | while read -r pid; do echo "$pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"; done
+}
+
 done_ok() { echo "$passed checks passed in $(basename "$0")"; }

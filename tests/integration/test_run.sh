@@ -221,7 +221,8 @@ assert r["status"] == "interrupted", r["status"]
 trials = r["phases"][0]["configs"][0]["trials"]
 assert sorted(t["status"] for t in trials) == ["interrupted", "ok"], trials
 PY
-[[ -z $(pgrep -f "runs/slow/baseline" || true) ]] || fail "a worker outlived the interrupted run"
+left=$(holders "$WORK/runs/slow/*")
+[[ -z $left ]] || fail "a worker outlived the interrupted run: $left"
 expect_exit 0 "$MSA" run slow.toml --phase baseline
 expect_contains "$ERR" "phase baseline (train): 1 configurations, 2 trials; 1 finished earlier, 1 to run"
 

@@ -73,9 +73,13 @@ for round in $(seq 1 20); do
   sleep "$((RANDOM % 25 / 10)).$((RANDOM % 10))"
   kill -9 "$runner" 2>/dev/null || true
   wait "$runner" 2>/dev/null || true
-  # Its workers die with it (they would otherwise run their trials beside the rerun's).
-  for _ in $(seq 50); do pgrep -f "trial $WORK/killed/" >/dev/null || break; sleep 0.1; done
-  ! pgrep -f "trial $WORK/killed/" >/dev/null || fail "round $round: a worker outlived the killed msa run"
+  # Its workers and its fork server die with it (they would otherwise run trials beside
+  # the rerun's). They are found by the files they hold open: a worker its worker.log, the
+  # server msa run's stderr (a forked worker's command line is the server's).
+  for _ in $(seq 50); do [[ -z $(holders "$WORK/killed/*" "$WORK/run.$round.out") ]] && break; sleep 0.1; done
+  left=$(holders "$WORK/killed/*" "$WORK/run.$round.out")
+  [[ -z $left ]] || fail "round $round: processes outlived the killed msa run: $left
+$(cat "$WORK/run.$round.out")"
   count=$(finished) || fail "round $round: $count"
   counts+=("$count")
 done
