@@ -345,4 +345,28 @@ StoreKeys read_store_keys(const std::filesystem::path& file) {
     return keys;
 }
 
+std::vector<EncodeCount> read_encode_counts(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    if (!in) throw Error(file.string() + ": cannot be read");
+    const json document = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (document.is_discarded() || !document.is_object())
+        throw Error(file.string() + ": not a JSON object (the counts msa encode --counts writes)");
+    std::vector<EncodeCount> counts;
+    const auto encoders = document.find("encoders");
+    if (encoders == document.end()) return counts; // nothing was missing
+    if (!encoders->is_array()) throw Error(file.string() + ": \"encoders\" is not a list");
+    for (std::size_t i = 0; i < encoders->size(); ++i) {
+        const json& r = (*encoders)[i];
+        const std::string where = fmt::format("{}: encoders[{}]", file.string(), i);
+        if (!r.is_object()) throw Error(where + ": not an object");
+        const auto text = [&](const char* key) {
+            const auto it = r.find(key);
+            if (it == r.end() || !it->is_string()) throw Error(where + "." + key + ": expected a string");
+            return it->get<std::string>();
+        };
+        counts.push_back({text("for"), text("plugin"), count_at(r, "encoded", 0, where)});
+    }
+    return counts;
+}
+
 } // namespace msa::records

@@ -124,4 +124,15 @@ std::string store_keys_json(const StoreKeys& keys);
 // Reads a store_keys.json; throws msa::Error naming the file and what is wrong.
 StoreKeys read_store_keys(const std::filesystem::path& file);
 
+// counts.json, written by the encode step of msa run (msa encode --counts): what each
+// encoder of each trial manifest encoded.
+struct EncodeCount {
+    std::string what;   // "text", "image", or what else the features were for
+    std::string plugin;
+    std::int64_t encoded = 0;
+};
+
+// Reads a counts.json; throws msa::Error naming the file and what is wrong.
+std::vector<EncodeCount> read_encode_counts(const std::filesystem::path& file);
+
 } // namespace msa::records

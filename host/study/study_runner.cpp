@@ -26,7 +26,6 @@
 #include "util/suggest.hpp"
 #include "util/utc_time.hpp"
 
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -584,17 +583,17 @@ private:
                         "; the end of " + (folder / "worker.log").string() + ":" +
                         last_lines(folder / "worker.log", 8) +
                         "\n(msa run --encode-locally encodes on this machine instead)");
-        std::ifstream in(folder / "counts.json");
-        const auto counts = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-        if (counts.is_discarded())
-            throw Error("phase " + phase.spec.name + ": the encode step ended without writing " +
-                        (folder / "counts.json").string() + "; see " + (folder / "worker.log").string());
-        for (const auto& r : counts.value("encoders", nlohmann::json::array())) {
+        std::vector<records::EncodeCount> counts;
+        try {
+            counts = records::read_encode_counts(folder / "counts.json");
+        } catch (const Error& e) {
+            throw Error("phase " + phase.spec.name + ": the encode step's counts: " + e.what() + "; see " +
+                        (folder / "worker.log").string());
+        }
+        for (const auto& r : counts) {
             // The count pass took these as from the store; the job encoded them.
-            const auto encoded = r.value("encoded", std::int64_t{0});
-            store_use_.encoded += encoded;
-            std::cerr << "features " << r.value("for", "") << " (" << r.value("plugin", "") << "): " << encoded
-                      << " encoded by the encode job\n";
+            store_use_.encoded += r.encoded;
+            std::cerr << "features " << r.what << " (" << r.plugin << "): " << r.encoded << " encoded by the encode job\n";
         }
         return true;
     }

@@ -275,6 +275,30 @@ TEST_CASE("records: store_keys.json round-trips, and a bad one says what it expe
     CHECK_THROWS_WITH(records::read_store_keys(dir.path() / "absent.json"), Contains("absent.json: cannot be read"));
 }
 
+TEST_CASE("records: counts.json of the encode step, and a bad one says where", "[records]") {
+    test::TempDir dir;
+    const auto file = dir.path() / "counts.json";
+    std::ofstream(file) << R"({"store": "s.h5", "encoders": [{"for": "text", "plugin": "hf-text", "encoded": 12},
+                                                          {"for": "image", "plugin": "hf-vit", "encoded": 0}]})";
+    const auto counts = records::read_encode_counts(file);
+    REQUIRE(counts.size() == 2);
+    CHECK((counts[0].what == "text" && counts[0].plugin == "hf-text" && counts[0].encoded == 12));
+    CHECK(counts[1].encoded == 0);
+    std::ofstream(file) << R"({"store": "s.h5"})";
+    CHECK(records::read_encode_counts(file).empty());
+
+    std::ofstream(file) << R"({"encoders": [{"for": "text", "plugin": "hf-text", "encoded": 1e300}]})";
+    CHECK_THROWS_WITH(records::read_encode_counts(file),
+                      Contains("counts.json: encoders[0].encoded: 1e+300 is not a count; expected an integer"));
+    std::ofstream(file) << R"({"encoders": [{"for": 3, "plugin": "hf-text"}]})";
+    CHECK_THROWS_WITH(records::read_encode_counts(file), Contains("encoders[0].for: expected a string"));
+    std::ofstream(file) << R"({"encoders": {}})";
+    CHECK_THROWS_WITH(records::read_encode_counts(file), Contains("\"encoders\" is not a list"));
+    std::ofstream(file) << "{\"encoders\": [";
+    CHECK_THROWS_WITH(records::read_encode_counts(file), Contains("not a JSON object (the counts msa encode --counts writes)"));
+    CHECK_THROWS_WITH(records::read_encode_counts(dir.path() / "absent.json"), Contains("absent.json: cannot be read"));
+}
+
 TEST_CASE("records: predictions.csv round-trips, and the hard samples are a value", "[records]") {
     test::TempDir dir;
     Predictions table;
