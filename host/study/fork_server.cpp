@@ -31,6 +31,28 @@ namespace {
 
 constexpr std::string_view kServerArgument = "--fork-server";
 constexpr int kChannel = 3; // the server's socket to msa run
+// The server's last argument: blanks that its workers' command lines are written over.
+constexpr std::size_t kTitleRoom = 1024;
+
+// The memory of the server's command line (argv's strings lie one after the other), which
+// a worker overwrites with its own so that ps, top -c and pgrep -f show what it runs.
+struct CommandLineArea {
+    char* begin = nullptr;
+    std::size_t size = 0;
+
+    // Writes `arguments`, each ending in '\0', and blanks the rest; cut short if too long.
+    void write(const std::vector<std::string>& arguments) const {
+        if (!begin || size == 0) return;
+        std::memset(begin, 0, size);
+        std::size_t at = 0;
+        for (const auto& a : arguments) {
+            if (at + 1 >= size) break;
+            const std::size_t n = std::min(a.size(), size - 1 - at);
+            std::memcpy(begin + at, a.data(), n);
+            at += n + 1;
+        }
+    }
+};
 
 bool write_all(int fd, const std::string& data) {
     for (std::size_t done = 0; done < data.size();) {
@@ -66,8 +88,8 @@ bool read_request(std::string& log, std::vector<std::string>& arguments) {
 }
 
 // In the worker: becomes msa run's child, as a started worker is, then runs the command.
-[[noreturn]] void run_worker(CommandMain run, pid_t runner, pid_t middle, const std::string& log,
-                             const std::vector<std::string>& arguments) {
+[[noreturn]] void run_worker(CommandMain run, pid_t runner, pid_t middle, const CommandLineArea& title,
+                             const std::string& log, const std::vector<std::string>& arguments) {
     // The middle process exits right after forking this one; its orphan goes to msa run,
     // or, when msa run has died meanwhile, to some other process: then it ends here.
     for (pid_t parent; (parent = getppid()) != runner;) {
@@ -77,7 +99,7 @@ bool read_request(std::string& log, std::vector<std::string>& arguments) {
     prctl(PR_SET_PDEATHSIG, SIGKILL); // dies with msa run, as a started worker does
     if (getppid() != runner) _exit(127);
     setpgid(0, 0);
-    prctl(PR_SET_NAME, "msa worker"); // for top and ps -o comm; its argv still says --fork-server
+    prctl(PR_SET_NAME, "msa worker"); // for top and ps -o comm
     const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (out < 0 || null < 0) _exit(127);
@@ -89,6 +111,7 @@ bool read_request(std::string& log, std::vector<std::string>& arguments) {
     ::close(kChannel); // the server's, not the worker's
     std::vector<std::string> argv_strings{"msa"};
     argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
+    title.write(argv_strings); // "msa trial FOLDER/trial.toml ...", as a started worker's
     std::vector<char*> argv;
     for (auto& a : argv_strings) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -96,7 +119,8 @@ bool read_request(std::string& log, std::vector<std::string>& arguments) {
 }
 
 // Forks the worker through a middle process; its pid, or -1.
-pid_t fork_worker(CommandMain run, pid_t runner, const std::string& log, const std::vector<std::string>& arguments) {
+pid_t fork_worker(CommandMain run, pid_t runner, const CommandLineArea& title, const std::string& log,
+                  const std::vector<std::string>& arguments) {
     int pid_pipe[2];
     if (::pipe2(pid_pipe, O_CLOEXEC) != 0) return -1;
     const pid_t middle = ::fork();
@@ -106,7 +130,7 @@ pid_t fork_worker(CommandMain run, pid_t runner, const std::string& log, const s
         const pid_t worker = ::fork();
         if (worker == 0) {
             ::close(pid_pipe[1]);
-            run_worker(run, runner, self, log, arguments);
+            run_worker(run, runner, self, title, log, arguments);
         }
         if (worker > 0) setpgid(worker, worker); // before msa run has its pid, which may signal the group
         const std::string line = std::to_string(worker) + "\n";
@@ -125,7 +149,7 @@ pid_t fork_worker(CommandMain run, pid_t runner, const std::string& log, const s
 
 } // namespace
 
-bool is_fork_server(int argc, char** argv) { return argc == 3 && argv[1] == kServerArgument; }
+bool is_fork_server(int argc, char** argv) { return argc == 4 && argv[1] == kServerArgument; }
 
 int serve_forks(CommandMain run, int argc, char** argv) {
     // msa run's pid comes on the command line. Taken from getppid() here, after exec, it
@@ -136,6 +160,7 @@ int serve_forks(CommandMain run, int argc, char** argv) {
     prctl(PR_SET_PDEATHSIG, SIGKILL); // set before exec too; again in case exec cleared it
     if (runner <= 0 || getppid() != runner) return 1;
     prctl(PR_SET_NAME, "msa forkserver");
+    const CommandLineArea title{argv[0], static_cast<std::size_t>(argv[3] + std::strlen(argv[3]) - argv[0])};
     // What a worker would load first: the built-in plugins and MSA_PLUGIN_PATH. A
     // manifest's own plugin_paths load in the worker. Failures are the worker's to report.
     PluginCatalog catalog;
@@ -144,7 +169,7 @@ int serve_forks(CommandMain run, int argc, char** argv) {
     std::string log;
     std::vector<std::string> arguments;
     while (read_request(log, arguments)) {
-        const pid_t worker = fork_worker(run, runner, log, arguments);
+        const pid_t worker = fork_worker(run, runner, title, log, arguments);
         if (!write_all(kChannel, std::to_string(worker) + "\n")) return 1;
     }
     return 0;
@@ -161,6 +186,7 @@ std::unique_ptr<ForkServer> ForkServer::start() {
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return nullptr;
     const pid_t runner = ::getpid();
     std::string runner_argument = std::to_string(runner); // formatted before fork: no allocation after it
+    std::string title_room(kTitleRoom, ' ');
     const pid_t pid = ::fork();
     if (pid < 0) {
         ::close(sockets[0]);
@@ -180,7 +206,7 @@ std::unique_ptr<ForkServer> ForkServer::start() {
             ::dup2(sockets[1], kChannel);
         ::dup2(STDERR_FILENO, STDOUT_FILENO);
         char* const argv[] = {const_cast<char*>("msa"), const_cast<char*>(kServerArgument.data()),
-                              runner_argument.data(), nullptr};
+                              runner_argument.data(), title_room.data(), nullptr};
         ::execv("/proc/self/exe", argv); // our own image, even when a rebuild replaced the file
         _exit(127);
     }

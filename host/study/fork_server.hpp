@@ -20,7 +20,8 @@ namespace msa::study {
 // What the fork server runs in each worker: main()'s command line handling.
 using CommandMain = int (*)(int argc, char** argv);
 
-// Whether this process was started as a fork server (`msa --fork-server RUNNER_PID`).
+// Whether this process was started as a fork server (`msa --fork-server RUNNER_PID
+// BLANKS`, the blanks room for its workers' command lines).
 bool is_fork_server(int argc, char** argv);
 
 // The server's loop, before any thread starts: loads the plugin libraries, then serves

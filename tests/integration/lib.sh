@@ -77,8 +77,8 @@ TOML
 }
 
 # holders GLOB...: the pid and command line of each process with a file matching a GLOB
-# open (find -lname). Finds msa run's workers by the files they write: a forked
-# worker's command line is its fork server's, not `msa trial FOLDER`.
+# open (find -lname). Finds msa run's processes by the files they hold, whatever their
+# command line says: workers, a fork server and anything either started.
 holders() {
   local patterns=() glob
   for glob; do patterns+=(-o -lname "$glob"); done

@@ -210,6 +210,10 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 grep -q '^\[baseline 1/2\]' slow.err || fail "the slow study never finished its first trial: $(cat slow.err)"
+# A forked worker's command line is its trial's, as a started worker's (ps, pgrep -f).
+for _ in $(seq 50); do pgrep -f "^msa trial $WORK/runs/slow/baseline/" >/dev/null && break; sleep 0.1; done
+pgrep -f "^msa trial $WORK/runs/slow/baseline/" >/dev/null ||
+  fail "no worker shows its trial on its command line: $(ps -eo args | grep '^msa' || true)"
 kill -INT $runner
 code=0
 wait $runner || code=$?

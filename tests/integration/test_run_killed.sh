@@ -75,7 +75,7 @@ for round in $(seq 1 20); do
   wait "$runner" 2>/dev/null || true
   # Its workers and its fork server die with it (they would otherwise run trials beside
   # the rerun's). They are found by the files they hold open: a worker its worker.log, the
-  # server msa run's stderr (a forked worker's command line is the server's).
+  # server msa run's stderr.
   for _ in $(seq 50); do [[ -z $(holders "$WORK/killed/*" "$WORK/run.$round.out") ]] && break; sleep 0.1; done
   left=$(holders "$WORK/killed/*" "$WORK/run.$round.out")
   [[ -z $left ]] || fail "round $round: processes outlived the killed msa run: $left
