@@ -3,6 +3,8 @@
 #include <msa/models/bert.hpp>
 #include <msa/models/transformer_blocks.hpp>
 
+#include "layer_stack.hpp"
+
 #include <torch/torch.h>
 
 namespace msa::models {
@@ -239,20 +241,10 @@ at::Tensor BertModelImpl::embed(const at::Tensor& input_ids, const at::Tensor& t
 
 at::Tensor BertModelImpl::run_layers(at::Tensor hidden, const at::Tensor& attention_mask, std::int64_t begin,
                                      std::int64_t end) {
-    if (begin < 0 || end > num_layers() || begin > end)
-        throw Error("BertModel: cannot run layers [" + std::to_string(begin) + ", " + std::to_string(end) +
-                    "); the model has layers 0 to " + std::to_string(num_layers() - 1));
-    if (hidden.dim() != 3 || hidden.size(2) != config_.hidden_size)
-        throw Error("BertModel: hidden states must be [batch, tokens, " + std::to_string(config_.hidden_size) +
-                    "], found " + std::to_string(hidden.dim()) + " dimensions");
+    detail::check_layer_range("BertModel", begin, end, num_layers());
+    detail::check_token_states("BertModel", hidden, config_.hidden_size, attention_mask);
     at::Tensor additive_mask;
-    if (attention_mask.defined()) {
-        if (attention_mask.dim() != 2 || attention_mask.size(0) != hidden.size(0) ||
-            attention_mask.size(1) != hidden.size(1))
-            throw Error("BertModel: attention_mask must be [batch, tokens] = [" + std::to_string(hidden.size(0)) + "," +
-                        std::to_string(hidden.size(1)) + "] (1 = real token, 0 = padding)");
-        additive_mask = additive_attention_mask(attention_mask, hidden.scalar_type());
-    }
+    if (attention_mask.defined()) additive_mask = additive_attention_mask(attention_mask, hidden.scalar_type());
     for (auto i = begin; i < end; ++i) hidden = layers_[static_cast<std::size_t>(i)]->forward(hidden, additive_mask);
     return hidden;
 }
@@ -273,9 +265,7 @@ BertModelOutput BertModelImpl::forward(const at::Tensor& input_ids, const at::Te
 }
 
 std::shared_ptr<torch::nn::Module> BertModelImpl::layer(std::int64_t index) {
-    if (index < 0 || index >= num_layers())
-        throw Error("BertModel: no layer " + std::to_string(index) + "; the model has layers 0 to " +
-                    std::to_string(num_layers() - 1));
+    detail::check_layer_index("BertModel", index, num_layers());
     return layers_[static_cast<std::size_t>(index)];
 }
 

@@ -2,6 +2,8 @@
 #include <msa/models/mpnet.hpp>
 #include <msa/models/transformer_blocks.hpp>
 
+#include "layer_stack.hpp"
+
 #include <torch/torch.h>
 
 #include <cmath>
@@ -239,25 +241,15 @@ at::Tensor MPNetModelImpl::position_bias(std::int64_t tokens) {
 
 at::Tensor MPNetModelImpl::run_layers(at::Tensor hidden, const at::Tensor& attention_mask, std::int64_t begin,
                                       std::int64_t end) {
-    if (begin < 0 || end > num_layers() || begin > end)
-        throw Error("MPNetModel: cannot run layers [" + std::to_string(begin) + ", " + std::to_string(end) +
-                    "); the model has layers 0 to " + std::to_string(num_layers() - 1));
-    if (hidden.dim() != 3 || hidden.size(2) != config_.hidden_size)
-        throw Error("MPNetModel: hidden states must be [batch, tokens, " + std::to_string(config_.hidden_size) +
-                    "], found " + std::to_string(hidden.dim()) + " dimensions");
+    detail::check_layer_range("MPNetModel", begin, end, num_layers());
+    detail::check_token_states("MPNetModel", hidden, config_.hidden_size, attention_mask);
     if (begin == end) return hidden;
     // Computed once for every layer, as MPNetEncoder does. The padding mask is folded in:
     // adding lowest() to the bias gives lowest(), as adding it to the biased scores would.
     // The shared bias table is no part of a trainable top's layers: a top moved to the GPU
     // leaves it behind, so its bias follows the hidden states.
     auto additive = position_bias(hidden.size(1)).to(hidden.device(), hidden.scalar_type());
-    if (attention_mask.defined()) {
-        if (attention_mask.dim() != 2 || attention_mask.size(0) != hidden.size(0) ||
-            attention_mask.size(1) != hidden.size(1))
-            throw Error("MPNetModel: attention_mask must be [batch, tokens] = [" + std::to_string(hidden.size(0)) +
-                        "," + std::to_string(hidden.size(1)) + "] (1 = real token, 0 = padding)");
-        additive = additive + additive_attention_mask(attention_mask, hidden.scalar_type());
-    }
+    if (attention_mask.defined()) additive = additive + additive_attention_mask(attention_mask, hidden.scalar_type());
     for (auto i = begin; i < end; ++i) hidden = layers_[static_cast<std::size_t>(i)]->forward(hidden, additive);
     return hidden;
 }
@@ -277,9 +269,7 @@ MPNetModelOutput MPNetModelImpl::forward(const at::Tensor& input_ids, const at::
 }
 
 std::shared_ptr<torch::nn::Module> MPNetModelImpl::layer(std::int64_t index) {
-    if (index < 0 || index >= num_layers())
-        throw Error("MPNetModel: no layer " + std::to_string(index) + "; the model has layers 0 to " +
-                    std::to_string(num_layers() - 1));
+    detail::check_layer_index("MPNetModel", index, num_layers());
     return layers_[static_cast<std::size_t>(index)];
 }
 

@@ -2,6 +2,8 @@
 #include <msa/models/transformer_blocks.hpp>
 #include <msa/models/vit.hpp>
 
+#include "layer_stack.hpp"
+
 #include <torch/torch.h>
 
 namespace msa::models {
@@ -199,9 +201,7 @@ ViTModelImpl::ViTModelImpl(ViTConfig config) : config_(std::move(config)) {
 at::Tensor ViTModelImpl::embed(const at::Tensor& pixel_values) { return embeddings_->forward(pixel_values); }
 
 at::Tensor ViTModelImpl::run_layers(at::Tensor hidden, const at::Tensor& mask, std::int64_t begin, std::int64_t end) {
-    if (begin < 0 || end > num_layers() || begin > end)
-        throw Error("ViTModel: cannot run layers [" + std::to_string(begin) + ", " + std::to_string(end) +
-                    "); the model has layers 0 to " + std::to_string(num_layers() - 1));
+    detail::check_layer_range("ViTModel", begin, end, num_layers());
     if (mask.defined())
         throw Error("ViTModel: run_layers takes no mask (every patch attends everywhere); pass an undefined tensor");
     if (hidden.dim() != 3 || hidden.size(1) != config_.num_patches() + 1 || hidden.size(2) != config_.hidden_size)
@@ -230,9 +230,7 @@ ViTModelOutput ViTModelImpl::forward(const at::Tensor& pixel_values) {
 }
 
 std::shared_ptr<torch::nn::Module> ViTModelImpl::layer(std::int64_t index) {
-    if (index < 0 || index >= num_layers())
-        throw Error("ViTModel: no layer " + std::to_string(index) + "; the model has layers 0 to " +
-                    std::to_string(num_layers() - 1));
+    detail::check_layer_index("ViTModel", index, num_layers());
     return layers_[static_cast<std::size_t>(index)];
 }
 
