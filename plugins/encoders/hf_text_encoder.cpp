@@ -7,6 +7,7 @@
 // | max_length | int    | 128     | ids per text, the special tokens around it (BERT's [CLS] and [SEP]) included; longer texts are truncated |
 // | pooling    | string | mean    | mean: masked mean of the tokens (sentence-transformers); cls: the first token's state (BERT's [CLS]); pooler: the checkpoint's tanh pooler |
 // | normalize  | bool   | false   | scale pooled vectors to unit L2 norm (sentence-transformers' Normalize) |
+// | text_cleanup | string | none  | tweet: each word starting with @ (and more) becomes "@user", each starting with http "http", before tokenizing (TweetEval's preprocessing) |
 // | (common)   |        |         | checkpoint, dtype, batch_size, threads, layer, tokens, trainable_layers, cached_prefix |
 #include <msa/models/bert.hpp>
 #include <msa/models/encoder_support.hpp>
@@ -19,6 +20,28 @@
 namespace {
 
 using namespace msa::models;
+
+// text_cleanup = "tweet": TweetEval's preprocessing (Barbieri et al., 2020), which the
+// Twitter models trained on it expect: the space-separated words that name a user
+// ("@someone") become "@user" and links ("http...") "http", so that neither spends
+// tokens on names and URL hashes that carry no sentiment.
+std::string tweet_cleanup(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t begin = 0; begin <= text.size();) {
+        const std::size_t end = std::min(text.find(' ', begin), text.size());
+        const std::string_view word(text.data() + begin, end - begin);
+        if (word.size() > 1 && word.front() == '@')
+            out += "@user";
+        else if (word.substr(0, 4) == "http")
+            out += "http";
+        else
+            out += word;
+        if (end < text.size()) out += ' ';
+        begin = end + 1;
+    }
+    return out;
+}
 
 const char* const hint = "scripts/fetch-models puts all-MiniLM-L6-v2 in models/all-MiniLM-L6-v2 (and all-mpnet-base-v2 "
                          "in models/all-mpnet-base-v2 with --extra all-mpnet-base-v2)";
@@ -51,6 +74,7 @@ std::shared_ptr<msa::Encoder> make_stack_encoder(EncoderSettings settings, const
                                    settings.checkpoint.folder.string() +
                                    (model->has_pooler() ? " has them" : " has none") + ") and layer = -1");
     const bool normalize = props.get_bool("normalize");
+    const bool tweets = props.get_string("text_cleanup") == "tweet";
     const bool tokens = settings.tokens;
     const auto to_features = [model, pooling, normalize, tokens](const at::Tensor& hidden, const at::Tensor& mask) {
         at::Tensor pooled = pooling == "pooler" ? model->pool(hidden) : pool_tokens(hidden, mask, pooling);
@@ -62,10 +86,11 @@ std::shared_ptr<msa::Encoder> make_stack_encoder(EncoderSettings settings, const
     spec.modality = msa::Modality::text;
     spec.dim = model->config().hidden_size;
     spec.extra_cache_key = "max_length=" + std::to_string(max_length) + ";pooling=" + pooling +
-                           ";normalize=" + std::to_string(normalize) + ";" + tokenizer->cache_key();
-    spec.embed = [model, tokenizer, max_length](const msa::EncoderBatch& batch) {
+                           ";normalize=" + std::to_string(normalize) + ";" + tokenizer->cache_key() +
+                           (tweets ? ";text_cleanup=tweet" : ""); // "none" keeps the keys stores already hold
+    spec.embed = [model, tokenizer, max_length, tweets](const msa::EncoderBatch& batch) {
         std::vector<std::string> texts;
-        for (const auto* sample : batch.samples) texts.push_back(sample->text);
+        for (const auto* sample : batch.samples) texts.push_back(tweets ? tweet_cleanup(sample->text) : sample->text);
         const TokenBatch tokens = tokenize_batch(*tokenizer, texts, max_length);
         return std::make_pair(model->embed(tokens.ids), tokens.mask);
     };
@@ -109,7 +134,11 @@ void register_plugins(msa::Registry& registry) {
                                           "token's state (BERT's [CLS]); pooler: the checkpoint's tanh pooler (last layer only)"),
                    msa::ParamSpec::boolean("normalize", false,
                                            "Scale pooled vectors to unit L2 norm (sentence-transformers' Normalize; "
-                                           "set it for all-MiniLM-L6-v2's and all-mpnet-base-v2's sentence embeddings)")});
+                                           "set it for all-MiniLM-L6-v2's and all-mpnet-base-v2's sentence embeddings)"),
+                   msa::ParamSpec::choice("text_cleanup", "none", {"none", "tweet"},
+                                          "none: the texts as read; tweet: each space-separated word starting with @ "
+                                          "becomes \"@user\" and each starting with http \"http\" before tokenizing "
+                                          "(TweetEval's preprocessing)")});
     registry.add_encoder({"hf-text", "Text encoder: a Hugging Face BERT-family or MPNet checkpoint (BERT, MiniLM, MPNet) in LibTorch.",
                           params},
                          make_encoder);

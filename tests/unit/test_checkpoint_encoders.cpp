@@ -177,6 +177,26 @@ TEST_CASE("checkpoint encoders pool an inner layer when asked, and refuse a laye
     }
 }
 
+TEST_CASE("hf-text text_cleanup = tweet encodes a post as its mentions and links replaced", "[encoders]") {
+    const Case c{"hf-text", bert_fixture(), {{"max_length", std::int64_t{16}}}};
+    const auto encode = [](const std::shared_ptr<Encoder>& encoder, std::vector<std::string> texts) {
+        std::vector<Sample> rows(texts.size());
+        for (std::size_t i = 0; i < texts.size(); ++i) rows[i].id = "t" + std::to_string(i), rows[i].text = texts[i];
+        return encoder->encode(batch_of(rows)).pooled;
+    };
+    const auto plain = make(c);
+    const auto tweets = make(c, {{"text_cleanup", std::string("tweet")}});
+    const std::string post = "@bob: day http://t.co @ x";
+    const at::Tensor cleaned = encode(tweets, {post});
+    // As the plain encoder sees the cleaned text: mentions "@user", links "http"; a lone "@" stays.
+    CHECK(max_diff(cleaned, encode(plain, {"@user day http @ x"})) < 1e-6);
+    CHECK(max_diff(cleaned, encode(plain, {post})) > 1e-4);
+    // A text without either is encoded as read; the keys keep apart what differs.
+    CHECK(max_diff(encode(tweets, {"what a day"}), encode(plain, {"what a day"})) < 1e-6);
+    CHECK(tweets->cache_key() != plain->cache_key());
+    CHECK(plain->cache_key() == make(c, {{"text_cleanup", std::string("none")}})->cache_key());
+}
+
 TEST_CASE("bfloat16 checkpoint encoders stay close to float32", "[encoders]") {
     const auto rows = samples();
     for (const auto& c : cases()) {
