@@ -40,7 +40,7 @@ struct CommandLineArea {
     char* begin = nullptr;
     std::size_t size = 0;
 
-    // Writes `arguments`, each ending in '\0', and blanks the rest; cut short if too long.
+    // Writes `arguments`, each ending in '\0', and zeroes the rest; cut short if too long.
     void write(const std::vector<std::string>& arguments) const {
         if (!begin || size == 0) return;
         std::memset(begin, 0, size);

@@ -26,7 +26,6 @@
 #include "util/suggest.hpp"
 #include "util/utc_time.hpp"
 
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
