@@ -7,7 +7,7 @@
 // | max_length | int    | 128     | ids per text, the special tokens around it (BERT's [CLS] and [SEP]) included; longer texts are truncated |
 // | pooling    | string | mean    | mean: masked mean of the tokens (sentence-transformers); cls: the first token's state (BERT's [CLS]); pooler: the checkpoint's tanh pooler |
 // | normalize  | bool   | false   | scale pooled vectors to unit L2 norm (sentence-transformers' Normalize) |
-// | text_cleanup | string | none  | tweet: each word starting with @ (and more) becomes "@user", each starting with http "http", before tokenizing (TweetEval's preprocessing) |
+// | text_cleanup | string | none  | tweet: each space-separated word of 2+ characters starting with @ becomes "@user", each starting with http "http", before tokenizing (TweetEval's preprocessing) |
 // | (common)   |        |         | checkpoint, dtype, batch_size, threads, layer, tokens, trainable_layers, cached_prefix |
 #include <msa/models/bert.hpp>
 #include <msa/models/encoder_support.hpp>
@@ -21,10 +21,10 @@ namespace {
 
 using namespace msa::models;
 
-// text_cleanup = "tweet": TweetEval's preprocessing (Barbieri et al., 2020), which the
-// Twitter models trained on it expect: the space-separated words that name a user
-// ("@someone") become "@user" and links ("http...") "http", so that neither spends
-// tokens on names and URL hashes that carry no sentiment.
+// text_cleanup = "tweet": TweetEval's preprocessing (Barbieri et al., 2020): the
+// space-separated words that name a user ("@someone") become "@user" and links
+// ("http...") "http", so that neither spends tokens on names and URL hashes that carry
+// no sentiment.
 std::string tweet_cleanup(const std::string& text) {
     std::string out;
     out.reserve(text.size());

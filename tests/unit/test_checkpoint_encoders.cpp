@@ -277,7 +277,6 @@ TEST_CASE("under dtype = auto a fine-tuned encoder's frozen bottom encodes its p
     }
 }
 
-
 TEST_CASE("fine-tuning runs the top layers from cached prefix features and matches the full encoder",
           "[encoders]") {
     const auto rows = samples();
