@@ -38,6 +38,66 @@ std::string display(const toml::node& node) {
     return out.str();
 }
 
+// How each value of a sweep axis reads in trial folder names: as in labels, but a plugin
+// table by what tells it apart from the axis's other values, its checkpoint by the folder's
+// name, so that "encoders.text" swept over two checkpoints names its folders
+// "all-MiniLM-L6-v2" and "all-mpnet-base-v2". A lone table shows every key; the plugin is
+// left out where a checkpoint says which model it is and every value has that plugin.
+std::vector<std::string> folder_names(const toml::array& list) {
+    std::vector<const toml::table*> tables;
+    for (const toml::node& value : list)
+        if (const toml::table* t = value.as_table()) tables.push_back(t);
+    // A key's value as display() writes it, "" where the table lacks it.
+    const auto shown = [](const toml::table& t, std::string_view key) {
+        const toml::node* value = t.get(key);
+        return value ? display(*value) : std::string();
+    };
+    const auto varies = [&](std::string_view key) {
+        return tables.size() < list.size() || std::any_of(tables.begin(), tables.end(), [&](const toml::table* t) {
+                   return shown(*t, key) != shown(*tables.front(), key);
+               });
+    };
+    const auto last_folder = [](std::string path) {
+        while (path.size() > 1 && path.back() == '/') path.pop_back();
+        const auto slash = path.rfind('/');
+        return slash == std::string::npos ? path : path.substr(slash + 1);
+    };
+    std::vector<std::string> out;
+    for (const toml::node& value : list) {
+        const toml::table* table = value.as_table();
+        if (!table) {
+            out.push_back(display(value));
+            continue;
+        }
+        std::string checkpoint;
+        std::vector<std::string> parts;
+        for (auto&& [key, node] : *table) {
+            const std::string name(key.str());
+            if (name == "plugin" || (list.size() > 1 && !varies(name))) continue;
+            const auto text = node.value_exact<std::string>();
+            const auto flag = node.value_exact<bool>();
+            if (text && name == "checkpoint") checkpoint = last_folder(*text);
+            else if (text && text->find('/') != std::string::npos) parts.push_back(name + "-" + last_folder(*text));
+            else if (flag) parts.push_back(*flag ? name : name + "-false");
+            else parts.push_back(name + "-" + display(node));
+        }
+        if (!checkpoint.empty()) parts.insert(parts.begin(), checkpoint);
+        if ((checkpoint.empty() || varies("plugin")) && table->contains("plugin"))
+            parts.insert(parts.begin(), shown(*table, "plugin"));
+        std::string name;
+        for (const auto& part : parts) name += (name.empty() ? "" : "-") + part;
+        out.push_back(name);
+    }
+    // Two values one name (checkpoints ../a/model and ../b/model): the values in full.
+    std::vector<std::string> sorted = out;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+        out.clear();
+        for (const toml::node& value : list) out.push_back(display(value));
+    }
+    return out;
+}
+
 // The phase's name: present, usable as a folder name, and no earlier phase's.
 std::string read_phase_name(TableReader& r, const std::string& qualified, const std::vector<PhaseSpec>& earlier) {
     const toml::table& table = r.raw();
@@ -112,7 +172,8 @@ std::vector<SweepAxis> read_phase_sweep(TableReader& r) {
         return out;
     }
     for (auto&& [key, values] : *axes) {
-        SweepAxis axis{std::string(key.str()), {}};
+        SweepAxis axis;
+        axis.path = std::string(key.str());
         const toml::array* list = values.as_array();
         if (!list || list->empty()) {
             r.problems().add(values, "'" + r.qualified("sweep") + "." + axis.path + "' must be a non-empty array of "
@@ -120,6 +181,7 @@ std::vector<SweepAxis> read_phase_sweep(TableReader& r) {
             continue;
         }
         for (const toml::node& value : *list) axis.values.push_back(display(value));
+        axis.names = folder_names(*list);
         out.push_back(std::move(axis));
     }
     return out;

@@ -215,7 +215,10 @@ struct ExecutorConfig {
 // TOML; `values` are their display forms, for labels and folder names).
 struct SweepAxis {
     std::string path; // "fusion", "train.learning_rate", ...
-    std::vector<std::string> values;
+    std::vector<std::string> values; // as labels show them: "hf-text(checkpoint=../models/x,pooling=mean)"
+    // As trial folder names show them (empty: as `values`): a plugin table by what tells
+    // it apart from the axis's other values, "x" for the one above beside another checkpoint.
+    std::vector<std::string> names;
 };
 
 // A `[[phase]]` of a study (docs/studies.md).

@@ -68,8 +68,16 @@ void add_trials(PlannedConfig& config, const PhaseSpec& spec, const PlanContext&
         t.seed = draw.seed;
         t.fold = draw.fold;
         t.folds = draw.folds;
-        const std::string name =
-            config.slug + "-s" + std::to_string(draw.seed) + (draw.fold ? "-f" + std::to_string(*draw.fold) : "");
+        const auto named = [&](const std::string& slug) {
+            return slug + "-s" + std::to_string(draw.seed) + (draw.fold ? "-f" + std::to_string(*draw.fold) : "");
+        };
+        std::string name = named(config.slug);
+        // A study begun before folder names showed tables by what tells them apart goes on
+        // in the folders it has (their manifests name them), rather than training again.
+        if (!config.legacy_slug.empty() && config.legacy_slug != config.slug && context.trial_exists &&
+            !context.trial_exists(spec.name + "/" + name) &&
+            context.trial_exists(spec.name + "/" + named(config.legacy_slug)))
+            name = named(config.legacy_slug);
         t.folder = spec.name + "/" + name;
         t.own = inherited(draw);
         if (own)
@@ -130,17 +138,19 @@ PlannedConfig sweep_config(const PhaseSpec& spec, const Start& start, const std:
     PlannedConfig config;
     config.chain = start.chain();
     if (spec.has_set) config.chain.push_back(Change::set(spec.index));
-    std::string label, values;
+    std::string label, values, names;
     for (std::size_t a = 0; a < point.size(); ++a) {
         const SweepAxis& axis = spec.sweep[a];
         config.chain.push_back(Change::sweep(spec.index, axis.path, point[a]));
         const std::string& value = axis.values[point[a]];
         label += (label.empty() ? "" : ", ") + axis.path + "=" + value;
         values += (values.empty() ? "" : "_") + value;
+        names += (names.empty() ? "" : "_") + (axis.names.empty() ? value : axis.names[point[a]]);
         config.changes.emplace_back(axis.path, value);
     }
     config.label = label.empty() ? spec.name : label;
-    config.slug = folder_slug(values.empty() ? spec.name : values);
+    config.slug = folder_slug(names.empty() ? spec.name : names);
+    config.legacy_slug = folder_slug(values.empty() ? spec.name : values, kLegacySlugLimit);
     return config;
 }
 
@@ -307,7 +317,9 @@ void plan_few_shot(PhasePlan& phase, const Start& start) {
                 for (const auto& [label, descriptions] : spec.descriptions)
                     point_of_curve.push_back({"zero_shot.descriptions." + label, Value{descriptions}});
             config.chain.push_back(Change::assign(std::move(point_of_curve)));
-            config.slug = folder_slug("k" + std::to_string(k) + "_" + config.slug);
+            const std::string k_part = "k" + std::to_string(k) + "_";
+            config.slug = folder_slug(k_part + config.slug);
+            config.legacy_slug = folder_slug(k_part + config.legacy_slug, kLegacySlugLimit);
             add_trials(config, spec, start.context, draws_of(k == 0 ? std::vector<std::uint64_t>{draws.front()} : draws, 0),
                        [&](const Draw& d) { return start.inherited(d); });
             phase.configs.push_back(std::move(config));
@@ -397,7 +409,7 @@ std::vector<std::vector<std::size_t>> sweep_points(const PhaseSpec& spec, std::u
     return points;
 }
 
-std::string folder_slug(const std::string& text) {
+std::string folder_slug(const std::string& text, std::size_t limit) {
     std::string out;
     for (char c : text) {
         const bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
@@ -405,10 +417,10 @@ std::string folder_slug(const std::string& text) {
         else if (!out.empty() && out.back() != '-') out += '-';
     }
     while (!out.empty() && out.back() == '-') out.pop_back();
-    if (out.size() > 60) {
+    if (out.size() > limit) {
         char hash[17];
         std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(stable_hash(text)));
-        out = out.substr(0, 50) + "-" + std::string(hash, 8);
+        out = out.substr(0, limit - 10) + "-" + std::string(hash, 8);
     }
     return out.empty() ? "config" : out;
 }

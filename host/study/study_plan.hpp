@@ -47,6 +47,9 @@ struct PlannedTrial {
 struct PlannedConfig {
     std::string label; // "fusion=gated, train.learning_rate=3e-4"
     std::string slug;  // folder-name part
+    // The folder-name part as msa named it until December 2026 (tables written out in full,
+    // cut at 60 characters), which a study begun then keeps (PlanContext::trial_exists).
+    std::string legacy_slug;
     std::vector<std::pair<std::string, std::string>> changes; // manifest path -> value, as results.json shows
     std::vector<Change> chain; // from the base configuration, without any trial's own changes
     std::vector<PlannedTrial> trials;
@@ -77,15 +80,20 @@ struct PlanContext {
     bool dry_run = false;
     // Why a phase cannot run here (a CLIP phase without its model folder); nullopt when it can.
     std::function<std::optional<std::string>(const PhaseSpec&)> unavailable;
+    // Whether a trial folder (relative to study_folder) was begun; null: none was. Trials
+    // of a study begun with older folder names keep them (PlannedConfig::legacy_slug).
+    std::function<bool(const std::string& folder)> trial_exists;
 };
 
 // The sweep points of a phase: one element index per axis; `search = "random"` draws n of
 // the grid with msa's seeded shuffle, kept in grid order.
 std::vector<std::vector<std::size_t>> sweep_points(const PhaseSpec& spec, std::uint64_t study_seed);
 
-// A folder name for `text`: letters, digits, '.', '_', '-'; a long one is cut and ends in
-// a stable hash of the whole (the same on every platform, so resume finds it).
-std::string folder_slug(const std::string& text);
+// A folder name for `text`: letters, digits, '.', '_', '-'; one longer than `limit` is cut
+// and ends in a stable hash of the whole (the same on every platform, so resume finds it).
+std::string folder_slug(const std::string& text, std::size_t limit = 80);
+// The limit of legacy_slug (PlannedConfig).
+inline constexpr std::size_t kLegacySlugLimit = 60;
 
 // The configurations and trials of `spec`. `from` is the plan of the phase it starts from
 // (with its incumbent chosen), null for the base configuration.

@@ -235,6 +235,10 @@ private:
             if (std::string reason; !train::clip_checkpoint_present(clip, reason)) return reason;
             return std::nullopt;
         };
+        c.trial_exists = [folder = folder_](const std::string& trial) {
+            std::error_code ec;
+            return fs::exists(folder / trial / "trial.toml", ec);
+        };
         return c;
     }
 

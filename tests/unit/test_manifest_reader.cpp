@@ -494,3 +494,45 @@ extra = ["--gres=gpu:2", "constraint=avx512"]
     CHECK_THAT(problems, Contains("'executor.extra' sets --gres, which msa sets itself; use executor.gres instead"));
     CHECK_THAT(problems, Contains("each entry is one sbatch option written as --name=value"));
 }
+
+TEST_CASE("sweep values name trial folders by what tells them apart") {
+    test::TempDir dir;
+    const Study study = read(dir.write("names.toml", header(dir) + R"([encoders.text]
+plugin = "hashed-ngram"
+
+[[phase]]
+name = "encoders"
+sweep."encoders.text" = [
+  { plugin = "hf-text", checkpoint = "../models/all-MiniLM-L6-v2", pooling = "mean" },
+  { plugin = "hf-text", checkpoint = "../models/all-mpnet-base-v2/", pooling = "mean" },
+]
+sweep.fusion = ["linear", { plugin = "concat", hidden = 256, dropout = 0.2 }, { plugin = "gated" }]
+sweep."train.learning_rate" = [3e-4, 1e-3]
+
+[[phase]]
+name = "fine-tuning"
+sweep."encoders.image" = [
+  { plugin = "efficientnet-lite", checkpoint = "../models/efficientnet-lite0", trainable_layers = 1, cached_prefix = true, normalize = false },
+]
+sweep.fusion = [{ plugin = "gated", hidden = 128 }]
+
+[[phase]]
+name = "same-folder-name"
+sweep."encoders.text" = [{ plugin = "hf-text", checkpoint = "a/model" }, { plugin = "hf-text", checkpoint = "b/model" }]
+)"));
+    const auto& encoders = study.phases.at(0).sweep;
+    REQUIRE(encoders.size() == 3);
+    // Labels keep every key; folder names what differs: the checkpoints' folders.
+    CHECK(encoders[0].values[0] == "hf-text(checkpoint=../models/all-MiniLM-L6-v2,pooling=mean)");
+    CHECK(encoders[0].names == std::vector<std::string>{"all-MiniLM-L6-v2", "all-mpnet-base-v2"});
+    CHECK(encoders[1].names == std::vector<std::string>{"linear", "concat-dropout-0.2-hidden-256", "gated"});
+    CHECK(encoders[2].names == encoders[2].values);
+    // A lone table shows every key, the plugin only without a checkpoint.
+    const auto& tuning = study.phases.at(1).sweep;
+    CHECK(tuning.at(0).names ==
+          std::vector<std::string>{"efficientnet-lite0-cached_prefix-normalize-false-trainable_layers-1"});
+    CHECK(tuning.at(1).names == std::vector<std::string>{"gated-hidden-128"});
+    // Checkpoint folders of one name: the values in full, which differ.
+    const auto& same = study.phases.at(2).sweep.at(0);
+    CHECK(same.names == same.values);
+}

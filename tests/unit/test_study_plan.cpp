@@ -124,10 +124,42 @@ TEST_CASE("study plan: folder names are readable, and long ones end in a stable 
     CHECK(folder_slug("text only (image zeros)") == "text-only-image-zeros");
     CHECK(folder_slug("") == "config");
     const std::string long_text(80, 'x');
+    CHECK(folder_slug(long_text) == long_text);
     // FNV-1a 64 of 80 'x' is 6adea74572a74465 (checked with Python).
-    CHECK(folder_slug(long_text) == std::string(50, 'x') + "-6adea745");
-    CHECK(folder_slug(long_text + "y").substr(0, 50) == std::string(50, 'x'));
+    CHECK(folder_slug(long_text, kLegacySlugLimit) == std::string(50, 'x') + "-6adea745");
+    CHECK(folder_slug(long_text + "y").substr(0, 70) == std::string(70, 'x'));
+    CHECK(folder_slug(long_text + "y").size() == 79);
     CHECK(folder_slug(long_text + "y") != folder_slug(long_text));
+}
+
+TEST_CASE("study plan: trial folders are named by the sweep's folder names; a study begun with the "
+          "older names keeps its folders", "[study]") {
+    SweepAxis axis;
+    axis.path = "encoders.text";
+    axis.values = {"hf-text(checkpoint=../models/all-MiniLM-L6-v2,normalize=true,pooling=mean)",
+                   "hf-text(checkpoint=../models/all-mpnet-base-v2,normalize=true,pooling=mean)"};
+    axis.names = {"all-MiniLM-L6-v2", "all-mpnet-base-v2"};
+    const PhaseSpec spec = train_phase("encoders", 1, {axis}, {1});
+    PhasePlan plan = plan_phase(spec, context(), nullptr);
+    REQUIRE(plan.configs.size() == 2);
+    CHECK(plan.configs[0].trials.at(0).folder == "encoders/all-MiniLM-L6-v2-s1");
+    CHECK(plan.configs[1].trials.at(0).folder == "encoders/all-mpnet-base-v2-s1");
+    const std::string legacy = "hf-text-checkpoint-..-models-all-mpnet-base-v2-nor-"; // cut at 50
+    CHECK(plan.configs[1].legacy_slug.substr(0, legacy.size()) == legacy);
+
+    // The older folder was begun (and not the new one): the trial goes on in it, its name
+    // in the manifest with it.
+    const std::string old_folder = "encoders/" + plan.configs[1].legacy_slug + "-s1";
+    PlanContext begun = context();
+    begun.trial_exists = [&](const std::string& folder) { return folder == old_folder; };
+    plan = plan_phase(spec, begun, nullptr);
+    CHECK(plan.configs[0].trials.at(0).folder == "encoders/all-MiniLM-L6-v2-s1");
+    CHECK(plan.configs[1].trials.at(0).folder == old_folder);
+    CHECK(find(plan.configs[1].trials.at(0).changes, "name")->value ==
+          Value{plan.configs[1].legacy_slug + "-s1"});
+    // Both begun: the new name.
+    begun.trial_exists = [](const std::string&) { return true; };
+    CHECK(plan_phase(spec, begun, nullptr).configs[1].trials.at(0).folder == "encoders/all-mpnet-base-v2-s1");
 }
 
 TEST_CASE("study plan: a phase starts from the incumbent of its `from` phase", "[study]") {
