@@ -132,7 +132,7 @@ TEST_CASE("study plan: folder names are readable, and long ones end in a stable 
     CHECK(folder_slug(long_text + "y") != folder_slug(long_text));
 }
 
-TEST_CASE("study plan: trial folders are named by the sweep's folder names; a study begun with the "
+TEST_CASE("study plan: trial folders are named by the sweep's folder names, and a study begun with the "
           "older names keeps its folders", "[study]") {
     SweepAxis axis;
     axis.path = "encoders.text";
