@@ -4,6 +4,7 @@
 #include <msa/models/transformer_blocks.hpp>
 
 #include "layer_stack.hpp"
+#include "post_norm_parts.hpp"
 
 #include <torch/torch.h>
 
@@ -141,82 +142,47 @@ private:
 };
 TORCH_MODULE(BertEmbeddings);
 
-// A projection, dropout, then LayerNorm of the sum with the block's input: both
-// attention.output and output in a BertLayer.
-class BertResidualOutputImpl : public torch::nn::Module {
-public:
-    BertResidualOutputImpl(const BertConfig& config, std::int64_t in_features) : dropout_(config.hidden_dropout_prob) {
-        dense = register_module("dense", Linear(in_features, config.hidden_size));
-        LayerNorm = register_module("LayerNorm", layer_norm(config));
-    }
-    at::Tensor forward(const at::Tensor& hidden, const at::Tensor& input) {
-        return LayerNorm->forward(at::dropout(dense->forward(hidden), dropout_, is_training()) + input);
-    }
-    Linear dense{nullptr};
-    torch::nn::LayerNorm LayerNorm{nullptr};
-
-private:
-    double dropout_;
-};
-TORCH_MODULE(BertResidualOutput);
-
 // attention.self (query, key, value) and attention.output (dense, LayerNorm).
 class BertAttentionImpl : public torch::nn::Module {
 public:
     explicit BertAttentionImpl(const BertConfig& config) {
         self = register_module("self", MultiHeadSelfAttention(config.hidden_size, config.num_attention_heads,
                                                               /*bias=*/true, config.attention_probs_dropout_prob));
-        output = register_module("output", BertResidualOutput(config, config.hidden_size));
+        output = register_module("output", detail::ResidualOutput(config.hidden_size, config.hidden_size,
+                                                                  config.layer_norm_eps, config.hidden_dropout_prob));
     }
     at::Tensor forward(const at::Tensor& hidden, const at::Tensor& additive_mask) {
         return output->forward(self->forward(hidden, additive_mask), hidden);
     }
     MultiHeadSelfAttention self{nullptr};
-    BertResidualOutput output{nullptr};
+    detail::ResidualOutput output{nullptr};
 };
 TORCH_MODULE(BertAttention);
-
-// intermediate.dense and its activation.
-class BertIntermediateImpl : public torch::nn::Module {
-public:
-    explicit BertIntermediateImpl(const BertConfig& config) : activation_(config.hidden_act) {
-        dense = register_module("dense", Linear(config.hidden_size, config.intermediate_size));
-    }
-    at::Tensor forward(const at::Tensor& hidden) { return activation_(dense->forward(hidden)); }
-    Linear dense{nullptr};
-
-private:
-    Activation activation_;
-};
-TORCH_MODULE(BertIntermediate);
 
 // encoder.layer.N: post-norm self-attention and feed-forward blocks.
 class BertLayerImpl : public torch::nn::Module {
 public:
     explicit BertLayerImpl(const BertConfig& config) {
         attention = register_module("attention", BertAttention(config));
-        intermediate = register_module("intermediate", BertIntermediate(config));
-        output = register_module("output", BertResidualOutput(config, config.intermediate_size));
+        intermediate = register_module(
+            "intermediate", detail::Intermediate(config.hidden_size, config.intermediate_size, config.hidden_act));
+        output = register_module("output", detail::ResidualOutput(config.intermediate_size, config.hidden_size,
+                                                                  config.layer_norm_eps, config.hidden_dropout_prob));
     }
     at::Tensor forward(const at::Tensor& hidden, const at::Tensor& additive_mask) {
         const auto attended = attention->forward(hidden, additive_mask);
         return output->forward(intermediate->forward(attended), attended);
     }
     BertAttention attention{nullptr};
-    BertIntermediate intermediate{nullptr};
-    BertResidualOutput output{nullptr};
+    detail::Intermediate intermediate{nullptr};
+    detail::ResidualOutput output{nullptr};
 };
 
 // pooler.dense over the first token, then tanh.
-class BertPoolerImpl : public torch::nn::Module {
+class BertPoolerImpl : public detail::FirstTokenPoolerImpl {
 public:
-    explicit BertPoolerImpl(const BertConfig& config) {
-        dense = register_module("dense", Linear(config.hidden_size, config.hidden_size));
-    }
-    at::Tensor forward(const at::Tensor& last_hidden_state) {
-        return at::tanh(dense->forward(last_hidden_state.select(/*dim=*/1, /*index=*/0)));
-    }
-    Linear dense{nullptr};
+    explicit BertPoolerImpl(const BertConfig& config)
+        : FirstTokenPoolerImpl(config.hidden_size, config.hidden_size, "tanh") {}
 };
 
 BertModelImpl::BertModelImpl(BertConfig config) : config_(std::move(config)) {

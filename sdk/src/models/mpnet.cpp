@@ -3,6 +3,7 @@
 #include <msa/models/transformer_blocks.hpp>
 
 #include "layer_stack.hpp"
+#include "post_norm_parts.hpp"
 
 #include <torch/torch.h>
 
@@ -120,53 +121,23 @@ private:
 };
 TORCH_MODULE(MPNetAttention);
 
-// intermediate.dense and its activation.
-class MPNetIntermediateImpl : public torch::nn::Module {
-public:
-    explicit MPNetIntermediateImpl(const MPNetConfig& config) : activation_(config.hidden_act) {
-        dense = register_module("dense", Linear(config.hidden_size, config.intermediate_size));
-    }
-    at::Tensor forward(const at::Tensor& hidden) { return activation_(dense->forward(hidden)); }
-    Linear dense{nullptr};
-
-private:
-    Activation activation_;
-};
-TORCH_MODULE(MPNetIntermediate);
-
-// output.dense, dropout, then output.LayerNorm of the sum with the attention output.
-class MPNetOutputImpl : public torch::nn::Module {
-public:
-    explicit MPNetOutputImpl(const MPNetConfig& config) : dropout_(config.hidden_dropout_prob) {
-        dense = register_module("dense", Linear(config.intermediate_size, config.hidden_size));
-        LayerNorm = register_module("LayerNorm", layer_norm(config));
-    }
-    at::Tensor forward(const at::Tensor& hidden, const at::Tensor& input) {
-        return LayerNorm->forward(at::dropout(dense->forward(hidden), dropout_, is_training()) + input);
-    }
-    Linear dense{nullptr};
-    torch::nn::LayerNorm LayerNorm{nullptr};
-
-private:
-    double dropout_;
-};
-TORCH_MODULE(MPNetOutput);
-
 // encoder.layer.N: the attention block, then the feed-forward block.
 class MPNetLayerImpl : public torch::nn::Module {
 public:
     explicit MPNetLayerImpl(const MPNetConfig& config) {
         attention = register_module("attention", MPNetAttention(config));
-        intermediate = register_module("intermediate", MPNetIntermediate(config));
-        output = register_module("output", MPNetOutput(config));
+        intermediate = register_module(
+            "intermediate", detail::Intermediate(config.hidden_size, config.intermediate_size, config.hidden_act));
+        output = register_module("output", detail::ResidualOutput(config.intermediate_size, config.hidden_size,
+                                                                  config.layer_norm_eps, config.hidden_dropout_prob));
     }
     at::Tensor forward(const at::Tensor& hidden, const at::Tensor& additive_bias) {
         const auto attended = attention->forward(hidden, additive_bias);
         return output->forward(intermediate->forward(attended), attended);
     }
     MPNetAttention attention{nullptr};
-    MPNetIntermediate intermediate{nullptr};
-    MPNetOutput output{nullptr};
+    detail::Intermediate intermediate{nullptr};
+    detail::ResidualOutput output{nullptr};
 };
 
 // encoder: the layers and the relative attention bias they share.
@@ -183,15 +154,10 @@ public:
 };
 
 // pooler.dense over the first token, then tanh.
-class MPNetPoolerImpl : public torch::nn::Module {
+class MPNetPoolerImpl : public detail::FirstTokenPoolerImpl {
 public:
-    explicit MPNetPoolerImpl(const MPNetConfig& config) {
-        dense = register_module("dense", Linear(config.hidden_size, config.hidden_size));
-    }
-    at::Tensor forward(const at::Tensor& last_hidden_state) {
-        return at::tanh(dense->forward(last_hidden_state.select(/*dim=*/1, /*index=*/0)));
-    }
-    Linear dense{nullptr};
+    explicit MPNetPoolerImpl(const MPNetConfig& config)
+        : FirstTokenPoolerImpl(config.hidden_size, config.hidden_size, "tanh") {}
 };
 
 MPNetModelImpl::MPNetModelImpl(MPNetConfig config) : config_(std::move(config)) {

@@ -3,6 +3,7 @@
 #include <msa/models/vit.hpp>
 
 #include "layer_stack.hpp"
+#include "post_norm_parts.hpp"
 
 #include <torch/torch.h>
 
@@ -162,18 +163,10 @@ private:
 };
 
 // pooler.dense over the first token, then pooler_act.
-class ViTPoolerImpl : public torch::nn::Module {
+class ViTPoolerImpl : public detail::FirstTokenPoolerImpl {
 public:
-    explicit ViTPoolerImpl(const ViTConfig& config) : activation_(config.pooler_act) {
-        dense = register_module("dense", Linear(config.hidden_size, config.pooler_output_size));
-    }
-    at::Tensor forward(const at::Tensor& last_hidden_state) {
-        return activation_(dense->forward(last_hidden_state.select(/*dim=*/1, /*index=*/0)));
-    }
-    Linear dense{nullptr};
-
-private:
-    Activation activation_;
+    explicit ViTPoolerImpl(const ViTConfig& config)
+        : FirstTokenPoolerImpl(config.hidden_size, config.pooler_output_size, config.pooler_act) {}
 };
 
 ViTModelImpl::ViTModelImpl(ViTConfig config) : config_(std::move(config)) {
