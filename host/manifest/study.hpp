@@ -212,7 +212,7 @@ struct ExecutorConfig {
 };
 
 // One axis of a phase's sweep: a manifest path and its values (kept in the manifest's
-// TOML; `values` are their display forms, for labels and folder names).
+// TOML; `values` and `names` are their display forms).
 struct SweepAxis {
     std::string path; // "fusion", "train.learning_rate", ...
     std::vector<std::string> values; // as labels show them: "hf-text(checkpoint=../models/x,pooling=mean)"
