@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <vector>
 
 namespace msa::cli {
 namespace {
@@ -86,6 +87,26 @@ void check_prompt(const Study& study, const PluginCatalog& catalog) {
     }
 }
 
+// "trials at most: baseline 3, architecture 120 (8 configurations), ...; 363 in all",
+// then why each skipped phase will be skipped.
+void print_outline(const std::vector<study::PhaseOutline>& outline) {
+    std::size_t total = 0;
+    std::string line, skipped;
+    for (const auto& phase : outline) {
+        if (!phase.skipped.empty()) {
+            skipped += "phase " + phase.name + ": skipped: " + phase.skipped + "\n";
+            continue;
+        }
+        total += phase.trials;
+        line += (line.empty() ? "" : ", ") + phase.name + " " + std::to_string(phase.trials);
+        if (phase.configurations > 1) line += " (" + std::to_string(phase.configurations) + " configurations)";
+    }
+    std::cout << "trials at most (fewer where a sweep point repeats its incumbent or a model folder is absent): "
+              << line << "; "
+              << total << " in all\n"
+              << skipped;
+}
+
 } // namespace
 
 Command add_validate_command(CLI::App& app) {
@@ -102,7 +123,8 @@ Command add_validate_command(CLI::App& app) {
                     const Study study = document.to_study(catalog);
                     // A study's phases expand to trial manifests: every one is checked too.
                     check_executor(study);
-                    if (!study.phases.empty()) study::check_study(*file, catalog);
+                    std::vector<study::PhaseOutline> outline;
+                    if (!study.phases.empty()) outline = study::check_study(*file, catalog);
                     else check_prompt(study, catalog);
                     if (study.phases.empty()) try {
                             train::check_distill(study, catalog);
@@ -118,6 +140,7 @@ Command add_validate_command(CLI::App& app) {
                         for (const auto& phase : study.phases) std::cout << " " << phase.name;
                     }
                     std::cout << ")\n" << dataset << "\n";
+                    if (!outline.empty()) print_outline(outline);
                     return 0;
                 } catch (const ManifestError& e) {
                     std::cerr << e.what() << "\n"

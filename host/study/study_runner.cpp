@@ -146,12 +146,19 @@ public:
 
     // Plans every phase as if each incumbent were its first configuration, and builds every
     // trial manifest: all problems at once, before anything runs.
-    void check() {
+    std::vector<PhaseOutline> check() {
         std::vector<ManifestProblem> problems;
         std::set<std::string> seen; // the same problem from several configurations is reported once
+        std::vector<PhaseOutline> outline;
         for (std::size_t i = 0; i < phases_.size(); ++i) {
             PhasePlan phase = plan_phase(phases_[i].spec, context(/*dry_run=*/true), from_of(phases_[i].spec));
+            PhaseOutline& o = outline.emplace_back();
+            o.name = phase.spec.name;
+            if (phase.status == PhaseStatus::skipped) o.skipped = phase.reason;
             for (const auto& config : phase.configs) {
+                if (config.reference) continue;
+                ++o.configurations;
+                o.trials += config.trials.size();
                 if (config.trials.empty()) continue;
                 for (auto& p : trial_problems(phase, config, config.trials.front())) // seeds differ only in the seed
                     if (seen.insert(p.where + p.message).second) problems.push_back(std::move(p));
@@ -161,6 +168,7 @@ public:
         }
         if (!problems.empty()) throw ManifestError(std::move(problems));
         for (auto& phase : phases_) phase = {phase.spec, PhaseStatus::pending, "", {}, std::nullopt, std::nullopt};
+        return outline;
     }
 
     int run() {
@@ -693,10 +701,10 @@ int run_study(const RunOptions& options, const PluginCatalog& catalog) {
     return runner.run();
 }
 
-void check_study(const fs::path& manifest, const PluginCatalog& catalog) {
+std::vector<PhaseOutline> check_study(const fs::path& manifest, const PluginCatalog& catalog) {
     RunOptions options;
     options.manifest = manifest;
-    StudyRunner(options, catalog).check();
+    return StudyRunner(options, catalog).check();
 }
 
 } // namespace msa::study

@@ -4,8 +4,10 @@
 // with the best mean validation `select`. results.json is written after every phase.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace msa {
 class PluginCatalog;
@@ -26,8 +28,19 @@ struct RunOptions {
 // or phase failed, 130 when interrupted (Ctrl-C).
 int run_study(const RunOptions& options, const PluginCatalog& catalog);
 
+// What a phase would run, as msa validate tells it before anything has run.
+struct PhaseOutline {
+    std::string name;
+    std::size_t configurations = 0;
+    // Trials at most: msa run takes an incumbent's trials where a sweep point repeats them
+    // and leaves out a sweep that cannot change its incumbent.
+    std::size_t trials = 0;
+    std::string skipped; // why the phase will be skipped here; empty when it runs
+};
+
 // Checks a study's phases and every trial manifest they expand to, without running
-// anything (msa validate). Throws ManifestError listing the problems.
-void check_study(const std::filesystem::path& manifest, const PluginCatalog& catalog);
+// anything (msa validate), and outlines each phase. Throws ManifestError listing the
+// problems.
+std::vector<PhaseOutline> check_study(const std::filesystem::path& manifest, const PluginCatalog& catalog);
 
 } // namespace msa::study

@@ -79,6 +79,26 @@ expect_exit 0 "$MSA" validate "$WORK/good.toml"
 expect_contains "$OUT" "valid study 'cli-check'"
 expect_contains "$OUT" "dataset $WORK/data: 33 samples (30 labelled, 3 unlabelled)"
 
+# A study: how many trials each phase runs at most, and why a phase will be skipped.
+cat "$WORK/good.toml" - >"$WORK/phases.toml" <<'TOML'
+[[phase]]
+name = "baseline"
+seeds = [1, 2]
+[[phase]]
+name = "architecture"
+from = "baseline"
+seeds = [1, 2]
+sweep.fusion = ["concat", "text-only", { plugin = "concat", hidden = 64 }]
+[[phase]]
+name = "clip"
+kind = "clip"
+from = "architecture"
+clip = "no-clip-here"
+TOML
+expect_exit 0 "$MSA" validate "$WORK/phases.toml"
+expect_contains "$OUT" "trials at most (fewer where a sweep point repeats its incumbent or a model folder is absent): baseline 2, architecture 6 (3 configurations); 8 in all"
+expect_contains "$OUT" "phase clip: skipped: CLIP checkpoint folder $WORK/no-clip-here does not exist"
+
 # A misspelled key: file:line, the suggestion, exit 1.
 sed 's/^\[fusion\]/[fusoin]/' "$WORK/good.toml" >"$WORK/typo.toml"
 expect_exit 1 "$MSA" validate "$WORK/typo.toml"
