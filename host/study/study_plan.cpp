@@ -1,14 +1,18 @@
 // Phases expanded into configurations and trials, and incumbents chosen (study_plan.hpp).
 #include "study/study_plan.hpp"
 
+#include "util/progress.hpp"
+
 #include <msa/random.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <iomanip>
 #include <numeric>
 #include <set>
+#include <sstream>
 
 namespace msa::study {
 
@@ -407,6 +411,28 @@ std::vector<std::vector<std::size_t>> sweep_points(const PhaseSpec& spec, std::u
         points = std::move(drawn);
     }
     return points;
+}
+
+std::string progress_line(const PhasePlan& phase, std::size_t finished, std::size_t total, const PlannedTrial& trial,
+                          double seconds, double phase_seconds) {
+    std::ostringstream line;
+    line << "[" << phase.spec.name << " " << finished << "/" << total << "] " << trial.folder << ": ";
+    const TrialOutcome& o = trial.outcome;
+    if (o.status == TrialStatus::ok) {
+        const MetricName weighted{Metric::weighted_f1, {}};
+        line << "valid " << phase.spec.select.str() << " " << std::fixed << std::setprecision(4)
+             << (o.valid ? o.valid->get(phase.spec.select).value_or(NAN) : NAN) << ", test weighted F1 "
+             << (o.test ? o.test->get(weighted).value_or(NAN) : NAN);
+    } else {
+        line << to_string(o.status) << (o.error.empty() ? "" : ": " + o.error.substr(0, o.error.find('\n')));
+    }
+    line << std::setprecision(1) << std::fixed << " (" << seconds << " s";
+    if (finished < total && phase_seconds >= 10.0)
+        line << "; phase ETA "
+             << Progress::format_duration(phase_seconds / static_cast<double>(finished) *
+                                          static_cast<double>(total - finished));
+    line << ")";
+    return line.str();
 }
 
 std::string folder_slug(const std::string& text, std::size_t limit) {

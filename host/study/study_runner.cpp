@@ -77,24 +77,6 @@ void resume_finished(TrialOutcome& outcome, const records::TrialMetrics& metrics
     outcome.seconds = metrics.total_seconds;
 }
 
-// "[tuning 3/24] tuning/64_3e-4-s1: valid weighted_f1 0.7241, test weighted F1 0.6970 (41.2 s)"
-std::string progress_line(const PhasePlan& phase, std::size_t finished, std::size_t total, const PlannedTrial& trial,
-                          double seconds) {
-    std::ostringstream line;
-    line << "[" << phase.spec.name << " " << finished << "/" << total << "] " << trial.folder << ": ";
-    const TrialOutcome& o = trial.outcome;
-    if (o.status == TrialStatus::ok) {
-        const MetricName weighted{Metric::weighted_f1, {}};
-        line << "valid " << phase.spec.select.str() << " " << std::fixed << std::setprecision(4)
-             << (o.valid ? o.valid->get(phase.spec.select).value_or(NAN) : NAN) << ", test weighted F1 "
-             << (o.test ? o.test->get(weighted).value_or(NAN) : NAN);
-    } else {
-        line << to_string(o.status) << (o.error.empty() ? "" : ": " + o.error.substr(0, o.error.find('\n')));
-    }
-    line << std::setprecision(1) << std::fixed << " (" << seconds << " s)";
-    return line.str();
-}
-
 // The last `count` lines of `file`, each on a line of its own, indented ("" when unreadable).
 std::string last_lines(const fs::path& file, std::size_t count) {
     std::ifstream in(file);
@@ -435,10 +417,12 @@ private:
             train::write_file_atomically(job.store_keys, records::store_keys_json(p.store_keys));
         }
         std::size_t finished = 0;
+        const auto started = std::chrono::steady_clock::now();
         return executor_->run(jobs, [&](std::size_t j, const JobOutcome& outcome) {
             PlannedTrial& trial = phase.configs[pending[j].config].trials[pending[j].trial];
             collect(trial, outcome);
-            std::cerr << progress_line(phase, ++finished, jobs.size(), trial, outcome.seconds) << "\n";
+            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            std::cerr << progress_line(phase, ++finished, jobs.size(), trial, outcome.seconds, elapsed) << "\n";
         });
     }
 

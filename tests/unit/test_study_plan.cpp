@@ -712,3 +712,21 @@ TEST_CASE("study plan: an incumbent carried through phases is labelled by its co
     CHECK(plan.configs[0].label == "incumbent of augmentation (train.learning_rate=1e-3, trained in tuning)");
     CHECK(plan.configs[0].trials[0].folder == tuning.configs[0].trials[0].folder);
 }
+
+TEST_CASE("study plan: a finished trial's progress line gives the phase's ETA from its pace", "[study]") {
+    PhasePlan phase = plan_phase(train_phase("tuning", 1, {{"train.learning_rate", {"1e-4", "3e-4"}}}), context(),
+                                 nullptr);
+    PlannedTrial& trial = phase.configs.at(0).trials.at(0);
+    finish(phase.configs.at(0), {0.7241, 0.7});
+    const std::string head = "[tuning 1/4] tuning/1e-4-s1: valid weighted_f1 0.7241, test weighted F1 0.7041 (41.2 s";
+    // 1 of 4 trials in 30 s of the phase: 3 more at that pace.
+    CHECK(progress_line(phase, 1, 4, trial, 41.2, 30.0) == head + "; phase ETA 1 min 30 s)");
+    // Too early to tell, and nothing left.
+    CHECK(progress_line(phase, 1, 4, trial, 41.2, 9.0) == head + ")");
+    CHECK(progress_line(phase, 4, 4, trial, 41.2, 300.0) ==
+          "[tuning 4/4] tuning/1e-4-s1: valid weighted_f1 0.7241, test weighted F1 0.7041 (41.2 s)");
+    trial.outcome.status = TrialStatus::failed;
+    trial.outcome.error = "worker killed by signal 9\nmore";
+    CHECK(progress_line(phase, 2, 4, trial, 3.0, 20.0) ==
+          "[tuning 2/4] tuning/1e-4-s1: failed: worker killed by signal 9 (3.0 s; phase ETA 20.0 s)");
+}
