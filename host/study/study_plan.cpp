@@ -427,7 +427,9 @@ std::string progress_line(const PhasePlan& phase, std::size_t finished, std::siz
         line << to_string(o.status) << (o.error.empty() ? "" : ": " + o.error.substr(0, o.error.find('\n')));
     }
     line << std::setprecision(1) << std::fixed << " (" << seconds << " s";
-    if (finished < total && phase_seconds >= 10.0)
+    // Not from the first trial: the others running beside it have done part of their work,
+    // which its pace would leave out.
+    if (finished >= 2 && finished < total && phase_seconds >= 10.0)
         line << "; phase ETA "
              << Progress::format_duration(phase_seconds / static_cast<double>(finished) *
                                           static_cast<double>(total - finished));

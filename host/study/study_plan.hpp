@@ -98,7 +98,7 @@ inline constexpr std::size_t kLegacySlugLimit = 60;
 // A finished trial's line on stderr: "[tuning 3/24] tuning/64_3e-4-s1: valid weighted_f1
 // 0.7241, test weighted F1 0.6970 (41.2 s; phase ETA 7 min 05 s)"; `seconds` the trial's,
 // `phase_seconds` the wall time since the phase's trials started, which times the ETA
-// (the phase's pace so far, whatever the workers) once it is 10 s or more.
+// (the phase's pace so far, whatever the workers) from the second trial and 10 s on.
 std::string progress_line(const PhasePlan& phase, std::size_t finished, std::size_t total, const PlannedTrial& trial,
                           double seconds, double phase_seconds);
 

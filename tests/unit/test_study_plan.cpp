@@ -718,11 +718,13 @@ TEST_CASE("study plan: a finished trial's progress line gives the phase's ETA fr
                                  nullptr);
     PlannedTrial& trial = phase.configs.at(0).trials.at(0);
     finish(phase.configs.at(0), {0.7241, 0.7});
-    const std::string head = "[tuning 1/4] tuning/1e-4-s1: valid weighted_f1 0.7241, test weighted F1 0.7041 (41.2 s";
-    // 1 of 4 trials in 30 s of the phase: 3 more at that pace.
-    CHECK(progress_line(phase, 1, 4, trial, 41.2, 30.0) == head + "; phase ETA 1 min 30 s)");
-    // Too early to tell, and nothing left.
-    CHECK(progress_line(phase, 1, 4, trial, 41.2, 9.0) == head + ")");
+    const std::string head = "[tuning 2/4] tuning/1e-4-s1: valid weighted_f1 0.7241, test weighted F1 0.7041 (41.2 s";
+    // 2 of 4 trials in 60 s of the phase: 2 more at that pace.
+    CHECK(progress_line(phase, 2, 4, trial, 41.2, 60.0) == head + "; phase ETA 1 min 00 s)");
+    // Too early to tell (under 10 s, or the first trial), and nothing left.
+    CHECK(progress_line(phase, 2, 4, trial, 41.2, 9.0) == head + ")");
+    CHECK(progress_line(phase, 1, 4, trial, 41.2, 30.0) ==
+          "[tuning 1/4] tuning/1e-4-s1: valid weighted_f1 0.7241, test weighted F1 0.7041 (41.2 s)");
     CHECK(progress_line(phase, 4, 4, trial, 41.2, 300.0) ==
           "[tuning 4/4] tuning/1e-4-s1: valid weighted_f1 0.7241, test weighted F1 0.7041 (41.2 s)");
     trial.outcome.status = TrialStatus::failed;
