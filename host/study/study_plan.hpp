@@ -47,8 +47,8 @@ struct PlannedTrial {
 struct PlannedConfig {
     std::string label; // "fusion=gated, train.learning_rate=3e-4"
     std::string slug;  // folder-name part
-    // The folder-name part as msa named it until December 2026 (tables written out in full,
-    // cut at 60 characters), which a study begun then keeps (PlanContext::trial_exists).
+    // The folder-name part as earlier versions of msa named it (tables written out in
+    // full, cut at 60 characters), which a study they began keeps (PlanContext::trial_exists).
     std::string legacy_slug;
     std::vector<std::pair<std::string, std::string>> changes; // manifest path -> value, as results.json shows
     std::vector<Change> chain; // from the base configuration, without any trial's own changes
