@@ -87,7 +87,7 @@ void check_prompt(const Study& study, const PluginCatalog& catalog) {
     }
 }
 
-// "trials at most: baseline 3, architecture 120 (8 configurations), ...; 363 in all",
+// "trials at most (...): baseline 3, architecture 120 (8 configurations), ...; 393 in all",
 // then why each skipped phase will be skipped.
 void print_outline(const std::vector<study::PhaseOutline>& outline) {
     std::size_t total = 0;
@@ -102,9 +102,7 @@ void print_outline(const std::vector<study::PhaseOutline>& outline) {
         if (phase.configurations > 1) line += " (" + std::to_string(phase.configurations) + " configurations)";
     }
     std::cout << "trials at most (fewer where a sweep point repeats its incumbent or a model folder is absent): "
-              << line << "; "
-              << total << " in all\n"
-              << skipped;
+              << line << "; " << total << " in all\n" << skipped;
 }
 
 } // namespace
