@@ -12,7 +12,6 @@
 #include <cctype>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <optional>
 #include <sstream>
 #include <unordered_map>
@@ -93,11 +92,26 @@ std::optional<DataProblem> check_image(const SampleRow& row, std::size_t index,
 // The bytes of a text file, or the problem with it.
 std::optional<DataProblem> load_text(const SampleRow& row, std::string& bytes) {
     std::error_code ec;
-    if (!fs::exists(row.text_file, ec))
+    const fs::file_status status = fs::status(row.text_file, ec);
+    if (!fs::exists(status))
         return detail::row_problem(row, "missing text", "text file not found: " + row.text_file.string());
+    // A folder or a device (/dev/zero) is no text file: reading one fails or never ends.
+    if (!fs::is_regular_file(status))
+        return detail::row_problem(row, "unreadable text",
+                                   "the text file " + row.text_file.string() + " is " +
+                                       (fs::is_directory(status) ? "a folder" : "not a regular file") +
+                                       "; expected a file holding the post's text");
     std::ifstream in(row.text_file, std::ios::binary);
     if (!in) return detail::row_problem(row, "unreadable text", "cannot read the text file " + row.text_file.string());
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    // Copied by the stream, not by a streambuf iterator: libstdc++'s filebuf throws on a
+    // read error, and only the stream catches it. A short copy is the sign of one.
+    std::ostringstream content;
+    content << in.rdbuf();
+    bytes = std::move(content).str();
+    if (const auto size = fs::file_size(row.text_file, ec); ec || bytes.size() != size)
+        return detail::row_problem(row, "unreadable text",
+                                   "reading the text file " + row.text_file.string() + " failed after " +
+                                       std::to_string(bytes.size()) + " bytes");
     return std::nullopt;
 }
 

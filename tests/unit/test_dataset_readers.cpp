@@ -111,6 +111,43 @@ TEST_CASE("a missing text file fails with its path", "[dataset]") {
     CHECK_THAT(message, Catch::Contains("1.txt"));
 }
 
+TEST_CASE("a text file that is a folder or a device fails as unreadable, not as an escaped I/O error",
+          "[dataset][jsonl]") {
+    // Found by fuzz.jsonl_dataset: libstdc++'s filebuf throws when a read fails (a folder
+    // opens, then reads fail with EISDIR), and /dev/zero never ends.
+    TempDir dir;
+    dir.write("a.jpg", msa::test::tiny_jpeg());
+    fs::create_directories(dir.path() / "texts");
+    dir.write("posts.jsonl", "{\"id\": \"a\", \"text_file\": \"texts\", \"image\": \"a.jpg\"}\n"
+                             "{\"id\": \"b\", \"text_file\": \"/dev/zero\", \"image\": \"a.jpg\"}\n"
+                             "{\"id\": \"c\", \"text\": \"kept\", \"image\": \"a.jpg\"}\n");
+    DatasetConfig c;
+    c.format = "jsonl";
+    c.root = dir.path();
+    CHECK_THAT(read_error(c), Catch::Contains("posts.jsonl:1: sample 'a': the text file ") &&
+                                  Catch::Contains("texts is a folder; expected a file holding the post's text"));
+    c.on_error = "skip";
+    std::ostringstream log;
+    const Dataset dataset = read_dataset(c, log);
+    REQUIRE(dataset.samples.size() == 1);
+    CHECK(dataset.samples[0].id == "c");
+    CHECK_THAT(log.str(), Catch::Contains("posts.jsonl:2: sample 'b': the text file /dev/zero is not a regular file"));
+}
+
+TEST_CASE("an image that is a folder or a device fails as unreadable", "[dataset][jsonl]") {
+    TempDir dir;
+    fs::create_directories(dir.path() / "pictures");
+    dir.write("posts.jsonl", "{\"id\": \"a\", \"text\": \"t\", \"image\": \"pictures\"}\n"
+                             "{\"id\": \"b\", \"text\": \"t\", \"image\": \"/dev/zero\"}\n");
+    DatasetConfig c;
+    c.format = "jsonl";
+    c.root = dir.path();
+    c.on_error = "skip";
+    std::ostringstream log;
+    CHECK(read_dataset(c, log).samples.empty());
+    CHECK_THAT(log.str(), Catch::Contains("posts.jsonl:1: sample 'a':") && Catch::Contains("posts.jsonl:2: sample 'b':"));
+}
+
 TEST_CASE("a truncated JPEG fails as truncated", "[dataset]") {
     GuidTagFiles files;
     files.sample("7", "positive", "text", msa::test::tiny_jpeg().substr(0, 200));
