@@ -50,6 +50,33 @@ std::string read_file(const fs::path& file) {
     return s.str();
 }
 
+// A finished trial's trial.toml as if written where the study folder is now. A study
+// folder moved or copied elsewhere keeps its trials: their trial.toml names the old
+// folder (`output`, and paths into it such as reuse_model and hard_samples), read here as
+// `planned`'s, so that only a change of plan runs a trial again.
+std::string as_if_moved(const std::string& stored, const std::string& planned) {
+    const auto folder_of = [](const std::string& manifest) -> std::string {
+        static const std::string key = "\noutput = \"";
+        const auto at = manifest.find(key);
+        if (at == std::string::npos) return "";
+        const auto begin = at + key.size();
+        const auto end = manifest.find("\"\n", begin);
+        return end == std::string::npos ? "" : manifest.substr(begin, end - begin);
+    };
+    const std::string from = folder_of(stored), to = folder_of(planned);
+    if (from.empty() || to.empty() || from == to) return stored;
+    std::string moved;
+    std::size_t pos = 0;
+    for (std::size_t at; (at = stored.find(from, pos)) != std::string::npos; pos = at + from.size()) {
+        // Only a whole path value or its start: "<from>" or "<from>/...".
+        const std::size_t after = at + from.size();
+        const bool path = at > 0 && stored[at - 1] == '"' && after < stored.size() &&
+                          (stored[after] == '"' || stored[after] == '/');
+        moved.append(stored, pos, at - pos).append(path ? to : from);
+    }
+    return moved.append(stored, pos);
+}
+
 // The metrics of a trial folder when it finished well; nullopt when absent, unreadable
 // or failed (then the trial runs, or ran, again).
 std::optional<records::TrialMetrics> finished_metrics(const fs::path& folder) {
@@ -365,14 +392,17 @@ private:
                     trial.outcome.error = *reason;
                     continue;
                 }
-                if (auto metrics = finished_metrics(dir); metrics && read_file(dir / "trial.toml") == planned) {
+                const std::string stored = read_file(dir / "trial.toml");
+                if (auto metrics = finished_metrics(dir); metrics && as_if_moved(stored, planned) == planned) {
+                    // The study folder moved: its trial.toml names where it is now.
+                    if (stored != planned) train::write_file_atomically(dir / "trial.toml", planned);
                     resume_finished(trial.outcome, *metrics);
                     ++resumed;
                     continue;
                 }
                 if (!run_it) continue;
                 fs::create_directories(dir);
-                if (read_file(dir / "trial.toml") != planned) fs::remove(dir / "metrics.json"); // another plan's
+                if (stored != planned) fs::remove(dir / "metrics.json"); // another plan's
                 train::write_file_atomically(dir / "trial.toml", planned);
                 pending.push_back({c, t, std::move(study)});
             }

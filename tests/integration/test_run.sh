@@ -1,7 +1,7 @@
 # msa run: a study of every phase kind on a small demo dataset runs end to end (results.json,
 # reports, incumbents handed on); a rerun skips every finished trial; --phase runs one
 # phase; each incumbent's seed ensemble is recorded (not scored: the seeds' test splits
-# differ); Ctrl-C stops cleanly and the next run goes on; a plugin that crashes its worker
+# differ); a copied study folder keeps its trials; Ctrl-C stops cleanly and the next run goes on; a plugin that crashes its worker
 # fails its trial only; forked workers (the fork server) and fresh ones train the same; a
 # bad sweep value is reported at its file:line before anything runs.
 source "$(dirname "$0")/lib.sh"
@@ -190,6 +190,20 @@ assert both["store"]["encoded"] == first["store"]["encoded"] > 0, (first["store"
 assert both["store"]["from_store"] >= first["store"]["from_store"], (first["store"], both["store"])
 assert both["started"] == first["started"] and both["seconds"] > first["seconds"], (first, both)
 PY
+
+# A study folder copied (or moved) elsewhere keeps its trials: the rerun there trains
+# nothing, and the trials' trial.toml then name the new folder (output, hard_samples).
+cp -r $study copied
+expect_exit 0 "$MSA" run study.toml --out copied
+for phase in "baseline (train): 1 configurations, 2 trials; 2" "architecture (train, from baseline): 2 configurations, 4 trials; 4" \
+             "loss (train, from architecture): 2 configurations, 2 trials; 2" \
+             "augmentation (augmentation, from loss): 3 configurations, 4 trials; 2" \
+             "ablation (ablation, from augmentation): 5 configurations, 10 trials; 10"; do
+  expect_contains "$ERR" "phase $phase finished earlier, 0 to run"
+done
+! grep -rl "$WORK/$study" copied --include=trial.toml >/dev/null || fail "a trial.toml of the copy still names the original folder"
+grep -q "hard_samples = \"$WORK/copied/" copied/augmentation/identity-s1/trial.toml ||
+  fail "the copy's augmentation trial does not read its hard samples from the copy"
 
 # --phase runs the named phase (and what it starts from) only.
 rm -rf $study/loss/class-balanced-s2
