@@ -8,6 +8,7 @@
 
 #include <msa/error.hpp>
 
+#include <filesystem>
 #include <iostream>
 #include <vector>
 
@@ -50,6 +51,13 @@ int run_command(int argc, char** argv) {
             if (command.subcommand->parsed()) return command.run();
     } catch (const msa::Error& e) {
         std::cerr << "msa: " << e.what() << "\n";
+        return 1;
+    } catch (const std::filesystem::filesystem_error& e) {
+        // The file system refused (a path that is a file, no permission, a full disk):
+        // the user's to mend, not msa's fault. what() names the operation and the paths.
+        std::string what = e.what();
+        if (const std::string prefix = "filesystem error: "; what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
+        std::cerr << "msa: " << what << "\n";
         return 1;
     } catch (const std::exception& e) {
         std::cerr << "msa: internal error: " << e.what() << "\n";

@@ -122,6 +122,9 @@ void read_into(const fs::path& path, const std::string& key, const std::vector<s
 
 FeatureStore::FeatureStore(fs::path file, StoreOptions options) : file_(std::move(file)), options_(std::move(options)) {
     if (file_.empty()) throw StoreError("feature store: no file name given");
+    if (std::error_code ec; fs::is_directory(file_, ec))
+        throw StoreError("feature store " + file_.string() + " is a folder; [store] path names the store's HDF5 file, e.g. " +
+                         (file_ / "features.h5").string());
     if (options_.dtype != "float32" && options_.dtype != "float16")
         throw StoreError("feature store " + file_.string() + ": dtype '" + options_.dtype +
                          "' is not supported; accepted: float32, float16");

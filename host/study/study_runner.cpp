@@ -183,7 +183,10 @@ public:
     int run() {
         const auto start = std::chrono::steady_clock::now();
         started_ = utc_now();
-        fs::create_directories(folder_);
+        if (std::error_code ec; !fs::create_directories(folder_, ec) && !fs::is_directory(folder_))
+            throw Error("cannot make the study folder " + folder_.string() + " (" +
+                        (options_.out.empty() ? "the manifest's output and name" : "--out") + "): " +
+                        (ec ? ec.message() : "it exists and is not a folder"));
         const StudyLock lock(folder_);
         carry_earlier_runs();
         std::cerr << "study " << base_.name << ": " << phases_.size() << " phases into " << folder_.string() << " ("

@@ -82,6 +82,9 @@ expect_exit 1 "$MSA" cache verify --store "$WORK/damaged.h5" --json
 python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert not d["ok"] and d["problems"], d' "$WORK/stdout"
 expect_exit 1 "$MSA" cache verify --store "$WORK/nothing.h5"
 expect_contains "$OUT" "no such file"
+mkdir -p "$WORK/a-folder"
+expect_exit 1 "$MSA" cache ls --store "$WORK/a-folder"
+expect_contains "$ERR" "feature store $WORK/a-folder is a folder; [store] path names the store's HDF5 file, e.g. $WORK/a-folder/features.h5"
 
 # prune: what to remove must be said; wrong prefixes name the groups there are.
 expect_exit 2 "$MSA" cache prune --store "$store"

@@ -205,6 +205,14 @@ done
 grep -q "hard_samples = \"$WORK/copied/" copied/augmentation/identity-s1/trial.toml ||
   fail "the copy's augmentation trial does not read its hard samples from the copy"
 
+# A study folder that cannot be made is refused, saying where it came from.
+echo "a file" >not-a-folder
+expect_exit 1 "$MSA" run study.toml --out not-a-folder
+expect_contains "$ERR" "msa: cannot make the study folder $WORK/not-a-folder (--out): Not a directory"
+# Elsewhere the file system's refusal is the user's to mend, not an internal error (exit 1).
+expect_exit 1 "$MSA" trial base.toml --out not-a-folder
+expect_contains "$ERR" "msa: cannot create directories: Not a directory [not-a-folder]"
+
 # --phase runs the named phase (and what it starts from) only.
 rm -rf $study/loss/class-balanced-s2
 expect_exit 0 "$MSA" run study.toml --phase loss
