@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -52,8 +51,11 @@ public:
         return *this;
     }
     Digest& add_file(const fs::path& file) {
+        // Through the stream: a failed read (libstdc++'s filebuf throws) ends the copy, not msa.
         std::ifstream in(file, std::ios::binary);
-        return add(std::string(std::istreambuf_iterator<char>(in), {}));
+        std::ostringstream bytes;
+        bytes << in.rdbuf();
+        return add(bytes.str());
     }
     std::string hex() const {
         char out[17];
