@@ -236,6 +236,48 @@ TEST_CASE("dtype = auto computes in bfloat16 exactly where the CPU has native BF
     }
 }
 
+TEST_CASE("dtype = auto picks bfloat16 only on CPUs with native BF16, whichever CPU runs the test", "[encoders]") {
+    // The CPUs this project has run on, and an AVX-512 one without BF16; the branch the test
+    // machine does not take is checked here too.
+    auto cpu = [](std::string model, bool avx512f, bool avx512_bf16, bool amx_bf16) {
+        models::CpuFeatures c;
+        c.model = std::move(model);
+        c.avx2 = true;
+        c.avx512f = avx512f;
+        c.avx512_bf16 = avx512_bf16;
+        c.amx_bf16 = amx_bf16;
+        return c;
+    };
+    const models::CpuFeatures avx2_only = cpu("AMD EPYC (AVX2)", false, false, false);
+    const models::CpuFeatures avx512_no_bf16 = cpu("Intel Xeon (AVX-512, no BF16)", true, false, false);
+    for (const auto& native : {cpu("AMD EPYC (AVX-512, BF16)", true, true, false),
+                               cpu("Intel Xeon (AMX)", true, true, true), cpu("AMX alone", true, false, true)}) {
+        INFO(native.model);
+        CHECK(models::choose_dtype("auto", "hf-text", native).dtype == "bfloat16");
+        CHECK(models::choose_dtype("bfloat16", "hf-text", native).warning.empty());
+        CHECK(models::choose_dtype("float32", "hf-text", native).dtype == "float32");
+    }
+    for (const auto& slow : {avx2_only, avx512_no_bf16}) {
+        INFO(slow.model);
+        const models::DtypeChoice automatic = models::choose_dtype("auto", "hf-text", slow);
+        CHECK(automatic.dtype == "float32");
+        CHECK(automatic.warning.empty());
+        const models::DtypeChoice float32 = models::choose_dtype("float32", "hf-text", slow);
+        CHECK(float32.dtype == "float32");
+        CHECK(float32.warning.empty());
+        // Asked for, bfloat16 is honoured, with a warning that names the plugin, the CPU,
+        // what it has and what to ask for instead.
+        const models::DtypeChoice asked = models::choose_dtype("bfloat16", "hf-text", slow);
+        CHECK(asked.dtype == "bfloat16");
+        CHECK_THAT(asked.warning, Catch::Contains("hf-text: dtype = \"bfloat16\" on a CPU without "
+                                                                     "native BF16 (" + slow.model + "; it has avx2"));
+        CHECK_THAT(asked.warning, Catch::Contains("dtype = \"auto\" picks the fast one"));
+    }
+    CHECK(avx2_only.flags() == "avx2");
+    CHECK(avx512_no_bf16.flags() == "avx2 avx512f");
+    CHECK(models::CpuFeatures{}.flags() == "none of avx2, avx512f, avx512_bf16, amx_bf16");
+}
+
 TEST_CASE("under dtype = auto a fine-tuned encoder's frozen bottom encodes its prefix in bfloat16 exactly where "
           "the CPU has native BF16",
           "[encoders]") {

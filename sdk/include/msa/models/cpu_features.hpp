@@ -25,10 +25,19 @@ struct MSA_MODELS_API CpuFeatures {
 // Read once, on first use.
 MSA_MODELS_API const CpuFeatures& cpu_features();
 
-// The compute type a `dtype` parameter asks for: "float32", "bfloat16", or "auto" =
-// bfloat16 where the CPU has native BF16, else float32. Returns "float32" or "bfloat16".
-// Asking for "bfloat16" on a CPU without native BF16 prints a warning naming `who` once
-// per process (it works, slowly).
+// The compute type a `dtype` parameter asks for on a given CPU: "float32", "bfloat16", or
+// "auto" = bfloat16 where the CPU has native BF16, else float32. `dtype` is "float32" or
+// "bfloat16"; `warning` is non-empty when bfloat16 is asked for on a CPU without native
+// BF16 (it works, slowly), naming `who`, the CPU and what to ask for instead. Separate from
+// the CPU this process runs on so that either kind of CPU can be reasoned about (and
+// tested) on the other.
+struct DtypeChoice {
+    std::string dtype;
+    std::string warning;
+};
+MSA_MODELS_API DtypeChoice choose_dtype(const std::string& asked, const std::string& who, const CpuFeatures& cpu);
+
+// choose_dtype on this process's CPU; the warning, if any, goes to stderr once per process.
 MSA_MODELS_API std::string resolve_dtype(const std::string& asked, const std::string& who);
 
 } // namespace msa::models
