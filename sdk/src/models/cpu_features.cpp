@@ -59,17 +59,6 @@ const CpuFeatures& cpu_features() {
     return features;
 }
 
-DtypeChoice choose_dtype(const std::string& asked, const std::string& who, const CpuFeatures& cpu) {
-    const bool native = cpu.native_bf16();
-    if (asked == "auto") return {native ? "bfloat16" : "float32", ""};
-    if (asked == "bfloat16" && !native)
-        return {asked, who + ": dtype = \"bfloat16\" on a CPU without native BF16 (" + cpu.model + "; it has " +
-                           cpu.flags() +
-                           "): LibTorch emulates bfloat16 there, typically tens of times slower than float32; "
-                           "dtype = \"auto\" picks the fast one"};
-    return {asked, ""};
-}
-
 std::string resolve_dtype(const std::string& asked, const std::string& who) {
     DtypeChoice choice = choose_dtype(asked, who, cpu_features());
     if (!choice.warning.empty()) {

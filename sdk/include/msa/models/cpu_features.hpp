@@ -30,12 +30,21 @@ MSA_MODELS_API const CpuFeatures& cpu_features();
 // "bfloat16"; `warning` is non-empty when bfloat16 is asked for on a CPU without native
 // BF16 (it works, slowly), naming `who`, the CPU and what to ask for instead. Separate from
 // the CPU this process runs on so that either kind of CPU can be reasoned about (and
-// tested) on the other.
+// tested) on the other. Inline, so that it adds no symbol to the SDK's libraries.
 struct DtypeChoice {
     std::string dtype;
     std::string warning;
 };
-MSA_MODELS_API DtypeChoice choose_dtype(const std::string& asked, const std::string& who, const CpuFeatures& cpu);
+inline DtypeChoice choose_dtype(const std::string& asked, const std::string& who, const CpuFeatures& cpu) {
+    const bool native = cpu.native_bf16();
+    if (asked == "auto") return {native ? "bfloat16" : "float32", ""};
+    if (asked == "bfloat16" && !native)
+        return {asked, who + ": dtype = \"bfloat16\" on a CPU without native BF16 (" + cpu.model + "; it has " +
+                           cpu.flags() +
+                           "): LibTorch emulates bfloat16 there, typically tens of times slower than float32; "
+                           "dtype = \"auto\" picks the fast one"};
+    return {asked, ""};
+}
 
 // choose_dtype on this process's CPU; the warning, if any, goes to stderr once per process.
 MSA_MODELS_API std::string resolve_dtype(const std::string& asked, const std::string& who);
