@@ -16,6 +16,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -38,13 +41,55 @@ std::string problem_kinds(const std::vector<data::ListedSample>& rows) {
     return data::count_kinds(problems);
 }
 
+// A folder under the system's temporary directory, removed with everything in it when
+// this goes out of scope.
+class TemporaryFolder {
+public:
+    TemporaryFolder() {
+        std::string pattern = (fs::temp_directory_path() / "msa-predict-XXXXXX").string();
+        if (!mkdtemp(pattern.data()))
+            throw Error("cannot make a temporary folder " + pattern + " for the features: " + std::strerror(errno));
+        path_ = pattern;
+    }
+    TemporaryFolder(const TemporaryFolder&) = delete;
+    TemporaryFolder& operator=(const TemporaryFolder&) = delete;
+    ~TemporaryFolder() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+// The model's study reading `path` as its dataset (--dataset): the same format, encoding
+// and labels, and features encoded afresh into a store in `scratch`. Not the model's store,
+// nor a lasting one for `path`: a store finds a post's features by its id, and a folder of
+// new posts is apt to reuse ids for other posts (the next batch), whose stored features
+// would then be another post's.
+Study other_dataset(const Study& model, const fs::path& path, const TemporaryFolder& scratch) {
+    std::error_code ec;
+    if (!fs::exists(path, ec))
+        throw Error("--dataset " + path.string() + " does not exist; expected a dataset in the model's format (" +
+                    model.dataset.format + ", as " + model.dataset.root.string() + ")");
+    Study out = model;
+    out.dataset.root = fs::absolute(path).lexically_normal();
+    out.store.path = scratch.path() / "features.h5";
+    out.store.compression = 0; // read once, then removed
+    std::cerr << "posts from " << out.dataset.root.string() << " (" << out.dataset.format
+              << ", the model's [dataset] settings), encoded afresh\n";
+    return out;
+}
+
 // OUTPUT.models.json: which models made the predictions, so the file says where it came from.
-std::string models_json(const train::PredictionModels& models, const fs::path& run) {
+std::string models_json(const train::PredictionModels& models, const fs::path& run, const fs::path& dataset) {
     nlohmann::json members = nlohmann::json::array();
     for (const auto& member : models.members)
         members.push_back({{"folder", fs::absolute(member.folder).lexically_normal().string()},
                            {"seed", member.seed ? nlohmann::json(*member.seed) : nlohmann::json(nullptr)}});
     const nlohmann::json out{{"run", run.string()},
+                             {"dataset", dataset.string()},
                              {"combine", models.members.size() > 1 ? "mean of the models' class probabilities"
                                                                    : "one model"},
                              {"source", models.source},
@@ -58,7 +103,8 @@ std::string models_json(const train::PredictionModels& models, const fs::path& r
 // weights: `model` comes holding the first (loaded to read the dataset and labels) and is
 // left empty.
 at::Tensor ensemble_probabilities(const train::PredictionModels& models, std::optional<train::SavedModel>& model,
-                                  const PluginCatalog& catalog, const std::vector<Sample>& samples) {
+                                  const PluginCatalog& catalog, const std::vector<Sample>& samples,
+                                  const Study* data) {
     const std::vector<std::string> labels = model->labels();
     std::vector<at::Tensor> member_probs;
     for (std::size_t m = 0; m < models.members.size(); ++m) {
@@ -77,7 +123,7 @@ at::Tensor ensemble_probabilities(const train::PredictionModels& models, std::op
         member_probs.push_back(samples.empty()
                                    ? torch::empty({0, std::int64_t(labels.size())})
                                    : model->probabilities(samples, [](const std::string& line) { std::cerr << line << "\n"; },
-                                                          torch::kCPU));
+                                                          torch::kCPU, data));
     }
     model.reset();
     return train::average_probabilities(member_probs);
@@ -124,6 +170,7 @@ Command add_predict_command(CLI::App& app) {
         std::string run;
         std::string input;
         std::string output;
+        std::string dataset;
         bool strict = false;
         bool probabilities = false;
         bool single = false;
@@ -144,6 +191,10 @@ Command add_predict_command(CLI::App& app) {
                     "CSV to write: guid,tag, one line per input row in input order; tag empty where a row could "
                     "not be predicted. OUTPUT.models.json records which models made it")
         ->required();
+    sub->add_option("--dataset", options->dataset,
+                    "Read the listed posts from PATH instead of the model's dataset: a dataset in the same format "
+                    "(a guid-tag folder needs only data/), read with the model's [dataset] settings; its posts are "
+                    "encoded afresh, not cached");
     sub->add_flag("--strict", options->strict, "Any row that cannot be predicted is an error; nothing is written");
     sub->add_flag("--probabilities", options->probabilities,
                   "Also write OUTPUT.probabilities.csv: guid,predicted,p_<label>... per input row");
@@ -174,8 +225,12 @@ Command add_predict_command(CLI::App& app) {
                 // The first model decides the dataset the rows are read from and the labels.
                 std::optional<train::SavedModel> model(std::in_place, models.members.front().folder, catalog);
                 const std::vector<std::string> labels = model->labels();
-                const Study first = model->study();
-                const auto rows = data::read_listed_samples(first.dataset, input, std::cerr);
+                std::optional<TemporaryFolder> scratch;
+                std::optional<Study> other;
+                if (!options->dataset.empty())
+                    other = other_dataset(model->study(), options->dataset, scratch.emplace());
+                const Study& source = other ? *other : model->study();
+                const auto rows = data::read_listed_samples(source.dataset, input, std::cerr);
                 std::size_t unreadable = 0;
                 for (const auto& row : rows)
                     if (row.problem) {
@@ -195,10 +250,12 @@ Command add_predict_command(CLI::App& app) {
                 for (const auto& row : rows)
                     if (row.sample && row_of.emplace(row.sample->id, std::int64_t(samples.size())).second)
                         samples.push_back(*row.sample);
-                const at::Tensor mean = ensemble_probabilities(models, model, catalog, samples);
+                const at::Tensor mean =
+                    ensemble_probabilities(models, model, catalog, samples, other ? &*other : nullptr);
                 write_predictions(rows, row_of, mean, labels, output, options->probabilities);
                 train::write_file_atomically(output.string() + ".models.json",
-                                             models_json(models, fs::absolute(options->run).lexically_normal()));
+                                             models_json(models, fs::absolute(options->run).lexically_normal(),
+                                                         fs::absolute(source.dataset.root).lexically_normal()));
 
                 if (unreadable == 0) {
                     std::cerr << "predicted all " << data::with_thousands(rows.size()) << " rows of "

@@ -348,7 +348,11 @@ std::vector<ListedSample> read_listed_samples(const DatasetConfig& config, const
                                               std::ostream& log) {
     const std::string encoding = checked_encoding(config);
     const fs::path root = fs::absolute(config.root).lexically_normal();
-    std::vector<SampleRow> rows = read_rows(config.format, root).rows;
+    // Predicting needs no labelled list: a guid-tag folder of new posts may hold data/ alone.
+    std::error_code ec;
+    const bool pairs_only = config.format == "guid-tag" && fs::is_directory(root / "data", ec) &&
+                            !fs::exists(root / "train.txt", ec);
+    std::vector<SampleRow> rows = pairs_only ? std::vector<SampleRow>{} : read_rows(config.format, root).rows;
     const std::size_t dataset_rows = rows.size();
     std::unordered_map<std::string, std::size_t> row_of; // the first row of each id
     for (std::size_t i = 0; i < rows.size(); ++i)
@@ -375,11 +379,12 @@ std::vector<ListedSample> read_listed_samples(const DatasetConfig& config, const
             extra.id = line.guid;
             extra.image = root / "data" / (line.guid + ".jpg");
             extra.text_file = root / "data" / (line.guid + ".txt");
-            std::error_code ec;
             if (!fs::exists(extra.image, ec) && !fs::exists(extra.text_file, ec)) {
                 entry.problem = DataProblem{"unknown guid", list_name, line.line, line.guid,
                                             "no sample '" + line.guid + "' in the dataset " + root.string() +
-                                                ": train.txt and test_without_label.txt do not list it and data/" +
+                                                (pairs_only ? ": it has no train.txt, and data/"
+                                                            : ": train.txt and test_without_label.txt do not list "
+                                                              "it and data/") +
                                                 line.guid + ".jpg and data/" + line.guid + ".txt do not exist"};
                 continue;
             }

@@ -55,7 +55,8 @@ struct ListedSample {
 
 // Every non-blank line of `list_file` after its header, in order. A guid is looked up
 // among the samples of the dataset `config` describes; in the guid-tag layout a guid that
-// neither of its lists names is read from data/{guid}.jpg|txt, unlabelled. Samples are
+// neither of its lists names is read from data/{guid}.jpg|txt, unlabelled (a folder with
+// data/ and no train.txt is such pairs alone: new posts to predict). Samples are
 // checked as read_dataset checks them, whatever `on_error` says: a bad row comes back
 // with its problem (malformed line, unknown guid, missing or corrupt image, bad text),
 // for the caller to report. Throws DatasetError when the list or the dataset's own lists

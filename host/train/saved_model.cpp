@@ -254,8 +254,8 @@ at::Tensor SavedModel::probabilities(const FeatureSet& set, const torch::Device&
 
 at::Tensor SavedModel::probabilities(const std::vector<Sample>& samples,
                                      const std::function<void(const std::string&)>& log,
-                                     const torch::Device& device) {
-    const LoadedFeatures f = features(samples, log);
+                                     const torch::Device& device, const Study* data) {
+    const LoadedFeatures f = features(samples, log, data);
     // Labels are not needed to predict; the feature set still carries one per row.
     return probabilities(FeatureSet{f.text, f.image, torch::full({static_cast<std::int64_t>(samples.size())}, -1,
                                                                  torch::kLong)},

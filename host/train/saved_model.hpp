@@ -78,9 +78,9 @@ public:
 
     // Class probabilities [N, C] on the CPU for rows of features().
     at::Tensor probabilities(const FeatureSet& set, const torch::Device& device);
-    // Both steps at once.
+    // Both steps at once; `data` as for features().
     at::Tensor probabilities(const std::vector<Sample>& samples, const std::function<void(const std::string&)>& log,
-                             const torch::Device& device);
+                             const torch::Device& device, const Study* data = nullptr);
 
 private:
     void build_classifier();

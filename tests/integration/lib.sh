@@ -76,6 +76,18 @@ TOML
   printf '[encoders.image]\nplugin = "hf-vit"\ncheckpoint = "%s"\n' "$MSA_SOURCE_DIR/tests/fixtures/parity/vit"
 }
 
+# tiny_bert DIR: a checkpoint folder without models/: the tiny BERT of the parity fixtures
+# (32 wide, 2 layers) with a WordPiece vocabulary within its 99 token ids.
+tiny_bert() {
+  mkdir -p "$1"
+  cp "$MSA_SOURCE_DIR"/tests/fixtures/parity/bert/{config.json,model.safetensors} "$1"/
+  {
+    printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\n'
+    for c in {a..z}; do printf '%s\n##%s\n' "$c" "$c"; done
+    printf '%s\n' today was awful great fine really number
+  } >"$1"/vocab.txt
+}
+
 # holders GLOB...: the pid and command line of each process with a file matching a GLOB
 # open (find -lname). Finds msa run's processes by the files they hold, whatever their
 # command line says: workers, a fork server and anything either started.

@@ -3,7 +3,8 @@
 # their line and keep their place with an empty tag (exit 3), or stop it under --strict;
 # a study folder predicts with its final incumbent; a study of three seeds sharing one test
 # split ([split] test_seed) reports its seed ensemble, and msa predict averages the three
-# models (--single: the best alone; a seed left out or missing its model is said so); on
+# models (--single: the best alone; a seed left out or missing its model is said so);
+# --dataset reads posts from another folder, encoded afresh (a fine-tuned top too); on
 # mvsa-ecnu (when ../shared is present) a hashed-ngram trial labels test_without_label.txt
 # and an unlisted pair.
 source "$(dirname "$0")/lib.sh"
@@ -327,6 +328,70 @@ cp demo/test_without_label.txt copy.txt
 expect_exit 1 "$MSA" predict --run $run --input copy.txt --output copy.txt
 expect_contains "$ERR" "is the input list"
 expect_exit 2 "$MSA" predict --run $run --input copy.txt
+
+# --dataset: posts from another folder in the model's format (data/ alone in the guid-tag
+# layout), encoded afresh into a temporary store, never the model's: four of the demo's
+# unlabelled posts copied there are labelled as the model labels them in its own dataset; one
+# of them rewritten under the same id gets new features; nothing is left behind.
+mkdir -p newposts/data scratch
+{ echo guid,tag; sed -n 2,5p demo/test_without_label.txt; } >newposts/list.txt
+for guid in $(tail -n +2 newposts/list.txt | cut -d, -f1); do cp demo/data/"$guid".* newposts/data/; done
+store_before=$(md5sum <store.h5)
+expect_exit 0 env TMPDIR="$PWD/scratch" "$MSA" predict --run $run --dataset newposts --input newposts/list.txt \
+  --output new.csv --probabilities
+expect_contains "$ERR" "posts from $PWD/newposts (guid-tag, the model's [dataset] settings), encoded afresh"
+expect_contains "$ERR" "0 from the store, 4 encoded"
+rewritten=$(sed -n 2p newposts/list.txt | cut -d, -f1)
+echo "awful awful day, everything went wrong and I hate it" >newposts/data/"$rewritten".txt
+expect_exit 0 env TMPDIR="$PWD/scratch" "$MSA" predict --run $run --dataset newposts --input newposts/list.txt \
+  --output rewritten.csv --probabilities
+python3 - labels.csv.probabilities.csv new.csv.probabilities.csv rewritten.csv.probabilities.csv "$rewritten" \
+  new.csv.models.json "$PWD/newposts" <<'PY' || fail "--dataset did not label the copied posts as the model's own dataset"
+import csv, json, sys
+own = {r["guid"]: r for r in csv.DictReader(open(sys.argv[1]))}
+new = list(csv.DictReader(open(sys.argv[2])))
+rewritten = {r["guid"]: r for r in csv.DictReader(open(sys.argv[3]))}
+assert len(new) == 4, new
+for r in new:
+    same = [abs(float(r[k]) - float(own[r["guid"]][k])) < 1e-6 for k in ("p_negative", "p_neutral", "p_positive")]
+    assert all(same), (r, own[r["guid"]])
+    changed = any(abs(float(r[k]) - float(rewritten[r["guid"]][k])) > 1e-4 for k in ("p_negative", "p_neutral", "p_positive"))
+    assert changed == (r["guid"] == sys.argv[4]), (r, rewritten[r["guid"]])
+assert json.load(open(sys.argv[5]))["dataset"] == sys.argv[6]
+PY
+passed=$((passed + 1))
+[[ $(md5sum <store.h5) == "$store_before" ]] || fail "--dataset wrote to the model's store"
+[[ -z $(ls scratch) ]] || fail "--dataset left its temporary features behind: $(ls scratch)"
+printf 'guid,tag\n%s\n' "77777,null" >newposts/unknown.txt
+expect_exit 3 "$MSA" predict --run $run --dataset newposts --input newposts/unknown.txt --output unknown.csv
+expect_contains "$ERR" "newposts/unknown.txt:2: sample '77777': no sample '77777' in the dataset $PWD/newposts: it has no train.txt, and data/77777.jpg and data/77777.txt do not exist"
+expect_exit 1 "$MSA" predict --run $run --dataset no-such-folder --input newposts/list.txt --output x.csv
+expect_contains "$ERR" "--dataset no-such-folder does not exist; expected a dataset in the model's format (guid-tag"
+
+# A fine-tuned top reads prefix features, which --dataset encodes too: the tiny BERT's top
+# layer (lib.sh) labels the copied posts as it labels them in its own dataset.
+tiny_bert tiny-bert
+cat >tuned.toml <<TOML
+include = ["demo.toml"]
+name = "tuned"
+[encoders.text]
+plugin = "hf-text"
+checkpoint = "tiny-bert"
+max_length = 16
+trainable_layers = 1
+cached_prefix = true
+[train]
+epochs = 2
+TOML
+expect_exit 0 "$MSA" trial tuned.toml
+sed -n 1,5p demo/test_without_label.txt >own-four.txt
+expect_exit 0 "$MSA" predict --run runs/tuned --input own-four.txt --output tuned-own.csv --probabilities
+cp demo/data/"$rewritten".txt newposts/data/
+expect_exit 0 "$MSA" predict --run runs/tuned --dataset newposts --input newposts/list.txt --output tuned-new.csv \
+  --probabilities
+expect_contains "$ERR" "text prefix features (hf-text"
+cmp -s tuned-own.csv.probabilities.csv tuned-new.csv.probabilities.csv ||
+  fail "the fine-tuned model labels the copied posts otherwise: $(diff tuned-own.csv.probabilities.csv tuned-new.csv.probabilities.csv)"
 
 # mvsa-ecnu: GB18030 texts, 511 unlabelled rows, and a pair in data/ that no list names.
 shared="${MSA_SHARED_DIR:-$MSA_SOURCE_DIR/../shared}/data/mvsa-ecnu"

@@ -411,6 +411,28 @@ TEST_CASE("a guid,tag list read against a dataset: listed and unlisted pairs, ba
     CHECK_THAT(posts[1].problem->message, Catch::EndsWith("(format jsonl)"));
 }
 
+TEST_CASE("a guid,tag list read against a folder of new posts: data/ alone, no train.txt", "[dataset]") {
+    TempDir dir;
+    dir.write("data/1.txt", "\xD6\xD0\xCE\xC4\n"); // GBK, so auto decides on this folder's texts
+    dir.write("data/1.jpg", msa::test::tiny_jpeg());
+    DatasetConfig config;
+    config.root = dir.path();
+    std::ostringstream log;
+    const auto rows = msa::data::read_listed_samples(config, dir.write("new.txt", "guid,tag\n1,null\n2,null\n"), log);
+    REQUIRE(rows.size() == 2);
+    REQUIRE(rows[0].sample);
+    CHECK(rows[0].sample->text == "\xE4\xB8\xAD\xE6\x96\x87");
+    CHECK(rows[0].sample->label == -1);
+    CHECK(rows[1].problem->message == "no sample '2' in the dataset " +
+                                          fs::absolute(dir.path()).lexically_normal().string() +
+                                          ": it has no train.txt, and data/2.jpg and data/2.txt do not exist");
+    // Without data/ either, the missing train.txt is the dataset's error, as before.
+    TempDir empty;
+    config.root = empty.path();
+    CHECK_THROWS_WITH(msa::data::read_listed_samples(config, dir.path() / "new.txt", log),
+                      Catch::Contains("train.txt") && Catch::Contains("list file not found"));
+}
+
 TEST_CASE("mvsa reader merges MVSA-Single text and image labels", "[dataset][mvsa]") {
     TempDir dir;
     dir.write("labelResult.txt", "ID\ttext,image\n"
