@@ -229,7 +229,8 @@ Command add_predict_command(CLI::App& app) {
                 std::optional<Study> other;
                 if (!options->dataset.empty())
                     other = other_dataset(model->study(), options->dataset, scratch.emplace());
-                const Study& source = other ? *other : model->study();
+                // A copy: ensemble_probabilities() releases `model`, and its study with it.
+                const Study source = other ? *other : model->study();
                 const auto rows = data::read_listed_samples(source.dataset, input, std::cerr);
                 std::size_t unreadable = 0;
                 for (const auto& row : rows)
