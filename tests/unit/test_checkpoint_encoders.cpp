@@ -269,8 +269,8 @@ TEST_CASE("dtype = auto picks bfloat16 only on CPUs with native BF16, whichever 
         // what it has and what to ask for instead.
         const models::DtypeChoice asked = models::choose_dtype("bfloat16", "hf-text", slow);
         CHECK(asked.dtype == "bfloat16");
-        CHECK_THAT(asked.warning, Catch::Contains("hf-text: dtype = \"bfloat16\" on a CPU without "
-                                                                     "native BF16 (" + slow.model + "; it has avx2"));
+        CHECK_THAT(asked.warning, Catch::Contains("hf-text: dtype = \"bfloat16\" on a CPU without native BF16 (" +
+                                                  slow.model + "; it has avx2"));
         CHECK_THAT(asked.warning, Catch::Contains("dtype = \"auto\" picks the fast one"));
     }
     CHECK(avx2_only.flags() == "avx2");
