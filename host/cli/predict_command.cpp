@@ -225,12 +225,11 @@ Command add_predict_command(CLI::App& app) {
                 // The first model decides the dataset the rows are read from and the labels.
                 std::optional<train::SavedModel> model(std::in_place, models.members.front().folder, catalog);
                 const std::vector<std::string> labels = model->labels();
-                std::optional<TemporaryFolder> scratch;
-                std::optional<Study> other;
-                if (!options->dataset.empty())
-                    other = other_dataset(model->study(), options->dataset, scratch.emplace());
                 // A copy: ensemble_probabilities() releases `model`, and its study with it.
-                const Study source = other ? *other : model->study();
+                const bool elsewhere = !options->dataset.empty();
+                std::optional<TemporaryFolder> scratch;
+                const Study source = elsewhere ? other_dataset(model->study(), options->dataset, scratch.emplace())
+                                               : model->study();
                 const auto rows = data::read_listed_samples(source.dataset, input, std::cerr);
                 std::size_t unreadable = 0;
                 for (const auto& row : rows)
@@ -252,7 +251,7 @@ Command add_predict_command(CLI::App& app) {
                     if (row.sample && row_of.emplace(row.sample->id, std::int64_t(samples.size())).second)
                         samples.push_back(*row.sample);
                 const at::Tensor mean =
-                    ensemble_probabilities(models, model, catalog, samples, other ? &*other : nullptr);
+                    ensemble_probabilities(models, model, catalog, samples, elsewhere ? &source : nullptr);
                 write_predictions(rows, row_of, mean, labels, output, options->probabilities);
                 train::write_file_atomically(output.string() + ".models.json",
                                              models_json(models, fs::absolute(options->run).lexically_normal(),

@@ -51,7 +51,8 @@ public:
         return *this;
     }
     Digest& add_file(const fs::path& file) {
-        // Through the stream: a failed read (libstdc++'s filebuf throws) ends the copy, not msa.
+        // Through the stream: a failed read (libstdc++'s filebuf throws) ends the copy, not msa;
+        // the digest then differs from the one recorded and the earlier array is not re-attached.
         std::ifstream in(file, std::ios::binary);
         std::ostringstream bytes;
         bytes << in.rdbuf();
