@@ -1,9 +1,10 @@
 # msa run: a study of every phase kind on a small demo dataset runs end to end (results.json,
 # reports, incumbents handed on); a rerun skips every finished trial; --phase runs one
 # phase; each incumbent's seed ensemble is recorded (not scored: the seeds' test splits
-# differ); a copied study folder keeps its trials; Ctrl-C stops cleanly and the next run goes on; a plugin that crashes its worker
-# fails its trial only; forked workers (the fork server) and fresh ones train the same; a
-# bad sweep value is reported at its file:line before anything runs.
+# differ); a copied study folder keeps its trials; Ctrl-C stops cleanly and the next run
+# goes on; a plugin that crashes its worker fails its trial only; forked workers (the fork
+# server) and fresh ones train the same; a bad sweep value is reported at its file:line
+# before anything runs.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK"
 
